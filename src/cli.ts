@@ -1,0 +1,132 @@
+// The `nnc` command line. Exit codes: 0 clean, 1 errors in the input, 2 usage.
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { renderDiagnostics, diagnosticToJson } from "./diag/render.ts";
+import { printGraph } from "./ir/print.ts";
+import { runFrontEnd, type FrontEndResult } from "./pipeline.ts";
+import { VERSION } from "./version.ts";
+
+class UsageError extends Error {}
+
+function readSource(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    throw new UsageError(`cannot read ${path}: ${reason}`);
+  }
+}
+
+function useColor(opt: boolean | undefined): boolean {
+  if (opt === false || process.env.NO_COLOR) return false;
+  return Boolean(process.stderr.isTTY);
+}
+
+/** Prints diagnostics; returns whether any was an error. */
+function report(results: FrontEndResult[], format: string, color: boolean): boolean {
+  const all = results.flatMap((r) => r.diagnostics.sorted());
+  if (format === "json") {
+    process.stdout.write(JSON.stringify({ diagnostics: all.map(diagnosticToJson) }, null, 2) + "\n");
+  } else if (all.length > 0) {
+    process.stderr.write(renderDiagnostics(all, { color }));
+    const errors = all.filter((d) => d.severity === "error").length;
+    const warnings = all.length - errors;
+    const parts = [errors ? `${errors} error${errors === 1 ? "" : "s"}` : "", warnings ? `${warnings} warning${warnings === 1 ? "" : "s"}` : ""].filter(Boolean);
+    process.stderr.write(`${parts.join(", ")}\n`);
+  }
+  return all.some((d) => d.severity === "error");
+}
+
+const formatOption = () => new Option("--format <format>", "output format").choices(["text", "json"]).default("text");
+
+export function makeProgram(): Command {
+  const program = new Command("nnc")
+    .description("Compile neural-network models written the way they are written on paper.")
+    .version(VERSION, "-v, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+
+  program
+    .command("check")
+    .description("parse FILEs, resolve names and infer every shape; report diagnostics")
+    .argument("<files...>", ".nn files to check")
+    .addOption(formatOption())
+    .option("--no-color", "plain diagnostics even on a terminal")
+    .action((files: string[], opts: { format: string; color?: boolean }) => {
+      const results = files.map((f) => runFrontEnd(f, readSource(f)));
+      const failed = report(results, opts.format, useColor(opts.color));
+      if (opts.format === "text" && !failed) {
+        for (const r of results) process.stdout.write(`${r.file.path}: ok\n`);
+      }
+      process.exitCode = failed ? 1 : 0;
+    });
+
+  program
+    .command("graph")
+    .description("print the shaped forward IR: every node with its shape and source line")
+    .argument("<file>", ".nn file")
+    .addOption(formatOption())
+    .option("--no-color", "plain diagnostics even on a terminal")
+    .action((file: string, opts: { format: string; color?: boolean }) => {
+      const result = runFrontEnd(file, readSource(file));
+      const failed = report([result], opts.format === "json" && !result.shaped ? "json" : "text", useColor(opts.color));
+      if (failed || !result.shaped) {
+        process.exitCode = 1;
+        return;
+      }
+      if (opts.format === "json") process.stdout.write(JSON.stringify(graphToJson(result), null, 2) + "\n");
+      else process.stdout.write(printGraph(result.shaped));
+      process.exitCode = 0;
+    });
+
+  return program;
+}
+
+function graphToJson(result: FrontEndResult) {
+  const g = result.shaped!;
+  return {
+    model: g.modelName,
+    dims: g.dims.map((d) => ({ name: d.name, ...(d.default !== undefined ? { default: d.default } : {}) })),
+    nodes: g.nodes.map((n) => ({
+      id: n.id,
+      op: n.op,
+      ...(n.name !== undefined ? { name: n.name } : {}),
+      args: n.args,
+      attrs: n.attrs,
+      shape: g.shapes[n.id],
+      dtype: g.dtypes[n.id],
+      line: g.file.lineCol(n.span.start).line,
+    })),
+    inputs: g.inputs.map((d) => d.name),
+    targets: g.targets.map((d) => d.name),
+    params: g.params.map((d) => d.name),
+    outputs: g.outputs.map((d) => d.name),
+    ...(g.loss ? { loss: g.loss.node } : {}),
+    ...(g.train ? { train: { optimizer: g.train.optimizer, ...Object.fromEntries(g.train.options) } } : {}),
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = makeProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit cleanly; anything else commander rejects is a usage error.
+      return e.exitCode === 0 || e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`nnc: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && /cli\.ts$/.test(process.argv[1]);
+if (isMain) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

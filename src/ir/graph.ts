@@ -1,0 +1,70 @@
+// The IR: an SSA graph. Nodes are stored in topological order (every node's
+// arguments come before it), each with the op, typed attributes and the span
+// of the source it came from.
+import type { SourceFile, Span } from "../diag/source.ts";
+import type { DType, IShape, OpAttrs, OpName, Shape } from "../ops/types.ts";
+
+export type NodeId = number;
+
+interface NodeBase<K extends OpName> {
+  readonly id: NodeId;
+  readonly op: K;
+  readonly args: readonly NodeId[];
+  readonly attrs: OpAttrs[K];
+  /** The expression (or declaration) this node came from. */
+  readonly span: Span;
+  /** The user's name, when a definition or declaration names this value. */
+  readonly name?: string;
+  /** Call sites of the `fn`s this node was expanded from, innermost first. */
+  readonly expandedFrom?: readonly Span[];
+}
+
+/** A node of any op, discriminated by `op` so that `attrs` narrows with it. */
+export type Node = { [K in OpName]: NodeBase<K> }[OpName];
+
+export interface DimDecl {
+  readonly name: string;
+  readonly default?: number;
+  readonly span: Span;
+}
+
+export type OptimizerName = "sgd" | "momentum" | "rmsprop" | "adam" | "adagrad";
+
+export interface TrainSpec {
+  readonly optimizer: OptimizerName;
+  /** Options as given (lr, batch, epochs, momentum, ...), validated per optimizer. */
+  readonly options: ReadonlyMap<string, number>;
+  readonly span: Span;
+}
+
+export interface Declared {
+  readonly name: string;
+  readonly node: NodeId;
+  readonly span: Span;
+}
+
+/** What the builder produces: names resolved, `fn`s expanded, shapes not yet inferred. */
+export interface Graph {
+  readonly stage: "graph";
+  readonly file: SourceFile;
+  readonly modelName: string;
+  readonly dims: readonly DimDecl[];
+  readonly nodes: readonly Node[];
+  readonly inputs: readonly Declared[];
+  readonly targets: readonly Declared[];
+  readonly params: readonly Declared[];
+  readonly outputs: readonly Declared[];
+  readonly loss?: Declared;
+  readonly train?: TrainSpec;
+  /** Declared shapes of sources (`_` as unknowns), indexed by node id. */
+  readonly declaredShapes: ReadonlyMap<NodeId, { shape: IShape; dtype: DType }>;
+  /** Spans of the `_` unknowns, by variable number. */
+  readonly unknowns: readonly { readonly span: Span; readonly owner: string }[];
+}
+
+/** After shape inference: every node has a fully known shape and element type. */
+export interface ShapedGraph extends Omit<Graph, "stage"> {
+  readonly stage: "shaped";
+  readonly shapes: readonly Shape[];
+  readonly dtypes: readonly DType[];
+}

@@ -1,0 +1,97 @@
+// Layers: dropout, 2-D convolution and pooling (NHWC), embedding lookup.
+import { concrete, formatShape, originNote, requireRank } from "./shape-rules.ts";
+import { defineOp } from "./types.ts";
+
+export const layerOps = {
+  dropout: defineOp({
+    name: "dropout",
+    kind: "layer",
+    callName: "dropout",
+    tensors: ["x"],
+    attrs: { p: { kind: "number" } },
+    differentiable: true,
+    shape: ([x], { p }, ctx) => {
+      if (!(p >= 0 && p < 1)) {
+        ctx.error("NNC214", `dropout probability must be in [0, 1), got ${p}`);
+        return undefined;
+      }
+      return x!.shape;
+    },
+    doc: "dropout(x, p): inverted dropout, zeroes each element with probability p in training and scales the rest by 1/(1−p)",
+  }),
+  conv2d: defineOp({
+    name: "conv2d",
+    kind: "layer",
+    callName: "conv2d",
+    tensors: ["x", "k"],
+    attrs: { stride: { kind: "int", default: 1 }, padding: { kind: "string", default: "valid", oneOf: ["valid", "same"] } },
+    differentiable: true,
+    shape: ([x, k], { stride, padding }, ctx) => {
+      if (!requireRank(x!, 4, ctx, "conv2d", "[batch, height, width, channels]")) return undefined;
+      if (!requireRank(k!, 4, ctx, "conv2d's kernel", "[kh, kw, channels, filters]")) return undefined;
+      if (stride < 1) {
+        ctx.error("NNC214", `stride must be at least 1, got ${stride}`);
+        return undefined;
+      }
+      const ok = ctx.unify(x!.shape[3]!, k!.shape[2]!, (a, b) => {
+        ctx.error("NNC201", `conv2d: the input has ${a} channels but the kernel expects ${b}`, {
+          notes: [...originNote(x!, x!.shape, ctx), ...originNote(k!, k!.shape, ctx)],
+        });
+      });
+      if (!ok) return undefined;
+      const h = concrete(x!.shape[1]!, ctx, "conv2d's input height");
+      const w = concrete(x!.shape[2]!, ctx, "conv2d's input width");
+      const kh = concrete(k!.shape[0]!, ctx, "the kernel height");
+      const kw = concrete(k!.shape[1]!, ctx, "the kernel width");
+      if (h === undefined || w === undefined || kh === undefined || kw === undefined) return undefined;
+      if (padding === "valid" && (kh > h || kw > w)) {
+        ctx.error("NNC216", `conv2d: kernel ${kh}×${kw} is larger than the ${h}×${w} input`);
+        return undefined;
+      }
+      const out = (n: number, kn: number) => (padding === "same" ? Math.ceil(n / stride) : Math.floor((n - kn) / stride) + 1);
+      return [x!.shape[0]!, out(h, kh), out(w, kw), k!.shape[3]!];
+    },
+    doc: "conv2d(x, k, stride = 1, padding = \"valid\"|\"same\") on x: [batch, H, W, C], k: [kh, kw, C, F]",
+  }),
+  maxpool2d: defineOp({
+    name: "maxpool2d",
+    kind: "layer",
+    callName: "maxpool2d",
+    tensors: ["x"],
+    attrs: { size: { kind: "int", default: 2 } },
+    differentiable: true,
+    shape: ([x], { size }, ctx) => {
+      if (!requireRank(x!, 4, ctx, "maxpool2d", "[batch, height, width, channels]")) return undefined;
+      if (size < 1) {
+        ctx.error("NNC214", `pool size must be at least 1, got ${size}`);
+        return undefined;
+      }
+      const h = concrete(x!.shape[1]!, ctx, "maxpool2d's input height");
+      const w = concrete(x!.shape[2]!, ctx, "maxpool2d's input width");
+      if (h === undefined || w === undefined) return undefined;
+      if (size > h || size > w) {
+        ctx.error("NNC216", `maxpool2d: window ${size}×${size} is larger than the ${h}×${w} input`);
+        return undefined;
+      }
+      return [x!.shape[0]!, Math.floor(h / size), Math.floor(w / size), x!.shape[3]!];
+    },
+    doc: "maxpool2d(x, size = 2): non-overlapping size×size max pooling on [batch, H, W, C]",
+  }),
+  embed: defineOp({
+    name: "embed",
+    kind: "layer",
+    callName: "embed",
+    tensors: ["ids", "E"],
+    argTypes: ["i32", "f32"],
+    attrs: {},
+    differentiable: true,
+    shape: ([ids, e], _attrs, ctx) => {
+      if (e!.shape.length !== 2) {
+        ctx.error("NNC220", `embed's table must be a matrix [vocabulary, width], got ${formatShape(e!.shape)}`, { span: e!.span });
+        return undefined;
+      }
+      return [...ids!.shape, e!.shape[1]!];
+    },
+    doc: "embed(ids, E): the rows of E picked by integer ids; shape ids + [width]",
+  }),
+};

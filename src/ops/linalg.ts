@@ -1,0 +1,179 @@
+// Matrix product, transpose and the reshaping ops.
+import { concrete, formatShape, originNote } from "./shape-rules.ts";
+import { defineOp, isVar, type ArgInfo, type IDim, type IShape, type ShapeCtx } from "./types.ts";
+
+function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined {
+  const sa = a.shape.map(ctx.resolve);
+  const sb = b.shape.map(ctx.resolve);
+  if (sa.length === 0 || sb.length === 0) {
+    const scalar = sa.length === 0 ? a : b;
+    ctx.error("NNC201", `cannot take the matrix product of a scalar (\`${ctx.text(scalar.span)}\`)`, {
+      span: scalar.span,
+      hint: "use `*` to scale by a scalar",
+    });
+    return undefined;
+  }
+  const left = sa.length === 1 ? [1, ...sa] : sa;
+  const right = sb.length === 1 ? [...sb, 1] : sb;
+  const k1 = left[left.length - 1]!;
+  const k2 = right[right.length - 2]!;
+  const ok = ctx.unify(k1, k2, (x, y) => {
+    const textA = a.name ?? ctx.text(a.span);
+    const textB = b.name ?? ctx.text(b.span);
+    // Suggest the transpose that would make the product valid.
+    const m = left[left.length - 2]!;
+    const n = right[right.length - 1]!;
+    const simple = (s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s);
+    let hint: string | undefined;
+    if (sb.length >= 2 && ctx.resolve(n) === x) hint = `did you mean \`${textA} ${simple(textB) ? textB + ".T" : "(" + textB + ").T"}\`?`;
+    else if (sa.length >= 2 && ctx.resolve(m) === y) hint = `did you mean \`${simple(textA) ? textA + ".T" : "(" + textA + ").T"} ${textB}\`?`;
+    ctx.error("NNC201", `cannot multiply ${formatShape(sa)} by ${formatShape(sb)}: ${x} ≠ ${y}`, {
+      label: "inner dimensions differ",
+      notes: [...originNote(a, a.shape, ctx), ...originNote(b, b.shape, ctx)],
+      ...(hint ? { hint } : {}),
+    });
+  });
+  if (!ok) return undefined;
+  // Batch dims broadcast like numpy.
+  const ba = left.slice(0, -2);
+  const bb = right.slice(0, -2);
+  const rank = Math.max(ba.length, bb.length);
+  const batch: IDim[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = i < rank - ba.length ? 1 : ba[i - (rank - ba.length)]!;
+    const db = i < rank - bb.length ? 1 : bb[i - (rank - bb.length)]!;
+    if (da === 1) batch.push(db);
+    else if (db === 1) batch.push(da);
+    else {
+      if (!ctx.unify(da, db, () => {})) {
+        ctx.error("NNC202", `batch dimensions of ${formatShape(sa)} and ${formatShape(sb)} cannot be broadcast`);
+        return undefined;
+      }
+      batch.push(ctx.resolve(da));
+    }
+  }
+  const out: IDim[] = [...batch];
+  if (sa.length >= 2) out.push(left[left.length - 2]!);
+  if (sb.length >= 2) out.push(right[right.length - 1]!);
+  return out;
+}
+
+/** Splits a shape's size into a constant factor and a sorted list of symbolic factors. */
+function sizeOf(shape: IShape, ctx: ShapeCtx): { n: number; syms: string[] } | undefined {
+  let n = 1;
+  const syms: string[] = [];
+  for (const d of shape) {
+    const r = ctx.resolve(d);
+    if (isVar(r)) return undefined;
+    if (typeof r === "number") n *= r;
+    else syms.push(r);
+  }
+  return { n, syms: syms.sort() };
+}
+
+export const linalgOps = {
+  matmul: defineOp({
+    name: "matmul",
+    kind: "linalg",
+    tensors: ["a", "b"],
+    attrs: {},
+    differentiable: true,
+    shape: ([a, b], _attrs, ctx) => matmulShape(a!, b!, ctx),
+    doc: "matrix product (`a b` or `a @ b`), numpy matmul rules",
+  }),
+  transpose: defineOp({
+    name: "transpose",
+    kind: "shape",
+    callName: "transpose",
+    tensors: ["x"],
+    attrs: {},
+    differentiable: true,
+    shape: ([x]) => (x!.shape.length < 2 ? x!.shape : [...x!.shape.slice(0, -2), x!.shape[x!.shape.length - 1]!, x!.shape[x!.shape.length - 2]!]),
+    doc: "swaps the last two axes (`x.T`); a vector is unchanged",
+  }),
+  reshape: defineOp({
+    name: "reshape",
+    kind: "shape",
+    callName: "reshape",
+    tensors: ["x"],
+    attrs: { shape: { kind: "dims" } },
+    differentiable: true,
+    shape: ([x], { shape }, ctx) => {
+      const from = sizeOf(x!.shape, ctx);
+      const holes = shape.filter((d) => d === -1).length;
+      if (holes > 1) {
+        ctx.error("NNC216", "reshape can infer at most one dimension (-1)");
+        return undefined;
+      }
+      const known = sizeOf(shape.filter((d) => d !== -1), ctx)!;
+      if (!from) {
+        ctx.error("NNC216", `reshape needs the size of ${formatShape(x!.shape)} to be known`);
+        return undefined;
+      }
+      const extra = [...from.syms];
+      for (const s of known.syms) {
+        const i = extra.indexOf(s);
+        if (i < 0) {
+          ctx.error("NNC216", `cannot reshape ${formatShape(x!.shape)} to ${formatShape(shape)}: \`${s}\` is not a factor of the size`);
+          return undefined;
+        }
+        extra.splice(i, 1);
+      }
+      if (holes === 1) {
+        if (from.n % known.n !== 0 || extra.length > 1 || (extra.length === 1 && from.n !== known.n)) {
+          ctx.error("NNC216", `cannot reshape ${formatShape(x!.shape)} to ${formatShape(shape)}: the sizes do not divide`);
+          return undefined;
+        }
+        const rest: IDim = extra.length === 1 ? extra[0]! : from.n / known.n;
+        return shape.map((d) => (d === -1 ? rest : d));
+      }
+      if (extra.length > 0 || from.n !== known.n) {
+        ctx.error("NNC216", `cannot reshape ${formatShape(x!.shape)} to ${formatShape(shape)}: the sizes differ`, {
+          hint: "the number of elements must stay the same; -1 infers one dimension",
+        });
+        return undefined;
+      }
+      return shape;
+    },
+    doc: "reshape(x, [d, ...]): same elements, new shape; -1 infers one dimension",
+  }),
+  flatten: defineOp({
+    name: "flatten",
+    kind: "shape",
+    callName: "flatten",
+    tensors: ["x"],
+    attrs: {},
+    differentiable: true,
+    shape: ([x], _attrs, ctx) => {
+      if (x!.shape.length === 0) {
+        ctx.error("NNC220", "flatten needs at least one axis, got a scalar");
+        return undefined;
+      }
+      let n = 1;
+      for (const d of x!.shape.slice(1)) {
+        const c = concrete(d, ctx, "each axis after the first given to flatten");
+        if (c === undefined) return undefined;
+        n *= c;
+      }
+      return [x!.shape[0]!, n];
+    },
+    doc: "keeps the first axis and flattens the rest: [b, h, w, c] → [b, h·w·c]",
+  }),
+  one_hot: defineOp({
+    name: "one_hot",
+    kind: "shape",
+    callName: "one_hot",
+    tensors: ["ids"],
+    attrs: { n: { kind: "int" } },
+    argTypes: ["i32"],
+    differentiable: false,
+    shape: ([ids], { n }, ctx) => {
+      if (n < 1) {
+        ctx.error("NNC214", `one_hot needs a positive number of classes, got ${n}`);
+        return undefined;
+      }
+      return [...ids!.shape, n];
+    },
+    doc: "one_hot(ids, n): integer ids → rows of an n×n identity",
+  }),
+};

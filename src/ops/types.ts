@@ -1,0 +1,175 @@
+// The vocabulary every op definition is written in: shapes, element types,
+// typed attributes per op, and the context a shape rule reports through.
+import type { DiagCode } from "../diag/codes.ts";
+import type { DiagOptions } from "../diag/diagnostic.ts";
+import type { Span } from "../diag/source.ts";
+
+/** A resolved dimension: a size, or the name of a symbolic `dim`. */
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+export type DType = "f32" | "i32";
+
+/** An unknown size (a `_` in a param shape), solved by unification. */
+export interface DimVar {
+  readonly var: number;
+}
+/** A dimension during inference. */
+export type IDim = Dim | DimVar;
+export type IShape = readonly IDim[];
+
+export function isVar(d: IDim): d is DimVar {
+  return typeof d === "object";
+}
+
+export type Init =
+  | { readonly kind: "zeros" }
+  | { readonly kind: "ones" }
+  | { readonly kind: "uniform"; readonly low: number; readonly high: number }
+  | { readonly kind: "normal"; readonly mean: number; readonly std: number }
+  | { readonly kind: "xavier" }
+  | { readonly kind: "he" };
+
+/** A reshape target entry: a size, a dim name, or -1 for "the rest". */
+export type ReshapeDim = number | string;
+
+/** Typed attributes of every op. Adding an op here forces every table keyed by OpName to cover it. */
+export interface OpAttrs {
+  // Graph sources
+  input: { readonly role: "input" | "target"; readonly name: string };
+  param: { readonly name: string; readonly init: Init };
+  const: { readonly value: number };
+  dimval: { readonly dim: string };
+  // Arithmetic
+  add: {};
+  sub: {};
+  mul: {};
+  div: {};
+  pow: {};
+  neg: {};
+  maximum: {};
+  minimum: {};
+  // Elementwise functions
+  relu: {};
+  leaky_relu: { readonly slope: number };
+  sigmoid: {};
+  tanh: {};
+  exp: {};
+  log: {};
+  sqrt: {};
+  abs: {};
+  step: {};
+  sign: {};
+  // Linear algebra and shape
+  matmul: {};
+  transpose: {};
+  reshape: { readonly shape: readonly ReshapeDim[] };
+  flatten: {};
+  one_hot: { readonly n: number };
+  // Along an axis (null: over everything)
+  softmax: { readonly axis: number };
+  log_softmax: { readonly axis: number };
+  sum: { readonly axis: number | null; readonly keepdims: boolean };
+  mean: { readonly axis: number | null; readonly keepdims: boolean };
+  max: { readonly axis: number | null; readonly keepdims: boolean };
+  argmax: { readonly axis: number | null };
+  // Layers
+  dropout: { readonly p: number };
+  conv2d: { readonly stride: number; readonly padding: "valid" | "same" };
+  maxpool2d: { readonly size: number };
+  embed: {};
+  // Losses and metrics
+  mse: {};
+  cross_entropy: {};
+  softmax_cross_entropy: {};
+  binary_cross_entropy: {};
+  hinge: {};
+  sumsq: {};
+  sumabs: {};
+  accuracy: {};
+}
+
+export type OpName = keyof OpAttrs;
+
+/** How a call's non-tensor argument is read; the value type must match the attribute's. */
+export type AttrSpec<V> = {
+  readonly kind: AttrKindOf<V>;
+  /** Absent: the argument is required. */
+  readonly default?: V;
+  /** Accepted strings, for `string` attributes. */
+  readonly oneOf?: readonly string[];
+};
+
+type AttrKindOf<V> = [V] extends [boolean]
+  ? "bool"
+  : [V] extends [number]
+    ? "number" | "int"
+    : [V] extends [number | null]
+      ? "int?"
+      : [V] extends [string]
+        ? "string"
+        : [V] extends [readonly ReshapeDim[]]
+          ? "dims"
+          : never;
+
+/** Attribute specs for the user-visible attributes of an op (sources have none). */
+export type AttrSpecs<A> = { readonly [P in keyof A]-?: AttrSpec<A[P]> };
+
+export interface ArgInfo {
+  readonly shape: IShape;
+  readonly dtype: DType;
+  readonly span: Span;
+  /** The user's name for the value, when it has one (`W0`). */
+  readonly name?: string;
+  /** Where the value was declared or defined, for notes. */
+  readonly origin?: Span;
+}
+
+/** What a shape rule can ask of the inference pass. */
+export interface ShapeCtx {
+  readonly span: Span;
+  error(code: DiagCode, message: string, opts?: DiagOptions & { span?: Span }): void;
+  /** Makes two dims equal, solving `_` where one is unknown; false (and reported) on conflict. */
+  unify(a: IDim, b: IDim, conflict: (a: Dim, b: Dim) => void): boolean;
+  resolve(d: IDim): IDim;
+  /** Source text of an argument, for hints such as "did you mean `W0.T`?". */
+  text(span: Span): string;
+}
+
+export type OpKind =
+  | "source"
+  | "elementwise"
+  | "binary"
+  | "linalg"
+  | "shape"
+  | "reduce"
+  | "layer"
+  | "loss"
+  | "metric";
+
+export interface OpDef<K extends OpName> {
+  readonly name: K;
+  readonly kind: OpKind;
+  /** The name users call it by, if it can be called (`relu`); sources and operators have none. */
+  readonly callName?: string;
+  /** Positional tensor parameters, in order. */
+  readonly tensors: readonly string[];
+  /** Non-tensor parameters; positional ones follow the tensors in this order. */
+  readonly attrs: AttrSpecs<UserAttrs<K>>;
+  /** Whether gradients flow through it (step, sign, argmax, accuracy: no). */
+  readonly differentiable: boolean;
+  /** Output shape, or undefined after reporting an error through ctx. */
+  shape(args: readonly ArgInfo[], attrs: OpAttrs[K], ctx: ShapeCtx): IShape | undefined;
+  /** Element type of the result (default f32); args are already checked. */
+  readonly dtype?: DType;
+  /** Element types each tensor argument must have (default: all f32). */
+  readonly argTypes?: readonly DType[];
+  /** One line for docs and `--help`. */
+  readonly doc: string;
+}
+
+/** Attributes a user writes; sources are built by the compiler, not called. */
+export type UserAttrs<K extends OpName> = K extends "input" | "param" | "const" | "dimval" ? {} : OpAttrs[K];
+
+export function defineOp<K extends OpName>(def: OpDef<K>): OpDef<K> {
+  return def;
+}

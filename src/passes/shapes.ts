@@ -1,0 +1,165 @@
+// Shape inference: Graph → ShapedGraph. Nodes are visited in order; each op's
+// rule computes its result from its arguments' shapes, solving `_` unknowns by
+// unification. A node whose argument failed is skipped silently, so one
+// mistake gives one error.
+import type { DiagnosticBag } from "../diag/diagnostic.ts";
+import { formatLocation, type Span } from "../diag/source.ts";
+import type { Graph, Node, ShapedGraph } from "../ir/graph.ts";
+import { OPS } from "../ops/registry.ts";
+import { formatShape } from "../ops/shape-rules.ts";
+import { isVar, type ArgInfo, type Dim, type DType, type IDim, type IShape, type OpDef, type OpName, type Shape, type ShapeCtx } from "../ops/types.ts";
+
+class Unifier {
+  private readonly binding = new Map<number, { dim: IDim; span: Span }>();
+
+  resolve = (d: IDim): IDim => {
+    let cur = d;
+    for (let guard = 0; isVar(cur) && guard < 10_000; guard++) {
+      const b = this.binding.get(cur.var);
+      if (!b) return cur;
+      cur = b.dim;
+    }
+    return cur;
+  };
+
+  /** Where an unknown got its value, for "inferred from here" notes. */
+  boundAt(v: number): Span | undefined {
+    return this.binding.get(v)?.span;
+  }
+
+  unify(a: IDim, b: IDim, at: Span, conflict: (a: Dim, b: Dim) => void): boolean {
+    const x = this.resolve(a);
+    const y = this.resolve(b);
+    if (isVar(x) && isVar(y)) {
+      if (x.var !== y.var) this.binding.set(x.var, { dim: y, span: at });
+      return true;
+    }
+    if (isVar(x)) {
+      this.binding.set(x.var, { dim: y, span: at });
+      return true;
+    }
+    if (isVar(y)) {
+      this.binding.set(y.var, { dim: x, span: at });
+      return true;
+    }
+    if (x === y) return true;
+    conflict(x, y);
+    return false;
+  }
+}
+
+export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | undefined {
+  const u = new Unifier();
+  const shapes: (IShape | undefined)[] = [];
+  const dtypes: DType[] = [];
+  const file = graph.file;
+
+  const argInfo = (id: number): ArgInfo | undefined => {
+    const shape = shapes[id];
+    if (!shape) return undefined;
+    const n = graph.nodes[id]!;
+    const declared = n.op === "input" || n.op === "param";
+    return { shape, dtype: dtypes[id]!, span: n.span, ...(n.name !== undefined ? { name: n.name } : {}), ...(declared ? { origin: n.span } : {}) };
+  };
+
+  for (const node of graph.nodes) {
+    const def = OPS[node.op] as unknown as OpDef<OpName>;
+    if (def.kind === "source") {
+      const declared = graph.declaredShapes.get(node.id);
+      shapes[node.id] = node.op === "const" || node.op === "dimval" ? [] : declared?.shape;
+      dtypes[node.id] = declared?.dtype ?? "f32";
+      continue;
+    }
+    const args = node.args.map(argInfo);
+    if (args.some((a) => a === undefined)) continue;
+    const infos = args as ArgInfo[];
+    if (!checkTypes(node, def, infos, bag)) continue;
+    const ctx = makeCtx(node, u, bag);
+    const out = def.shape(infos, node.attrs as never, ctx);
+    shapes[node.id] = out;
+    dtypes[node.id] = def.dtype ?? "f32";
+  }
+
+  // Every `_` must have been solved by some use.
+  graph.unknowns.forEach((unk, v) => {
+    const r = u.resolve({ var: v });
+    if (isVar(r)) {
+      bag.error("NNC210", unk.span, `cannot infer this \`_\` in \`${unk.owner}\`'s shape`, {
+        hint: "no use of the param fixes this size; write it out",
+      });
+    }
+  });
+
+  if (graph.loss) {
+    const s = shapes[graph.loss.node];
+    if (s && s.length > 0) {
+      const lossNode = graph.nodes[graph.loss.node]!;
+      bag.error("NNC209", lossNode.span, `the loss must be a scalar, but it has shape ${formatShape(s.map(u.resolve))}`, {
+        label: "not a scalar",
+        hint: "reduce it, e.g. `mean(...)` or `sum(...)`, or use a loss function such as mse(p, y)",
+      });
+    }
+  }
+
+  if (bag.hasErrors) return undefined;
+  const final: Shape[] = shapes.map((s) => (s ?? []).map((d) => u.resolve(d) as Dim));
+  const { stage: _stage, ...rest } = graph;
+  void file;
+  return { ...rest, stage: "shaped", shapes: final, dtypes };
+}
+
+function checkTypes(node: Node, def: OpDef<OpName>, args: readonly ArgInfo[], bag: DiagnosticBag): boolean {
+  const want = def.argTypes ?? args.map(() => "f32" as const);
+  for (let i = 0; i < args.length; i++) {
+    const w = want[i] ?? "f32";
+    const a = args[i]!;
+    if (a.dtype === w) continue;
+    const what = a.name ? `\`${a.name}\`` : "this argument";
+    bag.error("NNC215", a.span, w === "i32" ? `${def.callName ?? node.op} needs integer ids, but ${what} holds floats` : `${def.callName ?? opSymbol(node.op)} needs float values, but ${what} holds integers`, {
+      ...(a.origin ? { notes: [{ message: `${a.name} is declared here`, span: a.origin }] } : {}),
+      hint: w === "i32" ? "declare the input as `int[...]`" : "integer inputs feed embed and one_hot; convert with one_hot(ids, n)",
+    });
+    return false;
+  }
+  return true;
+}
+
+function opSymbol(op: OpName): string {
+  const symbols: Partial<Record<OpName, string>> = { add: "`+`", sub: "`-`", mul: "`*`", div: "`/`", pow: "`^`", neg: "negation", matmul: "the matrix product" };
+  return symbols[op] ?? op;
+}
+
+function makeCtx(node: Node, u: Unifier, bag: DiagnosticBag): ShapeCtx {
+  const withExpansion = (notes: { message: string; span?: Span }[]) => [
+    ...notes,
+    ...(node.expandedFrom ?? []).map((call) => ({ message: `in the \`fn\` expanded here`, span: call })),
+  ];
+  return {
+    span: node.span,
+    error: (code, message, opts = {}) => {
+      const { span, notes, ...rest } = opts;
+      bag.error(code, span ?? node.span, message, { ...rest, notes: withExpansion([...(notes ?? [])]) });
+    },
+    unify: (a, b, conflict) => {
+      const ra = u.resolve(a);
+      const rb = u.resolve(b);
+      return u.unify(ra, rb, node.span, (x, y) => {
+        // When a `_` was solved earlier, show where, so both origins of the conflict are visible.
+        const notes: { message: string; span: Span }[] = [];
+        for (const d of [a, b]) {
+          if (isVar(d)) {
+            const at = u.boundAt(d.var);
+            if (at) notes.push({ message: `this \`_\` was inferred as ${formatShape([u.resolve(d)]).slice(1, -1)} here (${formatLocation(at)})`, span: at });
+          }
+        }
+        if (notes.length > 0) {
+          bag.error("NNC211", node.span, `conflicting sizes: ${x} ≠ ${y}, and one of them was inferred for a \`_\``, { notes: withExpansion(notes) });
+          return;
+        }
+        conflict(x, y);
+      });
+    },
+    resolve: u.resolve,
+    text: (span) => span.file.text.slice(span.start, span.end),
+  };
+}

@@ -1,0 +1,109 @@
+// Text → tokens → CST (grammar/) → AST. Statements are parsed one at a time so
+// that one bad line yields one diagnostic and the next line is still checked.
+import type { CstNode, IToken, IRecognitionException } from "chevrotain";
+import { nnLexer, Newline, LParen, RParen, LBracket, RBracket, KEYWORDS, KEYWORD_WORDS } from "../../grammar/tokens.ts";
+import { NnParser } from "../../grammar/parser.ts";
+import { DiagnosticBag } from "../diag/diagnostic.ts";
+import type { SourceFile } from "../diag/source.ts";
+import { messageProvider } from "./messages.ts";
+import { cstToStmt } from "./cst-to-ast.ts";
+import type { Program, Stmt } from "./ast.ts";
+
+let sharedParser: NnParser | undefined;
+function parser(): NnParser {
+  sharedParser ??= new NnParser(messageProvider);
+  return sharedParser;
+}
+
+const KEYWORD_SET = new Set(KEYWORDS);
+const OPENERS = new Set([LParen, LBracket]);
+const CLOSERS = new Set([RParen, RBracket]);
+
+/**
+ * Splits tokens into statements at newlines outside brackets. Inside brackets
+ * a newline continues the statement, unless the next line starts with a
+ * statement keyword: then an unclosed bracket ends the statement there, so
+ * that it cannot swallow the rest of the file.
+ */
+function splitStatements(tokens: IToken[]): IToken[][] {
+  const out: IToken[][] = [];
+  let current: IToken[] = [];
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
+    if (tok.tokenType === Newline) {
+      const next = tokens[i + 1];
+      if (depth > 0 && !(next && KEYWORD_SET.has(next.tokenType))) continue;
+      if (current.length > 0) out.push(current);
+      current = [];
+      depth = 0;
+      continue;
+    }
+    if (OPENERS.has(tok.tokenType)) depth++;
+    else if (CLOSERS.has(tok.tokenType)) depth = Math.max(0, depth - 1);
+    current.push(tok);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+function reportLexError(file: SourceFile, offset: number, length: number, bag: DiagnosticBag): void {
+  const ch = file.text[offset] ?? "";
+  if (ch === '"') {
+    bag.error("NNC104", file.span(offset, offset + Math.max(1, length)), "unterminated string", {
+      hint: 'strings are written on one line: "valid"',
+    });
+    return;
+  }
+  const code = ch.codePointAt(0) ?? 0;
+  const shown = code < 32 || code === 127 ? `U+${code.toString(16).toUpperCase().padStart(4, "0")}` : `\`${ch}\``;
+  bag.error("NNC101", file.span(offset, offset + Math.max(1, length)), `unexpected character ${shown}`, {
+    ...(ch === "'" ? { hint: 'strings use double quotes: "same"' } : {}),
+    ...(ch === "." ? { hint: "a number needs a digit before the point: 0.5" } : {}),
+    ...(ch === "×" || ch === "·" ? { hint: "write `*` to multiply elementwise, or juxtapose for a matrix product" } : {}),
+  });
+}
+
+function reportParseError(file: SourceFile, err: IRecognitionException, stmt: IToken[], bag: DiagnosticBag): void {
+  const tok = err.token;
+  const last = stmt[stmt.length - 1]!;
+  // At the end of the statement chevrotain reports the virtual EOF token: point just past the last token.
+  const atEnd = tok.tokenType.name === "EOF" || Number.isNaN(tok.startOffset);
+  const start = atEnd ? last.startOffset + last.image.length : tok.startOffset;
+  const end = atEnd ? start + 1 : tok.startOffset + tok.image.length;
+  const span = file.span(start, end);
+  const first = stmt[0]!;
+  if (KEYWORD_SET.has(first.tokenType) && stmt[1]?.image === "=" && first.image !== "loss") {
+    bag.error("NNC107", file.span(first.startOffset, first.startOffset + first.image.length), `\`${first.image}\` is a keyword and cannot be used as a name`, {
+      hint: `choose another name, such as \`${first.image}_\``,
+    });
+    return;
+  }
+  if (!atEnd && KEYWORD_SET.has(tok.tokenType) && /expected a name/.test(err.message)) {
+    bag.error("NNC107", span, `\`${tok.image}\` is a keyword and cannot be used as a name`, {
+      hint: `choose another name, such as \`${tok.image}_\``,
+    });
+    return;
+  }
+  bag.error("NNC102", span, err.message);
+}
+
+export function parseProgram(file: SourceFile, bag: DiagnosticBag): Program {
+  const lexed = nnLexer.tokenize(file.text);
+  for (const e of lexed.errors) reportLexError(file, e.offset, e.length, bag);
+  const stmts: Stmt[] = [];
+  const p = parser();
+  for (const tokens of splitStatements(lexed.tokens)) {
+    p.input = tokens;
+    const cst: CstNode = p.statement();
+    if (p.errors.length > 0) {
+      reportParseError(file, p.errors[0]!, tokens, bag);
+      continue;
+    }
+    const stmt = cstToStmt(cst, file, bag);
+    if (stmt) stmts.push(stmt);
+  }
+  return { stmts };
+}
+
+export { KEYWORD_WORDS };

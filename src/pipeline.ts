@@ -1,6 +1,6 @@
-// The compiler as a straight list of named stages. Each stage reads the
-// previous stage's output type; the pipeline stops after a stage that
-// reported errors.
+// The compiler as a straight list of named stages, each reading the previous
+// stage's output type. Diagnostics collect in one bag; the front end keeps
+// going after errors (see runFrontEnd), code generation never does.
 import { DiagnosticBag } from "./diag/diagnostic.ts";
 import { SourceFile } from "./diag/source.ts";
 import { buildGraph } from "./ir/build.ts";
@@ -24,10 +24,10 @@ export type StageName = (typeof STAGES)[number];
 export function runFrontEnd(path: string, text: string): FrontEndResult {
   const file = new SourceFile(path, text);
   const diagnostics = new DiagnosticBag();
+  // Later stages run even after errors, so one run reports as much as it can:
+  // statements that failed are left out, and uses of what they defined stay quiet.
   const program = parseProgram(file, diagnostics);
-  if (diagnostics.hasErrors) return { file, diagnostics, program };
   const graph = buildGraph(program, file, diagnostics);
-  if (diagnostics.hasErrors) return { file, diagnostics, program, graph };
   const shaped = inferShapes(graph, diagnostics);
-  return { file, diagnostics, program, graph, ...(shaped ? { shaped } : {}) };
+  return { file, diagnostics, program, graph, ...(shaped && !diagnostics.hasErrors ? { shaped } : {}) };
 }

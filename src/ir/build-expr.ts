@@ -13,7 +13,9 @@ import type { Node, NodeId } from "./graph.ts";
 export type Symbol =
   | { readonly kind: "dim"; readonly span: Span }
   | { readonly kind: "value"; readonly role: "input" | "target" | "param" | "const" | "def"; readonly span: Span; node?: NodeId }
-  | { readonly kind: "fn"; readonly span: Span; readonly params: readonly { text: string; span: Span }[]; readonly body: Expr };
+  | { readonly kind: "fn"; readonly span: Span; readonly params: readonly { text: string; span: Span }[]; readonly body: Expr }
+  /** Defined by a statement that did not parse: uses are silently unknown. */
+  | { readonly kind: "broken"; readonly span: Span };
 
 const MAX_EXPANSION_DEPTH = 64;
 
@@ -27,10 +29,10 @@ export class ExprBuilder {
     readonly bag: DiagnosticBag,
   ) {}
 
-  add<K extends OpName>(op: K, args: readonly NodeId[], attrs: OpAttrs[K], span: Span, name?: string): NodeId {
+  add<K extends OpName>(op: K, args: readonly NodeId[], attrs: OpAttrs[K], span: Span, argSpans: readonly Span[] = [], name?: string): NodeId {
     const id = this.nodes.length;
     const expandedFrom = this.expansion.length > 0 ? this.expansion.map((e) => e.call).reverse() : undefined;
-    this.nodes.push({ id, op, args, attrs, span, ...(name !== undefined ? { name } : {}), ...(expandedFrom ? { expandedFrom } : {}) } as Node);
+    this.nodes.push({ id, op, args, argSpans, attrs, span, ...(name !== undefined ? { name } : {}), ...(expandedFrom ? { expandedFrom } : {}) } as Node);
     return id;
   }
 
@@ -52,18 +54,18 @@ export class ExprBuilder {
         return this.name(e.name, e.span, locals);
       case "unary": {
         const x = this.expr(e.operand, locals);
-        return x === undefined ? undefined : this.add("neg", [x], {}, e.span);
+        return x === undefined ? undefined : this.add("neg", [x], {}, e.span, [e.operand.span]);
       }
       case "transpose": {
         const x = this.expr(e.operand, locals);
-        return x === undefined ? undefined : this.add("transpose", [x], {}, e.span);
+        return x === undefined ? undefined : this.add("transpose", [x], {}, e.span, [e.operand.span]);
       }
       case "binary": {
         const a = this.expr(e.left, locals);
         const b = this.expr(e.right, locals);
         if (a === undefined || b === undefined) return undefined;
         const op = ({ "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "@": "matmul", juxt: "matmul" } as const)[e.op];
-        return this.add(op, [a, b], {}, e.span);
+        return this.add(op, [a, b], {}, e.span, [e.left.span, e.right.span]);
       }
       case "call":
         return this.call(e, locals);
@@ -83,6 +85,7 @@ export class ExprBuilder {
       return undefined;
     }
     if (sym?.kind === "dim") return this.add("dimval", [], { dim: name }, span);
+    if (sym?.kind === "broken") return undefined;
     if (sym?.kind === "fn") {
       this.bag.error("NNC203", span, `\`${name}\` is a function, not a value`, { hint: `call it: ${name}(...)` });
       return undefined;
@@ -101,6 +104,7 @@ export class ExprBuilder {
     const fname = e.callee.text;
     const sym = this.symbols.get(fname);
     if (sym?.kind === "fn") return this.expandFn(fname, sym, e, locals);
+    if (sym?.kind === "broken") return undefined;
     const op = BUILTINS.get(fname);
     if (op === undefined) {
       const candidates = [...BUILTINS.keys(), ...[...this.symbols].filter(([, s]) => s.kind === "fn").map(([k]) => k)];
@@ -118,6 +122,7 @@ export class ExprBuilder {
     const bound = bindArgs(fname, [...def.tensors, ...attrNames], e.args, e.span, this.bag, optional);
     if (!bound) return undefined;
     const args: NodeId[] = [];
+    const argSpans = def.tensors.map((t) => bound.get(t)!.span);
     let ok = true;
     for (const t of def.tensors) {
       const id = this.expr(bound.get(t)!, locals);
@@ -133,7 +138,7 @@ export class ExprBuilder {
       attrs[a] = v;
     }
     if (!ok) return undefined;
-    return this.add(op, args, attrs as OpAttrs[typeof op], e.span);
+    return this.add(op, args, attrs as OpAttrs[typeof op], e.span, argSpans);
   }
 
   /** Reads one non-tensor argument according to its spec. */

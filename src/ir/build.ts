@@ -53,6 +53,10 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
   let modelName: string | undefined;
   let modelSpan: Span | undefined;
 
+  const errorsBefore = bag.errorCount;
+  const nowhere = file.span(0, 0);
+  for (const name of program.broken) symbols.set(name, { kind: "broken", span: nowhere });
+
   // Pass 1: every name, so that redefinitions are caught wherever they are.
   for (const s of program.stmts) {
     if (s.kind === "model") {
@@ -66,6 +70,7 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
     const name = declaredName(s);
     if (!name) continue;
     const prior = symbols.get(name.text);
+    if (prior?.kind === "broken") continue;
     if (prior) {
       bag.error("NNC205", name.span, `\`${name.text}\` is defined twice`, {
         notes: [{ message: `first defined here`, span: prior.span }],
@@ -127,11 +132,11 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
       const shape = shapeOf(s.shape, s.name.text, s.kind === "param");
       let id: NodeId;
       if (s.kind === "data") {
-        id = builder.add("input", [], { role: s.role, name: s.name.text }, s.span, s.name.text);
+        id = builder.add("input", [], { role: s.role, name: s.name.text }, s.span, [], s.name.text);
         (s.role === "input" ? inputs : targets).push({ name: s.name.text, node: id, span: s.name.span });
       } else {
         const init = s.init ? readInit(s.init, consts, bag) : { kind: "xavier" as const };
-        id = builder.add("param", [], { name: s.name.text, init: init ?? { kind: "zeros" } }, s.span, s.name.text);
+        id = builder.add("param", [], { name: s.name.text, init: init ?? { kind: "zeros" } }, s.span, [], s.name.text);
         params.push({ name: s.name.text, node: id, span: s.name.span });
       }
       if (shape) declaredShapes.set(id, { shape, dtype: s.kind === "data" ? s.dtype : "f32" });
@@ -141,7 +146,7 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
       const v = evalConst(s.value, consts, bag, `const \`${s.name.text}\``);
       if (v === undefined) continue;
       consts.set(s.name.text, v);
-      (symbols.get(s.name.text) as Extract<Symbol, { kind: "value" }>).node = builder.add("const", [], { value: v }, s.span, s.name.text);
+      (symbols.get(s.name.text) as Extract<Symbol, { kind: "value" }>).node = builder.add("const", [], { value: v }, s.span, [], s.name.text);
     }
   }
 
@@ -187,7 +192,8 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
   const lossDef = defined.get("loss");
   const loss: Declared | undefined = lossDef ? { name: "loss", node: lossDef.node, span: lossDef.span } : undefined;
 
-  warnUnused(builder, [...inputs, ...targets, ...params], [...outputs.map((o) => o.node), ...(loss ? [loss.node] : [])], bag);
+  // After an error, "unused" is more likely a consequence than a mistake of its own.
+  if (bag.errorCount === errorsBefore) warnUnused(builder, [...inputs, ...targets, ...params], [...outputs.map((o) => o.node), ...(loss ? [loss.node] : [])], bag);
 
   return {
     stage: "graph",

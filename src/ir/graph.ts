@@ -10,6 +10,8 @@ interface NodeBase<K extends OpName> {
   readonly id: NodeId;
   readonly op: K;
   readonly args: readonly NodeId[];
+  /** Where each argument was written at this use (the `h` in `h W1`), for carets and hints. */
+  readonly argSpans: readonly Span[];
   readonly attrs: OpAttrs[K];
   /** The expression (or declaration) this node came from. */
   readonly span: Span;

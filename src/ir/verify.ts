@@ -10,6 +10,7 @@ export function verifyGraph(graph: Graph | ShapedGraph): string[] {
     for (const a of n.args) if (!(a >= 0 && a < i)) problems.push(`node ${i} (${n.op}) uses ${a}, which does not come before it`);
     const want = OPS[n.op].tensors.length;
     if (n.args.length !== want) problems.push(`node ${i} (${n.op}) has ${n.args.length} arguments, expected ${want}`);
+    if (n.argSpans.length !== n.args.length) problems.push(`node ${i} (${n.op}) has ${n.argSpans.length} argument spans for ${n.args.length} arguments`);
     if (!n.span) problems.push(`node ${i} has no span`);
   });
   if (graph.stage === "shaped") {

@@ -17,7 +17,8 @@ function described(arg: ArgInfo, ctx: ShapeCtx): string {
 /** A note pointing at where an argument's shape came from, if it was declared elsewhere. */
 export function originNote(arg: ArgInfo, shape: IShape, ctx: ShapeCtx): { message: string; span: import("../diag/source.ts").Span }[] {
   if (!arg.origin || !arg.name) return [];
-  return [{ message: `${arg.name} is ${formatShape(shape.map((d) => ctx.resolve(d)))}, from here`, span: arg.origin }];
+  const s = formatShape(shape.map((d) => ctx.resolve(d)));
+  return [{ message: arg.origin.declared ? `\`${arg.name}\` is declared as ${s} here` : `\`${arg.name}\` is ${s}, defined here`, span: arg.origin.span }];
 }
 
 /** numpy broadcasting of two shapes; `_` unifies with the other side. */

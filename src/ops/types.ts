@@ -121,7 +121,7 @@ export interface ArgInfo {
   /** The user's name for the value, when it has one (`W0`). */
   readonly name?: string;
   /** Where the value was declared or defined, for notes. */
-  readonly origin?: Span;
+  readonly origin?: { readonly span: Span; readonly declared: boolean };
 }
 
 /** What a shape rule can ask of the inference pass. */

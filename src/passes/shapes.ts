@@ -49,17 +49,19 @@ class Unifier {
 }
 
 export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | undefined {
+  const errorsBefore = bag.errorCount;
   const u = new Unifier();
   const shapes: (IShape | undefined)[] = [];
   const dtypes: DType[] = [];
   const file = graph.file;
 
-  const argInfo = (id: number): ArgInfo | undefined => {
+  const argInfo = (id: number, useSpan: Span): ArgInfo | undefined => {
     const shape = shapes[id];
     if (!shape) return undefined;
     const n = graph.nodes[id]!;
     const declared = n.op === "input" || n.op === "param";
-    return { shape, dtype: dtypes[id]!, span: n.span, ...(n.name !== undefined ? { name: n.name } : {}), ...(declared ? { origin: n.span } : {}) };
+    const origin = n.name !== undefined && n.op !== "const" ? { origin: { span: n.span, declared } } : {};
+    return { shape, dtype: dtypes[id]!, span: useSpan, ...(n.name !== undefined ? { name: n.name } : {}), ...origin };
   };
 
   for (const node of graph.nodes) {
@@ -70,7 +72,7 @@ export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | und
       dtypes[node.id] = declared?.dtype ?? "f32";
       continue;
     }
-    const args = node.args.map(argInfo);
+    const args = node.args.map((a, i) => argInfo(a, node.argSpans[i] ?? node.span));
     if (args.some((a) => a === undefined)) continue;
     const infos = args as ArgInfo[];
     if (!checkTypes(node, def, infos, bag)) continue;
@@ -80,8 +82,8 @@ export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | und
     dtypes[node.id] = def.dtype ?? "f32";
   }
 
-  // Every `_` must have been solved by some use.
-  graph.unknowns.forEach((unk, v) => {
+  // Every `_` must have been solved by some use (unless the use itself failed).
+  if (bag.errorCount === errorsBefore) graph.unknowns.forEach((unk, v) => {
     const r = u.resolve({ var: v });
     if (isVar(r)) {
       bag.error("NNC210", unk.span, `cannot infer this \`_\` in \`${unk.owner}\`'s shape`, {
@@ -116,7 +118,7 @@ function checkTypes(node: Node, def: OpDef<OpName>, args: readonly ArgInfo[], ba
     if (a.dtype === w) continue;
     const what = a.name ? `\`${a.name}\`` : "this argument";
     bag.error("NNC215", a.span, w === "i32" ? `${def.callName ?? node.op} needs integer ids, but ${what} holds floats` : `${def.callName ?? opSymbol(node.op)} needs float values, but ${what} holds integers`, {
-      ...(a.origin ? { notes: [{ message: `${a.name} is declared here`, span: a.origin }] } : {}),
+      ...(a.origin ? { notes: [{ message: `\`${a.name}\` is ${a.origin.declared ? "declared" : "defined"} here`, span: a.origin.span }] } : {}),
       hint: w === "i32" ? "declare the input as `int[...]`" : "integer inputs feed embed and one_hot; convert with one_hot(ids, n)",
     });
     return false;

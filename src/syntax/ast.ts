@@ -67,4 +67,6 @@ export type Stmt =
 
 export interface Program {
   readonly stmts: readonly Stmt[];
+  /** Names the unparsable statements seemed to define: later stages stay quiet about them. */
+  readonly broken: ReadonlySet<string>;
 }

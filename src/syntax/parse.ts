@@ -92,18 +92,32 @@ export function parseProgram(file: SourceFile, bag: DiagnosticBag): Program {
   const lexed = nnLexer.tokenize(file.text);
   for (const e of lexed.errors) reportLexError(file, e.offset, e.length, bag);
   const stmts: Stmt[] = [];
+  const broken = new Set<string>();
   const p = parser();
   for (const tokens of splitStatements(lexed.tokens)) {
     p.input = tokens;
     const cst: CstNode = p.statement();
     if (p.errors.length > 0) {
       reportParseError(file, p.errors[0]!, tokens, bag);
+      const name = guessDefinedName(tokens);
+      if (name !== undefined) broken.add(name);
       continue;
     }
     const stmt = cstToStmt(cst, file, bag);
     if (stmt) stmts.push(stmt);
   }
-  return { stmts };
+  return { stmts, broken };
+}
+
+/** `x = …`, `param x: …`, `fn f(…`, `loss = …`: the name a statement would have defined. */
+function guessDefinedName(tokens: IToken[]): string | undefined {
+  const [first, second] = tokens;
+  if (!first) return undefined;
+  if (first.tokenType.name === "Kw_loss") return "loss";
+  if (KEYWORD_SET.has(first.tokenType)) {
+    return second && (second.tokenType.name === "Ident" || second.tokenType.name === "CallIdent") ? second.image : undefined;
+  }
+  return first.tokenType.name === "Ident" && second?.image === "=" ? first.image : undefined;
 }
 
 export { KEYWORD_WORDS };

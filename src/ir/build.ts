@@ -183,6 +183,8 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
       if (sym?.kind === "value" && sym.node !== undefined) {
         if (outputs.some((o) => o.name === n.text)) bag.error("NNC205", n.span, `\`${n.text}\` is listed as an output twice`);
         else outputs.push({ name: n.text, node: sym.node, span: n.span });
+      } else if (sym?.kind === "broken") {
+        continue;
       } else if (!sym) {
         const hint = didYouMean(n.text, [...symbols].filter(([, x]) => x.kind === "value").map(([k]) => k));
         bag.error("NNC203", n.span, `unknown name \`${n.text}\``, hint ? { hint } : {});

@@ -13,8 +13,9 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
     });
     return undefined;
   }
-  const left = sa.length === 1 ? [1, ...sa] : sa;
-  const right = sb.length === 1 ? [...sb, 1] : sb;
+  // Unknowns stay unresolved here so that a conflict can say where a `_` was solved.
+  const left = a.shape.length === 1 ? [1, ...a.shape] : a.shape;
+  const right = b.shape.length === 1 ? [...b.shape, 1] : b.shape;
   const k1 = left[left.length - 1]!;
   const k2 = right[right.length - 2]!;
   const ok = ctx.unify(k1, k2, (x, y) => {
@@ -25,8 +26,8 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
     const n = right[right.length - 1]!;
     const simple = (s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s);
     let hint: string | undefined;
-    if (sb.length >= 2 && ctx.resolve(n) === x) hint = `did you mean \`${textA} ${simple(textB) ? textB + ".T" : "(" + textB + ").T"}\`?`;
-    else if (sa.length >= 2 && ctx.resolve(m) === y) hint = `did you mean \`${simple(textA) ? textA + ".T" : "(" + textA + ").T"} ${textB}\`?`;
+    if (sb.length >= 2 && ctx.resolve(n) === ctx.resolve(k1)) hint = `did you mean \`${textA} ${simple(textB) ? textB + ".T" : "(" + textB + ").T"}\`?`;
+    else if (sa.length >= 2 && ctx.resolve(m) === ctx.resolve(k2)) hint = `did you mean \`${simple(textA) ? textA + ".T" : "(" + textA + ").T"} ${textB}\`?`;
     ctx.error("NNC201", `cannot multiply ${formatShape(sa)} by ${formatShape(sb)}: ${x} ≠ ${y}`, {
       label: "inner dimensions differ",
       notes: [...originNote(a, a.shape, ctx), ...originNote(b, b.shape, ctx)],
@@ -40,8 +41,8 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
   const rank = Math.max(ba.length, bb.length);
   const batch: IDim[] = [];
   for (let i = 0; i < rank; i++) {
-    const da = i < rank - ba.length ? 1 : ba[i - (rank - ba.length)]!;
-    const db = i < rank - bb.length ? 1 : bb[i - (rank - bb.length)]!;
+    const da = i < rank - ba.length ? 1 : ctx.resolve(ba[i - (rank - ba.length)]!);
+    const db = i < rank - bb.length ? 1 : ctx.resolve(bb[i - (rank - bb.length)]!);
     if (da === 1) batch.push(db);
     else if (db === 1) batch.push(da);
     else {
@@ -55,7 +56,7 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
   const out: IDim[] = [...batch];
   if (sa.length >= 2) out.push(left[left.length - 2]!);
   if (sb.length >= 2) out.push(right[right.length - 1]!);
-  return out;
+  return out.map(ctx.resolve);
 }
 
 /** Splits a shape's size into a constant factor and a sorted list of symbolic factors. */

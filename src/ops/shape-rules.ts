@@ -10,10 +10,6 @@ export function formatShape(s: IShape): string {
   return `[${s.map(formatDim).join(", ")}]`;
 }
 
-function described(arg: ArgInfo, ctx: ShapeCtx): string {
-  return `\`${arg.name ?? ctx.text(arg.span)}\``;
-}
-
 /** A note pointing at where an argument's shape came from, if it was declared elsewhere. */
 export function originNote(arg: ArgInfo, shape: IShape, ctx: ShapeCtx): { message: string; span: import("../diag/source.ts").Span }[] {
   if (!arg.origin || !arg.name) return [];
@@ -25,38 +21,33 @@ export function originNote(arg: ArgInfo, shape: IShape, ctx: ShapeCtx): { messag
 export function broadcast(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined {
   const rank = Math.max(a.shape.length, b.shape.length);
   const out: IDim[] = [];
+  const mismatch = (x: Dim, y: Dim) =>
+    ctx.error("NNC202", `cannot broadcast ${formatShape(a.shape.map(ctx.resolve))} with ${formatShape(b.shape.map(ctx.resolve))}: ${x} ≠ ${y}`, {
+      notes: [...originNote(a, a.shape, ctx), ...originNote(b, b.shape, ctx)],
+      hint: "sizes must be equal, or 1, in each position counting from the right",
+    });
   for (let i = 0; i < rank; i++) {
-    const da = i < rank - a.shape.length ? 1 : ctx.resolve(a.shape[i - (rank - a.shape.length)]!);
-    const db = i < rank - b.shape.length ? 1 : ctx.resolve(b.shape[i - (rank - b.shape.length)]!);
-    if (!isVar(da) && !isVar(db)) {
-      if (da === db || db === 1) out.push(da);
-      else if (da === 1) out.push(db);
-      else {
-        ctx.error("NNC202", `cannot broadcast ${formatShape(a.shape.map(ctx.resolve))} with ${formatShape(b.shape.map(ctx.resolve))}: ${da} ≠ ${db}`, {
-          notes: [...originNote(a, a.shape, ctx), ...originNote(b, b.shape, ctx)],
-          hint: "sizes must be equal or 1 in each aligned position (counting from the right)",
-        });
-        return undefined;
-      }
+    const ra: IDim = i < rank - a.shape.length ? 1 : a.shape[i - (rank - a.shape.length)]!;
+    const rb: IDim = i < rank - b.shape.length ? 1 : b.shape[i - (rank - b.shape.length)]!;
+    const da = ctx.resolve(ra);
+    const db = ctx.resolve(rb);
+    if (!isVar(da) && !isVar(db) && (da === db || da === 1 || db === 1)) {
+      out.push(da === 1 ? db : da);
       continue;
     }
-    const ok = ctx.unify(da, db, (x, y) => {
-      ctx.error("NNC202", `cannot broadcast ${described(a, ctx)} with ${described(b, ctx)}: ${x} ≠ ${y}`, {
-        notes: [...originNote(a, a.shape, ctx), ...originNote(b, b.shape, ctx)],
-      });
-    });
-    if (!ok) return undefined;
-    out.push(ctx.resolve(da));
+    // Unknowns are solved to the other side; a conflict with a solved `_` is reported by unify.
+    if (!ctx.unify(ra, rb, mismatch)) return undefined;
+    out.push(ctx.resolve(ra));
   }
   return out;
 }
 
 /** Requires two shapes to be equal (losses, metrics), solving `_` on the way. */
 export function sameShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx, what: string): IShape | undefined {
-  const sa = a.shape.map(ctx.resolve);
-  const sb = b.shape.map(ctx.resolve);
+  const sa = a.shape;
+  const sb = b.shape;
   const mismatch = () => {
-    ctx.error("NNC221", `${what} needs two arguments of the same shape, got ${formatShape(sa)} and ${formatShape(sb)}`, {
+    ctx.error("NNC221", `${what} needs two arguments of the same shape, got ${formatShape(sa.map(ctx.resolve))} and ${formatShape(sb.map(ctx.resolve))}`, {
       notes: [...originNote(a, a.shape, ctx), ...originNote(b, b.shape, ctx)],
     });
   };

@@ -76,7 +76,7 @@ export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | und
     if (args.some((a) => a === undefined)) continue;
     const infos = args as ArgInfo[];
     if (!checkTypes(node, def, infos, bag)) continue;
-    const ctx = makeCtx(node, u, bag);
+    const ctx = makeCtx(node, u, graph.unknowns, bag);
     const out = def.shape(infos, node.attrs as never, ctx);
     shapes[node.id] = out;
     dtypes[node.id] = def.dtype ?? "f32";
@@ -131,7 +131,7 @@ function opSymbol(op: OpName): string {
   return symbols[op] ?? op;
 }
 
-function makeCtx(node: Node, u: Unifier, bag: DiagnosticBag): ShapeCtx {
+function makeCtx(node: Node, u: Unifier, unknowns: Graph["unknowns"], bag: DiagnosticBag): ShapeCtx {
   const withExpansion = (notes: { message: string; span?: Span }[]) => [
     ...notes,
     ...(node.expandedFrom ?? []).map((call) => ({ message: `in the \`fn\` expanded here`, span: call })),
@@ -146,19 +146,21 @@ function makeCtx(node: Node, u: Unifier, bag: DiagnosticBag): ShapeCtx {
       const ra = u.resolve(a);
       const rb = u.resolve(b);
       return u.unify(ra, rb, node.span, (x, y) => {
-        // When a `_` was solved earlier, show where, so both origins of the conflict are visible.
-        const notes: { message: string; span: Span }[] = [];
-        for (const d of [a, b]) {
-          if (isVar(d)) {
-            const at = u.boundAt(d.var);
-            if (at) notes.push({ message: `this \`_\` was inferred as ${formatShape([u.resolve(d)]).slice(1, -1)} here (${formatLocation(at)})`, span: at });
-          }
-        }
-        if (notes.length > 0) {
-          bag.error("NNC211", node.span, `conflicting sizes: ${x} ≠ ${y}, and one of them was inferred for a \`_\``, { notes: withExpansion(notes) });
+        // When a `_` was solved by an earlier use, show both origins of the conflict.
+        const solved = [a, b].find((d): d is { var: number } => isVar(d) && u.boundAt(d.var) !== undefined);
+        if (!solved) {
+          conflict(x, y);
           return;
         }
-        conflict(x, y);
+        const unk = unknowns[solved.var]!;
+        const value = u.resolve(solved);
+        const other = value === x ? y : x;
+        bag.error("NNC211", node.span, `conflicting sizes for a \`_\` in \`${unk.owner}\`: ${value} from an earlier use, ${other} here`, {
+          notes: withExpansion([
+            { message: `inferred as ${value} here (${formatLocation(u.boundAt(solved.var)!)})`, span: u.boundAt(solved.var)! },
+            { message: `the \`_\` is declared here`, span: unk.span },
+          ]),
+        });
       });
     },
     resolve: u.resolve,

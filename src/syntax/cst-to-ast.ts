@@ -138,17 +138,19 @@ class Builder {
     for (let i = 1; i < operands.length; i++) {
       const right = operands[i]!;
       const tok = sorted.find((t) => t.startOffset >= acc.span.end && t.startOffset < right.span.start);
-      const op: BinaryOp = tok ? opName(tok) : "juxt";
+      let op: BinaryOp = tok ? opName(tok) : "juxt";
       const opSpan = tok ? this.span(tok) : this.file.span(acc.span.end, right.span.start);
-      if (op === "juxt") this.checkJuxtaposition(acc, right);
+      // After reporting `2 x`, read it as the suggested `2 * x` so no shape error follows.
+      if (op === "juxt" && this.checkJuxtaposition(acc, right)) op = "*";
       acc = { kind: "binary", op, left: acc, right, opSpan, span: joinSpans(acc.span, right.span) };
     }
     return acc;
   }
 
-  checkJuxtaposition(left: Expr, right: Expr): void {
+  /** Reports a number juxtaposed; true if it did. */
+  checkJuxtaposition(left: Expr, right: Expr): boolean {
     const num = left.kind === "number" ? left : right.kind === "number" ? right : undefined;
-    if (!num) return;
+    if (!num) return false;
     const other = num === left ? right : left;
     const otherText = this.file.text.slice(other.span.start, other.span.end);
     const suggestion = num === left ? `${num.text} * ${otherText}` : `${otherText} * ${num.text}`;
@@ -156,6 +158,7 @@ class Builder {
       label: "juxtaposition multiplies matrices",
       hint: `juxtaposition multiplies matrices; use \`${suggestion}\` to scale`,
     });
+    return true;
   }
 
   expr(cst: CstNode): Expr {

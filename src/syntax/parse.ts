@@ -19,11 +19,20 @@ const KEYWORD_SET = new Set(KEYWORDS);
 const OPENERS = new Set([LParen, LBracket]);
 const CLOSERS = new Set([RParen, RBracket]);
 
+/** Whether the line after a newline inside brackets starts a new statement rather than continuing. */
+function startsStatement(prev: IToken | undefined, next: IToken | undefined, after: IToken | undefined): boolean {
+  if (!next) return true;
+  if (KEYWORD_SET.has(next.tokenType)) return true;
+  // `name =` after a complete-looking line is a new definition; after `,` or `(` it is a keyword argument.
+  const continues = prev !== undefined && (prev.image === "," || OPENERS.has(prev.tokenType));
+  return next.tokenType.name === "Ident" && after?.image === "=" && !continues;
+}
+
 /**
  * Splits tokens into statements at newlines outside brackets. Inside brackets
- * a newline continues the statement, unless the next line starts with a
- * statement keyword: then an unclosed bracket ends the statement there, so
- * that it cannot swallow the rest of the file.
+ * a newline continues the statement, unless the next line plainly starts a new
+ * one (a keyword, or `name =` after a complete line): then an unclosed bracket
+ * ends its statement there, so that it cannot swallow the rest of the file.
  */
 function splitStatements(tokens: IToken[]): IToken[][] {
   const out: IToken[][] = [];
@@ -32,8 +41,7 @@ function splitStatements(tokens: IToken[]): IToken[][] {
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i]!;
     if (tok.tokenType === Newline) {
-      const next = tokens[i + 1];
-      if (depth > 0 && !(next && KEYWORD_SET.has(next.tokenType))) continue;
+      if (depth > 0 && !startsStatement(current[current.length - 1], tokens[i + 1], tokens[i + 2])) continue;
       if (current.length > 0) out.push(current);
       current = [];
       depth = 0;
@@ -91,10 +99,19 @@ function reportParseError(file: SourceFile, err: IRecognitionException, stmt: IT
 export function parseProgram(file: SourceFile, bag: DiagnosticBag): Program {
   const lexed = nnLexer.tokenize(file.text);
   for (const e of lexed.errors) reportLexError(file, e.offset, e.length, bag);
+  // A statement with a bad character in it is not parsed: its tokens are incomplete.
+  const badLines = new Set(lexed.errors.map((e) => file.lineCol(e.offset).line));
   const stmts: Stmt[] = [];
   const broken = new Set<string>();
   const p = parser();
   for (const tokens of splitStatements(lexed.tokens)) {
+    const first = file.lineCol(tokens[0]!.startOffset).line;
+    const last = file.lineCol(tokens[tokens.length - 1]!.startOffset).line;
+    if ([...badLines].some((l) => l >= first && l <= last)) {
+      const name = guessDefinedName(tokens);
+      if (name !== undefined) broken.add(name);
+      continue;
+    }
     p.input = tokens;
     const cst: CstNode = p.statement();
     if (p.errors.length > 0) {

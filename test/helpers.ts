@@ -1,0 +1,38 @@
+// Shared helpers for front-end tests.
+import { renderDiagnostics } from "../src/diag/render.ts";
+import type { Diagnostic } from "../src/diag/diagnostic.ts";
+import { runFrontEnd, type FrontEndResult } from "../src/pipeline.ts";
+
+/** Runs the front end on a source text (a model body; `dim batch` etc. as written). */
+export function frontEnd(text: string, path = "test.nn"): FrontEndResult {
+  return runFrontEnd(path, text);
+}
+
+export function codes(result: FrontEndResult): string[] {
+  return result.diagnostics.sorted().map((d) => d.code);
+}
+
+export function rendered(result: FrontEndResult): string {
+  return renderDiagnostics(result.diagnostics.sorted());
+}
+
+/** The shapes of named nodes, as text: { l1: "[batch, 100]" }. */
+export function namedShapes(result: FrontEndResult): Record<string, string> {
+  const g = result.shaped;
+  if (!g) throw new Error("no shaped graph:\n" + rendered(result));
+  const out: Record<string, string> = {};
+  for (const n of g.nodes) if (n.name !== undefined) out[n.name] = `[${g.shapes[n.id]!.join(", ")}]`;
+  return out;
+}
+
+export function only(result: FrontEndResult, code: string): Diagnostic {
+  const all = result.diagnostics.sorted();
+  const found = all.filter((d) => d.code === code);
+  if (found.length !== 1 || all.length !== 1) throw new Error(`expected exactly one ${code}, got:\n${rendered(result)}`);
+  return found[0]!;
+}
+
+/** The source text a span covers. */
+export function spanText(d: Diagnostic): string {
+  return d.span.file.text.slice(d.span.start, d.span.end);
+}

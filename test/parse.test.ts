@@ -1,0 +1,151 @@
+// The grammar and the CST → AST step: precedence, associativity, calls vs
+// juxtaposition, line handling and syntax errors.
+import { describe, expect, it } from "vitest";
+import { DiagnosticBag } from "../src/diag/diagnostic.ts";
+import { SourceFile } from "../src/diag/source.ts";
+import type { Expr, Stmt } from "../src/syntax/ast.ts";
+import { parseProgram } from "../src/syntax/parse.ts";
+import { codes, frontEnd, only, spanText } from "./helpers.ts";
+
+function parse(text: string): { stmts: readonly Stmt[]; bag: DiagnosticBag } {
+  const bag = new DiagnosticBag();
+  const program = parseProgram(new SourceFile("t.nn", text), bag);
+  return { stmts: program.stmts, bag };
+}
+
+/** A compact Lisp-like form of an expression, to assert structure. */
+function sexpr(e: Expr): string {
+  switch (e.kind) {
+    case "number":
+      return e.text;
+    case "string":
+      return JSON.stringify(e.value);
+    case "name":
+      return e.name;
+    case "underscore":
+      return "_";
+    case "list":
+      return `[${e.items.map(sexpr).join(" ")}]`;
+    case "call":
+      return `(${e.callee.text} ${e.args.map((a) => (a.keyword ? `${a.keyword.text}=` : "") + sexpr(a.value)).join(" ")})`;
+    case "unary":
+      return `(neg ${sexpr(e.operand)})`;
+    case "transpose":
+      return `(T ${sexpr(e.operand)})`;
+    case "binary":
+      return `(${e.op === "juxt" ? "@" : e.op} ${sexpr(e.left)} ${sexpr(e.right)})`;
+  }
+}
+
+function expr(text: string): string {
+  const { stmts, bag } = parse(`x = ${text}\n`);
+  expect(bag.items.map((d) => d.message)).toEqual([]);
+  const s = stmts[0]!;
+  if (s.kind !== "def") throw new Error("not a definition");
+  return sexpr(s.value);
+}
+
+describe("expression precedence", () => {
+  it.each([
+    ["a b c", "(@ (@ a b) c)"],
+    ["a @ b c", "(@ (@ a b) c)"],
+    ["a + b * c", "(+ a (* b c))"],
+    ["a - b - c", "(- (- a b) c)"],
+    ["-a b", "(neg (@ a b))"],
+    ["a * -b", "(* a (neg b))"],
+    ["a ^ b ^ c", "(^ a (^ b c))"],
+    ["a ^ -1", "(^ a (neg 1))"],
+    ["-x ^ 2", "(neg (^ x 2))"],
+    ["a b ^ 2", "(@ a (^ b 2))"],
+    ["a b * c", "(* (@ a b) c)"],
+    ["W.T x", "(@ (T W) x)"],
+    ["f(x).T", "(T (f x))"],
+    ["(a + b) c", "(@ (+ a b) c)"],
+    ["relu(l0 W0) W1", "(@ (relu (@ l0 W0)) W1)"],
+    ["f (x)", "(@ f x)"],
+    ["softmax(x, axis = -1)", "(softmax x axis=(neg 1))"],
+    ['conv2d(x, k, padding = "same")', '(conv2d x k padding="same")'],
+    ["reshape(x, [batch, 28, 28, 1])", "(reshape x [batch 28 28 1])"],
+    ["1.5e-3 * x", "(* 1.5e-3 x)"],
+  ])("%s", (src, want) => {
+    expect(expr(src)).toBe(want);
+  });
+
+  it("continues a statement across lines inside brackets", () => {
+    expect(expr("f(a,\n  b) + (c\n * d)")).toBe("(+ (f a b) (* c d))");
+  });
+});
+
+describe("statements", () => {
+  it("reads every statement form", () => {
+    const { stmts, bag } = parse(
+      [
+        "model m",
+        "dim batch",
+        "dim hidden = 100",
+        "input ids: int[batch, 20]",
+        "target y: [batch, 1]",
+        "param W: [_, hidden] = normal(0, 0.01)",
+        "const c = 2 * 3",
+        "fn f(a, b) = a b",
+        "h = f(x, W)",
+        "output h, y",
+        "loss = mean(h)",
+        "train adam(lr = 0.001, beta1 = 0.9)",
+        "",
+      ].join("\n"),
+    );
+    expect(bag.items).toEqual([]);
+    expect(stmts.map((s) => s.kind)).toEqual(["model", "dim", "dim", "data", "data", "param", "const", "fn", "def", "output", "loss", "train"]);
+    const data = stmts[3]!;
+    expect(data.kind === "data" && data.dtype).toBe("i32");
+    const param = stmts[5]!;
+    expect(param.kind === "param" && param.shape.dims.map((d) => d.kind)).toEqual(["infer", "name"]);
+  });
+
+  it("gives every node a span that covers its text", () => {
+    const { stmts } = parse("l1 = relu(l0 W0)   # comment\n");
+    const s = stmts[0]!;
+    expect(s.span.file.text.slice(s.span.start, s.span.end)).toBe("l1 = relu(l0 W0)");
+    if (s.kind !== "def" || s.value.kind !== "call") throw new Error("shape");
+    const arg = s.value.args[0]!.value;
+    expect(arg.span.file.text.slice(arg.span.start, arg.span.end)).toBe("l0 W0");
+  });
+});
+
+describe("syntax errors", () => {
+  it("reports one error per bad line and keeps going", () => {
+    const r = frontEnd("x = (a\ny = b +\nz = ]\n");
+    expect(codes(r)).toEqual(["NNC102", "NNC102", "NNC102"]);
+  });
+
+  it("points at the end of the statement when something is missing", () => {
+    const d = only(frontEnd("dim batch\ninput x: [batch, 2]\ny = relu(x\noutput y\n"), "NNC102");
+    expect(d.message).toMatch(/expected `\)`/);
+    expect(d.span.file.lineCol(d.span.start)).toEqual({ line: 3, col: 11 });
+  });
+
+  it("says when a keyword is used as a name", () => {
+    const d = only(frontEnd("input = 3\n"), "NNC107");
+    expect(d.message).toBe("`input` is a keyword and cannot be used as a name");
+  });
+
+  it("rejects a number juxtaposed, suggesting `*`", () => {
+    const d = only(frontEnd("dim b\ninput x: [b, 2]\ny = 2 x\noutput y\n"), "NNC103");
+    expect(d.hint).toBe("juxtaposition multiplies matrices; use `2 * x` to scale");
+    expect(spanText(d)).toBe("2 x");
+  });
+
+  it("reports an unterminated string and a stray character", () => {
+    expect(codes(frontEnd('x = "abc\ny = a $ b\n'))).toEqual(["NNC104", "NNC101"]);
+  });
+
+  it("knows only the `.T` attribute", () => {
+    expect(only(frontEnd("dim b\ninput x: [b, 2]\ny = x.shape\noutput y\n"), "NNC106").hint).toMatch(/\.T/);
+  });
+
+  it("does not let an unclosed bracket swallow the following declarations", () => {
+    const r = frontEnd("y = f(x,\nparam W: [2, 2]\nz = W W\noutput z\n");
+    expect(codes(r)).toEqual(["NNC102"]);
+  });
+});

@@ -112,6 +112,15 @@ export function parseProgram(file: SourceFile, bag: DiagnosticBag): Program {
       if (name !== undefined) broken.add(name);
       continue;
     }
+    const depth = nestingDepth(tokens);
+    if (depth > MAX_NESTING) {
+      bag.error("NNC102", file.span(tokens[0]!.startOffset, tokens[0]!.startOffset + tokens[0]!.image.length), `this statement nests ${depth} levels deep; the limit is ${MAX_NESTING}`, {
+        hint: "split it into several named definitions",
+      });
+      const name = guessDefinedName(tokens);
+      if (name !== undefined) broken.add(name);
+      continue;
+    }
     p.input = tokens;
     const cst: CstNode = p.statement();
     if (p.errors.length > 0) {
@@ -124,6 +133,28 @@ export function parseProgram(file: SourceFile, bag: DiagnosticBag): Program {
     if (stmt) stmts.push(stmt);
   }
   return { stmts, broken };
+}
+
+/** The parser and the later passes recurse once per level of nesting; this bounds their stack. */
+const MAX_NESTING = 200;
+
+/** Brackets open at once, plus unary minus and `^` (each a level of recursion). */
+function nestingDepth(tokens: IToken[]): number {
+  let depth = 0;
+  let max = 0;
+  let chained = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (OPENERS.has(t.tokenType)) depth++;
+    else if (CLOSERS.has(t.tokenType)) depth = Math.max(0, depth - 1);
+    else if (t.image === "^") chained++;
+    else if (t.image === "-") {
+      const prev = tokens[i - 1];
+      if (!prev || /^[-+*/^@=(,\[]$/.test(prev.image)) chained++;
+    }
+    max = Math.max(max, depth + chained);
+  }
+  return max;
 }
 
 /** `x = …`, `param x: …`, `fn f(…`, `loss = …`: the name a statement would have defined. */

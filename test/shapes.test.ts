@@ -158,6 +158,11 @@ describe("solving `_`", () => {
     expect(s["b"]).toBe("[100]");
   });
 
+  it("lets a 1 broadcast against an unknown without solving it", () => {
+    const s = shapes("input x: [batch, 3]\nparam W: [3, _]\nh = x W\nc = h - mean(h, axis = -1, keepdims = true)\nparam V: [5, 2]\no = c V\noutput o\n");
+    expect(s["W"]).toBe("[3, 5]");
+  });
+
   it("reports a `_` no use can fix", () => {
     const r = frontEnd(PRELUDE + "input x: [batch, 3]\nparam W: [3, _]\nloss = sum(x W)\n");
     const d = only(r, "NNC210");

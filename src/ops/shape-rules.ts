@@ -31,7 +31,8 @@ export function broadcast(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undef
     const rb: IDim = i < rank - b.shape.length ? 1 : b.shape[i - (rank - b.shape.length)]!;
     const da = ctx.resolve(ra);
     const db = ctx.resolve(rb);
-    if (!isVar(da) && !isVar(db) && (da === db || da === 1 || db === 1)) {
+    // A 1 broadcasts against anything, an unknown included (which stays unknown).
+    if (da === 1 || db === 1 || (!isVar(da) && !isVar(db) && da === db)) {
       out.push(da === 1 ? db : da);
       continue;
     }

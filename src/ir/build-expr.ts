@@ -138,6 +138,8 @@ export class ExprBuilder {
       attrs[a] = v;
     }
     if (!ok) return undefined;
+    // Each dropout draws its own random stream, numbered in the order they are built.
+    if (op === "dropout") attrs["stream"] = this.nodes.filter((n) => n.op === "dropout").length;
     return this.add(op, args, attrs as OpAttrs[typeof op], e.span, argSpans);
   }
 

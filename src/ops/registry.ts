@@ -6,6 +6,7 @@ import { elementwiseOps } from "./elementwise.ts";
 import { layerOps } from "./layers.ts";
 import { linalgOps } from "./linalg.ts";
 import { lossOps } from "./losses.ts";
+import { internalOps } from "./internal.ts";
 import { sourceOps } from "./sources.ts";
 import type { OpDef, OpName } from "./types.ts";
 
@@ -16,6 +17,7 @@ export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   ...axisOps,
   ...layerOps,
   ...lossOps,
+  ...internalOps,
 };
 
 export function opDef<K extends OpName>(name: K): OpDef<K> {

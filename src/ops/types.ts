@@ -73,7 +73,8 @@ export interface OpAttrs {
   max: { readonly axis: number | null; readonly keepdims: boolean };
   argmax: { readonly axis: number | null };
   // Layers
-  dropout: { readonly p: number };
+  /** `stream` numbers the dropouts of a model, so each draws its own random mask. */
+  dropout: { readonly p: number; readonly stream: number };
   conv2d: { readonly stride: number; readonly padding: "valid" | "same" };
   maxpool2d: { readonly size: number };
   embed: {};
@@ -86,6 +87,25 @@ export interface OpAttrs {
   sumsq: {};
   sumabs: {};
   accuracy: {};
+  // Internal ops: made by the compiler's passes (expansion, differentiation), never called by users.
+  /** Sums a broadcast result back down to `shape` (gradients of broadcasting ops). */
+  sum_to: { readonly shape: Shape };
+  /** Repeats x up to `shape` by numpy broadcasting. */
+  broadcast_to: { readonly shape: Shape };
+  /** 1.0 where a == b, else 0.0 (masks for max). */
+  eq: {};
+  /** The scaled keep-mask dropout(x, p) multiplied x by: 0 or 1/(1−p); all ones outside training. */
+  dropout_mask: { readonly p: number; readonly stream: number };
+  /** Cross-entropy of sigmoid(z) and y from logits, computed stably. */
+  sigmoid_binary_cross_entropy: {};
+  /** Gradient of conv2d with respect to its input x, from the output gradient g and kernel k. */
+  conv2d_grad_input: { readonly stride: number; readonly padding: "valid" | "same"; readonly inputShape: Shape };
+  /** Gradient of conv2d with respect to its kernel, from the input x and output gradient g. */
+  conv2d_grad_kernel: { readonly stride: number; readonly padding: "valid" | "same"; readonly kernelShape: Shape };
+  /** Gradient of maxpool2d: g routed to the position of each window's maximum in x. */
+  maxpool2d_grad: { readonly size: number };
+  /** Gradient of embed with respect to the table: rows of g added at the ids. */
+  embed_grad: { readonly vocab: number };
 }
 
 export type OpName = keyof OpAttrs;
@@ -168,7 +188,11 @@ export interface OpDef<K extends OpName> {
 }
 
 /** Attributes a user writes; sources are built by the compiler, not called. */
-export type UserAttrs<K extends OpName> = K extends "input" | "param" | "const" | "dimval" ? {} : OpAttrs[K];
+export type UserAttrs<K extends OpName> = K extends "input" | "param" | "const" | "dimval"
+  ? {}
+  : K extends "dropout"
+    ? Omit<OpAttrs[K], "stream"> // numbered by the IR builder, not written by users
+    : OpAttrs[K];
 
 export function defineOp<K extends OpName>(def: OpDef<K>): OpDef<K> {
   return def;

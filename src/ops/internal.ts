@@ -1,0 +1,97 @@
+// Internal ops: created by the compiler's own passes (differentiation and
+// expansion), never written by users, so they have no call name.
+import { broadcast, formatShape, sameShape } from "./shape-rules.ts";
+import { defineOp } from "./types.ts";
+
+export const internalOps = {
+  sum_to: defineOp({
+    name: "sum_to",
+    kind: "reduce",
+    tensors: ["x"],
+    attrs: { shape: { kind: "dims" } },
+    differentiable: true,
+    shape: ([x], { shape }, ctx) => {
+      // The target must broadcast to x's shape: that is what sum_to undoes.
+      const ok = broadcast({ shape, dtype: "f32", span: ctx.span }, x!, ctx);
+      if (!ok || formatShape(ok) !== formatShape(x!.shape.map(ctx.resolve))) {
+        ctx.error("NNC216", `internal: cannot sum ${formatShape(x!.shape)} down to ${formatShape(shape)}`);
+        return undefined;
+      }
+      return shape;
+    },
+    doc: "sums x over its broadcast axes down to `shape`",
+  }),
+  broadcast_to: defineOp({
+    name: "broadcast_to",
+    kind: "shape",
+    tensors: ["x"],
+    attrs: { shape: { kind: "dims" } },
+    differentiable: true,
+    shape: ([x], { shape }, ctx) => (broadcast(x!, { shape, dtype: "f32", span: ctx.span }, ctx) ? shape : undefined),
+    doc: "repeats x up to `shape` by broadcasting",
+  }),
+  eq: defineOp({
+    name: "eq",
+    kind: "binary",
+    tensors: ["a", "b"],
+    attrs: {},
+    differentiable: false,
+    shape: ([a, b], _attrs, ctx) => broadcast(a!, b!, ctx),
+    doc: "1 where a == b, else 0",
+  }),
+  dropout_mask: defineOp({
+    name: "dropout_mask",
+    kind: "layer",
+    tensors: ["x"],
+    attrs: { p: { kind: "number" }, stream: { kind: "int" } },
+    differentiable: false,
+    shape: ([x]) => x!.shape,
+    doc: "the mask dropout multiplied by: 0 or 1/(1−p) per element in training, 1 otherwise",
+  }),
+  sigmoid_binary_cross_entropy: defineOp({
+    name: "sigmoid_binary_cross_entropy",
+    kind: "loss",
+    tensors: ["z", "y"],
+    attrs: {},
+    differentiable: true,
+    shape: ([z, y], _attrs, ctx) => (sameShape(z!, y!, ctx, "sigmoid_binary_cross_entropy") ? [] : undefined),
+    doc: "binary cross-entropy of sigmoid(z) and y, from logits, computed stably",
+  }),
+  conv2d_grad_input: defineOp({
+    name: "conv2d_grad_input",
+    kind: "layer",
+    tensors: ["g", "k"],
+    attrs: { stride: { kind: "int" }, padding: { kind: "string", oneOf: ["valid", "same"] }, inputShape: { kind: "dims" } },
+    differentiable: false,
+    shape: (_args, { inputShape }) => inputShape,
+    doc: "the gradient of conv2d with respect to its input",
+  }),
+  conv2d_grad_kernel: defineOp({
+    name: "conv2d_grad_kernel",
+    kind: "layer",
+    tensors: ["x", "g"],
+    attrs: { stride: { kind: "int" }, padding: { kind: "string", oneOf: ["valid", "same"] }, kernelShape: { kind: "dims" } },
+    differentiable: false,
+    shape: (_args, { kernelShape }) => kernelShape,
+    doc: "the gradient of conv2d with respect to its kernel",
+  }),
+  maxpool2d_grad: defineOp({
+    name: "maxpool2d_grad",
+    kind: "layer",
+    tensors: ["x", "g"],
+    attrs: { size: { kind: "int" } },
+    differentiable: false,
+    shape: ([x]) => x!.shape,
+    doc: "the gradient of maxpool2d: g routed to each window's maximum",
+  }),
+  embed_grad: defineOp({
+    name: "embed_grad",
+    kind: "layer",
+    tensors: ["ids", "g"],
+    argTypes: ["i32", "f32"],
+    attrs: { vocab: { kind: "int" } },
+    differentiable: false,
+    shape: ([, g], { vocab }) => [vocab, g!.shape[g!.shape.length - 1]!],
+    doc: "the gradient of embed with respect to its table: rows of g summed at the ids",
+  }),
+};

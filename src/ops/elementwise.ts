@@ -1,65 +1,101 @@
 // Elementwise ops: arithmetic operators (numpy broadcasting) and the
-// one-argument activation functions.
+// one-argument activation functions, each with its derivative rule.
 import { broadcast } from "./shape-rules.ts";
-import { defineOp, type OpDef, type OpName } from "./types.ts";
+import { defineOp, type ArgInfo, type OpDef, type OpName, type ShapeCtx, type Vjp } from "./types.ts";
 
 type BinaryName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
-type UnaryName = "neg" | "relu" | "leaky_relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign";
+type UnaryName = "neg" | "relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign";
 
-function binary<K extends BinaryName>(name: K, doc: string, callName?: string): OpDef<K> {
-  return defineOp<BinaryName>({
+function binary<K extends BinaryName>(name: K, doc: string, vjp: Vjp<K>, callName?: string): OpDef<K> {
+  return {
     name,
     kind: "binary",
     ...(callName ? { callName } : {}),
     tensors: ["a", "b"],
     attrs: {},
-    differentiable: true,
-    shape: ([a, b], _attrs, ctx) => broadcast(a!, b!, ctx),
+    vjp,
+    shape: ([a, b]: readonly ArgInfo[], _attrs: unknown, ctx: ShapeCtx) => broadcast(a!, b!, ctx),
     doc,
-  }) as OpDef<K>;
+  } as unknown as OpDef<K>; // every K here has empty attrs, which TypeScript cannot see through the generic
 }
 
-function unary<K extends Exclude<UnaryName, "leaky_relu">>(name: K, doc: string, differentiable = true, callName: string | undefined = name): OpDef<K> {
-  return defineOp<Exclude<UnaryName, "leaky_relu">>({
+/** `callName` null: not callable by users (negation is written `-x`). */
+function unary<K extends UnaryName>(name: K, doc: string, vjp: Vjp<K>, callName: string | null = name): OpDef<K> {
+  return {
     name,
     kind: "elementwise",
     ...(callName ? { callName } : {}),
     tensors: ["x"],
     attrs: {},
-    differentiable,
-    shape: ([x]) => x!.shape,
+    vjp,
+    shape: ([x]: readonly ArgInfo[]) => x!.shape,
     doc,
-  }) as OpDef<K>;
+  } as unknown as OpDef<K>; // as above: empty attrs
 }
 
 export const elementwiseOps = {
-  add: binary("add", "a + b, broadcasting"),
-  sub: binary("sub", "a - b, broadcasting"),
-  mul: binary("mul", "a * b, elementwise, broadcasting"),
-  div: binary("div", "a / b, elementwise, broadcasting"),
-  pow: binary("pow", "a ^ b, elementwise power, broadcasting"),
-  maximum: binary("maximum", "elementwise maximum of a and b", "maximum"),
-  minimum: binary("minimum", "elementwise minimum of a and b", "minimum"),
-  neg: unary("neg", "-x", true, undefined),
-  relu: unary("relu", "max(x, 0); slope 0 at 0"),
+  // d(a + b) = (g, g)
+  add: binary("add", "a + b, broadcasting", ({ g }) => [g, g]),
+  // d(a − b) = (g, −g)
+  sub: binary("sub", "a - b, broadcasting", ({ g, b }) => [g, b.neg(g)]),
+  // d(a · b) = (g · b, g · a)
+  mul: binary("mul", "a * b, elementwise, broadcasting", ({ g, args: [x, y], b }) => [b.mul(g, y!), b.mul(g, x!)]),
+  // d(a / b) = (g / b, −g · (a / b) / b)
+  div: binary("div", "a / b, elementwise, broadcasting", ({ g, args: [, y], out, b, needs }) => [b.div(g, y!), needs[1] ? b.neg(b.div(b.mul(g, out), y!)) : null]),
+  // d(a ^ b) = (g · b · a^(b−1), g · a^b · ln a)
+  pow: binary("pow", "a ^ b, elementwise power, broadcasting", ({ g, args: [x, y], out, b, needs }) => [
+    needs[0] ? b.mul(g, b.mul(y!, b.op("pow", [x!, b.sub(y!, b.c(1))], {}))) : null,
+    needs[1] ? b.mul(g, b.mul(out, b.op("log", [x!], {}))) : null,
+  ]),
+  // d max(a, b) = (g · [a > b], g · [a ≤ b]); a tie sends the gradient to b
+  maximum: binary(
+    "maximum",
+    "elementwise maximum of a and b",
+    ({ g, args: [x, y], b }) => {
+      const first = b.op("step", [b.sub(x!, y!)], {});
+      return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
+    },
+    "maximum",
+  ),
+  // d min(a, b) = (g · [b > a], g · [b ≤ a]); a tie sends the gradient to b
+  minimum: binary(
+    "minimum",
+    "elementwise minimum of a and b",
+    ({ g, args: [x, y], b }) => {
+      const first = b.op("step", [b.sub(y!, x!)], {});
+      return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
+    },
+    "minimum",
+  ),
+  // d(−x) = −g
+  neg: unary("neg", "-x", ({ g, b }) => [b.neg(g)], null),
+  // d relu(x) = g · [y > 0]   (slope 0 at 0)
+  relu: unary("relu", "max(x, 0); slope 0 at 0", ({ g, out, b }) => [b.mul(g, b.op("step", [out], {}))]),
   leaky_relu: defineOp({
     name: "leaky_relu",
     kind: "elementwise",
     callName: "leaky_relu",
     tensors: ["x"],
     attrs: { slope: { kind: "number", default: 0.01 } },
-    differentiable: true,
+    // d leaky_relu(x) = g · (slope + (1 − slope) · [x > 0])
+    vjp: ({ g, args: [x], attrs, b }) => [b.mul(g, b.add(b.c(attrs.slope), b.mul(b.c(1 - attrs.slope), b.op("step", [x!], {}))))],
     shape: ([x]) => x!.shape,
     doc: "x where x > 0, slope · x elsewhere",
   }),
-  sigmoid: unary("sigmoid", "1 / (1 + e^-x)"),
-  tanh: unary("tanh", "hyperbolic tangent"),
-  exp: unary("exp", "e^x"),
-  log: unary("log", "natural logarithm"),
-  sqrt: unary("sqrt", "square root"),
-  abs: unary("abs", "|x|"),
-  step: unary("step", "Heaviside step: 1 where x > 0, else 0 (passes no gradient)", false),
-  sign: unary("sign", "-1, 0 or 1 (passes no gradient)", false),
-} satisfies { [K in BinaryName | UnaryName]: OpDef<K> };
+  // d sigmoid(x) = g · y · (1 − y)
+  sigmoid: unary("sigmoid", "1 / (1 + e^-x)", ({ g, out, b }) => [b.mul(g, b.mul(out, b.sub(b.c(1), out)))]),
+  // d tanh(x) = g · (1 − y²)
+  tanh: unary("tanh", "hyperbolic tangent", ({ g, out, b }) => [b.mul(g, b.sub(b.c(1), b.mul(out, out)))]),
+  // d eˣ = g · y
+  exp: unary("exp", "e^x", ({ g, out, b }) => [b.mul(g, out)]),
+  // d ln x = g / x
+  log: unary("log", "natural logarithm", ({ g, args: [x], b }) => [b.div(g, x!)]),
+  // d √x = g / (2 y)
+  sqrt: unary("sqrt", "square root", ({ g, out, b }) => [b.div(g, b.mul(b.c(2), out))]),
+  // d |x| = g · sign(x)
+  abs: unary("abs", "|x|", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))]),
+  step: unary("step", "Heaviside step: 1 where x > 0, else 0 (passes no gradient)", "nograd"),
+  sign: unary("sign", "-1, 0 or 1 (passes no gradient)", "nograd"),
+} satisfies { [K in BinaryName | UnaryName | "leaky_relu"]: OpDef<K> };
 
 export type ElementwiseName = keyof typeof elementwiseOps & OpName;

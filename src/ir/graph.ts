@@ -70,3 +70,24 @@ export interface ShapedGraph extends Omit<Graph, "stage"> {
   readonly shapes: readonly Shape[];
   readonly dtypes: readonly DType[];
 }
+
+export interface Gradient {
+  /** The value differentiated with respect to (a param, or a value named with --wrt). */
+  readonly name: string;
+  readonly of: NodeId;
+  /** The node holding d loss / d name. */
+  readonly node: NodeId;
+}
+
+/**
+ * The forward graph followed by its backward graph: nodes [0, forwardCount)
+ * are the forward pass, the rest compute the gradients. Backward nodes keep
+ * the span of the forward expression they came from.
+ */
+export interface GradGraph extends Omit<ShapedGraph, "stage"> {
+  readonly stage: "grad";
+  readonly forwardCount: number;
+  readonly gradients: readonly Gradient[];
+  /** The adjoint (d loss / d value) node of forward nodes that have one. */
+  readonly adjoints: ReadonlyMap<NodeId, NodeId>;
+}

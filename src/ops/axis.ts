@@ -1,6 +1,6 @@
 // Ops along an axis: softmax, reductions, argmax.
 import { normalizeAxis } from "./shape-rules.ts";
-import { defineOp, type IShape, type OpDef, type ShapeCtx } from "./types.ts";
+import { defineOp, type GradBuilder, type IShape, type OpDef, type Ref, type Shape, type ShapeCtx, type VjpRule } from "./types.ts";
 
 function reduced(shape: IShape, axis: number | null, keepdims: boolean, ctx: ShapeCtx): IShape | undefined {
   if (axis === null) return keepdims ? shape.map(() => 1) : [];
@@ -9,47 +9,81 @@ function reduced(shape: IShape, axis: number | null, keepdims: boolean, ctx: Sha
   return keepdims ? shape.map((d, i) => (i === a ? 1 : d)) : shape.filter((_, i) => i !== a);
 }
 
+/** The axes a reduction ran over, normalised. */
+function reducedAxes(shape: Shape, axis: number | null): number[] {
+  if (axis === null) return shape.map((_, i) => i);
+  return [axis < 0 ? axis + shape.length : axis];
+}
+
+/** Spreads a reduced value back over the input's shape (the inverse of a reduction's shape change). */
+function spread(b: GradBuilder, r: Ref, input: Shape, axis: number | null, keepdims: boolean): Ref {
+  const axes = reducedAxes(input, axis);
+  const kept = keepdims ? r : b.reshape(r, input.map((d, i) => (axes.includes(i) ? 1 : d)));
+  return b.op("broadcast_to", [kept], { shape: input });
+}
+
 type ReduceName = "sum" | "mean" | "max";
-function reduction<K extends ReduceName>(name: K, doc: string): OpDef<K> {
+type ReduceAttrs = { readonly axis: number | null; readonly keepdims: boolean };
+
+function reduction<K extends ReduceName>(name: K, doc: string, vjp: VjpRule<K>): OpDef<K> {
   return defineOp<ReduceName>({
     name,
     kind: "reduce",
     callName: name,
     tensors: ["x"],
     attrs: { axis: { kind: "int?", default: null }, keepdims: { kind: "bool", default: false } },
-    differentiable: true,
+    vjp: vjp as VjpRule<ReduceName>,
     shape: ([x], { axis, keepdims }, ctx) => reduced(x!.shape, axis, keepdims, ctx),
     doc,
   }) as OpDef<K>;
 }
 
+const sumVjp = ({ g, args: [x], attrs, b }: { g: Ref; args: readonly Ref[]; attrs: ReduceAttrs; b: GradBuilder }) =>
+  spread(b, g, b.shape(x!), attrs.axis, attrs.keepdims);
+
 type SoftmaxName = "softmax" | "log_softmax";
-function softmaxLike<K extends SoftmaxName>(name: K, doc: string): OpDef<K> {
+function softmaxLike<K extends SoftmaxName>(name: K, doc: string, vjp: VjpRule<K>): OpDef<K> {
   return defineOp<SoftmaxName>({
     name,
     kind: "reduce",
     callName: name,
     tensors: ["x"],
     attrs: { axis: { kind: "int", default: -1 } },
-    differentiable: true,
+    vjp: vjp as VjpRule<SoftmaxName>,
     shape: ([x], { axis }, ctx) => (normalizeAxis(axis, x!.shape.length, ctx) === undefined ? undefined : x!.shape),
     doc,
   }) as OpDef<K>;
 }
 
 export const axisOps = {
-  softmax: softmaxLike("softmax", "softmax(x, axis = -1): exp(x) normalised to sum 1 along the axis"),
-  log_softmax: softmaxLike("log_softmax", "log_softmax(x, axis = -1): x − logsumexp(x) along the axis"),
-  sum: reduction("sum", "sum(x, axis?, keepdims = false); no axis: over everything"),
-  mean: reduction("mean", "mean(x, axis?, keepdims = false); no axis: over everything"),
-  max: reduction("max", "max(x, axis?, keepdims = false); no axis: over everything"),
+  // d softmax(x) = y · (g − Σ_axis g·y)
+  softmax: softmaxLike("softmax", "softmax(x, axis = -1): exp(x) normalised to sum 1 along the axis", ({ g, out, attrs, b }) => [
+    b.mul(out, b.sub(g, b.op("sum", [b.mul(g, out)], { axis: attrs.axis, keepdims: true }))),
+  ]),
+  // d log_softmax(x) = g − eʸ · Σ_axis g
+  log_softmax: softmaxLike("log_softmax", "log_softmax(x, axis = -1): x − logsumexp(x) along the axis", ({ g, out, attrs, b }) => [
+    b.sub(g, b.mul(b.op("exp", [out], {}), b.op("sum", [g], { axis: attrs.axis, keepdims: true }))),
+  ]),
+  // d Σx = g spread over the summed axes
+  sum: reduction("sum", "sum(x, axis?, keepdims = false); no axis: over everything", (a) => [sumVjp(a)]),
+  // d mean(x) = g spread over the axes, divided by their size
+  mean: reduction("mean", "mean(x, axis?, keepdims = false); no axis: over everything", (a) => {
+    const shape = a.b.shape(a.args[0]!);
+    return [a.b.div(sumVjp(a), a.b.count(shape, reducedAxes(shape, a.attrs.axis)))];
+  }),
+  // d max(x) = g where x equals the maximum (every tied maximum receives g)
+  max: reduction("max", "max(x, axis?, keepdims = false); no axis: over everything", ({ g, args: [x], out, attrs, b }) => {
+    const shape = b.shape(x!);
+    const mask = b.op("eq", [x!, spread(b, out, shape, attrs.axis, attrs.keepdims)], {});
+    return [b.mul(mask, spread(b, g, shape, attrs.axis, attrs.keepdims))];
+  }),
   argmax: defineOp({
     name: "argmax",
     kind: "reduce",
     callName: "argmax",
     tensors: ["x"],
     attrs: { axis: { kind: "int?", default: null } },
-    differentiable: false,
+    vjp: "nograd",
     dtype: "i32",
     shape: ([x], { axis }, ctx) => reduced(x!.shape, axis, false, ctx),
     doc: "index of the largest element along the axis (int; passes no gradient)",

@@ -9,7 +9,8 @@ export const internalOps = {
     kind: "reduce",
     tensors: ["x"],
     attrs: { shape: { kind: "dims" } },
-    differentiable: true,
+    // d sum_to(x) = g broadcast back to x's shape
+    vjp: ({ g, args: [x], b }) => [b.op("broadcast_to", [g], { shape: b.shape(x!) })],
     shape: ([x], { shape }, ctx) => {
       // The target must broadcast to x's shape: that is what sum_to undoes.
       const ok = broadcast({ shape, dtype: "f32", span: ctx.span }, x!, ctx);
@@ -26,7 +27,8 @@ export const internalOps = {
     kind: "shape",
     tensors: ["x"],
     attrs: { shape: { kind: "dims" } },
-    differentiable: true,
+    // d broadcast_to(x) = g summed back to x's shape
+    vjp: ({ g, args: [x], b }) => [b.op("sum_to", [g], { shape: b.shape(x!) })],
     shape: ([x], { shape }, ctx) => (broadcast(x!, { shape, dtype: "f32", span: ctx.span }, ctx) ? shape : undefined),
     doc: "repeats x up to `shape` by broadcasting",
   }),
@@ -35,7 +37,7 @@ export const internalOps = {
     kind: "binary",
     tensors: ["a", "b"],
     attrs: {},
-    differentiable: false,
+    vjp: "nograd", // piecewise constant
     shape: ([a, b], _attrs, ctx) => broadcast(a!, b!, ctx),
     doc: "1 where a == b, else 0",
   }),
@@ -44,7 +46,7 @@ export const internalOps = {
     kind: "layer",
     tensors: ["x"],
     attrs: { p: { kind: "number" }, stream: { kind: "int" } },
-    differentiable: false,
+    vjp: "nograd", // the mask does not depend on x's values
     shape: ([x]) => x!.shape,
     doc: "the mask dropout multiplied by: 0 or 1/(1−p) per element in training, 1 otherwise",
   }),
@@ -53,7 +55,11 @@ export const internalOps = {
     kind: "loss",
     tensors: ["z", "y"],
     attrs: {},
-    differentiable: true,
+    // d sbce(z, y) = (g(sigmoid(z) − y)/N, −g·z/N)
+    vjp: ({ g, args: [z, y], b, needs }) => {
+      const scale = b.div(g, b.count(b.shape(z!)));
+      return [needs[0] ? b.mul(scale, b.sub(b.op("sigmoid", [z!], {}), y!)) : null, needs[1] ? b.neg(b.mul(scale, z!)) : null];
+    },
     shape: ([z, y], _attrs, ctx) => (sameShape(z!, y!, ctx, "sigmoid_binary_cross_entropy") ? [] : undefined),
     doc: "binary cross-entropy of sigmoid(z) and y, from logits, computed stably",
   }),
@@ -62,7 +68,7 @@ export const internalOps = {
     kind: "layer",
     tensors: ["g", "k"],
     attrs: { stride: { kind: "int" }, padding: { kind: "string", oneOf: ["valid", "same"] }, inputShape: { kind: "dims" } },
-    differentiable: false,
+    vjp: "unsupported", // second derivatives of conv2d are not implemented
     shape: (_args, { inputShape }) => inputShape,
     doc: "the gradient of conv2d with respect to its input",
   }),
@@ -71,7 +77,7 @@ export const internalOps = {
     kind: "layer",
     tensors: ["x", "g"],
     attrs: { stride: { kind: "int" }, padding: { kind: "string", oneOf: ["valid", "same"] }, kernelShape: { kind: "dims" } },
-    differentiable: false,
+    vjp: "unsupported",
     shape: (_args, { kernelShape }) => kernelShape,
     doc: "the gradient of conv2d with respect to its kernel",
   }),
@@ -80,7 +86,7 @@ export const internalOps = {
     kind: "layer",
     tensors: ["x", "g"],
     attrs: { size: { kind: "int" } },
-    differentiable: false,
+    vjp: "unsupported",
     shape: ([x]) => x!.shape,
     doc: "the gradient of maxpool2d: g routed to each window's maximum",
   }),
@@ -89,9 +95,9 @@ export const internalOps = {
     kind: "layer",
     tensors: ["ids", "g"],
     argTypes: ["i32", "f32"],
-    attrs: { vocab: { kind: "int" } },
-    differentiable: false,
-    shape: ([, g], { vocab }) => [vocab, g!.shape[g!.shape.length - 1]!],
+    attrs: { tableShape: { kind: "dims" } },
+    vjp: "unsupported",
+    shape: (_args, { tableShape }) => tableShape,
     doc: "the gradient of embed with respect to its table: rows of g summed at the ids",
   }),
 };

@@ -9,7 +9,8 @@ export const layerOps = {
     callName: "dropout",
     tensors: ["x"],
     attrs: { p: { kind: "number" } },
-    differentiable: true,
+    // d dropout(x) = g · mask, the same mask as the forward pass (regenerated from its counter-based stream)
+    vjp: ({ g, args: [x], attrs, b }) => [b.mul(g, b.op("dropout_mask", [x!], { p: attrs.p, stream: attrs.stream }))],
     shape: ([x], { p }, ctx) => {
       if (!(p >= 0 && p < 1)) {
         ctx.error("NNC214", `dropout probability must be in [0, 1), got ${p}`);
@@ -25,7 +26,11 @@ export const layerOps = {
     callName: "conv2d",
     tensors: ["x", "k"],
     attrs: { stride: { kind: "int", default: 1 }, padding: { kind: "string", default: "valid", oneOf: ["valid", "same"] } },
-    differentiable: true,
+    // d conv2d(x, k) = (full correlation of g with flipped k, correlation of x with g)
+    vjp: ({ g, args: [x, k], attrs, b, needs }) => [
+      needs[0] ? b.op("conv2d_grad_input", [g, k!], { stride: attrs.stride, padding: attrs.padding, inputShape: b.shape(x!) }) : null,
+      needs[1] ? b.op("conv2d_grad_kernel", [x!, g], { stride: attrs.stride, padding: attrs.padding, kernelShape: b.shape(k!) }) : null,
+    ],
     shape: ([x, k], { stride, padding }, ctx) => {
       if (!requireRank(x!, 4, ctx, "conv2d", "[batch, height, width, channels]")) return undefined;
       if (!requireRank(k!, 4, ctx, "conv2d's kernel", "[kh, kw, channels, filters]")) return undefined;
@@ -59,7 +64,8 @@ export const layerOps = {
     callName: "maxpool2d",
     tensors: ["x"],
     attrs: { size: { kind: "int", default: 2 } },
-    differentiable: true,
+    // d maxpool(x) = g routed to each window's maximum
+    vjp: ({ g, args: [x], attrs, b }) => [b.op("maxpool2d_grad", [x!, g], { size: attrs.size })],
     shape: ([x], { size }, ctx) => {
       if (!requireRank(x!, 4, ctx, "maxpool2d", "[batch, height, width, channels]")) return undefined;
       if (size < 1) {
@@ -84,7 +90,8 @@ export const layerOps = {
     tensors: ["ids", "E"],
     argTypes: ["i32", "f32"],
     attrs: {},
-    differentiable: true,
+    // d embed(ids, E) = (none, rows of g summed into the rows of E at the ids)
+    vjp: ({ g, args: [ids, e], b }) => [null, b.op("embed_grad", [ids!, g], { tableShape: b.shape(e!) })],
     shape: ([ids, e], _attrs, ctx) => {
       if (e!.shape.length !== 2) {
         ctx.error("NNC220", `embed's table must be a matrix [vocabulary, width], got ${formatShape(e!.shape)}`, { span: e!.span });

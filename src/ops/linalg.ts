@@ -1,6 +1,33 @@
 // Matrix product, transpose and the reshaping ops.
 import { concrete, formatShape, originNote } from "./shape-rules.ts";
-import { defineOp, isVar, type ArgInfo, type IDim, type IShape, type ShapeCtx } from "./types.ts";
+import { defineOp, isVar, type ArgInfo, type IDim, type IShape, type Ref, type ShapeCtx, type VjpRule } from "./types.ts";
+
+/**
+ * d(a b) = (g bᵀ, aᵀ g), with numpy's vector cases: a vector operand is made
+ * a matrix, the product taken, and the result shaped back. Broadcast batch
+ * dimensions are summed away by the gradient pass.
+ */
+const matmulVjp: VjpRule<"matmul"> = ({ g, args: [a, bm], b, needs }) => {
+  const sa = b.shape(a!);
+  const sb = b.shape(bm!);
+  const go = b.shape(g);
+  if (sa.length === 1 && sb.length === 1) return [needs[0] ? b.mul(g, bm!) : null, needs[1] ? b.mul(g, a!) : null];
+  if (sa.length === 1) {
+    // out [..., n] = a[k] · B[..., k, n]
+    const gcol = b.reshape(g, [...go, 1]);
+    const da: Ref | null = needs[0] ? b.reshape(b.matmul(bm!, gcol), [...go.slice(0, -1), sa[0]!]) : null;
+    const db: Ref | null = needs[1] ? b.matmul(b.reshape(a!, [sa[0]!, 1]), b.reshape(g, [...go.slice(0, -1), 1, go[go.length - 1]!])) : null;
+    return [da, db];
+  }
+  if (sb.length === 1) {
+    // out [..., m] = A[..., m, k] · b[k]
+    const gcol = b.reshape(g, [...go, 1]);
+    const da: Ref | null = needs[0] ? b.matmul(gcol, b.reshape(bm!, [1, sb[0]!])) : null;
+    const db: Ref | null = needs[1] ? b.reshape(b.matmul(b.transpose(a!), gcol), [...go.slice(0, -1), sb[0]!]) : null;
+    return [da, db];
+  }
+  return [needs[0] ? b.matmul(g, b.transpose(bm!)) : null, needs[1] ? b.matmul(b.transpose(a!), g) : null];
+};
 
 function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined {
   const sa = a.shape.map(ctx.resolve);
@@ -78,7 +105,7 @@ export const linalgOps = {
     kind: "linalg",
     tensors: ["a", "b"],
     attrs: {},
-    differentiable: true,
+    vjp: matmulVjp,
     shape: ([a, b], _attrs, ctx) => matmulShape(a!, b!, ctx),
     doc: "matrix product (`a b` or `a @ b`), numpy matmul rules",
   }),
@@ -88,7 +115,8 @@ export const linalgOps = {
     callName: "transpose",
     tensors: ["x"],
     attrs: {},
-    differentiable: true,
+    // d xᵀ = gᵀ
+    vjp: ({ g, b }) => [b.transpose(g)],
     shape: ([x]) => (x!.shape.length < 2 ? x!.shape : [...x!.shape.slice(0, -2), x!.shape[x!.shape.length - 1]!, x!.shape[x!.shape.length - 2]!]),
     doc: "swaps the last two axes (`x.T`); a vector is unchanged",
   }),
@@ -98,7 +126,8 @@ export const linalgOps = {
     callName: "reshape",
     tensors: ["x"],
     attrs: { shape: { kind: "dims" } },
-    differentiable: true,
+    // d reshape(x) = reshape(g, shape of x)
+    vjp: ({ g, args: [x], b }) => [b.reshape(g, b.shape(x!))],
     shape: ([x], { shape }, ctx) => {
       const from = sizeOf(x!.shape, ctx);
       const holes = shape.filter((d) => d === -1).length;
@@ -144,7 +173,8 @@ export const linalgOps = {
     callName: "flatten",
     tensors: ["x"],
     attrs: {},
-    differentiable: true,
+    // d flatten(x) = reshape(g, shape of x)
+    vjp: ({ g, args: [x], b }) => [b.reshape(g, b.shape(x!))],
     shape: ([x], _attrs, ctx) => {
       if (x!.shape.length === 0) {
         ctx.error("NNC220", "flatten needs at least one axis, got a scalar");
@@ -167,7 +197,7 @@ export const linalgOps = {
     tensors: ["ids"],
     attrs: { n: { kind: "int" } },
     argTypes: ["i32"],
-    differentiable: false,
+    vjp: "nograd", // integer ids have no gradient
     shape: ([ids], { n }, ctx) => {
       if (n < 1) {
         ctx.error("NNC214", `one_hot needs a positive number of classes, got ${n}`);

@@ -1,43 +1,81 @@
-// Losses (scalar results) and metrics. Each averages over every axis but the
-// last (the batch), as their docs say; the penalties sum.
+// Losses (scalar results) and metrics. "Rows" are all axes but the last:
+// cross-entropy and hinge average over rows, mse and binary cross-entropy over
+// every element; the penalties sum.
 import { sameShape } from "./shape-rules.ts";
-import { defineOp, type OpDef } from "./types.ts";
+import { defineOp, type GradBuilder, type OpDef, type Ref, type Vjp } from "./types.ts";
 
 type PairLoss = "mse" | "cross_entropy" | "softmax_cross_entropy" | "binary_cross_entropy" | "hinge" | "accuracy";
-function pairLoss<K extends PairLoss>(name: K, doc: string, differentiable = true): OpDef<K> {
+function pairLoss<K extends PairLoss>(name: K, doc: string, vjp: Vjp<K>): OpDef<K> {
   return defineOp<PairLoss>({
     name,
     kind: name === "accuracy" ? "metric" : "loss",
     callName: name,
     tensors: ["p", "y"],
     attrs: {},
-    differentiable,
+    vjp: vjp as Vjp<PairLoss>,
     shape: ([p, y], _attrs, ctx) => (sameShape(p!, y!, ctx, name) ? [] : undefined),
     doc,
   }) as OpDef<K>;
 }
 
 type Penalty = "sumsq" | "sumabs";
-function penalty<K extends Penalty>(name: K, doc: string): OpDef<K> {
+function penalty<K extends Penalty>(name: K, doc: string, vjp: Vjp<K>): OpDef<K> {
   return defineOp<Penalty>({
     name,
     kind: "loss",
     callName: name,
     tensors: ["x"],
     attrs: {},
-    differentiable: true,
+    vjp: vjp as Vjp<Penalty>,
     shape: () => [],
     doc,
   }) as OpDef<K>;
 }
 
+/** The number of rows of a [..., C] tensor: every axis but the last. */
+export function rows(b: GradBuilder, r: Ref): Ref {
+  const s = b.shape(r);
+  return b.count(s, s.map((_, i) => i).slice(0, -1));
+}
+
 export const lossOps = {
-  mse: pairLoss("mse", "mean((p − y)²) over all elements"),
-  cross_entropy: pairLoss("cross_entropy", "−Σ y·log p, averaged over rows; p are probabilities (fused with a preceding softmax)"),
-  softmax_cross_entropy: pairLoss("softmax_cross_entropy", "cross-entropy of softmax(logits) and y, computed stably, averaged over rows"),
-  binary_cross_entropy: pairLoss("binary_cross_entropy", "−(y·log p + (1−y)·log(1−p)), averaged over all elements"),
-  hinge: pairLoss("hinge", "multiclass SVM loss Σⱼ≠y max(0, sⱼ − s_y + 1), averaged over rows; y one-hot"),
-  accuracy: pairLoss("accuracy", "share of rows whose argmax matches y's (passes no gradient)", false),
-  sumsq: penalty("sumsq", "Σ x²: an L2 penalty"),
-  sumabs: penalty("sumabs", "Σ |x|: an L1 penalty"),
+  // d mse(p, y) = (2g(p − y)/N, −2g(p − y)/N)
+  mse: pairLoss("mse", "mean((p − y)²) over all elements", ({ g, args: [p, y], b }) => {
+    const dp = b.div(b.mul(b.mul(b.c(2), g), b.sub(p!, y!)), b.count(b.shape(p!)));
+    return [dp, b.neg(dp)];
+  }),
+  // d cross_entropy(p, y) = (−g·y/(p·rows), −g·ln p/rows)
+  cross_entropy: pairLoss("cross_entropy", "−Σ y·log p, averaged over rows; p are probabilities (fused with a preceding softmax)", ({ g, args: [p, y], b, needs }) => {
+    const scale = b.div(g, rows(b, p!));
+    return [needs[0] ? b.neg(b.mul(scale, b.div(y!, p!))) : null, needs[1] ? b.neg(b.mul(scale, b.op("log", [p!], {}))) : null];
+  }),
+  // d softmax_cross_entropy(z, y) = (g(softmax(z) − y)/rows, −g·log_softmax(z)/rows)
+  softmax_cross_entropy: pairLoss("softmax_cross_entropy", "cross-entropy of softmax(logits) and y, computed stably, averaged over rows", ({ g, args: [z, y], b, needs }) => {
+    const scale = b.div(g, rows(b, z!));
+    return [
+      needs[0] ? b.mul(scale, b.sub(b.op("softmax", [z!], { axis: -1 }), y!)) : null,
+      needs[1] ? b.neg(b.mul(scale, b.op("log_softmax", [z!], { axis: -1 }))) : null,
+    ];
+  }),
+  // d bce(p, y) = (g(p − y)/(p(1 − p)N), g(ln(1 − p) − ln p)/N)
+  binary_cross_entropy: pairLoss("binary_cross_entropy", "−(y·log p + (1−y)·log(1−p)), averaged over all elements", ({ g, args: [p, y], b, needs }) => {
+    const scale = b.div(g, b.count(b.shape(p!)));
+    const oneMinusP = b.sub(b.c(1), p!);
+    return [
+      needs[0] ? b.mul(scale, b.div(b.sub(p!, y!), b.mul(p!, oneMinusP))) : null,
+      needs[1] ? b.mul(scale, b.sub(b.op("log", [oneMinusP], {}), b.op("log", [p!], {}))) : null,
+    ];
+  }),
+  // d hinge(s, y) = g(A − y·ΣA)/rows with A = [s − s_label + 1 > 0]·(1 − y); targets get no gradient
+  hinge: pairLoss("hinge", "multiclass SVM loss Σⱼ≠y max(0, sⱼ − s_y + 1), averaged over rows; y one-hot", ({ g, args: [s, y], b, needs }) => {
+    const label = b.op("sum", [b.mul(s!, y!)], { axis: -1, keepdims: true });
+    const active = b.mul(b.op("step", [b.add(b.sub(s!, label), b.c(1))], {}), b.sub(b.c(1), y!));
+    const ds = b.sub(active, b.mul(y!, b.op("sum", [active], { axis: -1, keepdims: true })));
+    return [b.mul(b.div(g, rows(b, s!)), ds), needs[1] ? "unsupported" : null];
+  }),
+  accuracy: pairLoss("accuracy", "share of rows whose argmax matches y's (passes no gradient)", "nograd"),
+  // d Σx² = 2g·x
+  sumsq: penalty("sumsq", "Σ x²: an L2 penalty", ({ g, args: [x], b }) => [b.mul(b.mul(b.c(2), g), x!)]),
+  // d Σ|x| = g·sign(x)
+  sumabs: penalty("sumabs", "Σ |x|: an L1 penalty", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))]),
 };

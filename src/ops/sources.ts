@@ -2,14 +2,15 @@
 // creates these from declarations; users never call them.
 import { defineOp, type IShape } from "./types.ts";
 
-// A source's shape is fixed when it is created; these rules are never asked.
+// Sources are the leaves of differentiation: the gradient pass reads their
+// adjoints directly. A source's shape is fixed when it is created.
 const fixed = (): IShape | undefined => {
   throw new Error("internal: a source's shape is set by the IR builder");
 };
 
 export const sourceOps = {
-  input: defineOp({ name: "input", kind: "source", tensors: [], attrs: {}, differentiable: false, shape: fixed, doc: "an `input` or `target` declaration" }),
-  param: defineOp({ name: "param", kind: "source", tensors: [], attrs: {}, differentiable: false, shape: fixed, doc: "a trainable `param`" }),
-  const: defineOp({ name: "const", kind: "source", tensors: [], attrs: {}, differentiable: false, shape: () => [], doc: "a number" }),
-  dimval: defineOp({ name: "dimval", kind: "source", tensors: [], attrs: {}, differentiable: false, shape: () => [], doc: "the value of a `dim`, as a scalar" }),
+  input: defineOp({ name: "input", kind: "source", tensors: [], attrs: {}, vjp: "nograd", shape: fixed, doc: "an `input` or `target` declaration" }),
+  param: defineOp({ name: "param", kind: "source", tensors: [], attrs: {}, vjp: "nograd", shape: fixed, doc: "a trainable `param`" }),
+  const: defineOp({ name: "const", kind: "source", tensors: [], attrs: {}, vjp: "nograd", shape: () => [], doc: "a number" }),
+  dimval: defineOp({ name: "dimval", kind: "source", tensors: [], attrs: {}, vjp: "nograd", shape: () => [], doc: "the value of a `dim`, as a scalar" }),
 };

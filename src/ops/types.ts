@@ -105,7 +105,7 @@ export interface OpAttrs {
   /** Gradient of maxpool2d: g routed to the position of each window's maximum in x. */
   maxpool2d_grad: { readonly size: number };
   /** Gradient of embed with respect to the table: rows of g added at the ids. */
-  embed_grad: { readonly vocab: number };
+  embed_grad: { readonly tableShape: Shape };
 }
 
 export type OpName = keyof OpAttrs;
@@ -175,8 +175,13 @@ export interface OpDef<K extends OpName> {
   readonly tensors: readonly string[];
   /** Non-tensor parameters; positional ones follow the tensors in this order. */
   readonly attrs: AttrSpecs<UserAttrs<K>>;
-  /** Whether gradients flow through it (step, sign, argmax, accuracy: no). */
-  readonly differentiable: boolean;
+  /**
+   * The derivative rule (vector-Jacobian product), or "nograd" for ops that
+   * pass no gradient by definition (step, sign, argmax, accuracy, integer
+   * ops), or "unsupported" where a gradient would be needed but nnc has no
+   * rule (a compile-time diagnostic if a loss ever needs it).
+   */
+  readonly vjp: Vjp<K>;
   /** Output shape, or undefined after reporting an error through ctx. */
   shape(args: readonly ArgInfo[], attrs: OpAttrs[K], ctx: ShapeCtx): IShape | undefined;
   /** Element type of the result (default f32); args are already checked. */
@@ -193,6 +198,51 @@ export type UserAttrs<K extends OpName> = K extends "input" | "param" | "const" 
   : K extends "dropout"
     ? Omit<OpAttrs[K], "stream"> // numbered by the IR builder, not written by users
     : OpAttrs[K];
+
+/** A node in the graph being differentiated. */
+export type Ref = number;
+
+/**
+ * What a derivative rule may do: create nodes (hash-consed and simplified as
+ * they are made) and ask shapes. Shapes here are fully inferred.
+ */
+export interface GradBuilder {
+  op<K extends OpName>(op: K, args: readonly Ref[], attrs: OpAttrs[K]): Ref;
+  shape(r: Ref): Shape;
+  /** A scalar constant. */
+  c(value: number): Ref;
+  /** The product of some sizes of a shape (all axes by default) as a scalar: constants and `dim` values. */
+  count(shape: Shape, axes?: readonly number[]): Ref;
+  add(a: Ref, b: Ref): Ref;
+  sub(a: Ref, b: Ref): Ref;
+  mul(a: Ref, b: Ref): Ref;
+  div(a: Ref, b: Ref): Ref;
+  neg(a: Ref): Ref;
+  matmul(a: Ref, b: Ref): Ref;
+  transpose(a: Ref): Ref;
+  reshape(a: Ref, shape: Shape): Ref;
+}
+
+export interface VjpArgs<K extends OpName> {
+  /** The gradient of the loss with respect to this op's output. */
+  readonly g: Ref;
+  readonly args: readonly Ref[];
+  /** This op's output, for slopes cheaper from the result (tanh′ = 1 − y²). */
+  readonly out: Ref;
+  readonly attrs: OpAttrs[K];
+  readonly b: GradBuilder;
+  /** Which arguments need a gradient; a rule may skip the others. */
+  readonly needs: readonly boolean[];
+}
+
+/**
+ * Returns one contribution per argument: a node, null (no gradient flows), or
+ * "unsupported" (a needed gradient nnc has no rule for: a diagnostic). A
+ * contribution may have the op's broadcast output shape: the gradient pass
+ * sums it down to the argument's shape, once, in one place.
+ */
+export type VjpRule<K extends OpName> = (a: VjpArgs<K>) => readonly (Ref | null | "unsupported")[];
+export type Vjp<K extends OpName> = VjpRule<K> | "nograd" | "unsupported";
 
 export function defineOp<K extends OpName>(def: OpDef<K>): OpDef<K> {
   return def;

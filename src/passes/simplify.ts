@@ -28,6 +28,8 @@ const SCALAR_FOLD: Partial<Record<OpName, (...xs: number[]) => number>> = {
   abs: Math.abs,
 };
 
+const BROADCASTING = new Set<OpName>(["add", "sub", "mul", "div", "pow", "maximum", "minimum"]);
+
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -54,6 +56,17 @@ export function rewrite<K extends OpName>(op: K, args: readonly number[], attrs:
   const [a, b] = args;
   // An identity may only drop an operand whose shape is already the result's.
   const keep = (id: number): Rewrite | undefined => (sameShape(v.shape(id), out) ? { kind: "node", id } : undefined);
+  // x ∘ broadcast(s)  →  x ∘ s: the elementwise op broadcasts by itself, nothing is materialised.
+  if (BROADCASTING.has(op) && args.length === 2) {
+    for (const i of [0, 1]) {
+      const arg = args[i]!;
+      const other = args[1 - i]!;
+      if (v.op(arg) === "broadcast_to" && sameShape(v.shape(other), out)) {
+        const inner = v.args(arg)[0]!;
+        return { kind: "op", op, args: i === 0 ? [inner, other] : [other, inner], attrs };
+      }
+    }
+  }
   switch (op) {
     case "add":
       if (c[1] === 0) return keep(a!);
@@ -84,6 +97,9 @@ export function rewrite<K extends OpName>(op: K, args: readonly number[], attrs:
     case "div":
       if (c[1] === 1) return keep(a!);
       break;
+    case "pow":
+      if (c[1] === 1) return keep(a!);
+      break;
     case "neg":
       if (v.op(a!) === "neg") return keep(v.args(a!)[0]!);
       break;
@@ -95,6 +111,10 @@ export function rewrite<K extends OpName>(op: K, args: readonly number[], attrs:
     case "sum_to":
     case "broadcast_to":
       if (sameShape(v.shape(a!), out)) return keep(a!);
+      // broadcast(reshape(s)) of a scalar s is broadcast(s)
+      if (op === "broadcast_to" && v.op(a!) === "reshape" && v.shape(v.args(a!)[0]!).length === 0) {
+        return { kind: "op", op, args: [v.args(a!)[0]!], attrs };
+      }
       if (op === "reshape" && v.op(a!) === "reshape") return { kind: "op", op: "reshape", args: [v.args(a!)[0]!], attrs };
       break;
   }

@@ -3,7 +3,10 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { renderDiagnostics, diagnosticToJson } from "./diag/render.ts";
 import { printGraph } from "./ir/print.ts";
-import { runFrontEnd, type FrontEndResult } from "./pipeline.ts";
+import { runFrontEnd, runGrad, type FrontEndResult } from "./pipeline.ts";
+import { printGrad, gradToJson } from "./ir/print-grad.ts";
+import { toDot, toMermaid, toSvg } from "./ir/draw.ts";
+import { formatStats, gradStats } from "./passes/stats.ts";
 import { VERSION } from "./version.ts";
 
 class UsageError extends Error {}
@@ -79,7 +82,52 @@ export function makeProgram(): Command {
       process.exitCode = 0;
     });
 
+  program
+    .command("grad")
+    .description("derive and print the backward graph: d loss / d every param (or --wrt values)")
+    .argument("<file>", ".nn file")
+    .option("--wrt <names...>", "differentiate with respect to these values instead of the params")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "dot", "mermaid", "svg"]).default("text"))
+    .option("--stats", "also report op counts and FLOPs of forward vs backward")
+    .option("--dim <binding...>", "sizes for symbolic dims in --stats, e.g. --dim batch=100", collectDims, {})
+    .option("--no-color", "plain diagnostics even on a terminal")
+    .action((file: string, opts: { wrt?: string[]; format: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
+      const result = runGrad(file, readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
+      const failed = report([result], "text", useColor(opts.color));
+      if (failed || !result.grad) {
+        process.exitCode = 1;
+        return;
+      }
+      const g = result.grad;
+      const stats = opts.stats ? gradStats(g, opts.dim) : undefined;
+      switch (opts.format) {
+        case "json":
+          process.stdout.write(JSON.stringify({ ...gradToJson(g), ...(stats ? { stats } : {}) }, null, 2) + "\n");
+          break;
+        case "dot":
+          process.stdout.write(toDot(g));
+          break;
+        case "mermaid":
+          process.stdout.write(toMermaid(g));
+          break;
+        case "svg":
+          process.stdout.write(toSvg(g));
+          break;
+        default:
+          process.stdout.write(printGrad(g));
+          if (stats) process.stdout.write("\n" + formatStats(stats));
+      }
+      process.exitCode = 0;
+    });
+
   return program;
+}
+
+/** Parses `--dim batch=100` (repeatable) into a record. */
+function collectDims(value: string, previous: Record<string, number>): Record<string, number> {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\d+)$/.exec(value);
+  if (!m || Number(m[2]) < 1) throw new UsageError(`--dim expects NAME=SIZE with a positive size, got \`${value}\``);
+  return { ...previous, [m[1]!]: Number(m[2]) };
 }
 
 function graphToJson(result: FrontEndResult) {

@@ -4,7 +4,8 @@
 import { DiagnosticBag } from "./diag/diagnostic.ts";
 import { SourceFile } from "./diag/source.ts";
 import { buildGraph } from "./ir/build.ts";
-import type { Graph, ShapedGraph } from "./ir/graph.ts";
+import type { GradGraph, Graph, ShapedGraph } from "./ir/graph.ts";
+import { differentiate, type GradOptions } from "./passes/grad.ts";
 import { inferShapes } from "./passes/shapes.ts";
 import { parseProgram } from "./syntax/parse.ts";
 import type { Program } from "./syntax/ast.ts";
@@ -17,7 +18,7 @@ export interface FrontEndResult {
   readonly shaped?: ShapedGraph;
 }
 
-export const STAGES = ["parse", "build", "shapes"] as const;
+export const STAGES = ["parse", "build", "shapes", "grad"] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** Runs the front end: parse → build the IR → infer shapes. */
@@ -30,4 +31,16 @@ export function runFrontEnd(path: string, text: string): FrontEndResult {
   const graph = buildGraph(program, file, diagnostics);
   const shaped = inferShapes(graph, diagnostics);
   return { file, diagnostics, program, graph, ...(shaped && !diagnostics.hasErrors ? { shaped } : {}) };
+}
+
+export interface GradResult extends FrontEndResult {
+  readonly grad?: GradGraph;
+}
+
+/** The front end, then differentiation (with loss fusion and simplification). */
+export function runGrad(path: string, text: string, opts: GradOptions = {}): GradResult {
+  const front = runFrontEnd(path, text);
+  if (!front.shaped) return front;
+  const grad = differentiate(front.shaped, front.diagnostics, opts);
+  return { ...front, ...(grad ? { grad } : {}) };
 }

@@ -53,7 +53,6 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
   let modelName: string | undefined;
   let modelSpan: Span | undefined;
 
-  const errorsBefore = bag.errorCount;
   const nowhere = file.span(0, 0);
   for (const name of program.broken) symbols.set(name, { kind: "broken", span: nowhere });
 
@@ -144,7 +143,10 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
     } else if (s.kind === "const") {
       if (symbols.get(s.name.text)?.span !== s.name.span) continue;
       const v = evalConst(s.value, consts, bag, `const \`${s.name.text}\``);
-      if (v === undefined) continue;
+      if (v === undefined) {
+        symbols.set(s.name.text, { kind: "broken", span: s.name.span });
+        continue;
+      }
       consts.set(s.name.text, v);
       (symbols.get(s.name.text) as Extract<Symbol, { kind: "value" }>).node = builder.add("const", [], { value: v }, s.span, [], s.name.text);
     }
@@ -159,7 +161,11 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
       const sym = symbols.get(name.text);
       if (sym?.kind !== "value" || sym.span !== name.span) continue;
       const id = builder.expr(s.value, new Map());
-      if (id === undefined) continue;
+      if (id === undefined) {
+        // Already reported: later uses of the name stay quiet rather than cascade.
+        symbols.set(name.text, { kind: "broken", span: name.span });
+        continue;
+      }
       const node = builder.nodes[id]!;
       // An alias (`y = x`) names nothing new; otherwise the node takes the user's name.
       if (node.name === undefined) builder.nodes[id] = { ...node, name: name.text };
@@ -194,8 +200,8 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
   const lossDef = defined.get("loss");
   const loss: Declared | undefined = lossDef ? { name: "loss", node: lossDef.node, span: lossDef.span } : undefined;
 
-  // After an error, "unused" is more likely a consequence than a mistake of its own.
-  if (bag.errorCount === errorsBefore) warnUnused(builder, [...inputs, ...targets, ...params], [...outputs.map((o) => o.node), ...(loss ? [loss.node] : [])], bag);
+  // After any error, "unused" is more likely a consequence than a mistake of its own.
+  if (bag.errorCount === 0) warnUnused(builder, [...inputs, ...targets, ...params], [...outputs.map((o) => o.node), ...(loss ? [loss.node] : [])], bag);
 
   return {
     stage: "graph",

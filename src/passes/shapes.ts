@@ -3,7 +3,7 @@
 // unification. A node whose argument failed is skipped silently, so one
 // mistake gives one error.
 import type { DiagnosticBag } from "../diag/diagnostic.ts";
-import { formatLocation, type Span } from "../diag/source.ts";
+import type { Span } from "../diag/source.ts";
 import type { Graph, Node, ShapedGraph } from "../ir/graph.ts";
 import { OPS } from "../ops/registry.ts";
 import { formatShape } from "../ops/shape-rules.ts";
@@ -49,7 +49,6 @@ class Unifier {
 }
 
 export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | undefined {
-  const errorsBefore = bag.errorCount;
   const u = new Unifier();
   const shapes: (IShape | undefined)[] = [];
   const dtypes: DType[] = [];
@@ -83,7 +82,7 @@ export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | und
   }
 
   // Every `_` must have been solved by some use (unless the use itself failed).
-  if (bag.errorCount === errorsBefore) graph.unknowns.forEach((unk, v) => {
+  if (bag.errorCount === 0) graph.unknowns.forEach((unk, v) => {
     const r = u.resolve({ var: v });
     if (isVar(r)) {
       bag.error("NNC210", unk.span, `cannot infer this \`_\` in \`${unk.owner}\`'s shape`, {
@@ -157,7 +156,7 @@ function makeCtx(node: Node, u: Unifier, unknowns: Graph["unknowns"], bag: Diagn
         const other = value === x ? y : x;
         bag.error("NNC211", node.span, `conflicting sizes for a \`_\` in \`${unk.owner}\`: ${value} from an earlier use, ${other} here`, {
           notes: withExpansion([
-            { message: `inferred as ${value} here (${formatLocation(u.boundAt(solved.var)!)})`, span: u.boundAt(solved.var)! },
+            { message: `inferred as ${value} here`, span: u.boundAt(solved.var)! },
             { message: `the \`_\` is declared here`, span: unk.span },
           ]),
         });

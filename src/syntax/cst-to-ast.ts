@@ -106,7 +106,7 @@ class Builder {
 
   dimInt(tok: IToken): number | undefined {
     const v = Number(tok.image);
-    if (!Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
+    if (!/^[0-9]+$/.test(tok.image) || v < 1 || v > 2 ** 31 - 1) {
       this.bag.error("NNC105", this.span(tok), `a dimension must be a positive whole number, not \`${tok.image}\``);
       return undefined;
     }

@@ -7,6 +7,7 @@ import { runFrontEnd, runGrad, type FrontEndResult } from "./pipeline.ts";
 import { printGrad, gradToJson } from "./ir/print-grad.ts";
 import { toDot, toMermaid, toSvg } from "./ir/draw.ts";
 import { formatStats, gradStats } from "./passes/stats.ts";
+import { formatGradCheck, gradcheck } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 
 class UsageError extends Error {}
@@ -120,7 +121,37 @@ export function makeProgram(): Command {
       process.exitCode = 0;
     });
 
+  program
+    .command("gradcheck")
+    .description("check every derived gradient against central finite differences in float64")
+    .argument("<file>", ".nn file")
+    .option("--dim <binding...>", "sizes for symbolic dims, e.g. --dim batch=4 (dims without a default otherwise get 3)", collectDims, {})
+    .option("--seed <n>", "seed for the random inputs and params", (v) => parseSeed(v), 1)
+    .option("--wrt <names...>", "check these values instead of the params")
+    .option("--no-color", "plain diagnostics even on a terminal")
+    .action((file: string, opts: { dim: Record<string, number>; seed: number; wrt?: string[]; color?: boolean }) => {
+      const result = runGrad(file, readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
+      const failed = report([result], "text", useColor(opts.color));
+      if (failed || !result.grad) {
+        process.exitCode = 1;
+        return;
+      }
+      let check;
+      try {
+        check = gradcheck(result.grad, { dims: opts.dim, seed: opts.seed });
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      process.stdout.write(formatGradCheck(check));
+      process.exitCode = check.ok ? 0 : 1;
+    });
+
   return program;
+}
+
+function parseSeed(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) throw new UsageError(`--seed expects a whole number from 0 to 4294967295, got \`${v}\``);
+  return Number(v);
 }
 
 /** Parses `--dim batch=100` (repeatable) into a record. */

@@ -1,6 +1,8 @@
 // Losses (scalar results) and metrics. "Rows" are all axes but the last:
 // cross-entropy and hinge average over rows, mse and binary cross-entropy over
-// every element; the penalties sum.
+// every element; the penalties sum. Cross-entropy targets are distributions
+// (rows ≥ 0 summing to 1) and hinge targets one-hot: the derivative rules
+// rely on it, and the reference interpreter refuses other targets.
 import { sameShape } from "./shape-rules.ts";
 import { defineOp, type GradBuilder, type OpDef, type Ref, type Vjp } from "./types.ts";
 

@@ -1,0 +1,209 @@
+// Layer kernels (NHWC): dropout and its mask, conv2d, maxpool2d, embed, and
+// the internal gradient ops of conv2d, maxpool2d and embed. Each forward op
+// and its gradients share one loop over the same index geometry, so the
+// gradients are exact adjoints by construction.
+import { DROPOUT_STREAM, uniform01 } from "../runtime/rng.ts";
+import type { Kernel, KernelCtx } from "./kernels.ts";
+import { argmaxOf } from "./kernels-shape.ts";
+import { checkIndex, formatDims, sameDims, size, tensor, type Tensor } from "./tensor.ts";
+
+type LayerName =
+  | "dropout"
+  | "dropout_mask"
+  | "conv2d"
+  | "maxpool2d"
+  | "embed"
+  | "conv2d_grad_input"
+  | "conv2d_grad_kernel"
+  | "maxpool2d_grad"
+  | "embed_grad";
+
+/**
+ * The scaled keep-mask of a dropout: element i is kept iff
+ * uniform01(seed, DROPOUT_STREAM + stream, step, i) ≥ p, and a kept element
+ * is worth 1/(1−p). Outside training every element is 1. dropout multiplies
+ * by exactly these numbers, so dropout(x) == x · dropout_mask(x) bit for bit.
+ */
+function dropoutMask(n: number, p: number, stream: number, ctx: KernelCtx): Float64Array {
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout probability must be in [0, 1), got ${p}`);
+  const mask = new Float64Array(n);
+  if (!ctx.training) return mask.fill(1);
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < n; i++) mask[i] = uniform01(ctx.seed, DROPOUT_STREAM + stream, ctx.step, i) >= p ? keep : 0;
+  return mask;
+}
+
+interface ConvGeometry {
+  readonly b: number;
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly f: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly stride: number;
+  readonly padTop: number;
+  readonly padLeft: number;
+}
+
+/**
+ * Output size and padding of a convolution. "valid": no padding,
+ * ⌊(H − kh)/stride⌋ + 1. "same": ⌈H/stride⌉, padded in total by
+ * max((out − 1)·stride + kh − H, 0), the smaller half on the top/left
+ * (TensorFlow's convention).
+ */
+export function convGeometry(x: readonly number[], k: readonly number[], stride: number, padding: "valid" | "same"): ConvGeometry {
+  if (x.length !== 4 || k.length !== 4) throw new Error(`conv2d: expected x [b, H, W, C] and k [kh, kw, C, F], got ${formatDims(x)} and ${formatDims(k)}`);
+  const [b, h, w, c] = x as [number, number, number, number];
+  const [kh, kw, kc, f] = k as [number, number, number, number];
+  if (kc !== c) throw new Error(`conv2d: the input has ${c} channels but the kernel expects ${kc}`);
+  if (!(Number.isInteger(stride) && stride >= 1)) throw new Error(`conv2d: stride must be a positive integer, got ${stride}`);
+  const out = (n: number, kn: number) => (padding === "same" ? Math.ceil(n / stride) : Math.floor((n - kn) / stride) + 1);
+  const pad = (n: number, kn: number, o: number) => (padding === "same" ? Math.floor(Math.max((o - 1) * stride + kn - n, 0) / 2) : 0);
+  const oh = out(h, kh);
+  const ow = out(w, kw);
+  if (oh < 1 || ow < 1) throw new Error(`conv2d: kernel ${kh}×${kw} is larger than the ${h}×${w} input`);
+  return { b, h, w, c, kh, kw, f, oh, ow, stride, padTop: pad(h, kh, oh), padLeft: pad(w, kw, ow) };
+}
+
+/**
+ * Visits every (output position, kernel tap) pair that reads an input pixel
+ * inside the image, with the flat offsets of x[b, iy, ix, 0],
+ * k[dy, dx, 0, 0] and out[b, oy, ox, 0]. Taps on the padding read zeros and
+ * are skipped.
+ */
+function forEachTap(g: ConvGeometry, visit: (xo: number, ko: number, oo: number) => void): void {
+  for (let b = 0; b < g.b; b++) {
+    for (let oy = 0; oy < g.oh; oy++) {
+      for (let ox = 0; ox < g.ow; ox++) {
+        const oo = ((b * g.oh + oy) * g.ow + ox) * g.f;
+        for (let dy = 0; dy < g.kh; dy++) {
+          const iy = oy * g.stride + dy - g.padTop;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let dx = 0; dx < g.kw; dx++) {
+            const ix = ox * g.stride + dx - g.padLeft;
+            if (ix < 0 || ix >= g.w) continue;
+            visit(((b * g.h + iy) * g.w + ix) * g.c, (dy * g.kw + dx) * g.c * g.f, oo);
+          }
+        }
+      }
+    }
+  }
+}
+
+function checkGrad(what: string, g: Tensor, geo: ConvGeometry): void {
+  const want = [geo.b, geo.oh, geo.ow, geo.f];
+  if (!sameDims(g.shape, want)) throw new Error(`internal: ${what}: the output gradient is ${formatDims(g.shape)}, expected ${formatDims(want)}`);
+}
+
+/** The flat index of the first maximum of each size×size window, in window order [b, oy, ox, c]. */
+function poolArgmax(x: Tensor, s: number): { shape: number[]; at: Int32Array } {
+  if (x.shape.length !== 4) throw new Error(`maxpool2d: expected [b, H, W, C], got ${formatDims(x.shape)}`);
+  const [b, h, w, c] = x.shape as [number, number, number, number];
+  const oh = Math.floor(h / s);
+  const ow = Math.floor(w / s);
+  const at = new Int32Array(b * oh * ow * c);
+  let o = 0;
+  for (let bi = 0; bi < b; bi++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let ci = 0; ci < c; ci++) {
+          // Window element j (row-major over dy, dx) lies at x[b, oy·s + dy, ox·s + dx, c].
+          const idx = (j: number) => ((bi * h + oy * s + Math.floor(j / s)) * w + ox * s + (j % s)) * c + ci;
+          at[o++] = idx(argmaxOf(s * s, (j) => x.data[idx(j)]!));
+        }
+  return { shape: [b, oh, ow, c], at };
+}
+
+export const layerKernels: { readonly [K in LayerName]: Kernel<K> } = {
+  dropout: ([x], { p, stream }, ctx) => {
+    const mask = dropoutMask(x!.data.length, p, stream, ctx);
+    const out = new Float64Array(mask.length);
+    for (let i = 0; i < out.length; i++) out[i] = x!.data[i]! * mask[i]!;
+    return { shape: [...x!.shape], data: out };
+  },
+  dropout_mask: ([x], { p, stream }, ctx) => ({ shape: [...x!.shape], data: dropoutMask(x!.data.length, p, stream, ctx) }),
+  // out[b, oy, ox, f] = Σ_{dy, dx, c} x[b, oy·s + dy − padTop, ox·s + dx − padLeft, c] · k[dy, dx, c, f]
+  conv2d: ([x, k], { stride, padding }) => {
+    const geo = convGeometry(x!.shape, k!.shape, stride, padding);
+    const out = new Float64Array(geo.b * geo.oh * geo.ow * geo.f);
+    const xd = x!.data;
+    const kd = k!.data;
+    forEachTap(geo, (xo, ko, oo) => {
+      for (let c = 0; c < geo.c; c++) {
+        const v = xd[xo + c]!;
+        for (let f = 0; f < geo.f; f++) out[oo + f] += v * kd[ko + c * geo.f + f]!;
+      }
+    });
+    return { shape: [geo.b, geo.oh, geo.ow, geo.f], data: out };
+  },
+  // dx[b, iy, ix, c] = Σ over the taps that read it of g[b, oy, ox, f] · k[dy, dx, c, f]
+  conv2d_grad_input: ([g, k], { stride, padding }, ctx) => {
+    const geo = convGeometry(ctx.outShape, k!.shape, stride, padding);
+    checkGrad("conv2d_grad_input", g!, geo);
+    const out = new Float64Array(size(ctx.outShape));
+    const gd = g!.data;
+    const kd = k!.data;
+    forEachTap(geo, (xo, ko, oo) => {
+      for (let c = 0; c < geo.c; c++) {
+        let s = 0;
+        for (let f = 0; f < geo.f; f++) s += gd[oo + f]! * kd[ko + c * geo.f + f]!;
+        out[xo + c] += s;
+      }
+    });
+    return { shape: [...ctx.outShape], data: out };
+  },
+  // dk[dy, dx, c, f] = Σ over output positions of x[b, iy, ix, c] · g[b, oy, ox, f]
+  conv2d_grad_kernel: ([x, g], { stride, padding }, ctx) => {
+    const geo = convGeometry(x!.shape, ctx.outShape, stride, padding);
+    checkGrad("conv2d_grad_kernel", g!, geo);
+    const out = new Float64Array(size(ctx.outShape));
+    const xd = x!.data;
+    const gd = g!.data;
+    forEachTap(geo, (xo, ko, oo) => {
+      for (let c = 0; c < geo.c; c++) {
+        const v = xd[xo + c]!;
+        for (let f = 0; f < geo.f; f++) out[ko + c * geo.f + f] += v * gd[oo + f]!;
+      }
+    });
+    return { shape: [...ctx.outShape], data: out };
+  },
+  maxpool2d: ([x], { size: s }) => {
+    const { shape, at } = poolArgmax(x!, s);
+    const out = new Float64Array(at.length);
+    for (let i = 0; i < at.length; i++) out[i] = x!.data[at[i]!]!;
+    return { shape, data: out };
+  },
+  // Each window's gradient goes to the first position of its maximum; the windows do not overlap.
+  maxpool2d_grad: ([x, g], { size: s }) => {
+    const { shape, at } = poolArgmax(x!, s);
+    if (!sameDims(g!.shape, shape)) throw new Error(`internal: maxpool2d_grad: the output gradient is ${formatDims(g!.shape)}, expected ${formatDims(shape)}`);
+    const out = new Float64Array(x!.data.length);
+    for (let i = 0; i < at.length; i++) out[at[i]!] += g!.data[i]!;
+    return { shape: [...x!.shape], data: out };
+  },
+  embed: ([ids, e]) => {
+    if (e!.shape.length !== 2) throw new Error(`embed: the table must be [vocabulary, width], got ${formatDims(e!.shape)}`);
+    const [v, d] = e!.shape as [number, number];
+    const out = new Float64Array(ids!.data.length * d);
+    for (let i = 0; i < ids!.data.length; i++) {
+      const row = checkIndex(ids!.data[i]!, v, "embed", "table rows");
+      out.set(e!.data.subarray(row * d, row * d + d), i * d);
+    }
+    return { shape: [...ids!.shape, d], data: out };
+  },
+  // The table's gradient: zeros of the table's shape (the node's shape), with row i of g added at ids[i].
+  embed_grad: ([ids, g], _attrs, ctx) => {
+    const [v, d] = ctx.outShape as [number, number];
+    const want = [...ids!.shape, d];
+    if (!sameDims(g!.shape, want)) throw new Error(`internal: embed_grad: the gradient is ${formatDims(g!.shape)}, expected ${formatDims(want)}`);
+    const out = tensor([v, d]);
+    for (let i = 0; i < ids!.data.length; i++) {
+      const row = checkIndex(ids!.data[i]!, v, "embed_grad", "table rows");
+      for (let j = 0; j < d; j++) out.data[row * d + j] += g!.data[i * d + j]!;
+    }
+    return out;
+  },
+};

@@ -1,12 +1,14 @@
 // The `nnc` command line. Exit codes: 0 clean, 1 errors in the input, 2 usage.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { emitCpuModule } from "./backend/cpu/emit-module.ts";
+import { planModule, planStats } from "./backend/cpu/plan.ts";
 import { Command, CommanderError, Option } from "commander";
 import { renderDiagnostics, diagnosticToJson } from "./diag/render.ts";
 import { printGraph } from "./ir/print.ts";
 import { runFrontEnd, runGrad, type FrontEndResult } from "./pipeline.ts";
 import { printGrad, gradToJson } from "./ir/print-grad.ts";
 import { toDot, toMermaid, toSvg } from "./ir/draw.ts";
-import { formatStats, gradStats } from "./passes/stats.ts";
+import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
 import { formatGradCheck, gradcheck } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 
@@ -117,6 +119,38 @@ export function makeProgram(): Command {
         default:
           process.stdout.write(printGrad(g));
           if (stats) process.stdout.write("\n" + formatStats(stats));
+      }
+      process.exitCode = 0;
+    });
+
+  program
+    .command("compile")
+    .description("emit a TypeScript module that trains and runs the model")
+    .argument("<file>", ".nn file")
+    .addOption(new Option("--target <target>", "where the module runs").choices(["cpu"]).default("cpu"))
+    .option("-o, --out <file>", "write the module here (default: standard output)")
+    .option("--stats", "report the memory plan: planned bytes against one buffer per value")
+    .option("--dim <binding...>", "sizes for symbolic dims in --stats, e.g. --dim batch=100", collectDims, {})
+    .option("--no-color", "plain diagnostics even on a terminal")
+    .action((file: string, opts: { target: string; out?: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
+      const result = runGrad(file, readSource(file));
+      const failed = report([result], "text", useColor(opts.color));
+      if (failed || !result.grad) {
+        process.exitCode = 1;
+        return;
+      }
+      const g = result.grad;
+      const code = emitCpuModule(g);
+      if (opts.out) writeFileSync(opts.out, code);
+      else process.stdout.write(code);
+      if (opts.stats) {
+        const dims: Record<string, number> = {};
+        for (const d of g.dims) dims[d.name] = opts.dim[d.name] ?? d.default ?? STATS_DEFAULT_DIM;
+        const s = planStats(g, planModule(g), dims);
+        const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+        process.stderr.write(
+          `memory (${Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(", ") || "no dims"}): planned ${mb(s.plannedBytes)}, one buffer per value ${mb(s.naiveBytes)} (${((1 - s.plannedBytes / s.naiveBytes) * 100).toFixed(0)}% saved)\n`,
+        );
       }
       process.exitCode = 0;
     });

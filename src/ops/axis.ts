@@ -1,6 +1,7 @@
 // Ops along an axis: softmax, reductions, argmax.
 import { normalizeAxis } from "./shape-rules.ts";
-import { defineOp, type GradBuilder, type IShape, type OpDef, type Ref, type Shape, type ShapeCtx, type VjpRule } from "./types.ts";
+import { axisView } from "./cpu-util.ts";
+import { defineOp, type CpuRule, type GradBuilder, type IShape, type OpAttrs, type OpDef, type OpName, type Ref, type Shape, type ShapeCtx, type VjpRule } from "./types.ts";
 
 function reduced(shape: IShape, axis: number | null, keepdims: boolean, ctx: ShapeCtx): IShape | undefined {
   if (axis === null) return keepdims ? shape.map(() => 1) : [];
@@ -25,6 +26,18 @@ function spread(b: GradBuilder, r: Ref, input: Shape, axis: number | null, keepd
 type ReduceName = "sum" | "mean" | "max";
 type ReduceAttrs = { readonly axis: number | null; readonly keepdims: boolean };
 
+/** An axis kernel of the runtime: fn(x, xOff, out, outOff, outer, len, inner). */
+function axisKernel<K extends OpName>(fn: string, axisOf: (attrs: OpAttrs[K]) => number | null): CpuRule<K> {
+  return {
+    kernel: ({ args: [x], out, attrs }) => {
+      const v = axisView(x!, axisOf(attrs));
+      return [`${fn}(${x!.arr}, ${x!.off}, ${out.arr}, ${out.off}, ${v.outer}, ${v.len}, ${v.inner});`];
+    },
+  };
+}
+
+const REDUCE_KERNELS = { sum: "reduceSum", mean: "reduceMean", max: "reduceMax" } as const;
+
 function reduction<K extends ReduceName>(name: K, doc: string, vjp: VjpRule<K>): OpDef<K> {
   return defineOp<ReduceName>({
     name,
@@ -33,6 +46,7 @@ function reduction<K extends ReduceName>(name: K, doc: string, vjp: VjpRule<K>):
     tensors: ["x"],
     attrs: { axis: { kind: "int?", default: null }, keepdims: { kind: "bool", default: false } },
     vjp: vjp as VjpRule<ReduceName>,
+    cpu: axisKernel<ReduceName>(REDUCE_KERNELS[name], (a) => a.axis),
     shape: ([x], { axis, keepdims }, ctx) => reduced(x!.shape, axis, keepdims, ctx),
     doc,
   }) as OpDef<K>;
@@ -50,6 +64,7 @@ function softmaxLike<K extends SoftmaxName>(name: K, doc: string, vjp: VjpRule<K
     tensors: ["x"],
     attrs: { axis: { kind: "int", default: -1 } },
     vjp: vjp as VjpRule<SoftmaxName>,
+    cpu: axisKernel<SoftmaxName>(name === "softmax" ? "softmax" : "logSoftmax", (a) => a.axis),
     shape: ([x], { axis }, ctx) => (normalizeAxis(axis, x!.shape.length, ctx) === undefined ? undefined : x!.shape),
     doc,
   }) as OpDef<K>;
@@ -84,6 +99,7 @@ export const axisOps = {
     tensors: ["x"],
     attrs: { axis: { kind: "int?", default: null } },
     vjp: "nograd",
+    cpu: axisKernel<"argmax">("argmax", (a) => a.axis),
     dtype: "i32",
     shape: ([x], { axis }, ctx) => reduced(x!.shape, axis, false, ctx),
     doc: "index of the largest element along the axis (int; passes no gradient)",

@@ -6,7 +6,7 @@ import { defineOp, type ArgInfo, type OpDef, type OpName, type ShapeCtx, type Vj
 type BinaryName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
 type UnaryName = "neg" | "relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign";
 
-function binary<K extends BinaryName>(name: K, doc: string, vjp: Vjp<K>, callName?: string): OpDef<K> {
+function binary<K extends BinaryName>(name: K, doc: string, vjp: Vjp<K>, cpu: (a: string, b: string) => string, callName?: string): OpDef<K> {
   return {
     name,
     kind: "binary",
@@ -14,13 +14,14 @@ function binary<K extends BinaryName>(name: K, doc: string, vjp: Vjp<K>, callNam
     tensors: ["a", "b"],
     attrs: {},
     vjp,
+    cpu: { scalar: ([a, b]: readonly string[]) => cpu(a!, b!) },
     shape: ([a, b]: readonly ArgInfo[], _attrs: unknown, ctx: ShapeCtx) => broadcast(a!, b!, ctx),
     doc,
   } as unknown as OpDef<K>; // every K here has empty attrs, which TypeScript cannot see through the generic
 }
 
 /** `callName` null: not callable by users (negation is written `-x`). */
-function unary<K extends UnaryName>(name: K, doc: string, vjp: Vjp<K>, callName: string | null = name): OpDef<K> {
+function unary<K extends UnaryName>(name: K, doc: string, vjp: Vjp<K>, cpu: (x: string) => string, callName: string | null = name): OpDef<K> {
   return {
     name,
     kind: "elementwise",
@@ -28,6 +29,7 @@ function unary<K extends UnaryName>(name: K, doc: string, vjp: Vjp<K>, callName:
     tensors: ["x"],
     attrs: {},
     vjp,
+    cpu: { scalar: ([x]: readonly string[]) => cpu(x!) },
     shape: ([x]: readonly ArgInfo[]) => x!.shape,
     doc,
   } as unknown as OpDef<K>; // as above: empty attrs
@@ -35,18 +37,18 @@ function unary<K extends UnaryName>(name: K, doc: string, vjp: Vjp<K>, callName:
 
 export const elementwiseOps = {
   // d(a + b) = (g, g)
-  add: binary("add", "a + b, broadcasting", ({ g }) => [g, g]),
+  add: binary("add", "a + b, broadcasting", ({ g }) => [g, g], (a, b) => `${a} + ${b}`),
   // d(a − b) = (g, −g)
-  sub: binary("sub", "a - b, broadcasting", ({ g, b }) => [g, b.neg(g)]),
+  sub: binary("sub", "a - b, broadcasting", ({ g, b }) => [g, b.neg(g)], (a, b) => `${a} - ${b}`),
   // d(a · b) = (g · b, g · a)
-  mul: binary("mul", "a * b, elementwise, broadcasting", ({ g, args: [x, y], b }) => [b.mul(g, y!), b.mul(g, x!)]),
+  mul: binary("mul", "a * b, elementwise, broadcasting", ({ g, args: [x, y], b }) => [b.mul(g, y!), b.mul(g, x!)], (a, b) => `${a} * ${b}`),
   // d(a / b) = (g / b, −g · (a / b) / b)
-  div: binary("div", "a / b, elementwise, broadcasting", ({ g, args: [, y], out, b, needs }) => [b.div(g, y!), needs[1] ? b.neg(b.div(b.mul(g, out), y!)) : null]),
+  div: binary("div", "a / b, elementwise, broadcasting", ({ g, args: [, y], out, b, needs }) => [b.div(g, y!), needs[1] ? b.neg(b.div(b.mul(g, out), y!)) : null], (a, b) => `${a} / ${b}`),
   // d(a ^ b) = (g · b · a^(b−1), g · a^b · ln a)
   pow: binary("pow", "a ^ b, elementwise power, broadcasting", ({ g, args: [x, y], out, b, needs }) => [
     needs[0] ? b.mul(g, b.mul(y!, b.op("pow", [x!, b.sub(y!, b.c(1))], {}))) : null,
     needs[1] ? b.mul(g, b.mul(out, b.op("log", [x!], {}))) : null,
-  ]),
+  ], (a, b) => `${a} ** ${b}`),
   // d max(a, b) = (g · [a > b], g · [a ≤ b]); a tie sends the gradient to b
   maximum: binary(
     "maximum",
@@ -55,6 +57,7 @@ export const elementwiseOps = {
       const first = b.op("step", [b.sub(x!, y!)], {});
       return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
     },
+    (a, b) => `Math.max(${a}, ${b})`,
     "maximum",
   ),
   // d min(a, b) = (g · [b > a], g · [b ≤ a]); a tie sends the gradient to b
@@ -65,12 +68,13 @@ export const elementwiseOps = {
       const first = b.op("step", [b.sub(y!, x!)], {});
       return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
     },
+    (a, b) => `Math.min(${a}, ${b})`,
     "minimum",
   ),
   // d(−x) = −g
-  neg: unary("neg", "-x", ({ g, b }) => [b.neg(g)], null),
+  neg: unary("neg", "-x", ({ g, b }) => [b.neg(g)], (x) => `-${x}`, null),
   // d relu(x) = g · [y > 0]   (slope 0 at 0)
-  relu: unary("relu", "max(x, 0); slope 0 at 0", ({ g, out, b }) => [b.mul(g, b.op("step", [out], {}))]),
+  relu: unary("relu", "max(x, 0); slope 0 at 0", ({ g, out, b }) => [b.mul(g, b.op("step", [out], {}))], (x) => `Math.max(${x}, 0)`),
   leaky_relu: defineOp({
     name: "leaky_relu",
     kind: "elementwise",
@@ -79,23 +83,24 @@ export const elementwiseOps = {
     attrs: { slope: { kind: "number", default: 0.01 } },
     // d leaky_relu(x) = g · (slope + (1 − slope) · [x > 0])
     vjp: ({ g, args: [x], attrs, b }) => [b.mul(g, b.add(b.c(attrs.slope), b.mul(b.c(1 - attrs.slope), b.op("step", [x!], {}))))],
+    cpu: { scalar: ([x], { slope }) => `(${x} > 0 ? ${x} : ${slope} * ${x})` },
     shape: ([x]) => x!.shape,
     doc: "x where x > 0, slope · x elsewhere",
   }),
   // d sigmoid(x) = g · y · (1 − y)
-  sigmoid: unary("sigmoid", "1 / (1 + e^-x)", ({ g, out, b }) => [b.mul(g, b.mul(out, b.sub(b.c(1), out)))]),
+  sigmoid: unary("sigmoid", "1 / (1 + e^-x)", ({ g, out, b }) => [b.mul(g, b.mul(out, b.sub(b.c(1), out)))], (x) => `1 / (1 + Math.exp(-${x}))`),
   // d tanh(x) = g · (1 − y²)
-  tanh: unary("tanh", "hyperbolic tangent", ({ g, out, b }) => [b.mul(g, b.sub(b.c(1), b.mul(out, out)))]),
+  tanh: unary("tanh", "hyperbolic tangent", ({ g, out, b }) => [b.mul(g, b.sub(b.c(1), b.mul(out, out)))], (x) => `Math.tanh(${x})`),
   // d eˣ = g · y
-  exp: unary("exp", "e^x", ({ g, out, b }) => [b.mul(g, out)]),
+  exp: unary("exp", "e^x", ({ g, out, b }) => [b.mul(g, out)], (x) => `Math.exp(${x})`),
   // d ln x = g / x
-  log: unary("log", "natural logarithm", ({ g, args: [x], b }) => [b.div(g, x!)]),
+  log: unary("log", "natural logarithm", ({ g, args: [x], b }) => [b.div(g, x!)], (x) => `Math.log(${x})`),
   // d √x = g / (2 y)
-  sqrt: unary("sqrt", "square root", ({ g, out, b }) => [b.div(g, b.mul(b.c(2), out))]),
+  sqrt: unary("sqrt", "square root", ({ g, out, b }) => [b.div(g, b.mul(b.c(2), out))], (x) => `Math.sqrt(${x})`),
   // d |x| = g · sign(x)
-  abs: unary("abs", "|x|", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))]),
-  step: unary("step", "Heaviside step: 1 where x > 0, else 0 (passes no gradient)", "nograd"),
-  sign: unary("sign", "-1, 0 or 1 (passes no gradient)", "nograd"),
+  abs: unary("abs", "|x|", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))], (x) => `Math.abs(${x})`),
+  step: unary("step", "Heaviside step: 1 where x > 0, else 0 (passes no gradient)", "nograd", (x) => `(${x} > 0 ? 1 : 0)`),
+  sign: unary("sign", "-1, 0 or 1 (passes no gradient)", "nograd", (x) => `Math.sign(${x})`),
 } satisfies { [K in BinaryName | UnaryName | "leaky_relu"]: OpDef<K> };
 
 export type ElementwiseName = keyof typeof elementwiseOps & OpName;

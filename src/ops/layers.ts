@@ -1,6 +1,11 @@
 // Layers: dropout, 2-D convolution and pooling (NHWC), embedding lookup.
 import { concrete, formatShape, originNote, requireRank } from "./shape-rules.ts";
-import { defineOp } from "./types.ts";
+import { defineOp, type CpuValue } from "./types.ts";
+
+/** The size arguments of the runtime's convolutions: b, h, w, c, kh, kw, f, stride, same. */
+export function conv(x: CpuValue, k: CpuValue, attrs: { stride: number; padding: "valid" | "same" }): string {
+  return `${x.shape.join(", ")}, ${k.shape[0]}, ${k.shape[1]}, ${k.shape[3]}, ${attrs.stride}, ${attrs.padding === "same"}`;
+}
 
 export const layerOps = {
   dropout: defineOp({
@@ -11,6 +16,10 @@ export const layerOps = {
     attrs: { p: { kind: "number" } },
     // d dropout(x) = g · mask, the same mask as the forward pass (regenerated from its counter-based stream)
     vjp: ({ g, args: [x], attrs, b }) => [b.mul(g, b.op("dropout_mask", [x!], { p: attrs.p, stream: attrs.stream }))],
+    cpu: {
+      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, ${0x20000 + attrs.stream}, step);`] : []),
+      scalar: ([x], attrs, i, training, id) => (training ? `(uniformAt(key${id}, ${i}) >= ${attrs.p} ? ${x} * ${1 / (1 - attrs.p)} : 0)` : x!),
+    },
     shape: ([x], { p }, ctx) => {
       if (!(p >= 0 && p < 1)) {
         ctx.error("NNC214", `dropout probability must be in [0, 1), got ${p}`);
@@ -26,6 +35,7 @@ export const layerOps = {
     callName: "conv2d",
     tensors: ["x", "k"],
     attrs: { stride: { kind: "int", default: 1 }, padding: { kind: "string", default: "valid", oneOf: ["valid", "same"] } },
+    cpu: { kernel: ({ args: [x, k], out, attrs }) => [`conv2d(ws.conv, ${conv(x!, k!, attrs)}, f32, ${x!.off}, f32, ${k!.off}, f32, ${out.off});`] },
     // d conv2d(x, k) = (full correlation of g with flipped k, correlation of x with g)
     vjp: ({ g, args: [x, k], attrs, b, needs }) => [
       needs[0] ? b.op("conv2d_grad_input", [g, k!], { stride: attrs.stride, padding: attrs.padding, inputShape: b.shape(x!) }) : null,
@@ -64,6 +74,7 @@ export const layerOps = {
     callName: "maxpool2d",
     tensors: ["x"],
     attrs: { size: { kind: "int", default: 2 } },
+    cpu: { kernel: ({ args: [x], out, attrs }) => [`maxpool2d(f32, ${x!.off}, f32, ${out.off}, ${x!.shape.join(", ")}, ${attrs.size});`] },
     // d maxpool(x) = g routed to each window's maximum
     vjp: ({ g, args: [x], attrs, b }) => [b.op("maxpool2d_grad", [x!, g], { size: attrs.size })],
     shape: ([x], { size }, ctx) => {
@@ -90,6 +101,7 @@ export const layerOps = {
     tensors: ["ids", "E"],
     argTypes: ["i32", "f32"],
     attrs: {},
+    cpu: { kernel: ({ args: [ids, e], out }) => [`embed(i32, ${ids!.off}, ${ids!.size}, f32, ${e!.off}, ${e!.shape[0]}, ${e!.shape[1]}, f32, ${out.off});`] },
     // d embed(ids, E) = (none, rows of g summed into the rows of E at the ids)
     vjp: ({ g, args: [ids, e], b }) => [null, b.op("embed_grad", [ids!, g], { tableShape: b.shape(e!) })],
     shape: ([ids, e], _attrs, ctx) => {

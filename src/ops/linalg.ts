@@ -1,6 +1,7 @@
 // Matrix product, transpose and the reshaping ops.
 import { concrete, formatShape, originNote } from "./shape-rules.ts";
-import { defineOp, isVar, type ArgInfo, type IDim, type IShape, type Ref, type ShapeCtx, type VjpRule } from "./types.ts";
+import { product } from "./cpu-util.ts";
+import { defineOp, isVar, type CpuKernelCtx, type ArgInfo, type IDim, type IShape, type Ref, type ShapeCtx, type VjpRule } from "./types.ts";
 
 /**
  * d(a b) = (g bᵀ, aᵀ g), with numpy's vector cases: a vector operand is made
@@ -86,6 +87,9 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
   return out.map(ctx.resolve);
 }
 
+/** Same elements, new shape: a copy into the output's place. */
+const copy = ({ args: [x], out }: CpuKernelCtx<"reshape" | "flatten">) => [`${out.arr}.copyWithin(${out.off}, ${x!.off}, ${x!.off} + ${x!.size});`];
+
 /** Splits a shape's size into a constant factor and a sorted list of symbolic factors. */
 function sizeOf(shape: IShape, ctx: ShapeCtx): { n: number; syms: string[] } | undefined {
   let n = 1;
@@ -106,6 +110,7 @@ export const linalgOps = {
     tensors: ["a", "b"],
     attrs: {},
     vjp: matmulVjp,
+    cpu: "gemm",
     shape: ([a, b], _attrs, ctx) => matmulShape(a!, b!, ctx),
     doc: "matrix product (`a b` or `a @ b`), numpy matmul rules",
   }),
@@ -117,6 +122,12 @@ export const linalgOps = {
     attrs: {},
     // d xᵀ = gᵀ
     vjp: ({ g, b }) => [b.transpose(g)],
+    cpu: {
+      kernel: ({ args: [x], out }) =>
+        x!.shape.length < 2
+          ? [`${out.arr}.copyWithin(${out.off}, ${x!.off}, ${x!.off} + ${x!.size});`]
+          : [`transposeLast2(${x!.arr}, ${x!.off}, ${out.arr}, ${out.off}, ${product(x!.shape.slice(0, -2))}, ${x!.shape[x!.shape.length - 2]}, ${x!.shape[x!.shape.length - 1]});`],
+    },
     shape: ([x]) => (x!.shape.length < 2 ? x!.shape : [...x!.shape.slice(0, -2), x!.shape[x!.shape.length - 1]!, x!.shape[x!.shape.length - 2]!]),
     doc: "swaps the last two axes (`x.T`); a vector is unchanged",
   }),
@@ -128,6 +139,7 @@ export const linalgOps = {
     attrs: { shape: { kind: "dims" } },
     // d reshape(x) = reshape(g, shape of x)
     vjp: ({ g, args: [x], b }) => [b.reshape(g, b.shape(x!))],
+    cpu: { kernel: copy },
     shape: ([x], { shape }, ctx) => {
       const from = sizeOf(x!.shape, ctx);
       const holes = shape.filter((d) => d === -1).length;
@@ -175,6 +187,7 @@ export const linalgOps = {
     attrs: {},
     // d flatten(x) = reshape(g, shape of x)
     vjp: ({ g, args: [x], b }) => [b.reshape(g, b.shape(x!))],
+    cpu: { kernel: copy },
     shape: ([x], _attrs, ctx) => {
       if (x!.shape.length === 0) {
         ctx.error("NNC220", "flatten needs at least one axis, got a scalar");
@@ -198,6 +211,7 @@ export const linalgOps = {
     attrs: { n: { kind: "int" } },
     argTypes: ["i32"],
     vjp: "nograd", // integer ids have no gradient
+    cpu: { kernel: ({ args: [ids], out, attrs }) => [`oneHot(${ids!.arr}, ${ids!.off}, ${ids!.size}, ${attrs.n}, ${out.arr}, ${out.off});`] },
     shape: ([ids], { n }, ctx) => {
       if (n < 1) {
         ctx.error("NNC214", `one_hot needs a positive number of classes, got ${n}`);

@@ -4,9 +4,31 @@
 // (rows ≥ 0 summing to 1) and hinge targets one-hot: the derivative rules
 // rely on it, and the reference interpreter refuses other targets.
 import { sameShape } from "./shape-rules.ts";
-import { defineOp, type GradBuilder, type OpDef, type Ref, type Vjp } from "./types.ts";
+import { rowsOf } from "./cpu-util.ts";
+import { defineOp, type CpuRule, type GradBuilder, type OpDef, type OpName, type Ref, type Vjp } from "./types.ts";
 
 type PairLoss = "mse" | "cross_entropy" | "softmax_cross_entropy" | "binary_cross_entropy" | "hinge" | "accuracy";
+/** Runtime loss kernels: by rows × width (class losses) or by element count. */
+const LOSS_KERNELS: Record<PairLoss | "sigmoid_binary_cross_entropy", readonly [string, "rows" | "count"]> = {
+  mse: ["mse", "count"],
+  cross_entropy: ["crossEntropy", "rows"],
+  softmax_cross_entropy: ["softmaxCrossEntropy", "rows"],
+  binary_cross_entropy: ["binaryCrossEntropy", "count"],
+  sigmoid_binary_cross_entropy: ["sigmoidBinaryCrossEntropy", "count"],
+  hinge: ["hinge", "rows"],
+  accuracy: ["accuracy", "rows"],
+};
+
+export function lossKernel<K extends OpName>(name: PairLoss | "sigmoid_binary_cross_entropy"): CpuRule<K> {
+  const [fn, layout] = LOSS_KERNELS[name];
+  return {
+    kernel: ({ args: [p, y], out }) => {
+      const size = layout === "rows" ? `${rowsOf(p!).rows}, ${rowsOf(p!).width}` : p!.size;
+      return [`${out.arr}[${out.off}] = ${fn}(${p!.arr}, ${p!.off}, ${y!.arr}, ${y!.off}, ${size});`];
+    },
+  };
+}
+
 function pairLoss<K extends PairLoss>(name: K, doc: string, vjp: Vjp<K>): OpDef<K> {
   return defineOp<PairLoss>({
     name,
@@ -15,6 +37,7 @@ function pairLoss<K extends PairLoss>(name: K, doc: string, vjp: Vjp<K>): OpDef<
     tensors: ["p", "y"],
     attrs: {},
     vjp: vjp as Vjp<PairLoss>,
+    cpu: lossKernel<PairLoss>(name),
     shape: ([p, y], _attrs, ctx) => (sameShape(p!, y!, ctx, name) ? [] : undefined),
     doc,
   }) as OpDef<K>;
@@ -29,6 +52,7 @@ function penalty<K extends Penalty>(name: K, doc: string, vjp: Vjp<K>): OpDef<K>
     tensors: ["x"],
     attrs: {},
     vjp: vjp as Vjp<Penalty>,
+    cpu: { kernel: ({ args: [x], out }) => [`${out.arr}[${out.off}] = ${name}(${x!.arr}, ${x!.off}, ${x!.size});`] },
     shape: () => [],
     doc,
   }) as OpDef<K>;

@@ -8,9 +8,11 @@ const fixed = (): IShape | undefined => {
   throw new Error("internal: a source's shape is set by the IR builder");
 };
 
+const source = { kind: "source", tensors: [], attrs: {}, vjp: "nograd", cpu: "source" } as const;
+
 export const sourceOps = {
-  input: defineOp({ name: "input", kind: "source", tensors: [], attrs: {}, vjp: "nograd", shape: fixed, doc: "an `input` or `target` declaration" }),
-  param: defineOp({ name: "param", kind: "source", tensors: [], attrs: {}, vjp: "nograd", shape: fixed, doc: "a trainable `param`" }),
-  const: defineOp({ name: "const", kind: "source", tensors: [], attrs: {}, vjp: "nograd", shape: () => [], doc: "a number" }),
-  dimval: defineOp({ name: "dimval", kind: "source", tensors: [], attrs: {}, vjp: "nograd", shape: () => [], doc: "the value of a `dim`, as a scalar" }),
+  input: defineOp({ ...source, name: "input", shape: fixed, doc: "an `input` or `target` declaration" }),
+  param: defineOp({ ...source, name: "param", shape: fixed, doc: "a trainable `param`" }),
+  const: defineOp({ ...source, name: "const", shape: () => [], doc: "a number" }),
+  dimval: defineOp({ ...source, name: "dimval", shape: () => [], doc: "the value of a `dim`, as a scalar" }),
 };

@@ -182,6 +182,8 @@ export interface OpDef<K extends OpName> {
    * rule (a compile-time diagnostic if a loss ever needs it).
    */
   readonly vjp: Vjp<K>;
+  /** The CPU backend's code for this op. */
+  readonly cpu: CpuRule<K>;
   /** Output shape, or undefined after reporting an error through ctx. */
   shape(args: readonly ArgInfo[], attrs: OpAttrs[K], ctx: ShapeCtx): IShape | undefined;
   /** Element type of the result (default f32); args are already checked. */
@@ -243,6 +245,48 @@ export interface VjpArgs<K extends OpName> {
  */
 export type VjpRule<K extends OpName> = (a: VjpArgs<K>) => readonly (Ref | null | "unsupported")[];
 export type Vjp<K extends OpName> = VjpRule<K> | "nograd" | "unsupported";
+
+/** A value as the CPU emitter sees it: an arena, an offset, and its shape as TypeScript expressions. */
+export interface CpuValue {
+  /** The array holding it: "f32" or "i32". */
+  readonly arr: string;
+  /** Offset of its first element (a TypeScript expression). */
+  readonly off: string;
+  /** Sizes as TypeScript expressions ("batch", "784"). */
+  readonly shape: readonly string[];
+  /** Number of elements (a TypeScript expression). */
+  readonly size: string;
+}
+
+export interface CpuKernelCtx<K extends OpName> {
+  readonly out: CpuValue;
+  readonly args: readonly CpuValue[];
+  readonly attrs: OpAttrs[K];
+  /** Training mode: dropout active. */
+  readonly training: boolean;
+  /** A TypeScript expression for a numeric constant (exact, readable). */
+  num(v: number): string;
+  /** A constant made once at createModel from this expression (a stride table); returns its name. */
+  table(init: string): string;
+}
+
+/**
+ * How the CPU backend computes an op: as a scalar expression (fused with its
+ * elementwise neighbours into one loop; `i` is the flat element index), or as
+ * lines of TypeScript calling the runtime's kernels.
+ */
+export type CpuRule<K extends OpName> =
+  | {
+      /** `id` names this node's locals; `i` is the flat element index. */
+      readonly scalar: (args: readonly string[], attrs: OpAttrs[K], i: string, training: boolean, id: number) => string;
+      /** Lines to run once before the loop (hoisted work, such as a dropout key). */
+      readonly prelude?: (attrs: OpAttrs[K], training: boolean, id: number) => readonly string[];
+    }
+  | { readonly kernel: (c: CpuKernelCtx<K>) => readonly string[] }
+  /** Graph sources: inputs and params live in memory, constants are written inline. */
+  | "source"
+  /** Matrix products: scheduled as gemm steps, with their epilogues. */
+  | "gemm";
 
 export function defineOp<K extends OpName>(def: OpDef<K>): OpDef<K> {
   return def;

@@ -1,0 +1,141 @@
+// `nnc compile --target cpu`: one self-contained TypeScript module per model.
+// It needs nothing at run time: the runtime kernels it uses are included at
+// the end, verbatim. All memory is one Float32Array (and one Int32Array for
+// integer data) allocated at createModel; the programs allocate nothing.
+import { basename } from "node:path";
+import type { GradGraph, NodeId } from "../../ir/graph.ts";
+import type { Init } from "../../ops/types.ts";
+import { Writer } from "../writer.ts";
+import { dimExpr, emitStep, num, sourceComment, type StepContext } from "./emit-steps.ts";
+import { slotSize } from "./memory.ts";
+import { planModule } from "./plan.ts";
+import { runtimeSource } from "./runtime-source.ts";
+import { api, header, loaders, modelObject, optimizer, support, views, workspace } from "./emit-api.ts";
+import { VERSION } from "../../version.ts";
+
+const INIT_CODES: Record<Init["kind"], number> = { zeros: 0, ones: 1, uniform: 2, normal: 3, xavier: 4, he: 5 };
+
+/** A property key as written in the emitted code: quoted, and computed for `__proto__`. */
+function key(name: string): string {
+  return name === "__proto__" ? `["__proto__"]` : `"${name}"`;
+}
+
+export function emitCpuModule(g: GradGraph): string {
+  const src = basename(g.file.path);
+  const { dropout, programs, inferProgram, inferTrainingProgram, evalProgram, trainProgram, persistent, constants, gradientCopies, memory } = planModule(g);
+  const w = new Writer();
+  const tables: string[] = [];
+  header(w, g, src);
+  api(w, g, dropout);
+  w.block(`export function createModel(options: CreateOptions): Model {`, () => {
+    for (const d of g.dims) w.line(`const dim_${d.name} = dimension(options.dims, "${d.name}", ${d.default ?? "undefined"});`);
+    w.line(`const dims = { ${g.dims.map((d) => `${key(d.name)}: dim_${d.name}`).join(", ")} };`);
+    w.line("const seed = (options.seed ?? 1) >>> 0;");
+    w.line();
+    w.comment("Memory, planned at compile time: persistent values first, then each program's temporaries (slots reused by liveness).");
+    w.line("let top = 0;");
+    let intTop = false;
+    for (const p of persistent) {
+      if (p.arr === "i32") {
+        if (!intTop) w.line("let itop = 0;");
+        intTop = true;
+        w.line(`const ${p.name} = itop; itop += ${p.size}; // ${p.comment}`);
+      } else w.line(`const ${p.name} = top; top += ${p.size}; // ${p.comment}`);
+    }
+    if (!intTop) w.line("const itop = 0;");
+    const temps: string[] = [];
+    const intTemps: string[] = [];
+    programs.forEach((p) => {
+      const m = memory.get(p)!;
+      const label = p === trainProgram ? "training step" : p === evalProgram ? "loss evaluation" : p.training ? "forward in training mode" : "forward (inference)";
+      if (m.slots.length + m.intSlots.length === 0) return;
+      w.comment(`${label}:`);
+      let at = "top";
+      for (const s of m.slots) {
+        w.line(`const ${s.name} = ${at}; // ${s.values.map((v) => describe(g, v)).join(", ")}`);
+        at = `${s.name} + ${slotSize(s)}`;
+      }
+      temps.push(`${at} - top`);
+      let iat = "itop";
+      for (const s of m.intSlots) {
+        w.line(`const ${s.name} = ${iat}; // ${s.values.map((v) => describe(g, v)).join(", ")}`);
+        iat = `${s.name} + ${slotSize(s)}`;
+      }
+      intTemps.push(`${iat} - itop`);
+    });
+    const nonzero = (xs: string[], base: string) => xs.filter((x) => x !== `${base} - ${base}`);
+    const f32Temps = nonzero(temps, "top");
+    const i32Temps = nonzero(intTemps, "itop");
+    w.line(`const f32 = new Float32Array(top${f32Temps.length > 0 ? ` + Math.max(${f32Temps.join(", ")})` : ""});`);
+    w.line(`const i32 = new Int32Array(itop${i32Temps.length > 0 ? ` + Math.max(${i32Temps.join(", ")})` : ""});`);
+    for (const c of constants) {
+      const n = g.nodes[c.node]!;
+      w.line(`f32[${c.name}] = ${n.op === "const" ? num((n.attrs as { value: number }).value) : dimExpr((n.attrs as { dim: string }).dim)};`);
+    }
+    w.line(`const ws = ${workspace(g, programs)};`);
+    w.line();
+    w.comment("Params, drawn from the counter-based RNG: the same values for the same seed everywhere.");
+    g.params.forEach((p, k) => {
+      const init = (g.nodes[p.node]!.attrs as { init: Init }).init;
+      const [a, b] = init.kind === "uniform" ? [init.low, init.high] : init.kind === "normal" ? [init.mean, init.std] : [0, 0];
+      w.line(`initParam(${INIT_CODES[init.kind]}, ${num(a)}, ${num(b)}, [${g.shapes[p.node]!.map(dimExpr).join(", ")}], seed, ${0x10000 + k}, f32, p${k}); // ${p.name} = ${init.kind}`);
+    });
+    w.line();
+    views(w, g, memory.get(inferProgram)!, memory.get(inferTrainingProgram)!, dropout);
+    w.line("let step = 0;");
+    w.line();
+    loaders(w, g);
+    for (const p of programs) {
+      const m = memory.get(p)!;
+      const fname = p === trainProgram ? "runTrain" : p === evalProgram ? "runEval" : p.training ? "runForwardTraining" : "runForward";
+      w.block(`function ${fname}(): void {`, () => {
+        const ctx: StepContext = {
+          g,
+          place: (id) => {
+            const at = m.place.get(id);
+            if (at === undefined) throw new Error(`internal: no memory for node ${id}`);
+            return at;
+          },
+          training: p.training,
+          table: (init) => {
+            const name = `table${tables.length}`;
+            tables.push(`const ${name} = ${init};`);
+            return name;
+          },
+        };
+        let last = "";
+        for (const s of p.steps) {
+          // One comment per source line, above the first step that computes it.
+          const comment = sourceComment(g, s.out);
+          if (comment !== last) w.comment(comment);
+          last = comment;
+          emitStep(w, ctx, s);
+        }
+        if (p === trainProgram) {
+          for (const c of gradientCopies) {
+            const from = m.place.get(c.from);
+            if (from === undefined) w.line(`f32.fill(${num((g.nodes[c.from]!.attrs as { value: number }).value)}, ${c.to}, ${c.to} + ${c.size});`);
+            else w.line(`f32.copyWithin(${c.to}, ${from}, ${from} + ${c.size});`);
+          }
+        }
+      });
+    }
+    for (const t of tables) w.line(t);
+    w.line();
+    optimizer(w, g);
+    modelObject(w, g, memory.get(evalProgram)!, memory.get(trainProgram)!, dropout);
+  });
+  w.line();
+  support(w, g);
+  w.line();
+  w.comment(`---- runtime: the nnc ${VERSION} kernels this model uses, included verbatim ----`);
+  w.line();
+  const body = w.toString();
+  return body + runtimeSource(body);
+}
+
+function describe(g: GradGraph, id: NodeId): string {
+  const n = g.nodes[id]!;
+  const name = n.name ?? (id >= g.forwardCount ? `backward ${n.op}` : n.op);
+  return `${name} [${g.shapes[id]!.join(", ")}]`;
+}

@@ -1,0 +1,176 @@
+// The TypeScript for each step of a program: fused elementwise loops,
+// matrix products through the runtime's gemm, and other ops through their
+// own CPU rules (src/ops). Every step is preceded by the source line it
+// computes, so the generated code reads alongside the .nn file.
+import type { GradGraph, NodeId } from "../../ir/graph.ts";
+import { OPS } from "../../ops/registry.ts";
+import type { CpuKernelCtx, CpuValue, OpDef, OpName, Shape } from "../../ops/types.ts";
+import type { Writer } from "../writer.ts";
+import { sizeExpr } from "./memory.ts";
+import type { Step } from "./schedule.ts";
+
+/** A number as an exact, readable TypeScript literal. */
+export function num(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "Infinity" : "-Infinity";
+  const s = Object.is(v, -0) ? "-0" : String(v);
+  return v < 0 || Object.is(v, -0) ? `(${s})` : s;
+}
+
+export function dimExpr(d: string | number): string {
+  return typeof d === "number" ? String(d) : `dim_${d}`;
+}
+
+export interface StepContext {
+  readonly g: GradGraph;
+  /** Where a value lives: the name of its offset constant. */
+  place(id: NodeId): string;
+  readonly training: boolean;
+  /** Registers a constant made once at createModel from an expression; returns its name. */
+  table(init: string): string;
+}
+
+function cpuRule(op: OpName) {
+  return (OPS[op] as unknown as OpDef<OpName>).cpu;
+}
+
+export function valueOf(c: StepContext, id: NodeId): CpuValue {
+  const shape = c.g.shapes[id]!;
+  return { arr: c.g.dtypes[id] === "i32" ? "i32" : "f32", off: c.place(id), shape: shape.map(dimExpr), size: sizeExpr(shape) };
+}
+
+/** The source line a step computes, for the comment above it. */
+export function sourceComment(g: GradGraph, id: NodeId): string {
+  const n = g.nodes[id]!;
+  const { line } = g.file.lineCol(n.span.start);
+  const text = g.file.lineText(line).replace(/#.*$/, "").trim();
+  const base = g.file.path.split(/[\\/]/).pop();
+  const what = id >= g.forwardCount ? "backward of " : "";
+  return `${base}:${line}  ${what}${text}`;
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function emitFused(w: Writer, c: StepContext, s: Extract<Step, { kind: "fused" }>): void {
+  const g = c.g;
+  const outShape = g.shapes[s.out]!;
+  const inside = new Set(s.nodes);
+  const leaves = [...new Set(s.nodes.flatMap((n) => g.nodes[n]!.args).filter((a) => !inside.has(a)))];
+  const stored = leaves.filter((l) => g.nodes[l]!.op !== "const" && g.nodes[l]!.op !== "dimval");
+  const flat = stored.every((l) => sameShape(g.shapes[l]!, outShape) || g.shapes[l]!.every((d) => d === 1));
+  const rank = outShape.length;
+  const index = (l: NodeId): string => {
+    const ls = g.shapes[l]!;
+    if (ls.every((d) => d === 1)) return "0";
+    if (flat) return "i";
+    // Broadcast: the leaf's own strides over the output's loop indices (0 where it has size 1).
+    const terms: string[] = [];
+    let stride: string[] = [];
+    for (let k = ls.length - 1; k >= 0; k--) {
+      const ok = k + (rank - ls.length);
+      if (ls[k] !== 1) terms.push([`i${ok}`, ...stride].join(" * "));
+      if (ls[k] !== 1) stride = [...stride, dimExpr(ls[k]!)];
+    }
+    return terms.join(" + ") || "0";
+  };
+  const ref = (a: NodeId): string => {
+    const n = g.nodes[a]!;
+    if (inside.has(a)) return `v${a}`;
+    if (n.op === "const") return num(n.attrs.value);
+    if (n.op === "dimval") return dimExpr(n.attrs.dim);
+    const idx = index(a);
+    return `${valueOf(c, a).arr}[${c.place(a)}${idx === "0" ? "" : ` + ${idx}`}]`;
+  };
+  const body = () => {
+    for (const id of s.nodes) {
+      const n = g.nodes[id]!;
+      const rule = cpuRule(n.op);
+      if (typeof rule !== "object" || !("scalar" in rule)) throw new Error(`internal: ${n.op} is not a scalar op`);
+      const expr = rule.scalar(n.args.map(ref), n.attrs as never, "i", c.training, id);
+      if (id === s.out) w.line(`f32[${c.place(id)} + i] = ${expr};`);
+      else w.line(`const v${id} = ${expr};`);
+    }
+  };
+  for (const id of s.nodes) {
+    const rule = cpuRule(g.nodes[id]!.op);
+    if (typeof rule === "object" && "scalar" in rule && rule.prelude) w.lines_(rule.prelude(g.nodes[id]!.attrs as never, c.training, id));
+  }
+  if (flat || rank === 0) {
+    w.block(`for (let i = 0; i < ${sizeExpr(outShape)}; i++) {`, body);
+    return;
+  }
+  // Nested loops over the output's axes; `i` counts elements in order.
+  w.line("let i = 0;");
+  const open = (k: number): void => {
+    if (k === rank) {
+      body();
+      w.line("i++;");
+      return;
+    }
+    w.block(`for (let i${k} = 0; i${k} < ${dimExpr(outShape[k]!)}; i${k}++) {`, () => open(k + 1));
+  };
+  w.block("{", () => open(0));
+}
+
+/** The matrix product through gemm: vectors as 1-row/1-column matrices, leading axes folded or looped. */
+function emitGemm(w: Writer, c: StepContext, s: Extract<Step, { kind: "gemm" }>): void {
+  const g = c.g;
+  const sa = g.shapes[s.a]!.map(dimExpr);
+  const sb = g.shapes[s.b]!.map(dimExpr);
+  const so = g.shapes[s.matmul]!;
+  const A = valueOf(c, s.a);
+  const B = valueOf(c, s.b);
+  const bias = s.bias !== undefined ? valueOf(c, s.bias) : undefined;
+  const epilogue = `${bias ? `f32, ${bias.off}` : "null, 0"}, ${s.act}`;
+  const out = c.place(s.out);
+  const mul = (xs: readonly string[]) => (xs.length === 0 ? "1" : xs.join(" * "));
+  // Stored operand shapes, with transposes read in place.
+  const [m, kA] = sa.length === 1 ? ["1", sa[0]!] : s.transA ? [sa[1]!, sa[0]!] : [mul(sa.slice(0, -1)), sa[sa.length - 1]!];
+  const n = sb.length === 1 ? "1" : s.transB ? sb[0]! : sb[sb.length - 1]!;
+  const lda = s.transA ? sa[1]! : kA;
+  const ldb = sb.length === 1 ? "1" : s.transB ? sb[1]! : n;
+  if (sb.length <= 2) {
+    // A's leading axes (if any) fold into its rows: one product.
+    w.line(`gemm(ws.gemm, ${s.transA}, ${s.transB}, ${m}, ${n}, ${kA}, f32, ${A.off}, ${lda}, f32, ${B.off}, ${ldb}, f32, ${out}, ${n}, false, ${epilogue});`);
+    return;
+  }
+  // B has leading axes: one product per batch entry (A shared, or batched alike).
+  const batch = mul(so.slice(0, so.length - (sa.length >= 2 ? 2 : 1)).map(dimExpr));
+  const rows = sa.length === 1 ? "1" : sa[sa.length - 2]!;
+  const aBatched = sa.length > 2;
+  const kB = sb[sb.length - 2]!;
+  const nB = sb[sb.length - 1]!;
+  w.block(`for (let q = 0; q < ${batch}; q++) {`, () => {
+    w.line(
+      `gemm(ws.gemm, false, false, ${rows}, ${nB}, ${kB}, f32, ${A.off}${aBatched ? ` + q * ${rows} * ${kB}` : ""}, ${kB}, f32, ${B.off} + q * ${kB} * ${nB}, ${nB}, f32, ${out} + q * ${rows} * ${nB}, ${nB}, false, ${epilogue});`,
+    );
+  });
+}
+
+export function emitStep(w: Writer, c: StepContext, s: Step): void {
+  const g = c.g;
+  switch (s.kind) {
+    case "fused":
+      emitFused(w, c, s);
+      return;
+    case "gemm":
+      emitGemm(w, c, s);
+      return;
+    case "kernel": {
+      const n = g.nodes[s.node]!;
+      const rule = cpuRule(n.op);
+      if (typeof rule !== "object" || !("kernel" in rule)) throw new Error(`internal: ${n.op} has no CPU kernel`);
+      const ctx: CpuKernelCtx<OpName> = {
+        out: valueOf(c, s.node),
+        args: n.args.map((a) => valueOf(c, a)),
+        attrs: n.attrs as never,
+        training: c.training,
+        num,
+        table: (init) => c.table(init),
+      };
+      w.lines_(rule.kernel(ctx));
+    }
+  }
+}

@@ -34,9 +34,13 @@ export class Writer {
     return this;
   }
 
-  /** A `//` comment, wrapped at 100 columns. */
+  /**
+   * A `//` comment, wrapped at 100 columns. Characters JavaScript reads as
+   * line breaks (\r, U+2028, U+2029) and other controls become spaces, so no
+   * text from a source file can end the comment and become code.
+   */
   comment(text: string): this {
-    for (const para of text.split("\n")) {
+    for (const para of text.replace(/[\u0000-\u0009\u000b-\u001f\u007f\u2028\u2029]/g, " ").split("\n")) {
       let rest = para;
       while (rest.length > 96) {
         const cut = rest.lastIndexOf(" ", 96);

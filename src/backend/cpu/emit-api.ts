@@ -151,7 +151,7 @@ export function views(w: Writer, g: GradGraph, infer: ProgramMemory, inferTraini
   w.line(`const grads: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `g${k}`)}`).join(", ")} };`);
   const outputs = (m: ProgramMemory) => `{ ${g.outputs.map((o) => `${key(o.name)}: ${view(o.node, m.place.get(o.node)!)}`).join(", ")} }`;
   w.line(`const outputs: Outputs = ${outputs(infer)};`);
-  w.line(`const outputsTraining: Outputs = ${dropout ? outputs(inferTraining) : "outputs"};`);
+  if (dropout) w.line(`const outputsTraining: Outputs = ${outputs(inferTraining)};`);
 }
 
 export function loaders(w: Writer, g: GradGraph): void {
@@ -264,106 +264,10 @@ export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, tra
       }
     }, "},");
     w.block("saveCheckpoint(): Uint8Array {", () => {
-      w.line(`return writeCheckpoint(spec.model, dims, step, f32, [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}]);`);
+      w.line(`return writeCheckpoint(spec.model, dims, step, seed, f32, [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}]);`);
     }, "},");
     w.block("loadCheckpoint(bytes: Uint8Array): void {", () => {
-      w.line(`step = readCheckpoint(bytes, spec.model, f32, [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}]);`);
+      w.line(`[step, seed] = readCheckpoint(bytes, spec.model, f32, [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}]);`);
     }, "},");
   }, "};");
 }
-
-/** Small helpers every module carries: dims, argument checks, checkpoints (format in docs/checkpoint.md). */
-export function support(w: Writer, _g: GradGraph): void {
-  w.lines_(SUPPORT.split("\n"));
-}
-
-const SUPPORT = `function dimension(dims: Dims, name: string, fallback: number | undefined): number {
-  const value = (dims as unknown as Record<string, number | undefined>)[name] ?? fallback;
-  if (value === undefined) throw new Error(\`createModel: dims.\${name} is required\`);
-  if (!Number.isInteger(value) || value < 1) throw new Error(\`createModel: dims.\${name} must be a positive integer, got \${String(value)}\`);
-  return value;
-}
-
-function checked<T extends Float32Array | Int32Array>(
-  value: unknown,
-  name: string,
-  type: { new (n: number): T; readonly name: string },
-  size: number,
-  shape: string,
-  dims: Record<string, number>,
-): T {
-  if (!(value instanceof type)) throw new Error(\`\${name}: expected a \${type.name} of shape \${shape}, got \${value === undefined ? "nothing" : Object.prototype.toString.call(value)}\`);
-  if (value.length !== size) {
-    const bound = Object.entries(dims).map(([k, v]) => \`\${k} = \${v}\`).join(", ");
-    throw new Error(\`\${name}: expected shape \${shape} (\${size} values\${bound ? \` with \${bound}\` : ""}), got \${value.length} values\`);
-  }
-  return value;
-}
-
-function option(value: number | undefined, fallback: number, name: string): number {
-  const v = value ?? fallback;
-  if (!Number.isFinite(v) || v < 0) throw new Error(\`trainStep: \${name} must be a finite non-negative number, got \${String(v)}\`);
-  return v;
-}
-
-type TensorEntry = readonly [name: string, offset: number, shape: readonly number[]];
-const CHECKPOINT_MAGIC = 0x4b434e4e; // "NNCK" little-endian
-const CHECKPOINT_VERSION = 1;
-
-function writeCheckpoint(model: string, dims: Record<string, number>, step: number, f32: Float32Array, entries: readonly TensorEntry[]): Uint8Array {
-  let offset = 0;
-  const tensors = entries.map(([name, , shape]) => {
-    const length = shape.reduce((a, b) => a * b, 1);
-    const t = { name, shape, offset, length };
-    offset += length * 4;
-    return t;
-  });
-  const head = new TextEncoder().encode(JSON.stringify({ format: "nnc-checkpoint", version: CHECKPOINT_VERSION, model, dims, step, tensors }));
-  const start = 12 + Math.ceil(head.length / 4) * 4;
-  const bytes = new Uint8Array(start + offset);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, CHECKPOINT_MAGIC, true);
-  view.setUint32(4, CHECKPOINT_VERSION, true);
-  view.setUint32(8, head.length, true);
-  bytes.set(head, 12);
-  entries.forEach(([, at], i) => {
-    const t = tensors[i]!;
-    for (let j = 0; j < t.length; j++) view.setFloat32(start + t.offset + j * 4, f32[at + j]!, true);
-  });
-  return bytes;
-}
-
-function readCheckpoint(bytes: Uint8Array, model: string, f32: Float32Array, entries: readonly TensorEntry[]): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 12 || view.getUint32(0, true) !== CHECKPOINT_MAGIC) throw new Error("loadCheckpoint: not an nnc checkpoint");
-  const version = view.getUint32(4, true);
-  if (version !== CHECKPOINT_VERSION) throw new Error(\`loadCheckpoint: checkpoint format version \${version} is not supported (this module reads version \${CHECKPOINT_VERSION})\`);
-  const length = view.getUint32(8, true);
-  if (12 + length > bytes.length) throw new Error("loadCheckpoint: the checkpoint is truncated");
-  const head = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length))) as {
-    model: string;
-    step: number;
-    tensors: { name: string; shape: number[]; offset: number; length: number }[];
-  };
-  if (head.model !== model) throw new Error(\`loadCheckpoint: the checkpoint is of model "\${head.model}", not "\${model}"\`);
-  const start = 12 + Math.ceil(length / 4) * 4;
-  const found = new Map(head.tensors.map((t) => [t.name, t]));
-  // Check everything before writing anything, so a bad checkpoint leaves the model as it was.
-  for (const [name, , shape] of entries) {
-    const t = found.get(name);
-    if (t === undefined) {
-      if (name.startsWith("param/")) throw new Error(\`loadCheckpoint: the checkpoint has no \${name.slice(6)}\`);
-      continue;
-    }
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(\`loadCheckpoint: \${name} has shape [\${t.shape.join(", ")}] in the checkpoint but [\${shape.join(", ")}] in this model\`);
-    }
-    if (start + t.offset + t.length * 4 > bytes.length) throw new Error("loadCheckpoint: the checkpoint is truncated");
-  }
-  for (const [name, at] of entries) {
-    const t = found.get(name);
-    if (t === undefined) continue;
-    for (let j = 0; j < t.length; j++) f32[at + j] = view.getFloat32(start + t.offset + j * 4, true);
-  }
-  return head.step;
-}`;

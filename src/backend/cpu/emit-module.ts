@@ -10,7 +10,7 @@ import { dimExpr, emitStep, num, sourceComment, type StepContext } from "./emit-
 import { slotSize } from "./memory.ts";
 import { planModule } from "./plan.ts";
 import { runtimeSource } from "./runtime-source.ts";
-import { api, header, loaders, modelObject, optimizer, support, views, workspace } from "./emit-api.ts";
+import { api, header, loaders, modelObject, optimizer, views, workspace } from "./emit-api.ts";
 import { VERSION } from "../../version.ts";
 
 const INIT_CODES: Record<Init["kind"], number> = { zeros: 0, ones: 1, uniform: 2, normal: 3, xavier: 4, he: 5 };
@@ -30,7 +30,7 @@ export function emitCpuModule(g: GradGraph): string {
   w.block(`export function createModel(options: CreateOptions): Model {`, () => {
     for (const d of g.dims) w.line(`const dim_${d.name} = dimension(options.dims, "${d.name}", ${d.default ?? "undefined"});`);
     w.line(`const dims = { ${g.dims.map((d) => `${key(d.name)}: dim_${d.name}`).join(", ")} };`);
-    w.line("const seed = (options.seed ?? 1) >>> 0;");
+    w.line("let seed = (options.seed ?? 1) >>> 0;");
     w.line();
     w.comment("Memory, planned at compile time: persistent values first, then each program's temporaries (slots reused by liveness).");
     w.line("let top = 0;");
@@ -42,7 +42,7 @@ export function emitCpuModule(g: GradGraph): string {
         w.line(`const ${p.name} = itop; itop += ${p.size}; // ${p.comment}`);
       } else w.line(`const ${p.name} = top; top += ${p.size}; // ${p.comment}`);
     }
-    if (!intTop) w.line("const itop = 0;");
+    if (!intTop && g.dtypes.some((t) => t === "i32")) w.line("const itop = 0;");
     const temps: string[] = [];
     const intTemps: string[] = [];
     programs.forEach((p) => {
@@ -67,7 +67,8 @@ export function emitCpuModule(g: GradGraph): string {
     const f32Temps = nonzero(temps, "top");
     const i32Temps = nonzero(intTemps, "itop");
     w.line(`const f32 = new Float32Array(top${f32Temps.length > 0 ? ` + Math.max(${f32Temps.join(", ")})` : ""});`);
-    w.line(`const i32 = new Int32Array(itop${i32Temps.length > 0 ? ` + Math.max(${i32Temps.join(", ")})` : ""});`);
+    const integers = g.dtypes.some((t) => t === "i32");
+    if (integers) w.line(`const i32 = new Int32Array(itop${i32Temps.length > 0 ? ` + Math.max(${i32Temps.join(", ")})` : ""});`);
     for (const c of constants) {
       const n = g.nodes[c.node]!;
       w.line(`f32[${c.name}] = ${n.op === "const" ? num((n.attrs as { value: number }).value) : dimExpr((n.attrs as { dim: string }).dim)};`);
@@ -125,8 +126,6 @@ export function emitCpuModule(g: GradGraph): string {
     optimizer(w, g);
     modelObject(w, g, memory.get(evalProgram)!, memory.get(trainProgram)!, dropout);
   });
-  w.line();
-  support(w, g);
   w.line();
   w.comment(`---- runtime: the nnc ${VERSION} kernels this model uses, included verbatim ----`);
   w.line();

@@ -102,7 +102,6 @@ function emitFused(w: Writer, c: StepContext, s: Extract<Step, { kind: "fused" }
     return;
   }
   // Nested loops over the output's axes; `i` counts elements in order.
-  w.line("let i = 0;");
   const open = (k: number): void => {
     if (k === rank) {
       body();
@@ -111,7 +110,10 @@ function emitFused(w: Writer, c: StepContext, s: Extract<Step, { kind: "fused" }
     }
     w.block(`for (let i${k} = 0; i${k} < ${dimExpr(outShape[k]!)}; i${k}++) {`, () => open(k + 1));
   };
-  w.block("{", () => open(0));
+  w.block("{", () => {
+    w.line("let i = 0;");
+    open(0);
+  });
 }
 
 /** The matrix product through gemm: vectors as 1-row/1-column matrices, leading axes folded or looped. */

@@ -1,64 +1,93 @@
 // Gathers the runtime kernels an emitted module uses, as source text: the
-// files of src/backend/cpu/runtime/ whose functions the module calls (and the
-// files those import), in dependency order, with imports and `export`
-// dropped. The kernels are tested once, as files, and shipped verbatim.
+// top-level declarations of src/backend/cpu/runtime/*.ts that the module
+// calls, and those they use in turn, in file order, with imports and
+// `export` dropped. The kernels are tested once, as files, and shipped
+// verbatim; nothing the module does not use is included.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const DIR = join(import.meta.dirname, "runtime");
 
-interface RuntimeFile {
+interface Declaration {
   readonly name: string;
+  readonly file: string;
+  /** The declaration with the comments directly above it, `export` removed. */
   readonly text: string;
-  readonly exports: readonly string[];
-  readonly imports: readonly string[];
 }
 
-let cache: RuntimeFile[] | undefined;
+let cache: Declaration[] | undefined;
 
-function files(): RuntimeFile[] {
+const DECLARATION = /^(?:export )?(?:function|const|interface|type) ([A-Za-z0-9_]+)/;
+const IMPORT = /^import .* from "\.\/[a-z0-9-]+\.ts";$/;
+
+/** Splits a runtime file into its top-level declarations (each starts at column 0, as the runtime's rules require). */
+function declarations(file: string, text: string): Declaration[] {
+  const lines = text.split("\n");
+  const out: Declaration[] = [];
+  let start = -1;
+  let name = "";
+  const close = (end: number) => {
+    if (start < 0) return;
+    // Trailing blank lines and the next declaration's comments belong to the next one.
+    let stop = end;
+    while (stop > start && (lines[stop - 1]!.trim() === "" || isComment(lines[stop - 1]!))) stop--;
+    out.push({ name, file, text: lines.slice(start, stop).join("\n").replace(/^export /m, "") });
+  };
+  const isComment = (l: string) => /^(\/\/|\/\*\*|\s\*)/.test(l);
+  for (let i = 0; i < lines.length; i++) {
+    const m = DECLARATION.exec(lines[i]!);
+    if (!m) continue;
+    close(i);
+    let first = i;
+    while (first > 0 && isComment(lines[first - 1]!) && !IMPORT.test(lines[first - 1]!)) first--;
+    start = first;
+    name = m[1]!;
+  }
+  close(lines.length);
+  return out;
+}
+
+function all(): Declaration[] {
   cache ??= readdirSync(DIR)
     .filter((f) => f.endsWith(".ts"))
     .sort()
-    .map((f) => {
-      const text = readFileSync(join(DIR, f), "utf8");
-      const exports = [...text.matchAll(/^export (?:function|const|interface|type) ([A-Za-z0-9_]+)/gm)].map((m) => m[1]!);
-      const imports = [...text.matchAll(/^import .* from "\.\/([a-z0-9-]+)\.ts";$/gm)].map((m) => `${m[1]!}.ts`);
-      return { name: f, text, exports, imports };
-    });
+    .flatMap((f) => declarations(f, readFileSync(join(DIR, f), "utf8").replace(/\r\n/g, "\n")));
   return cache;
 }
 
+/** Code without comments and string contents: what a declaration really uses. */
+function code(text: string): string {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/\/\/.*$/gm, "")
+    .replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
+}
+
+const mentions = (text: string, name: string) => new RegExp(`\\b${name}\\b`).test(text);
+
 /** The runtime source a module body needs, ready to append to it. */
 export function runtimeSource(body: string): string {
-  const all = files();
-  const byName = new Map(all.map((f) => [f.name, f]));
+  const decls = all();
   const wanted = new Set<string>();
-  const add = (f: RuntimeFile): void => {
-    if (wanted.has(f.name)) return;
-    wanted.add(f.name);
-    for (const i of f.imports) add(byName.get(i)!);
-  };
-  for (const f of all) if (f.exports.some((e) => new RegExp(`\\b${e}\\(`).test(body) || new RegExp(`\\b${e}\\b`).test(body) && /^[A-Z]/.test(e))) add(f);
-  // Dependencies first; otherwise alphabetical, so the output is deterministic.
-  const ordered: RuntimeFile[] = [];
-  const placed = new Set<string>();
-  const place = (f: RuntimeFile): void => {
-    if (placed.has(f.name)) return;
-    placed.add(f.name);
-    for (const i of f.imports) place(byName.get(i)!);
-    ordered.push(f);
-  };
-  for (const f of all) if (wanted.has(f.name)) place(f);
-  return ordered
-    .map((f) => {
-      const text = f.text
-        .split("\n")
-        .filter((l) => !/^import .* from "\.\/[a-z0-9-]+\.ts";$/.test(l))
-        .map((l) => l.replace(/^export (function|const|interface|type) /, "$1 "))
-        .join("\n")
-        .trim();
-      return `// runtime/${f.name}\n${text}\n`;
-    })
-    .join("\n");
+  const used = code(body);
+  const queue = decls.filter((d) => mentions(used, d.name));
+  while (queue.length > 0) {
+    const d = queue.pop()!;
+    if (wanted.has(d.name)) continue;
+    wanted.add(d.name);
+    const text = code(d.text);
+    for (const other of decls) if (!wanted.has(other.name) && other.name !== d.name && mentions(text, other.name)) queue.push(other);
+  }
+  // Files in an order where each comes after the files it imports, declarations in file order.
+  const order = ["support.ts", "rng.ts", "gemm.ts", "conv.ts", "nn.ts", "loss.ts", "optim.ts", "init.ts"];
+  const rank = (f: string) => (order.includes(f) ? order.indexOf(f) : order.length);
+  const chosen = decls.filter((d) => wanted.has(d.name)).sort((a, b) => rank(a.file) - rank(b.file) || decls.indexOf(a) - decls.indexOf(b));
+  let file = "";
+  const parts: string[] = [];
+  for (const d of chosen) {
+    if (d.file !== file) parts.push(`// runtime/${d.file}`);
+    file = d.file;
+    parts.push(d.text, "");
+  }
+  return parts.join("\n");
 }

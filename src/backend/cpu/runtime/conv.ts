@@ -1,0 +1,255 @@
+// NHWC 2-D convolution for the CPU runtime, forward and both gradients, by
+// im2col + gemm: the input patches of a run of output pixels are copied into
+// the rows of a column matrix, and the convolution becomes one matrix product
+// with the kernel, whose [kh, kw, C, F] layout already is the
+// (kh·kw·C) × F matrix it needs. The meaning is the interpreter's conv2d,
+// conv2d_grad_input and conv2d_grad_kernel (src/interp/kernels-layers.ts):
+//
+//   out[b, oy, ox, f] = Σ_{dy, dx, c} x[b, oy·s + dy − padTop, ox·s + dx − padLeft, c] · k[dy, dx, c, f]
+//
+// with taps on the padding reading zeros. The column buffer holds a bounded
+// number of rows, so a large batch is done in chunks; 1 × 1 kernels with
+// stride 1 need no columns at all (x already is the column matrix).
+import { gemm, gemmWorkspace, type GemmWorkspace } from "./gemm.ts";
+
+/** The column buffer's size bound, in floats (4 MB): large enough that a chunk's product is efficient. */
+export const CONV_COL_FLOATS = 1 << 20;
+
+export interface ConvWorkspace {
+  /** Rows of kh·kw·C patch values, one row per output pixel of the chunk in hand. */
+  readonly col: Float32Array;
+  readonly gemm: GemmWorkspace;
+}
+
+/**
+ * A workspace for convolutions with at most maxPixels output pixels
+ * (b·Ho·Wo), patches of at most maxPatch values (kh·kw·C) and at most
+ * maxChannels channels (C or F). Pass a GemmWorkspace to share one that
+ * already exists; any size works, it only sets the blocking.
+ */
+export function convWorkspace(maxPixels: number, maxPatch: number, maxChannels: number, shared: GemmWorkspace | null = null): ConvWorkspace {
+  const patch = Math.max(maxPatch, 1);
+  const rows = Math.max(1, Math.min(maxPixels, Math.max(64, Math.floor(CONV_COL_FLOATS / patch))));
+  return {
+    col: new Float32Array(rows * patch),
+    gemm: shared ?? gemmWorkspace(Math.max(rows, patch), Math.max(maxChannels, patch), Math.max(rows, patch, maxChannels)),
+  };
+}
+
+/** Output size along one axis: ⌈n/stride⌉ for "same", ⌊(n − kn)/stride⌋ + 1 for "valid". */
+export function convOutSize(n: number, kn: number, stride: number, same: boolean): number {
+  return same ? Math.ceil(n / stride) : Math.floor((n - kn) / stride) + 1;
+}
+
+/** Padding before the first row (or column): the smaller half of max((out − 1)·stride + kn − n, 0) for "same" (TensorFlow's rule), 0 for "valid". */
+export function convPadBefore(n: number, kn: number, stride: number, same: boolean): number {
+  if (!same) return 0;
+  return Math.floor(Math.max((convOutSize(n, kn, stride, true) - 1) * stride + kn - n, 0) / 2);
+}
+
+/** Pixels per chunk for patches of this size, or an error when the workspace cannot hold one row. */
+function convChunk(ws: ConvWorkspace, patch: number): number {
+  const rows = Math.floor(ws.col.length / patch);
+  if (rows < 1) throw new Error(`conv2d: the workspace holds patches of ${ws.col.length} values, this convolution needs ${patch}`);
+  return rows;
+}
+
+/**
+ * Copies the patches of output pixels r0 … r0+rows−1 (pixels counted over
+ * [b, oy, ox]) into col: row r holds x[b, iy, ix, 0 … C−1] for each tap
+ * (ty, tx) in row-major order, zeros where the tap falls on the padding.
+ */
+function convIm2col(
+  x: Float32Array,
+  xOff: number,
+  h: number,
+  w: number,
+  c: number,
+  kh: number,
+  kw: number,
+  oh: number,
+  ow: number,
+  stride: number,
+  padTop: number,
+  padLeft: number,
+  r0: number,
+  rows: number,
+  col: Float32Array,
+): void {
+  let q = 0;
+  for (let r = r0; r < r0 + rows; r++) {
+    const bi = Math.floor(r / (oh * ow));
+    const rest = r - bi * oh * ow;
+    const oy = Math.floor(rest / ow);
+    const ox = rest - oy * ow;
+    for (let ty = 0; ty < kh; ty++) {
+      const iy = oy * stride + ty - padTop;
+      for (let tx = 0; tx < kw; tx++) {
+        const ix = ox * stride + tx - padLeft;
+        if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+          col.fill(0, q, q + c);
+        } else {
+          const at = xOff + ((bi * h + iy) * w + ix) * c;
+          for (let ci = 0; ci < c; ci++) col[q + ci] = x[at + ci];
+        }
+        q += c;
+      }
+    }
+  }
+}
+
+/** The adjoint of convIm2col: adds each column value back into dx at the pixel it was copied from (padding taps are dropped). */
+function convCol2im(
+  col: Float32Array,
+  dx: Float32Array,
+  dxOff: number,
+  h: number,
+  w: number,
+  c: number,
+  kh: number,
+  kw: number,
+  oh: number,
+  ow: number,
+  stride: number,
+  padTop: number,
+  padLeft: number,
+  r0: number,
+  rows: number,
+): void {
+  let q = 0;
+  for (let r = r0; r < r0 + rows; r++) {
+    const bi = Math.floor(r / (oh * ow));
+    const rest = r - bi * oh * ow;
+    const oy = Math.floor(rest / ow);
+    const ox = rest - oy * ow;
+    for (let ty = 0; ty < kh; ty++) {
+      const iy = oy * stride + ty - padTop;
+      for (let tx = 0; tx < kw; tx++) {
+        const ix = ox * stride + tx - padLeft;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+          const at = dxOff + ((bi * h + iy) * w + ix) * c;
+          for (let ci = 0; ci < c; ci++) dx[at + ci] += col[q + ci];
+        }
+        q += c;
+      }
+    }
+  }
+}
+
+/** conv2d: out [b, Ho, Wo, f] from x [b, h, w, c] and k [kh, kw, c, f], stride `stride`, padding "same" when `same`, else "valid". */
+export function conv2d(
+  ws: ConvWorkspace,
+  b: number,
+  h: number,
+  w: number,
+  c: number,
+  kh: number,
+  kw: number,
+  f: number,
+  stride: number,
+  same: boolean,
+  x: Float32Array,
+  xOff: number,
+  k: Float32Array,
+  kOff: number,
+  out: Float32Array,
+  outOff: number,
+): void {
+  const oh = convOutSize(h, kh, stride, same);
+  const ow = convOutSize(w, kw, stride, same);
+  const pixels = b * oh * ow;
+  const patch = kh * kw * c;
+  if (kh === 1 && kw === 1 && stride === 1) {
+    gemm(ws.gemm, false, false, pixels, f, c, x, xOff, c, k, kOff, f, out, outOff, f, false, null, 0, 0);
+    return;
+  }
+  const padTop = convPadBefore(h, kh, stride, same);
+  const padLeft = convPadBefore(w, kw, stride, same);
+  const chunk = convChunk(ws, patch);
+  for (let r0 = 0; r0 < pixels; r0 += chunk) {
+    const rows = Math.min(chunk, pixels - r0);
+    convIm2col(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col);
+    // out rows r0 … = col · K, K being k viewed as (kh·kw·c) × f.
+    gemm(ws.gemm, false, false, rows, f, patch, ws.col, 0, patch, k, kOff, f, out, outOff + r0 * f, f, false, null, 0, 0);
+  }
+}
+
+/** conv2d_grad_input: dx [b, h, w, c] from the output gradient dout [b, Ho, Wo, f] and k; dx is overwritten. */
+export function conv2dGradInput(
+  ws: ConvWorkspace,
+  b: number,
+  h: number,
+  w: number,
+  c: number,
+  kh: number,
+  kw: number,
+  f: number,
+  stride: number,
+  same: boolean,
+  dout: Float32Array,
+  doutOff: number,
+  k: Float32Array,
+  kOff: number,
+  dx: Float32Array,
+  dxOff: number,
+): void {
+  const oh = convOutSize(h, kh, stride, same);
+  const ow = convOutSize(w, kw, stride, same);
+  const pixels = b * oh * ow;
+  const patch = kh * kw * c;
+  if (kh === 1 && kw === 1 && stride === 1) {
+    // dx = dout · Kᵀ.
+    gemm(ws.gemm, false, true, pixels, c, f, dout, doutOff, f, k, kOff, f, dx, dxOff, c, false, null, 0, 0);
+    return;
+  }
+  const padTop = convPadBefore(h, kh, stride, same);
+  const padLeft = convPadBefore(w, kw, stride, same);
+  const chunk = convChunk(ws, patch);
+  dx.fill(0, dxOff, dxOff + b * h * w * c);
+  for (let r0 = 0; r0 < pixels; r0 += chunk) {
+    const rows = Math.min(chunk, pixels - r0);
+    // The gradient of the chunk's columns, dcol = dout · Kᵀ, then back to the pixels they came from.
+    gemm(ws.gemm, false, true, rows, patch, f, dout, doutOff + r0 * f, f, k, kOff, f, ws.col, 0, patch, false, null, 0, 0);
+    convCol2im(ws.col, dx, dxOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows);
+  }
+}
+
+/** conv2d_grad_kernel: dk [kh, kw, c, f] from x [b, h, w, c] and the output gradient dout [b, Ho, Wo, f]; dk is overwritten. */
+export function conv2dGradKernel(
+  ws: ConvWorkspace,
+  b: number,
+  h: number,
+  w: number,
+  c: number,
+  kh: number,
+  kw: number,
+  f: number,
+  stride: number,
+  same: boolean,
+  x: Float32Array,
+  xOff: number,
+  dout: Float32Array,
+  doutOff: number,
+  dk: Float32Array,
+  dkOff: number,
+): void {
+  const oh = convOutSize(h, kh, stride, same);
+  const ow = convOutSize(w, kw, stride, same);
+  const pixels = b * oh * ow;
+  const patch = kh * kw * c;
+  if (kh === 1 && kw === 1 && stride === 1) {
+    // dk = xᵀ · dout.
+    gemm(ws.gemm, true, false, c, f, pixels, x, xOff, c, dout, doutOff, f, dk, dkOff, f, false, null, 0, 0);
+    return;
+  }
+  const padTop = convPadBefore(h, kh, stride, same);
+  const padLeft = convPadBefore(w, kw, stride, same);
+  const chunk = convChunk(ws, patch);
+  if (pixels === 0) dk.fill(0, dkOff, dkOff + patch * f);
+  for (let r0 = 0; r0 < pixels; r0 += chunk) {
+    const rows = Math.min(chunk, pixels - r0);
+    convIm2col(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col);
+    // dk (+)= colᵀ · dout over the chunk's pixels; the first chunk overwrites.
+    gemm(ws.gemm, true, false, patch, f, rows, ws.col, 0, patch, dout, doutOff + r0 * f, f, dk, dkOff, f, r0 > 0, null, 0, 0);
+  }
+}

@@ -1,0 +1,123 @@
+// The emitted CPU module of every example against the float64 reference
+// interpreter: params as drawn, forward outputs, the loss, the gradients, and
+// three training steps. Tolerance: relative error ≤ 1e-4 of each tensor's
+// largest magnitude (float32 arithmetic against float64).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
+import { randomFeeds } from "../src/check/gradcheck.ts";
+import type { GradGraph } from "../src/ir/graph.ts";
+import { initParams } from "../src/interp/init.ts";
+import { bindDims, interpret } from "../src/interp/interpret.ts";
+import { adamStep, adagradStep, momentumStep, rmspropStep, sgdStep } from "../src/interp/optim.ts";
+import { tensor, type Tensor } from "../src/interp/tensor.ts";
+import { runGrad } from "../src/pipeline.ts";
+import { rendered } from "./helpers.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const OUT = join(import.meta.dirname, ".generated");
+const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".nn")).sort();
+export const TOLERANCE = 1e-4;
+
+/** Small sizes keep the test quick; the generated code does not depend on them. */
+function testDims(g: GradGraph): Record<string, number> {
+  return Object.fromEntries(g.dims.map((d) => [d.name, Math.min(d.default ?? 3, 24)]));
+}
+
+export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let scale = 1e-6;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  let worst = 0;
+  if (actual.length !== expected.length) return Infinity;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
+  return Number.isNaN(worst) ? Infinity : worst;
+}
+
+interface Generated {
+  createModel(o: { dims: Record<string, number>; seed?: number }): {
+    params: Record<string, Float32Array>;
+    step: number;
+    forward(i: Record<string, Float32Array | Int32Array>, o?: { training?: boolean }): Record<string, Float32Array | Int32Array>;
+    loss(b: Record<string, Float32Array | Int32Array>): number;
+    gradients(b: Record<string, Float32Array | Int32Array>): Record<string, Float32Array>;
+    trainStep(b: Record<string, Float32Array | Int32Array>, o?: Record<string, unknown>): number;
+  };
+  spec: { train: { optimizer: string; lr: number } };
+}
+
+export async function compileExample(file: string): Promise<{ g: GradGraph; mod: Generated; path: string }> {
+  const r = runGrad(`examples/${file}`, readFileSync(join(ROOT, "examples", file), "utf8"));
+  if (!r.grad) throw new Error(rendered(r));
+  mkdirSync(OUT, { recursive: true });
+  const path = join(OUT, file.replace(/\.nn$/, ".ts"));
+  writeFileSync(path, emitCpuModule(r.grad));
+  const mod = (await import(pathToFileURL(path).href)) as Generated;
+  return { g: r.grad, mod, path };
+}
+
+const toF32 = (t: Tensor) => Float32Array.from(t.data);
+const rounded = (t: Tensor): Tensor => tensor(t.shape, Float64Array.from(t.data, Math.fround));
+
+describe.each(EXAMPLES)("%s on the CPU", (file) => {
+  it("matches the interpreter: params, forward, loss, gradients, three training steps", async () => {
+    const { g, mod } = await compileExample(file);
+    const dimsGiven = testDims(g);
+    const dims = bindDims(g, dimsGiven);
+    const seed = 7;
+    const model = mod.createModel({ dims: dimsGiven, seed });
+
+    // The initializers draw the same numbers.
+    const params = new Map([...initParams(g, dims, seed)].map(([k, v]) => [k, rounded(v)]));
+    for (const p of g.params) expect(relError(model.params[p.name]!, params.get(p.name)!.data), `param ${p.name}`).toBe(0);
+
+    // Same inputs for both, exactly representable in float32.
+    const feeds = new Map([...randomFeeds(g, dims, 3)].map(([k, v]) => [k, rounded(v)]));
+    const batch: Record<string, Float32Array | Int32Array> = {};
+    for (const d of [...g.inputs, ...g.targets]) {
+      const t = feeds.get(d.name)!;
+      batch[d.name] = g.dtypes[d.node] === "i32" ? Int32Array.from(t.data) : toF32(t);
+    }
+    const env = { dims, feeds, training: false, seed };
+
+    const outs = model.forward(batch);
+    const ref = interpret(g, { ...env, params, roots: g.outputs.map((o) => o.node) });
+    for (const o of g.outputs) expect(relError(outs[o.name]!, ref[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
+
+    const loss = model.loss(batch);
+    const refLoss = interpret(g, { ...env, params, roots: [g.loss!.node] })[g.loss!.node]!.data[0]!;
+    expect(relError([loss], [refLoss]), "loss").toBeLessThanOrEqual(TOLERANCE);
+
+    const grads = model.gradients(batch);
+    const refGrads = interpret(g, { ...env, training: true, step: 0, params, roots: g.gradients.map((x) => x.node) });
+    for (const x of g.gradients) expect(relError(grads[x.name]!, refGrads[x.node]!.data), `gradient ${x.name}`).toBeLessThanOrEqual(TOLERANCE);
+
+    // Three steps of the model's own optimizer, against the same steps in float64.
+    const current = new Map([...params].map(([k, v]) => [k, tensor(v.shape, Float64Array.from(v.data))]));
+    const state = new Map([...current].map(([k, v]) => [k, [new Float64Array(v.data.length), new Float64Array(v.data.length)] as const]));
+    const opt = mod.spec.train.optimizer;
+    const lr = mod.spec.train.lr;
+    const o = (k: string, fallback: number) => g.train?.options.get(k) ?? fallback;
+    for (let s = 0; s < 3; s++) {
+      const value = model.trainStep(batch);
+      const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node)] });
+      expect(relError([value], vals[g.loss!.node]!.data), `loss at step ${s}`).toBeLessThanOrEqual(TOLERANCE);
+      for (const x of g.gradients) {
+        const p = current.get(x.name)!.data;
+        const gr = vals[x.node]!.data;
+        const [m, v] = state.get(x.name)!;
+        const n = p.length;
+        const wd = o("weight_decay", 0);
+        const eps = o("eps", opt === "adam" ? 1e-8 : 1e-7);
+        if (opt === "sgd" && o("momentum", 0) === 0) sgdStep(p, 0, gr, 0, n, lr, wd);
+        else if (opt === "sgd" || opt === "momentum") momentumStep(p, 0, gr, 0, m, 0, n, lr, o("momentum", 0.9), wd);
+        else if (opt === "rmsprop") rmspropStep(p, 0, gr, 0, m, 0, n, lr, o("rho", 0.9), eps, wd);
+        else if (opt === "adam") adamStep(p, 0, gr, 0, m, 0, v, 0, n, lr, o("beta1", 0.9), o("beta2", 0.999), eps, s + 1, wd);
+        else adagradStep(p, 0, gr, 0, m, 0, n, lr, eps, wd);
+      }
+    }
+    expect(model.step).toBe(3);
+    for (const p of g.params) expect(relError(model.params[p.name]!, current.get(p.name)!.data), `param ${p.name} after 3 steps`).toBeLessThanOrEqual(TOLERANCE);
+  });
+});

@@ -36,6 +36,13 @@ export const DIAG_CODES = {
   NNC302: "a param gets no gradient",
   NNC303: "nothing to differentiate",
   NNC304: "cannot differentiate with respect to this value",
+  NNC501: "a data file is missing or unreadable",
+  NNC502: "a data file is corrupt or of an unknown format",
+  NNC503: "a data file is truncated",
+  NNC504: "the data do not fit the model",
+  NNC505: "a data option makes no sense",
+  NNC506: "training stopped: a value became non-finite",
+  NNC507: "a checkpoint cannot be used",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

@@ -1,9 +1,9 @@
 // The `nnc` command line. Exit codes: 0 clean, 1 errors in the input, 2 usage.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { emitCpuModule } from "./backend/cpu/emit-module.ts";
 import { planModule, planStats } from "./backend/cpu/plan.ts";
 import { Command, CommanderError, Option } from "commander";
-import { renderDiagnostics, diagnosticToJson } from "./diag/render.ts";
+import { collectDims, formatOption, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { printGraph } from "./ir/print.ts";
 import { runFrontEnd, runGrad, type FrontEndResult } from "./pipeline.ts";
 import { printGrad, gradToJson } from "./ir/print-grad.ts";
@@ -11,39 +11,7 @@ import { toDot, toMermaid, toSvg } from "./ir/draw.ts";
 import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
 import { formatGradCheck, gradcheck } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
-
-class UsageError extends Error {}
-
-function readSource(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new UsageError(`cannot read ${path}: ${reason}`);
-  }
-}
-
-function useColor(opt: boolean | undefined): boolean {
-  if (opt === false || process.env.NO_COLOR) return false;
-  return Boolean(process.stderr.isTTY);
-}
-
-/** Prints diagnostics; returns whether any was an error. */
-function report(results: FrontEndResult[], format: string, color: boolean): boolean {
-  const all = results.flatMap((r) => r.diagnostics.sorted());
-  if (format === "json") {
-    process.stdout.write(JSON.stringify({ diagnostics: all.map(diagnosticToJson) }, null, 2) + "\n");
-  } else if (all.length > 0) {
-    process.stderr.write(renderDiagnostics(all, { color }));
-    const errors = all.filter((d) => d.severity === "error").length;
-    const warnings = all.length - errors;
-    const parts = [errors ? `${errors} error${errors === 1 ? "" : "s"}` : "", warnings ? `${warnings} warning${warnings === 1 ? "" : "s"}` : ""].filter(Boolean);
-    process.stderr.write(`${parts.join(", ")}\n`);
-  }
-  return all.some((d) => d.severity === "error");
-}
-
-const formatOption = () => new Option("--format <format>", "output format").choices(["text", "json"]).default("text");
+import { addTrainCommands } from "./cli-train.ts";
 
 export function makeProgram(): Command {
   const program = new Command("nnc")
@@ -180,19 +148,8 @@ export function makeProgram(): Command {
       process.exitCode = check.ok ? 0 : 1;
     });
 
+  addTrainCommands(program);
   return program;
-}
-
-function parseSeed(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) throw new UsageError(`--seed expects a whole number from 0 to 4294967295, got \`${v}\``);
-  return Number(v);
-}
-
-/** Parses `--dim batch=100` (repeatable) into a record. */
-function collectDims(value: string, previous: Record<string, number>): Record<string, number> {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\d+)$/.exec(value);
-  if (!m || Number(m[2]) < 1) throw new UsageError(`--dim expects NAME=SIZE with a positive size, got \`${value}\``);
-  return { ...previous, [m[1]!]: Number(m[2]) };
 }
 
 function graphToJson(result: FrontEndResult) {

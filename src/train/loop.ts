@@ -1,0 +1,172 @@
+// The training loop of `nnc train`, apart from any terminal or file: it
+// drives an emitted module over a dataset, epoch by epoch, evaluates, and
+// stops on the first non-finite loss. The CLI renders its events.
+import type { Dataset } from "../data/dataset.ts";
+import type { EpochMetrics } from "./files.ts";
+
+type Arrays = Record<string, Float32Array | Int32Array>;
+
+/** The part of an emitted module's model that training uses. */
+export interface TrainableModel {
+  readonly params: Record<string, Float32Array>;
+  readonly step: number;
+  forward(inputs: Arrays): Arrays;
+  loss(batch: Arrays): number;
+  trainStep(batch: Arrays, options?: Record<string, unknown>): number;
+  setParams(params: Record<string, Float32Array>): void;
+  saveCheckpoint(): Uint8Array;
+  loadCheckpoint(bytes: Uint8Array): void;
+}
+
+export type ModelFactory = (batch: number) => TrainableModel;
+
+export interface LoopOptions {
+  readonly epochs: number;
+  readonly batch: number;
+  /** Epoch to start from (after --resume): epochs already done. */
+  readonly startEpoch: number;
+  /** Evaluate on the test set (and the training set's accuracy) every N epochs, and after the last. */
+  readonly evalEvery: number;
+  readonly trainOptions: Record<string, unknown>;
+  readonly inputs: readonly string[];
+  readonly targets: readonly string[];
+  /** The output compared with the (first) target for accuracy. */
+  readonly output: string;
+}
+
+export interface LoopEvents {
+  onStep?(epoch: number, done: number, total: number, loss: number): void;
+  onEpoch?(m: EpochMetrics, model: TrainableModel): void;
+}
+
+export class NonFiniteError extends Error {
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly step: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Rows [start, start + n) of every column, as views (no copy). */
+function rowsOf(data: Dataset, names: readonly string[], start: number, n: number): Arrays {
+  const out: Arrays = {};
+  for (const name of names) {
+    const col = data.columns.get(name)!;
+    const size = col.length / data.rows;
+    out[name] = col.subarray(start * size, (start + n) * size);
+  }
+  return out;
+}
+
+function argmaxRow(a: ArrayLike<number>, at: number, width: number): number {
+  let best = 0;
+  for (let j = 1; j < width; j++) if (a[at + j]! > a[at + best]!) best = j;
+  return best;
+}
+
+/** Share of rows whose predicted class (argmax) is the target's. A one-column target counts `p ≥ 0.5` as class 1. */
+function hits(pred: ArrayLike<number>, target: ArrayLike<number>, rows: number): number {
+  const width = target.length / rows;
+  let n = 0;
+  for (let r = 0; r < rows; r++) {
+    if (width === 1) n += (pred[r]! >= 0.5 ? 1 : 0) === (target[r]! >= 0.5 ? 1 : 0) ? 1 : 0;
+    else n += argmaxRow(pred, r * width, width) === argmaxRow(target, r * width, width) ? 1 : 0;
+  }
+  return n;
+}
+
+/** Loss and accuracy over a whole dataset in inference mode, in batches of at most `size` rows. */
+export function evaluate(
+  make: ModelFactory,
+  params: Record<string, Float32Array>,
+  data: Dataset,
+  o: LoopOptions,
+  size: number,
+  models = new Map<number, TrainableModel>(),
+): { loss: number; accuracy: number } {
+  const full = Math.min(size, data.rows);
+  const model = (n: number) => {
+    let m = models.get(n);
+    if (!m) models.set(n, (m = make(n)));
+    m.setParams(params);
+    return m;
+  };
+  let loss = 0;
+  let correct = 0;
+  for (let start = 0; start < data.rows; start += full) {
+    const n = Math.min(full, data.rows - start);
+    const m = model(n);
+    const batch = rowsOf(data, [...o.inputs, ...o.targets], start, n);
+    loss += m.loss(batch) * n;
+    const out = m.forward(batch)[o.output]!;
+    correct += hits(out, batch[o.targets[0]!]!, n);
+  }
+  return { loss: loss / data.rows, accuracy: correct / data.rows };
+}
+
+/** The name of the first param holding a NaN or an infinity, if any. */
+export function firstNonFinite(params: Record<string, Float32Array>): string | undefined {
+  for (const [name, values] of Object.entries(params)) {
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return `${name}[${i}]`;
+  }
+  return undefined;
+}
+
+export function trainLoop(make: ModelFactory, train: Dataset, test: Dataset | undefined, o: LoopOptions, events: LoopEvents, model = make(o.batch)): EpochMetrics[] {
+  const steps = Math.floor(train.rows / o.batch);
+  const tailRows = train.rows - steps * o.batch;
+  // The rows left after the last whole batch train in a model of their own size, sharing the params.
+  const tail = tailRows > 0 ? make(tailRows) : undefined;
+  const names = [...o.inputs, ...o.targets];
+  const history: EpochMetrics[] = [];
+  // Evaluation models by batch size, made once.
+  const evalModels = new Map<number, TrainableModel>();
+  for (let epoch = o.startEpoch + 1; epoch <= o.epochs; epoch++) {
+    const t0 = performance.now();
+    let lossSum = 0;
+    const total = steps + (tail ? 1 : 0);
+    for (let s = 0; s < steps; s++) {
+      const loss = model.trainStep(rowsOf(train, names, s * o.batch, o.batch), o.trainOptions);
+      if (!Number.isFinite(loss)) throw nonFinite(model, epoch, s, loss);
+      lossSum += loss * o.batch;
+      events.onStep?.(epoch, s + 1, total, loss);
+    }
+    if (tail) {
+      tail.setParams(model.params);
+      const loss = tail.trainStep(rowsOf(train, names, steps * o.batch, tailRows), o.trainOptions);
+      if (!Number.isFinite(loss)) throw nonFinite(tail, epoch, steps, loss);
+      model.setParams(tail.params);
+      lossSum += loss * tailRows;
+      events.onStep?.(epoch, total, total, loss);
+    }
+    const bad = firstNonFinite(model.params);
+    if (bad) throw new NonFiniteError(`${bad} became non-finite in epoch ${epoch}`, epoch, steps);
+    const seconds = (performance.now() - t0) / 1000;
+    const evaluateNow = (epoch - o.startEpoch) % o.evalEvery === 0 || epoch === o.epochs;
+    const m: EpochMetrics = {
+      epoch,
+      loss: lossSum / train.rows,
+      samplesPerSecond: train.rows / Math.max(seconds, 1e-9),
+      seconds,
+    };
+    if (evaluateNow) {
+      m.trainAccuracy = evaluate(make, model.params, train, o, 1000, evalModels).accuracy;
+      if (test) {
+        const t = evaluate(make, model.params, test, o, 1000, evalModels);
+        m.testAccuracy = t.accuracy;
+        m.testLoss = t.loss;
+      }
+    }
+    history.push(m);
+    events.onEpoch?.(m, model);
+  }
+  return history;
+}
+
+function nonFinite(model: TrainableModel, epoch: number, step: number, loss: number): NonFiniteError {
+  const bad = firstNonFinite(model.params);
+  const what = bad ? `${bad} (a param) is ${loss}` : `the loss is ${loss}`;
+  return new NonFiniteError(`training stopped in epoch ${epoch}, step ${step + 1}: ${what}`, epoch, step + 1);
+}

@@ -213,12 +213,15 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   );
 }
 
-interface EvalFlags extends DataFlags {
+interface TrainedFlags extends DataFlags {
   checkpoint: string;
+}
+
+interface EvalFlags extends TrainedFlags {
   batch: number;
 }
 
-async function loadTrained(file: string, flags: EvalFlags) {
+async function loadTrained(file: string, flags: TrainedFlags) {
   const g = compileGraph(file, useColor(flags.color));
   const dims = modelDims(g, flags.dim, undefined);
   const mod = await compileAndLoad(g, join(".cache", "nnc", g.modelName));
@@ -243,7 +246,7 @@ async function evalCommand(file: string, flags: EvalFlags): Promise<void> {
   process.stdout.write(`${g.modelName} on ${flags.data} (${data.test ? "test" : "training"} set, ${set.rows} rows): loss ${r.loss.toPrecision(5)}, accuracy ${pct(r.accuracy)}\n`);
 }
 
-async function predictCommand(file: string, flags: EvalFlags & { count: number }): Promise<void> {
+async function predictCommand(file: string, flags: TrainedFlags & { count: number }): Promise<void> {
   const { g, dims, make, params } = await loadTrained(file, flags);
   const data = loadData(g, flags, dims);
   const set = data.test ?? data.train;
@@ -319,7 +322,6 @@ export function addTrainCommands(program: Command): void {
       .description("predicted classes for the first rows of the test set, with a trained model")
       .argument("<file>", ".nn file")
       .requiredOption("--checkpoint <path>", "a checkpoint written by nnc train")
-      .option("--count <n>", "how many rows", positiveInt("--count"), 10)
-      .option("--batch <n>", "unused", positiveInt("--batch"), 1),
+      .option("--count <n>", "how many rows", positiveInt("--count"), 10),
   ).action(action(predictCommand));
 }

@@ -3,6 +3,7 @@
 // checkpoint or a half-written metrics file behind.
 import { renameSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { DataError } from "../data/errors.ts";
 
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -51,5 +52,11 @@ export interface TrainState {
 export function readState(out: string): TrainState | undefined {
   const path = join(out, OUT_FILES.state);
   if (!existsSync(path)) return undefined;
-  return JSON.parse(readFileSync(path, "utf8")) as TrainState;
+  try {
+    const state = JSON.parse(readFileSync(path, "utf8")) as TrainState;
+    if (Number.isInteger(state.epoch) && Array.isArray(state.metrics)) return state;
+  } catch {
+    // reported below
+  }
+  throw new DataError("NNC507", `${path} is corrupt: it is not the training state nnc train writes; train without --resume, or into another --out`, path);
 }

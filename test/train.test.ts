@@ -1,0 +1,169 @@
+// `nnc train`, `nnc eval` and `nnc predict` as a user runs them, on the real
+// bundled MNIST (a few hundred rows, so each run takes seconds): the files a
+// run leaves, --resume, the refusal of a checkpoint whose shapes changed, the
+// NaN watch keeping the last good checkpoint, and clear errors for bad data.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "..");
+const BIN = join(ROOT, "bin", "nnc.js");
+const dir = mkdtempSync(join(tmpdir(), "nnc-train-"));
+
+/** The JSON header of a checkpoint, read as docs/checkpoint.md describes the format. */
+function readCheckpointHeader(bytes: Uint8Array): { model: string; tensors: { name: string; shape: number[] }[] } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  expect(new TextDecoder().decode(bytes.subarray(0, 4))).toBe("NNCK");
+  expect(view.getUint32(4, true)).toBe(1);
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + view.getUint32(8, true))));
+}
+
+function nnc(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function model(name: string, hidden: number): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `model small
+dim batch
+dim hidden = ${hidden}
+input  l0: [batch, 784]
+target y:  [batch, 10]
+param W0: [784, hidden] = uniform(-0.1, 0.1)
+param W1: [hidden, 10]  = uniform(-0.1, 0.1)
+l1 = relu(l0 W0)
+l2 = l1 W1
+output l2
+loss = sum((l2 - y)^2) / (2 * batch)
+train sgd(lr = 0.005, batch = 1, epochs = 2)
+`,
+  );
+  return path;
+}
+
+const SMALL = model("small.nn", 32);
+const OUT = join(dir, "run");
+const ARGS = ["--limit", "300", "--out", OUT];
+
+describe("nnc train on the bundled MNIST", () => {
+  const first = nnc("train", SMALL, ...ARGS);
+
+  it("trains, reports every epoch and learns", () => {
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("300 training rows, 10000 test rows, batch 1, 2 epochs");
+    expect(first.stdout).toMatch(/epoch 1\/2 {2}loss [\d.]+ {2}train +[\d.]+% {2}test +[\d.]+%/);
+    const final = /done in .*: test accuracy ([\d.]+)%/.exec(first.stdout);
+    expect(final).not.toBeNull();
+    // 300 images, two passes (53% with seed 1): far above the 10% of guessing.
+    expect(Number(final![1])).toBeGreaterThan(40);
+  });
+
+  it("writes a checkpoint, metrics as CSV and JSON, a plot and the module", () => {
+    const csv = readFileSync(join(OUT, "metrics.csv"), "utf8").trim().split("\n");
+    expect(csv[0]).toBe("epoch,loss,train_accuracy,test_loss,test_accuracy,samples_per_second,seconds");
+    expect(csv.slice(1).map((l) => l.split(",")[0])).toEqual(["1", "2"]);
+    const json = JSON.parse(readFileSync(join(OUT, "metrics.json"), "utf8")) as { model: string; metrics: { epoch: number; testAccuracy: number }[] };
+    expect(json.model).toBe("small");
+    expect(json.metrics.map((m) => m.epoch)).toEqual([1, 2]);
+    expect(json.metrics[1]!.testAccuracy).toBeGreaterThan(0.4);
+    const svg = readFileSync(join(OUT, "metrics.svg"), "utf8");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg).toContain("<polyline");
+    expect(readFileSync(join(OUT, "model.ts"), "utf8")).toContain("export function createModel");
+    const header = readCheckpointHeader(readFileSync(join(OUT, "checkpoint.nnck")));
+    expect(header.model).toBe("small");
+    expect(header.tensors.filter((t) => t.name.startsWith("param/")).map((t) => [t.name, t.shape])).toEqual([
+      ["param/W0", [784, 32]],
+      ["param/W1", [32, 10]],
+    ]);
+    expect(readFileSync(join(OUT, "train-state.json"), "utf8")).toContain('"epoch": 2');
+  });
+
+  it("--resume continues from the checkpoint's epoch", () => {
+    const r = nnc("train", SMALL, ...ARGS, "--resume", "--epochs", "3");
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/epoch 1\/3/);
+    expect(r.stdout).toMatch(/epoch 3\/3/);
+    const csv = readFileSync(join(OUT, "metrics.csv"), "utf8").trim().split("\n");
+    expect(csv.slice(1).map((l) => l.split(",")[0])).toEqual(["1", "2", "3"]);
+  });
+
+  it("--resume refuses a checkpoint whose shapes changed, and leaves it alone", () => {
+    const before = readFileSync(join(OUT, "checkpoint.nnck"));
+    const r = nnc("train", model("wider.nn", 48), ...ARGS, "--resume", "--epochs", "4");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error\[NNC507\].*W0.*shapes changed/);
+    expect(readFileSync(join(OUT, "checkpoint.nnck")).equals(before)).toBe(true);
+  });
+
+  it("stops on a non-finite loss, naming it, and keeps the last good checkpoint", () => {
+    const before = readFileSync(join(OUT, "checkpoint.nnck"));
+    const r = nnc("train", SMALL, ...ARGS, "--resume", "--epochs", "5", "--lr", "1e30");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error\[NNC506\]: training stopped in epoch 4, step \d+: .*(Infinity|NaN)/);
+    expect(r.stderr).toContain("the last good checkpoint (epoch 3)");
+    expect(readFileSync(join(OUT, "checkpoint.nnck")).equals(before)).toBe(true);
+  });
+
+  it("evaluates and predicts with the checkpoint", () => {
+    const ev = nnc("eval", SMALL, "--checkpoint", join(OUT, "checkpoint.nnck"));
+    expect(ev.code).toBe(0);
+    expect(ev.stdout).toMatch(/small on mnist \(test set, 10000 rows\): loss [\d.]+, accuracy [\d.]+%/);
+    const pr = nnc("predict", SMALL, "--checkpoint", join(OUT, "checkpoint.nnck"), "--count", "3");
+    expect(pr.code).toBe(0);
+    const lines = pr.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/row +predicted +expected +confidence/);
+    expect(lines).toHaveLength(4);
+    // The first test image of MNIST is a 7.
+    expect(lines[1]).toMatch(/^ +0 +\d +7 /);
+  });
+});
+
+describe("nnc train: bad input", () => {
+  it("--resume without a checkpoint is a usage error", () => {
+    const r = nnc("train", SMALL, "--limit", "10", "--out", join(dir, "empty"), "--resume");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("holds no checkpoint");
+  });
+
+  it("a truncated IDX file names the file", () => {
+    const data = join(dir, "truncated");
+    mkdirSync(data, { recursive: true });
+    const images = new Uint8Array(16 + 784 * 2);
+    new DataView(images.buffer).setUint32(0, 0x0803);
+    new DataView(images.buffer).setUint32(4, 3); // says 3 images, holds 2
+    new DataView(images.buffer).setUint32(8, 28);
+    new DataView(images.buffer).setUint32(12, 28);
+    const labels = new Uint8Array(8 + 3);
+    new DataView(labels.buffer).setUint32(0, 0x0801);
+    new DataView(labels.buffer).setUint32(4, 3);
+    writeFileSync(join(data, "train-images-idx3-ubyte"), images);
+    writeFileSync(join(data, "train-labels-idx1-ubyte"), labels);
+    const r = nnc("train", SMALL, "--data", data, "--out", join(dir, "t"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error\[NNC503\].*train-images-idx3-ubyte/);
+    expect(existsSync(join(dir, "t", "checkpoint.nnck"))).toBe(false);
+  });
+
+  it("a CSV row of the wrong width names the file and line", () => {
+    const csv = join(dir, "bad.csv");
+    writeFileSync(csv, `label,${Array.from({ length: 784 }, (_, i) => `p${i}`).join(",")}\n3,${"0,".repeat(783)}0\n4,1,2\n`);
+    const r = nnc("train", SMALL, "--data", csv, "--out", join(dir, "c"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error\[NNC50\d\].*bad\.csv.*(line 3|:3)/);
+  });
+
+  it("a source with errors is reported like nnc check", () => {
+    const bad = join(dir, "bad.nn");
+    writeFileSync(bad, "dim batch\ninput x: [batch, 3]\ny = rleu(x)\noutput y\n");
+    const r = nnc("train", bad, "--out", join(dir, "b"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.nn:3:5/);
+  });
+});

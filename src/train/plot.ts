@@ -4,7 +4,7 @@ import type { EpochMetrics } from "./files.ts";
 
 const W = 720;
 const H = 360;
-const M = { left: 64, right: 64, top: 40, bottom: 48 };
+const M = { left: 64, right: 64, top: 58, bottom: 48 };
 
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -38,8 +38,10 @@ export function plotMetrics(title: string, rows: readonly EpochMetrics[]): strin
     ticks.push(`<text x="${M.left - 8}" y="${y + 4}" text-anchor="end">${+(maxLoss * f).toPrecision(3)}</text>`);
     ticks.push(`<text x="${M.left + iw + 8}" y="${y + 4}">${f.toFixed(1)}</text>`);
   }
-  for (let i = 0; i <= 5; i++) {
-    const e = Math.round(1 + ((maxEpoch - 1) * i) / 5);
+  // Epoch ticks at round numbers (1, 50, 100, …), about five of them.
+  const step = Math.max(1, niceMax(maxEpoch / 5));
+  for (const e of [1, ...Array.from({ length: Math.floor(maxEpoch / step) }, (_, i) => (i + 1) * step)]) {
+    if (e !== 1 && e - 1 < step / 3) continue; // too close to the first tick
     ticks.push(`<text x="${x(e)}" y="${M.top + ih + 18}" text-anchor="middle">${e}</text>`);
   }
   return [
@@ -54,7 +56,8 @@ export function plotMetrics(title: string, rows: readonly EpochMetrics[]): strin
     line(loss, "#b91c1c"),
     line(train, "#1d4ed8", "6 4"),
     line(test, "#1d4ed8"),
-    `<g transform="translate(${M.left + 12} ${M.top + 16})">`,
+    // The legend sits between the title and the plot, clear of the curves.
+    `<g transform="translate(${M.left + iw / 2 - 200} ${M.top - 14})">`,
     `<line x1="0" x2="24" y1="0" y2="0" stroke="#b91c1c" stroke-width="2"/><text x="30" y="4">training loss</text>`,
     `<line x1="130" x2="154" y1="0" y2="0" stroke="#1d4ed8" stroke-width="2" stroke-dasharray="6 4"/><text x="160" y="4">train accuracy</text>`,
     `<line x1="270" x2="294" y1="0" y2="0" stroke="#1d4ed8" stroke-width="2"/><text x="300" y="4">test accuracy</text>`,

@@ -2,14 +2,16 @@
 // It needs nothing at run time: the runtime kernels it uses are included at
 // the end, verbatim. All memory is one Float32Array (and one Int32Array for
 // integer data) allocated at createModel; the programs allocate nothing.
+// With `threads`, large matrix products are shared with helper threads that
+// work in the same arena (runtime/threads.ts).
 import { basename } from "node:path";
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import type { Init } from "../../ops/types.ts";
 import { Writer } from "../writer.ts";
-import { dimExpr, emitStep, num, sourceComment, type StepContext } from "./emit-steps.ts";
+import { dimExpr, emitStep, mayShareGemm, num, sourceComment, type StepContext } from "./emit-steps.ts";
 import { slotSize } from "./memory.ts";
 import { planModule } from "./plan.ts";
-import { runtimeSource } from "./runtime-source.ts";
+import { HELPER_SOURCE_NAME, runtimeSource } from "./runtime-source.ts";
 import { api, header, loaders, modelObject, optimizer, views, workspace } from "./emit-api.ts";
 import { VERSION } from "../../version.ts";
 
@@ -25,12 +27,20 @@ export function emitCpuModule(g: GradGraph): string {
   const { dropout, programs, inferProgram, inferTrainingProgram, evalProgram, trainProgram, persistent, constants, gradientCopies, memory } = planModule(g);
   const w = new Writer();
   const tables: string[] = [];
-  header(w, g, src);
+  // Helper threads only where some product may be large enough to share.
+  const threads = programs.some((p) => p.steps.some((s) => s.kind === "gemm" && mayShareGemm(g, s)));
+  header(w, g, src, threads);
   api(w, g, dropout);
   w.block(`export function createModel(options: CreateOptions): Model {`, () => {
     for (const d of g.dims) w.line(`const dim_${d.name} = dimension(options.dims, "${d.name}", ${d.default ?? "undefined"});`);
     w.line(`const dims = { ${g.dims.map((d) => `${key(d.name)}: dim_${d.name}`).join(", ")} };`);
     w.line("let seed = (options.seed ?? 1) >>> 0;");
+    if (threads) {
+      w.comment("The threads the platform allows (SharedArrayBuffer and node:worker_threads): team.threads, or 1 with team.note saying why.");
+      w.line(`const team = createGemmTeam(threadsOption(options.threads));`);
+    } else {
+      w.line(`const threadsNote = threadsOption(options.threads) > 1 ? "no matrix product of this model is large enough to share between threads" : null;`);
+    }
     w.line();
     w.comment("Memory, planned at compile time: persistent values first, then each program's temporaries (slots reused by liveness).");
     w.line("let top = 0;");
@@ -66,7 +76,12 @@ export function emitCpuModule(g: GradGraph): string {
     const nonzero = (xs: string[], base: string) => xs.filter((x) => x !== `${base} - ${base}`);
     const f32Temps = nonzero(temps, "top");
     const i32Temps = nonzero(intTemps, "itop");
-    w.line(`const f32 = new Float32Array(top${f32Temps.length > 0 ? ` + Math.max(${f32Temps.join(", ")})` : ""});`);
+    const arenaLength = `top${f32Temps.length > 0 ? ` + Math.max(${f32Temps.join(", ")})` : ""}`;
+    if (threads) {
+      w.line(`const arenaLength = ${arenaLength};`);
+      w.comment("With helper threads the arena is shared memory: they read operands and write results in place.");
+      w.line("const f32 = team.threads > 1 ? new Float32Array(new SharedArrayBuffer(4 * arenaLength)) : new Float32Array(arenaLength);");
+    } else w.line(`const f32 = new Float32Array(${arenaLength});`);
     const integers = g.dtypes.some((t) => t === "i32");
     if (integers) w.line(`const i32 = new Int32Array(itop${i32Temps.length > 0 ? ` + Math.max(${i32Temps.join(", ")})` : ""});`);
     for (const c of constants) {
@@ -74,6 +89,7 @@ export function emitCpuModule(g: GradGraph): string {
       w.line(`f32[${c.name}] = ${n.op === "const" ? num((n.attrs as { value: number }).value) : dimExpr((n.attrs as { dim: string }).dim)};`);
     }
     w.line(`const ws = ${workspace(g, programs)};`);
+    if (threads) w.line(`startGemmHelpers(team, f32, ws.gemm, ${HELPER_SOURCE_NAME});`);
     w.line();
     w.comment("Params, drawn from the counter-based RNG: the same values for the same seed everywhere.");
     g.params.forEach((p, k) => {
@@ -98,6 +114,7 @@ export function emitCpuModule(g: GradGraph): string {
             return at;
           },
           training: p.training,
+          threads,
           table: (init) => {
             const name = `table${tables.length}`;
             tables.push(`const ${name} = ${init};`);
@@ -124,7 +141,7 @@ export function emitCpuModule(g: GradGraph): string {
     for (const t of tables) w.line(t);
     w.line();
     optimizer(w, g);
-    modelObject(w, g, memory.get(evalProgram)!, memory.get(trainProgram)!, dropout);
+    modelObject(w, g, memory.get(evalProgram)!, memory.get(trainProgram)!, dropout, threads);
   });
   w.line();
   w.comment(`---- runtime: the nnc ${VERSION} kernels this model uses, included verbatim ----`);

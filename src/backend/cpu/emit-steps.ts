@@ -7,6 +7,7 @@ import { OPS } from "../../ops/registry.ts";
 import type { CpuKernelCtx, CpuValue, OpDef, OpName, Shape } from "../../ops/types.ts";
 import type { Writer } from "../writer.ts";
 import { sizeExpr } from "./memory.ts";
+import { GEMM_SPLIT_MIN_WORK } from "./runtime/threads.ts";
 import type { Step } from "./schedule.ts";
 
 /** A number as an exact, readable TypeScript literal. */
@@ -26,6 +27,8 @@ export interface StepContext {
   /** Where a value lives: the name of its offset constant. */
   place(id: NodeId): string;
   readonly training: boolean;
+  /** Whether the module has a gemm team (`team`) to share large products with. */
+  readonly threads: boolean;
   /** Registers a constant made once at createModel from an expression; returns its name. */
   table(init: string): string;
 }
@@ -116,6 +119,30 @@ function emitFused(w: Writer, c: StepContext, s: Extract<Step, { kind: "fused" }
   });
 }
 
+/** m, n and k of a gemm step's product(s) as expressions: one product, or one per batch entry of B's leading axes. */
+function gemmSizes(g: GradGraph, s: Extract<Step, { kind: "gemm" }>): { m: string; n: string; k: string } {
+  const sa = g.shapes[s.a]!.map(dimExpr);
+  const sb = g.shapes[s.b]!.map(dimExpr);
+  if (sb.length > 2) return { m: sa.length === 1 ? "1" : sa[sa.length - 2]!, n: sb[sb.length - 1]!, k: sb[sb.length - 2]! };
+  const m = sa.length === 1 ? "1" : s.transA ? sa[1]! : mul(sa.slice(0, -1));
+  const k = sa.length === 1 ? sa[0]! : s.transA ? sa[0]! : sa[sa.length - 1]!;
+  const n = sb.length === 1 ? "1" : s.transB ? sb[0]! : sb[sb.length - 1]!;
+  return { m, n, k };
+}
+
+const mul = (xs: readonly string[]) => (xs.length === 0 ? "1" : xs.join(" * "));
+
+/**
+ * Whether a gemm step may be worth sharing among threads: unless its sizes
+ * are all numbers whose product is below the runtime's threshold, it goes
+ * through gemmSplit, which decides at run time.
+ */
+export function mayShareGemm(g: GradGraph, s: Extract<Step, { kind: "gemm" }>): boolean {
+  const { m, n, k } = gemmSizes(g, s);
+  const sizes = [m, n, k].map((x) => (/^\d+(?: \* \d+)*$/.test(x) ? x.split(" * ").reduce((a, b) => a * Number(b), 1) : NaN));
+  return !sizes.every((x) => !Number.isNaN(x)) || sizes[0]! * sizes[1]! * sizes[2]! >= GEMM_SPLIT_MIN_WORK;
+}
+
 /** The matrix product through gemm: vectors as 1-row/1-column matrices, leading axes folded or looped. */
 function emitGemm(w: Writer, c: StepContext, s: Extract<Step, { kind: "gemm" }>): void {
   const g = c.g;
@@ -127,27 +154,20 @@ function emitGemm(w: Writer, c: StepContext, s: Extract<Step, { kind: "gemm" }>)
   const bias = s.bias !== undefined ? valueOf(c, s.bias) : undefined;
   const epilogue = `${bias ? `f32, ${bias.off}` : "null, 0"}, ${s.act}`;
   const out = c.place(s.out);
-  const mul = (xs: readonly string[]) => (xs.length === 0 ? "1" : xs.join(" * "));
-  // Stored operand shapes, with transposes read in place.
-  const [m, kA] = sa.length === 1 ? ["1", sa[0]!] : s.transA ? [sa[1]!, sa[0]!] : [mul(sa.slice(0, -1)), sa[sa.length - 1]!];
-  const n = sb.length === 1 ? "1" : s.transB ? sb[0]! : sb[sb.length - 1]!;
-  const lda = s.transA ? sa[1]! : kA;
-  const ldb = sb.length === 1 ? "1" : s.transB ? sb[1]! : n;
+  const call = c.threads && mayShareGemm(g, s) ? "gemmSplit(team, ws.gemm" : "gemm(ws.gemm";
+  const { m, n, k } = gemmSizes(g, s);
   if (sb.length <= 2) {
-    // A's leading axes (if any) fold into its rows: one product.
-    w.line(`gemm(ws.gemm, ${s.transA}, ${s.transB}, ${m}, ${n}, ${kA}, f32, ${A.off}, ${lda}, f32, ${B.off}, ${ldb}, f32, ${out}, ${n}, false, ${epilogue});`);
+    // Stored operand shapes, with transposes read in place; A's leading axes (if any) fold into its rows: one product.
+    const lda = s.transA ? sa[1]! : k;
+    const ldb = sb.length === 1 ? "1" : s.transB ? sb[1]! : n;
+    w.line(`${call}, ${s.transA}, ${s.transB}, ${m}, ${n}, ${k}, f32, ${A.off}, ${lda}, f32, ${B.off}, ${ldb}, f32, ${out}, ${n}, false, ${epilogue});`);
     return;
   }
   // B has leading axes: one product per batch entry (A shared, or batched alike).
   const batch = mul(so.slice(0, so.length - (sa.length >= 2 ? 2 : 1)).map(dimExpr));
-  const rows = sa.length === 1 ? "1" : sa[sa.length - 2]!;
   const aBatched = sa.length > 2;
-  const kB = sb[sb.length - 2]!;
-  const nB = sb[sb.length - 1]!;
   w.block(`for (let q = 0; q < ${batch}; q++) {`, () => {
-    w.line(
-      `gemm(ws.gemm, false, false, ${rows}, ${nB}, ${kB}, f32, ${A.off}${aBatched ? ` + q * ${rows} * ${kB}` : ""}, ${kB}, f32, ${B.off} + q * ${kB} * ${nB}, ${nB}, f32, ${out} + q * ${rows} * ${nB}, ${nB}, false, ${epilogue});`,
-    );
+    w.line(`${call}, false, false, ${m}, ${n}, ${k}, f32, ${A.off}${aBatched ? ` + q * ${m} * ${k}` : ""}, ${k}, f32, ${B.off} + q * ${k} * ${n}, ${n}, f32, ${out} + q * ${m} * ${n}, ${n}, false, ${epilogue});`);
   });
 }
 

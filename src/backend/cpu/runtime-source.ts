@@ -5,6 +5,7 @@
 // verbatim; nothing the module does not use is included.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { toJavaScript } from "./strip-types.ts";
 
 const DIR = join(import.meta.dirname, "runtime");
 
@@ -65,12 +66,11 @@ function code(text: string): string {
 
 const mentions = (text: string, name: string) => new RegExp(`\\b${name}\\b`).test(text);
 
-/** The runtime source a module body needs, ready to append to it. */
-export function runtimeSource(body: string): string {
+/** The named declarations and every declaration they use, in turn. */
+function closure(names: readonly string[]): Set<string> {
   const decls = all();
   const wanted = new Set<string>();
-  const used = code(body);
-  const queue = decls.filter((d) => mentions(used, d.name));
+  const queue = decls.filter((d) => names.includes(d.name));
   while (queue.length > 0) {
     const d = queue.pop()!;
     if (wanted.has(d.name)) continue;
@@ -78,16 +78,43 @@ export function runtimeSource(body: string): string {
     const text = code(d.text);
     for (const other of decls) if (!wanted.has(other.name) && other.name !== d.name && mentions(text, other.name)) queue.push(other);
   }
-  // Files in an order where each comes after the files it imports, declarations in file order.
-  const order = ["support.ts", "rng.ts", "gemm.ts", "conv.ts", "nn.ts", "loss.ts", "optim.ts", "init.ts"];
+  return wanted;
+}
+
+/** Declarations by name, files in an order where each comes after the files it imports, declarations in file order. */
+function ordered(wanted: ReadonlySet<string>): Declaration[] {
+  const decls = all();
+  const order = ["support.ts", "rng.ts", "gemm.ts", "threads.ts", "conv.ts", "nn.ts", "loss.ts", "optim.ts", "init.ts"];
   const rank = (f: string) => (order.includes(f) ? order.indexOf(f) : order.length);
-  const chosen = decls.filter((d) => wanted.has(d.name)).sort((a, b) => rank(a.file) - rank(b.file) || decls.indexOf(a) - decls.indexOf(b));
+  return decls.filter((d) => wanted.has(d.name)).sort((a, b) => rank(a.file) - rank(b.file) || decls.indexOf(a) - decls.indexOf(b));
+}
+
+/** The name under which an emitted module holds its helper threads' code (see gemmHelperSource). */
+export const HELPER_SOURCE_NAME = "GEMM_HELPER_SOURCE";
+
+/** The runtime source a module body needs, ready to append to it. */
+export function runtimeSource(body: string): string {
+  const used = code(body);
+  const wanted = closure(all().filter((d) => mentions(used, d.name)).map((d) => d.name));
   let file = "";
   const parts: string[] = [];
-  for (const d of chosen) {
+  for (const d of ordered(wanted)) {
     if (d.file !== file) parts.push(`// runtime/${d.file}`);
     file = d.file;
     parts.push(d.text, "");
   }
+  if (mentions(used, HELPER_SOURCE_NAME)) {
+    parts.push("// The helper threads' code: the kernels above that they run, as JavaScript (a Worker evaluates no", "// TypeScript).");
+    parts.push(`const ${HELPER_SOURCE_NAME} = \`${gemmHelperSource().replace(/[\\`]|\$\{/g, (c) => `\\${c}`)}\`;`, "");
+  }
   return parts.join("\n");
+}
+
+/**
+ * The script a gemm helper thread runs: startGemmHelper and everything it
+ * uses, as JavaScript, then a call of it with the worker's start data.
+ */
+export function gemmHelperSource(): string {
+  const kernels = toJavaScript(ordered(closure(["startGemmHelper"])).map((d) => d.text));
+  return ['"use strict";', kernels, 'startGemmHelper(require("node:worker_threads").workerData);', ""].join("\n");
 }

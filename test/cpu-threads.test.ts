@@ -188,7 +188,7 @@ function batchFor(rows: number, inputs: Record<string, number>, targets: Record<
 }
 
 // Sizes large enough that the big products are split: with small ones every product would stay on one thread.
-const MODELS = [
+const MODELS: { name: string; dims: { batch: number }; inputs: Record<string, number>; targets: Record<string, number> }[] = [
   { name: "mnist_tanh", dims: { batch: 100 }, inputs: { l0: 784 }, targets: { y: 10 } },
   { name: "keras_mnist", dims: { batch: 64 }, inputs: { x: 784 }, targets: { y: 10 } },
   { name: "mnist_conv", dims: { batch: 32 }, inputs: { pixels: 784 }, targets: { y: 10 } },

@@ -42,3 +42,15 @@ export function benchCheck(sizes: readonly number[] = [250, 500, 1000, 2000, 400
     return { lines, ms, usPerLine: (ms * 1000) / lines };
   });
 }
+
+export async function checkSuite(): Promise<unknown> {
+  console.log("\nnnc check: time against model size (best of 7)");
+  const rows = benchCheck();
+  console.log("| lines | ms | µs/line |\n|---:|---:|---:|");
+  for (const r of rows) console.log(`| ${r.lines} | ${r.ms.toFixed(1)} | ${r.usPerLine.toFixed(1)} |`);
+  const first = rows[0]!;
+  const last = rows[rows.length - 1]!;
+  const growth = last.ms / first.ms / (last.lines / first.lines);
+  console.log(`growth: ${(last.lines / first.lines).toFixed(0)}× the lines took ${(last.ms / first.ms).toFixed(1)}× the time (1.0 = linear: ${growth.toFixed(2)})`);
+  return { rows, linearity: growth };
+}

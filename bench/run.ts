@@ -1,30 +1,61 @@
 // `npm run bench`: runs the benchmark suites, prints tables and writes JSON
 // results to bench/results/. Figures are for comparison within one run; the
 // machine is shared, so nothing here is a pass/fail test.
+//
+//   npm run bench                          every suite: check, matmul, cpu, train
+//   npm run bench -- --suite cpu --quick   one suite (repeatable), fewer repetitions
+//
+// Suites load lazily, so `--suite check` never loads TensorFlow.js.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchCheck } from "./check.ts";
+import { FULL, QUICK, type TimingOptions } from "./timing.ts";
+
+type Suite = (o: TimingOptions) => Promise<unknown>;
+
+const SUITES: Record<string, () => Promise<Suite>> = {
+  check: async () => (await import("./check.ts")).checkSuite,
+  matmul: async () => (await import("./matmul.ts")).matmulSuite,
+  cpu: async () => (await import("./cpu.ts")).cpuSuite,
+  train: async () => (await import("./train.ts")).trainSuite,
+};
 
 const { values } = parseArgs({
   options: {
     suite: { type: "string", multiple: true },
+    quick: { type: "boolean", default: false },
     out: { type: "string", default: join(import.meta.dirname, "results") },
   },
 });
-const suites = new Set(values.suite ?? ["check"]);
-const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+const names = values.suite ?? Object.keys(SUITES);
+const unknown = names.filter((s) => !(s in SUITES));
+if (unknown.length > 0) {
+  console.error(`unknown suite ${unknown.join(", ")}; the suites are ${Object.keys(SUITES).join(", ")}`);
+  process.exit(2);
+}
 
-if (suites.has("check")) {
-  console.log("nnc check: time against model size (best of 7)");
-  const rows = benchCheck();
-  console.log("| lines | ms | µs/line |\n|---:|---:|---:|");
-  for (const r of rows) console.log(`| ${r.lines} | ${r.ms.toFixed(1)} | ${r.usPerLine.toFixed(1)} |`);
-  const first = rows[0]!;
-  const last = rows[rows.length - 1]!;
-  const growth = last.ms / first.ms / (last.lines / first.lines);
-  console.log(`growth: ${(last.lines / first.lines).toFixed(0)}× the lines took ${(last.ms / first.ms).toFixed(1)}× the time (1.0 = linear: ${growth.toFixed(2)})`);
-  results["check"] = { rows, linearity: growth };
+const timing = values.quick ? QUICK : FULL;
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: `${cpus().length} × ${cpus()[0]?.model ?? "unknown"}`,
+  quick: values.quick,
+  timing,
+};
+console.log(`nnc benchmarks, ${results["date"]}, Node ${process.version}, ${results["cpu"]}${values.quick ? ", --quick" : ""}`);
+for (const name of names) {
+  const t0 = performance.now();
+  try {
+    results[name] = await (await SUITES[name]!())(timing);
+  } catch (e) {
+    // Reported here: once tfjs-wasm has loaded, its Emscripten glue rethrows anything uncaught
+    // and Node then prints a screenful of minified code instead of the error.
+    console.error(`suite ${name} failed:`, e);
+    results[name] = { error: String(e) };
+    process.exitCode = 1;
+  }
+  console.log(`(${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }
 
 mkdirSync(values.out!, { recursive: true });

@@ -1,7 +1,8 @@
 // Ops along an axis: softmax, reductions, argmax.
 import { normalizeAxis } from "./shape-rules.ts";
 import { axisView } from "./cpu-util.ts";
-import { defineOp, type CpuRule, type GradBuilder, type IShape, type OpAttrs, type OpDef, type OpName, type Ref, type Shape, type ShapeCtx, type VjpRule } from "./types.ts";
+import { axisView as wgslAxis, strided, workgroupReduce } from "./wgsl-util.ts";
+import { defineOp, type CpuRule, type WgslRule, type WgslValue, type GradBuilder, type IShape, type OpAttrs, type OpDef, type OpName, type Ref, type Shape, type ShapeCtx, type VjpRule } from "./types.ts";
 
 function reduced(shape: IShape, axis: number | null, keepdims: boolean, ctx: ShapeCtx): IShape | undefined {
   if (axis === null) return keepdims ? shape.map(() => 1) : [];
@@ -36,6 +37,49 @@ function axisKernel<K extends OpName>(fn: string, axisOf: (attrs: OpAttrs[K]) =>
   };
 }
 
+/**
+ * A WGSL reduction along an axis: one workgroup per (outer, inner) row, its
+ * invocations striding the axis, then a tree in workgroup memory. `finish`
+ * gets the row's elements by index `j` and writes the row's results.
+ */
+function wgslAxisKernel<K extends OpName>(axisOf: (attrs: OpAttrs[K]) => number | null, finish: (at: (j: string) => string, out: WgslValue, idx: (j: string) => string, len: string) => string[]): WgslRule<K> {
+  return {
+    kernel: ({ args: [x], out, attrs }) => {
+      const v = wgslAxis(x!, axisOf(attrs));
+      const base = v.inner === "1" ? `row * ${v.len}` : `(row / ${v.inner}) * ${v.len} * ${v.inner} + row % ${v.inner}`;
+      const idx = (j: string) => `base + ${v.inner === "1" ? j : `${j} * ${v.inner}`}`;
+      const at = (j: string) => `${x!.ref}[${idx(j)}]`;
+      return { mode: "rows", count: v.outer === "1" ? v.inner : v.inner === "1" ? v.outer : `${v.outer} * ${v.inner}`, body: [`let base: u32 = ${base};`, ...finish(at, out, idx, v.len)] };
+    },
+  };
+}
+
+/** sum, mean or max of a row: the reduction, then one invocation writes it. */
+function wgslReduce<K extends ReduceName>(kind: ReduceName): WgslRule<K> {
+  return wgslAxisKernel<K>((a) => a.axis, (at, out, _idx, len) => [
+    `var part: f32 = ${kind === "max" ? "-3.4028234663852886e38" : "0.0"};`,
+    ...strided("j", len, [kind === "max" ? `part = max(part, ${at("j")});` : `part = part + ${at("j")};`]),
+    ...workgroupReduce("part", "total", kind === "max" ? "max" : "sum"),
+    `if (lid == 0u) { ${out.ref}[row] = ${kind === "mean" ? `total / f32(${len})` : "total"}; }`,
+  ]);
+}
+
+/** softmax or log_softmax of a row: its maximum, then Σ exp(x − max), then each element. */
+function wgslSoftmax<K extends SoftmaxName>(log: boolean): WgslRule<K> {
+  return wgslAxisKernel<K>((a) => a.axis, (at, out, idx, len) => {
+    const put = (j: string) => `${out.ref}[${idx(j)}]`;
+    return [
+      "var part: f32 = -3.4028234663852886e38;",
+      ...strided("j", len, [`part = max(part, ${at("j")});`]),
+      ...workgroupReduce("part", "m", "max"),
+      "part = 0.0;",
+      ...strided("j", len, [`part = part + exp(${at("j")} - m);`]),
+      ...workgroupReduce("part", "s", "sum"),
+      ...strided("j", len, [log ? `${put("j")} = ${at("j")} - (m + log(s));` : `${put("j")} = exp(${at("j")} - m) / s;`]),
+    ];
+  });
+}
+
 const REDUCE_KERNELS = { sum: "reduceSum", mean: "reduceMean", max: "reduceMax" } as const;
 
 function reduction<K extends ReduceName>(name: K, doc: string, vjp: VjpRule<K>): OpDef<K> {
@@ -47,6 +91,7 @@ function reduction<K extends ReduceName>(name: K, doc: string, vjp: VjpRule<K>):
     attrs: { axis: { kind: "int?", default: null }, keepdims: { kind: "bool", default: false } },
     vjp: vjp as VjpRule<ReduceName>,
     cpu: axisKernel<ReduceName>(REDUCE_KERNELS[name], (a) => a.axis),
+    wgsl: wgslReduce<ReduceName>(name),
     shape: ([x], { axis, keepdims }, ctx) => reduced(x!.shape, axis, keepdims, ctx),
     doc,
   }) as OpDef<K>;
@@ -65,6 +110,7 @@ function softmaxLike<K extends SoftmaxName>(name: K, doc: string, vjp: VjpRule<K
     attrs: { axis: { kind: "int", default: -1 } },
     vjp: vjp as VjpRule<SoftmaxName>,
     cpu: axisKernel<SoftmaxName>(name === "softmax" ? "softmax" : "logSoftmax", (a) => a.axis),
+    wgsl: wgslSoftmax<SoftmaxName>(name === "log_softmax"),
     shape: ([x], { axis }, ctx) => (normalizeAxis(axis, x!.shape.length, ctx) === undefined ? undefined : x!.shape),
     doc,
   }) as OpDef<K>;
@@ -100,6 +146,27 @@ export const axisOps = {
     attrs: { axis: { kind: "int?", default: null } },
     vjp: "nograd",
     cpu: axisKernel<"argmax">("argmax", (a) => a.axis),
+    // One invocation per row, in order: the first maximum wins, as on the CPU.
+    wgsl: {
+      kernel: ({ args: [x], out, attrs }) => {
+        const v = wgslAxis(x!, attrs.axis);
+        const at = (j: string) => `${x!.ref}[base + ${v.inner === "1" ? j : `${j} * ${v.inner}`}]`;
+        return {
+          mode: "threads",
+          count: v.outer === "1" ? v.inner : v.inner === "1" ? v.outer : `${v.outer} * ${v.inner}`,
+          body: [
+            `let base: u32 = ${v.inner === "1" ? `i * ${v.len}` : `(i / ${v.inner}) * ${v.len} * ${v.inner} + i % ${v.inner}`};`,
+            "var best: i32 = 0;",
+            `var bv: f32 = ${at("0u")};`,
+            `for (var j: u32 = 1u; j < ${v.len}; j = j + 1u) {`,
+            `  let e: f32 = ${at("j")};`,
+            "  if (e > bv) { best = i32(j); bv = e; }",
+            "}",
+            `${out.ref}[i] = best;`,
+          ],
+        };
+      },
+    },
     dtype: "i32",
     shape: ([x], { axis }, ctx) => reduced(x!.shape, axis, false, ctx),
     doc: "index of the largest element along the axis (int; passes no gradient)",

@@ -1,11 +1,37 @@
 // Layers: dropout, 2-D convolution and pooling (NHWC), embedding lookup.
 import { concrete, formatShape, originNote, requireRank } from "./shape-rules.ts";
-import { defineOp, type CpuValue } from "./types.ts";
+import { coords } from "./wgsl-util.ts";
+import { defineOp, type CpuValue, type WgslValue } from "./types.ts";
 
 /** The size arguments of the runtime's convolutions: b, h, w, c, kh, kw, f, stride, same. */
 export function conv(x: CpuValue, k: CpuValue, attrs: { stride: number; padding: "valid" | "same" }): string {
   return `${x.shape.join(", ")}, ${k.shape[0]}, ${k.shape[1]}, ${k.shape[3]}, ${attrs.stride}, ${attrs.padding === "same"}`;
 }
+
+/**
+ * The sizes of a convolution as WGSL `let`s: H, W, C of the input, KH, KW, F
+ * of the kernel, OH, OW of the output, S the stride and PT, PL the padding
+ * before the first row and column (TensorFlow's "same" rule, as on the CPU).
+ * Heights, widths and kernel sizes are numbers by the shape rule.
+ */
+export function wgslConvSizes(x: WgslValue, k: WgslValue, attrs: { stride: number; padding: "valid" | "same" }): string[] {
+  const [h, w] = [Number(x.shape[1]), Number(x.shape[2])];
+  const [kh, kw] = [Number(k.shape[0]), Number(k.shape[1])];
+  const same = attrs.padding === "same";
+  const size = (n: number, kn: number) => (same ? Math.ceil(n / attrs.stride) : Math.floor((n - kn) / attrs.stride) + 1);
+  const pad = (n: number, kn: number) => (same ? Math.floor(Math.max((size(n, kn) - 1) * attrs.stride + kn - n, 0) / 2) : 0);
+  return [
+    `let B: u32 = ${x.shape[0]}; let H: u32 = ${h}u; let W: u32 = ${w}u; let C: u32 = ${x.shape[3]};`,
+    `let KH: u32 = ${kh}u; let KW: u32 = ${kw}u; let F: u32 = ${k.shape[3]};`,
+    `let OH: u32 = ${size(h, kh)}u; let OW: u32 = ${size(w, kw)}u; let S: u32 = ${attrs.stride}u; let PT: i32 = ${pad(h, kh)}; let PL: i32 = ${pad(w, kw)};`,
+  ];
+}
+
+/** Dropout's WGSL: keep element i when the top 24 bits of its hash reach p·2²⁴ (the CPU's uniform01 ≥ p, compared exactly). */
+export function wgslDropout(p: number, id: number, kept: string, i: string): string {
+  return `select(0.0, ${kept}, nnc_keep(key${id}, ${i}, ${Math.ceil(p * 16777216)}u))`;
+}
+export const wgslDropoutKey = (stream: number, id: number) => [`let key${id}: u32 = nnc_dropout_key(${0x20000 + stream}u);`];
 
 export const layerOps = {
   dropout: defineOp({
@@ -19,6 +45,11 @@ export const layerOps = {
     cpu: {
       prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, ${0x20000 + attrs.stream}, step);`] : []),
       scalar: ([x], attrs, i, training, id) => (training ? `(uniformAt(key${id}, ${i}) >= ${attrs.p} ? ${x} * ${1 / (1 - attrs.p)} : 0)` : x!),
+    },
+    wgsl: {
+      prelude: (attrs, training, id) => (training ? wgslDropoutKey(attrs.stream, id) : []),
+      scalar: ([x], attrs, i, training, id) => (training ? wgslDropout(attrs.p, id, `${x} * ${1 / (1 - attrs.p)}`, i) : x!),
+      uses: ["nnc_keep", "nnc_dropout_key"],
     },
     shape: ([x], { p }, ctx) => {
       if (!(p >= 0 && p < 1)) {
@@ -36,6 +67,30 @@ export const layerOps = {
     tensors: ["x", "k"],
     attrs: { stride: { kind: "int", default: 1 }, padding: { kind: "string", default: "valid", oneOf: ["valid", "same"] } },
     cpu: { kernel: ({ args: [x, k], out, attrs }) => [`conv2d(ws.conv, ${conv(x!, k!, attrs)}, f32, ${x!.off}, f32, ${k!.off}, f32, ${out.off});`] },
+    // One invocation per output element [b, oy, ox, f], summing its taps.
+    wgsl: {
+      kernel: ({ args: [x, k], out, attrs }) => ({
+        mode: "threads",
+        count: out.size,
+        body: [
+          ...wgslConvSizes(x!, k!, attrs),
+          ...coords(["B", "OH", "OW", "F"], "i", "o"),
+          "var acc: f32 = 0.0;",
+          "for (var ky: u32 = 0u; ky < KH; ky = ky + 1u) {",
+          "  let iy: i32 = i32(o1 * S + ky) - PT;",
+          "  if (iy < 0 || iy >= i32(H)) { continue; }",
+          "  for (var kx: u32 = 0u; kx < KW; kx = kx + 1u) {",
+          "    let ix: i32 = i32(o2 * S + kx) - PL;",
+          "    if (ix < 0 || ix >= i32(W)) { continue; }",
+          "    let xb: u32 = ((o0 * H + u32(iy)) * W + u32(ix)) * C;",
+          "    let kb: u32 = (ky * KW + kx) * C * F + o3;",
+          `    for (var c: u32 = 0u; c < C; c = c + 1u) { acc = acc + ${x!.ref}[xb + c] * ${k!.ref}[kb + c * F]; }`,
+          "  }",
+          "}",
+          `${out.ref}[i] = acc;`,
+        ],
+      }),
+    },
     // d conv2d(x, k) = (full correlation of g with flipped k, correlation of x with g)
     vjp: ({ g, args: [x, k], attrs, b, needs }) => [
       needs[0] ? b.op("conv2d_grad_input", [g, k!], { stride: attrs.stride, padding: attrs.padding, inputShape: b.shape(x!) }) : null,
@@ -75,6 +130,24 @@ export const layerOps = {
     tensors: ["x"],
     attrs: { size: { kind: "int", default: 2 } },
     cpu: { kernel: ({ args: [x], out, attrs }) => [`maxpool2d(f32, ${x!.off}, f32, ${out.off}, ${x!.shape.join(", ")}, ${attrs.size});`] },
+    // One invocation per output element; the first maximum in window order.
+    wgsl: {
+      kernel: ({ args: [x], out, attrs }) => ({
+        mode: "threads",
+        count: out.size,
+        body: [
+          `let H: u32 = ${x!.shape[1]}u; let W: u32 = ${x!.shape[2]}u; let C: u32 = ${x!.shape[3]}; let P: u32 = ${attrs.size}u;`,
+          ...coords([x!.shape[0]!, out.shape[1]!, out.shape[2]!, "C"], "i", "o"),
+          `let first: u32 = ((o0 * H + o1 * P) * W + o2 * P) * C + o3;`,
+          `var m: f32 = ${x!.ref}[first];`,
+          "for (var t: u32 = 1u; t < P * P; t = t + 1u) {",
+          `  let v: f32 = ${x!.ref}[first + ((t / P) * W + t % P) * C];`,
+          "  if (v > m) { m = v; }",
+          "}",
+          `${out.ref}[i] = m;`,
+        ],
+      }),
+    },
     // d maxpool(x) = g routed to each window's maximum
     vjp: ({ g, args: [x], attrs, b }) => [b.op("maxpool2d_grad", [x!, g], { size: attrs.size })],
     shape: ([x], { size }, ctx) => {
@@ -102,6 +175,17 @@ export const layerOps = {
     argTypes: ["i32", "f32"],
     attrs: {},
     cpu: { kernel: ({ args: [ids, e], out }) => [`embed(i32, ${ids!.off}, ${ids!.size}, f32, ${e!.off}, ${e!.shape[0]}, ${e!.shape[1]}, f32, ${out.off});`] },
+    // One invocation per output element; an id outside the table gives zeros here (the CPU module throws).
+    wgsl: {
+      kernel: ({ args: [ids, e], out }) => ({
+        mode: "threads",
+        count: out.size,
+        body: [
+          `let id: i32 = ${ids!.ref}[i / ${e!.shape[1]}];`,
+          `if (id >= 0 && u32(id) < ${e!.shape[0]}) { ${out.ref}[i] = ${e!.ref}[u32(id) * ${e!.shape[1]} + i % ${e!.shape[1]}]; } else { ${out.ref}[i] = 0.0; }`,
+        ],
+      }),
+    },
     // d embed(ids, E) = (none, rows of g summed into the rows of E at the ids)
     vjp: ({ g, args: [ids, e], b }) => [null, b.op("embed_grad", [ids!, g], { tableShape: b.shape(e!) })],
     shape: ([ids, e], _attrs, ctx) => {

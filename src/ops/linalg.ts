@@ -1,7 +1,7 @@
 // Matrix product, transpose and the reshaping ops.
 import { concrete, formatShape, originNote } from "./shape-rules.ts";
 import { product } from "./cpu-util.ts";
-import { defineOp, isVar, type CpuKernelCtx, type ArgInfo, type IDim, type IShape, type Ref, type ShapeCtx, type VjpRule } from "./types.ts";
+import { defineOp, isVar, type WgslKernel, type WgslKernelCtx, type CpuKernelCtx, type ArgInfo, type IDim, type IShape, type Ref, type ShapeCtx, type VjpRule } from "./types.ts";
 
 /**
  * d(a b) = (g bᵀ, aᵀ g), with numpy's vector cases: a vector operand is made
@@ -90,6 +90,9 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
 /** Same elements, new shape: a copy into the output's place. */
 const copy = ({ args: [x], out }: CpuKernelCtx<"reshape" | "flatten">) => [`${out.arr}.copyWithin(${out.off}, ${x!.off}, ${x!.off} + ${x!.size});`];
 
+/** Same elements, new shape: one invocation per element. */
+const wgslCopy = ({ args: [x], out }: WgslKernelCtx<"reshape" | "flatten">): WgslKernel => ({ mode: "threads", count: out.size, body: [`${out.ref}[i] = ${x!.ref}[i];`] });
+
 /** Splits a shape's size into a constant factor and a sorted list of symbolic factors. */
 function sizeOf(shape: IShape, ctx: ShapeCtx): { n: number; syms: string[] } | undefined {
   let n = 1;
@@ -111,6 +114,7 @@ export const linalgOps = {
     attrs: {},
     vjp: matmulVjp,
     cpu: "gemm",
+    wgsl: "gemm",
     shape: ([a, b], _attrs, ctx) => matmulShape(a!, b!, ctx),
     doc: "matrix product (`a b` or `a @ b`), numpy matmul rules",
   }),
@@ -128,6 +132,19 @@ export const linalgOps = {
           ? [`${out.arr}.copyWithin(${out.off}, ${x!.off}, ${x!.off} + ${x!.size});`]
           : [`transposeLast2(${x!.arr}, ${x!.off}, ${out.arr}, ${out.off}, ${product(x!.shape.slice(0, -2))}, ${x!.shape[x!.shape.length - 2]}, ${x!.shape[x!.shape.length - 1]});`],
     },
+    // One invocation per output element [.., c, r], reading x [.., r, c].
+    wgsl: {
+      kernel: ({ args: [x], out }) => {
+        if (x!.shape.length < 2) return { mode: "threads", count: out.size, body: [`${out.ref}[i] = ${x!.ref}[i];`] };
+        const r = x!.shape[x!.shape.length - 2]!;
+        const c = x!.shape[x!.shape.length - 1]!;
+        return {
+          mode: "threads",
+          count: out.size,
+          body: [`let plane: u32 = i / (${r} * ${c});`, `let col: u32 = (i / ${r}) % ${c};`, `let row: u32 = i % ${r};`, `${out.ref}[i] = ${x!.ref}[plane * ${r} * ${c} + row * ${c} + col];`],
+        };
+      },
+    },
     shape: ([x]) => (x!.shape.length < 2 ? x!.shape : [...x!.shape.slice(0, -2), x!.shape[x!.shape.length - 1]!, x!.shape[x!.shape.length - 2]!]),
     doc: "swaps the last two axes (`x.T`); a vector is unchanged",
   }),
@@ -140,6 +157,7 @@ export const linalgOps = {
     // d reshape(x) = reshape(g, shape of x)
     vjp: ({ g, args: [x], b }) => [b.reshape(g, b.shape(x!))],
     cpu: { kernel: copy },
+    wgsl: { kernel: wgslCopy },
     shape: ([x], { shape }, ctx) => {
       const from = sizeOf(x!.shape, ctx);
       const holes = shape.filter((d) => d === -1).length;
@@ -188,6 +206,7 @@ export const linalgOps = {
     // d flatten(x) = reshape(g, shape of x)
     vjp: ({ g, args: [x], b }) => [b.reshape(g, b.shape(x!))],
     cpu: { kernel: copy },
+    wgsl: { kernel: wgslCopy },
     shape: ([x], _attrs, ctx) => {
       if (x!.shape.length === 0) {
         ctx.error("NNC220", "flatten needs at least one axis, got a scalar");
@@ -212,6 +231,8 @@ export const linalgOps = {
     argTypes: ["i32"],
     vjp: "nograd", // integer ids have no gradient
     cpu: { kernel: ({ args: [ids], out, attrs }) => [`oneHot(${ids!.arr}, ${ids!.off}, ${ids!.size}, ${attrs.n}, ${out.arr}, ${out.off});`] },
+    // An id outside [0, n) gives a row of zeros here (the CPU module throws).
+    wgsl: { kernel: ({ args: [ids], out, attrs }) => ({ mode: "threads", count: out.size, body: [`${out.ref}[i] = select(0.0, 1.0, ${ids!.ref}[i / ${attrs.n}u] == i32(i % ${attrs.n}u));`] }) },
     shape: ([ids], { n }, ctx) => {
       if (n < 1) {
         ctx.error("NNC214", `one_hot needs a positive number of classes, got ${n}`);

@@ -4,8 +4,9 @@
 // (rows ≥ 0 summing to 1) and hinge targets one-hot: the derivative rules
 // rely on it, and the reference interpreter refuses other targets.
 import { sameShape } from "./shape-rules.ts";
-import { rowsOf } from "./cpu-util.ts";
-import { defineOp, type CpuRule, type GradBuilder, type OpDef, type OpName, type Ref, type Vjp } from "./types.ts";
+import { product, rowsOf } from "./cpu-util.ts";
+import { strided, workgroupReduce } from "./wgsl-util.ts";
+import { defineOp, type WgslRule, type CpuRule, type GradBuilder, type OpDef, type OpName, type Ref, type Vjp } from "./types.ts";
 
 type PairLoss = "mse" | "cross_entropy" | "softmax_cross_entropy" | "binary_cross_entropy" | "hinge" | "accuracy";
 /** Runtime loss kernels: by rows × width (class losses) or by element count. */
@@ -29,6 +30,63 @@ export function lossKernel<K extends OpName>(name: PairLoss | "sigmoid_binary_cr
   };
 }
 
+/**
+ * Each loss in WGSL: one workgroup; each invocation sums its share of the
+ * elements (or of the rows, for the class losses) into `part`, then a tree
+ * in workgroup memory, then invocation 0 writes the scalar. The per-element
+ * terms are the CPU runtime's (src/backend/cpu/runtime/loss.ts).
+ */
+export function wgslLoss<K extends OpName>(name: PairLoss | "sigmoid_binary_cross_entropy"): WgslRule<K> {
+  return {
+    kernel: ({ args: [p, y], out }) => {
+      const P = p!.ref;
+      const Y = y!.ref;
+      const width = p!.shape.length === 0 ? "1" : p!.shape[p!.shape.length - 1]!;
+      const rows = product(p!.shape.slice(0, -1));
+      const elementwise = (term: string[], divide: string) => [
+        "var part: f32 = 0.0;",
+        ...strided("j", p!.size, [`let a: f32 = ${P}[j];`, `let b: f32 = ${Y}[j];`, ...term]),
+        ...workgroupReduce("part", "total", "sum"),
+        `if (lid == 0u) { ${out.ref}[0] = total / f32(${divide}); }`,
+      ];
+      /** The first argmax of a row of `arr` at `o` into `name`. */
+      const firstMax = (arr: string, name: string) => [
+        `var ${name}: u32 = 0u;`,
+        `for (var j: u32 = 1u; j < ${width}; j = j + 1u) { if (${arr}[o + j] > ${arr}[o + ${name}]) { ${name} = j; } }`,
+      ];
+      const byRow = (term: string[]) => [
+        "var part: f32 = 0.0;",
+        ...strided("r", rows, [`let o: u32 = r * ${width};`, ...term]),
+        ...workgroupReduce("part", "total", "sum"),
+        `if (lid == 0u) { ${out.ref}[0] = total / f32(${rows}); }`,
+      ];
+      const bodies: Record<PairLoss | "sigmoid_binary_cross_entropy", string[]> = {
+        mse: elementwise(["part = part + (a - b) * (a - b);"], p!.size),
+        // 0·log 0 = 0: a class with y = 0 adds nothing
+        cross_entropy: elementwise(["if (b != 0.0) { part = part - b * log(a); }"], rows),
+        binary_cross_entropy: elementwise(["part = part - (b * log(a) + (1.0 - b) * log(1.0 - a));"], p!.size),
+        sigmoid_binary_cross_entropy: elementwise(["part = part + max(a, 0.0) - a * b + log(1.0 + exp(-abs(a)));"], p!.size),
+        softmax_cross_entropy: byRow([
+          "var m: f32 = -3.4028234663852886e38;",
+          `for (var j: u32 = 0u; j < ${width}; j = j + 1u) { m = max(m, ${P}[o + j]); }`,
+          "var e: f32 = 0.0;",
+          `for (var j: u32 = 0u; j < ${width}; j = j + 1u) { e = e + exp(${P}[o + j] - m); }`,
+          "let lse: f32 = m + log(e);",
+          `for (var j: u32 = 0u; j < ${width}; j = j + 1u) { part = part + ${Y}[o + j] * (lse - ${P}[o + j]); }`,
+        ]),
+        hinge: byRow([
+          ...firstMax(Y, "label"),
+          `let sl: f32 = ${P}[o + label];`,
+          `for (var j: u32 = 0u; j < ${width}; j = j + 1u) { if (j != label) { part = part + max(0.0, ${P}[o + j] - sl + 1.0); } }`,
+        ]),
+        accuracy: byRow([...firstMax(P, "guess"), ...firstMax(Y, "label"), "if (guess == label) { part = part + 1.0; }"]),
+      };
+      return { mode: "rows", count: "1", body: bodies[name] };
+    },
+  };
+}
+
+
 function pairLoss<K extends PairLoss>(name: K, doc: string, vjp: Vjp<K>): OpDef<K> {
   return defineOp<PairLoss>({
     name,
@@ -38,6 +96,7 @@ function pairLoss<K extends PairLoss>(name: K, doc: string, vjp: Vjp<K>): OpDef<
     attrs: {},
     vjp: vjp as Vjp<PairLoss>,
     cpu: lossKernel<PairLoss>(name),
+    wgsl: wgslLoss<PairLoss>(name),
     shape: ([p, y], _attrs, ctx) => (sameShape(p!, y!, ctx, name) ? [] : undefined),
     doc,
   }) as OpDef<K>;
@@ -53,6 +112,18 @@ function penalty<K extends Penalty>(name: K, doc: string, vjp: Vjp<K>): OpDef<K>
     attrs: {},
     vjp: vjp as Vjp<Penalty>,
     cpu: { kernel: ({ args: [x], out }) => [`${out.arr}[${out.off}] = ${name}(${x!.arr}, ${x!.off}, ${x!.size});`] },
+    wgsl: {
+      kernel: ({ args: [x], out }) => ({
+        mode: "rows",
+        count: "1",
+        body: [
+          "var part: f32 = 0.0;",
+          ...strided("j", x!.size, [name === "sumsq" ? `part = part + ${x!.ref}[j] * ${x!.ref}[j];` : `part = part + abs(${x!.ref}[j]);`]),
+          ...workgroupReduce("part", "total", "sum"),
+          `if (lid == 0u) { ${out.ref}[0] = total; }`,
+        ],
+      }),
+    },
     shape: () => [],
     doc,
   }) as OpDef<K>;

@@ -8,7 +8,7 @@ const fixed = (): IShape | undefined => {
   throw new Error("internal: a source's shape is set by the IR builder");
 };
 
-const source = { kind: "source", tensors: [], attrs: {}, vjp: "nograd", cpu: "source" } as const;
+const source = { kind: "source", tensors: [], attrs: {}, vjp: "nograd", cpu: "source", wgsl: "source" } as const;
 
 export const sourceOps = {
   input: defineOp({ ...source, name: "input", shape: fixed, doc: "an `input` or `target` declaration" }),

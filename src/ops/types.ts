@@ -184,6 +184,8 @@ export interface OpDef<K extends OpName> {
   readonly vjp: Vjp<K>;
   /** The CPU backend's code for this op. */
   readonly cpu: CpuRule<K>;
+  /** The WebGPU backend's code for this op (WGSL). */
+  readonly wgsl: WgslRule<K>;
   /** Output shape, or undefined after reporting an error through ctx. */
   shape(args: readonly ArgInfo[], attrs: OpAttrs[K], ctx: ShapeCtx): IShape | undefined;
   /** Element type of the result (default f32); args are already checked. */
@@ -286,6 +288,65 @@ export type CpuRule<K extends OpName> =
   /** Graph sources: inputs and params live in memory, constants are written inline. */
   | "source"
   /** Matrix products: scheduled as gemm steps, with their epilogues. */
+  | "gemm";
+
+/**
+ * A value as the WebGPU emitter sees it: a storage buffer bound under a WGSL
+ * name, its shape as expressions. Sizes are written so that the same text is
+ * valid WGSL (dims are u32 pipeline-overridable constants `dim_NAME`) and
+ * valid TypeScript (dims are consts of the same names at createModel).
+ */
+export interface WgslValue {
+  /** The WGSL variable of its storage buffer (`array<f32>` or `array<i32>`). */
+  readonly ref: string;
+  readonly type: "f32" | "i32";
+  /** Sizes as u32 expressions ("dim_batch", "784"). */
+  readonly shape: readonly string[];
+  /** Number of elements. */
+  readonly size: string;
+}
+
+export interface WgslKernelCtx<K extends OpName> {
+  readonly out: WgslValue;
+  readonly args: readonly WgslValue[];
+  readonly attrs: OpAttrs[K];
+  readonly training: boolean;
+  /** A WGSL f32 literal for a number (exact, readable). */
+  num(v: number): string;
+}
+
+/**
+ * A WGSL kernel, as the statements of its entry point. "threads": one
+ * invocation per `i` below `count` (the flat index `i: u32` is given).
+ * "rows": one workgroup of WGSL_ROW_THREADS invocations per row `row: u32`
+ * below `count`, `lid: u32` the invocation's index in it, for workgroup
+ * reductions (`scratch: array<f32, WGSL_ROW_THREADS>` is declared).
+ */
+export interface WgslKernel {
+  readonly mode: "threads" | "rows";
+  /** How many invocations (threads) or rows; an expression valid in WGSL and TypeScript. */
+  readonly count: string;
+  readonly body: readonly string[];
+  /** Functions of the WGSL library (src/backend/webgpu/wgsl-lib.ts) the body calls. */
+  readonly uses?: readonly string[];
+}
+
+/**
+ * How the WebGPU backend computes an op: a scalar WGSL expression (fused
+ * with its elementwise neighbours into one kernel; `i` is the flat element
+ * index, u32), or a kernel of its own. Sources and matrix products are the
+ * backend's, as on the CPU.
+ */
+export type WgslRule<K extends OpName> =
+  | {
+      readonly scalar: (args: readonly string[], attrs: OpAttrs[K], i: string, training: boolean, id: number) => string;
+      /** Statements before the expression, once per invocation (a dropout key). */
+      readonly prelude?: (attrs: OpAttrs[K], training: boolean, id: number) => readonly string[];
+      /** Library functions the expression calls. */
+      readonly uses?: readonly string[];
+    }
+  | { readonly kernel: (c: WgslKernelCtx<K>) => WgslKernel }
+  | "source"
   | "gemm";
 
 export function defineOp<K extends OpName>(def: OpDef<K>): OpDef<K> {

@@ -1,0 +1,442 @@
+// `nnc compile --target webgpu`: one self-contained TypeScript module per
+// model, with its WGSL kernels as strings at the end. createModel makes every
+// buffer, pipeline (createComputePipelineAsync) and bind group; a step only
+// writes the batch into its buffers, records dispatches and submits. Host
+// memory (one ArrayBuffer) holds what is read back: params and optimizer
+// state for checkpoints, gradients, outputs, losses.
+import { basename } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GradGraph, NodeId } from "../../ir/graph.ts";
+import type { Init } from "../../ops/types.ts";
+import { Writer } from "../writer.ts";
+import { dimExpr, num } from "../cpu/emit-steps.ts";
+import { sizeExpr } from "../cpu/memory.ts";
+import { runtimeSource } from "../cpu/runtime-source.ts";
+import type { Program } from "../cpu/schedule.ts";
+import { VERSION } from "../../version.ts";
+import { api, header, LOSS_LOG } from "./emit-api.ts";
+import { stepComment, THREADS_PER_GROUP, TILE, type Kernel } from "./kernels.ts";
+import { METHODS, optimizerShader, STATE, HYPER_FIELDS } from "./optim.ts";
+import { planWebgpu, type WebgpuPlan } from "./plan.ts";
+import { WGSL_ROW_THREADS } from "../../ops/wgsl-util.ts";
+
+const INIT_CODES: Record<Init["kind"], number> = { zeros: 0, ones: 1, uniform: 2, normal: 3, xavier: 4, he: 5 };
+const key = (name: string) => (name === "__proto__" ? `["__proto__"]` : `"${name}"`);
+const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
+const shapeText = (g: GradGraph, id: NodeId) => `[${g.shapes[id]!.join(", ")}]`;
+/** A string as a TypeScript template literal's contents. */
+const template = (s: string) => s.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${");
+
+export interface WebgpuModule {
+  /** The TypeScript module. */
+  readonly code: string;
+  /** Every shader of the module, in order, for reading and golden files. */
+  readonly wgsl: string;
+  readonly plan: WebgpuPlan;
+}
+
+/** The host-side WebGPU helpers, verbatim, without imports and `export`. */
+function webgpuRuntime(): string {
+  const text = readFileSync(join(import.meta.dirname, "runtime.ts"), "utf8").replace(/\r\n/g, "\n");
+  return text.replace(/^\/\/\/ <reference[^\n]*\n/, "").replace(/^export /gm, "");
+}
+
+function programName(plan: WebgpuPlan, p: Program): string {
+  const m = plan.module;
+  return p === m.trainProgram ? "runTrain" : p === m.evalProgram ? "runEval" : p.training ? "runForwardTraining" : "runForward";
+}
+
+export function emitWebgpuModule(g: GradGraph): WebgpuModule {
+  const src = basename(g.file.path);
+  const plan = planWebgpu(g);
+  const { dropout, programs, inferProgram, inferTrainingProgram, evalProgram, trainProgram, persistent, constants, gradientCopies } = plan.module;
+  const w = new Writer();
+  header(w, g, src);
+  api(w, g, dropout);
+  w.block("export async function createModel(options: CreateOptions): Promise<Model> {", () => {
+    for (const d of g.dims) w.line(`const dim_${d.name} = dimension(options.dims, "${d.name}", ${d.default ?? "undefined"});`);
+    w.line(`const dims = { ${g.dims.map((d) => `${key(d.name)}: dim_${d.name}`).join(", ")} };`);
+    w.line("let seed = (options.seed ?? 1) >>> 0;");
+    w.line("const device = options.device ?? (await requestDevice());");
+    w.line('device.pushErrorScope("validation");');
+    w.line();
+    w.comment("GPU memory: one buffer per persistent value, and temporaries shared by the programs (planned by liveness).");
+    for (const p of persistent) w.line(`const ${p.name} = storageBuffer(device, ${JSON.stringify(p.comment)}, 4 * (${p.size}), dims);`);
+    for (const t of plan.temps) {
+      const what = [...new Set(t.values.map((v) => describe(g, v)))].join(", ");
+      w.line(`const ${t.name} = storageBuffer(device, ${JSON.stringify(`temporary ${t.name}: ${what}`)}, 4 * ${t.sizes.length === 1 ? `(${t.sizes[0]})` : `Math.max(${t.sizes.join(", ")})`}, dims);`);
+    }
+    w.line(`const run = uniformBuffer(device, "run: seed and step, for dropout", 8);`);
+    w.line(`const hyper = uniformBuffer(device, "hyper: optimizer settings", ${4 * HYPER_FIELDS.length});`);
+    w.line(`const lossLog = storageBuffer(device, "losses of the last ${LOSS_LOG} steps", ${4 * LOSS_LOG}, dims);`);
+    for (const c of constants) {
+      const n = g.nodes[c.node]!;
+      w.line(`device.queue.writeBuffer(${c.name}, 0, new Float32Array([${n.op === "const" ? num((n.attrs as { value: number }).value) : dimExpr((n.attrs as { dim: string }).dim)}]));`);
+    }
+    const trainMem = plan.module.memory.get(trainProgram)!;
+    for (const c of gradientCopies) {
+      if (trainMem.place.get(c.from) === undefined) {
+        w.comment("A gradient that is a constant: written once.");
+        w.line(`device.queue.writeBuffer(${c.to}, 0, new Float32Array(${c.size}).fill(${num((g.nodes[c.from]!.attrs as { value: number }).value)}));`);
+      }
+    }
+    w.line();
+    hostMemory(w, g, plan);
+    w.line();
+    w.comment("Pipelines: one per distinct shader, compiled in parallel; dims are pipeline constants.");
+    const pipelineConstants = (k: Kernel) => (k.dims.length === 0 ? "{}" : `{ ${k.dims.map((d) => `dim_${d}`).join(", ")} }`);
+    const firstUse = plan.shaders.map((s) => [...plan.kernels.values()].flat().find((k) => k.wgsl === s)!);
+    w.block("const [", () => {
+      firstUse.forEach((_, i) => w.line(`k${i},`));
+      for (const m of METHODS) w.line(`o_${m},`);
+    }, "] = await Promise.all([");
+    w.indent(() => {
+      firstUse.forEach((k, i) => w.line(`computePipeline(device, ${JSON.stringify(`${stepComment(g, k.node).split("  ")[0]} ${k.what}`)}, SHADER_${i}, ${pipelineConstants(k)}),`));
+      for (const m of METHODS) w.line(`computePipeline(device, "optimizer ${m}", OPTIMIZER_${m.toUpperCase()}, {}),`);
+    });
+    w.line("]);");
+    w.line();
+    w.comment("Bind groups and workgroup grids of every step, made once.");
+    programs.forEach((p, pi) => {
+      plan.kernels.get(p)!.forEach((k, si) => {
+        const id = `${"abcd"[pi]}${si}`;
+        w.line(`const bg_${id} = bindGroup(device, k${plan.shaders.indexOf(k.wgsl)}, [${k.bindings.map((b) => b.buffer).join(", ")}]);`);
+        const label = JSON.stringify(`the kernel of ${stepComment(g, k.node).split("  ")[0]} (${k.what})`);
+        const d = k.dispatch;
+        if (d.kind === "tiles") w.line(`const grid_${id} = tiles(device, ${label}, ${d.rows}, ${d.cols}, ${d.batch}, ${TILE});`);
+        else w.line(`const grid_${id} = workgroups(device, ${label}, ${d.count}, ${d.kind === "threads" ? THREADS_PER_GROUP : 1});`);
+      });
+    });
+    g.params.forEach((p, k) => {
+      for (const m of METHODS) w.line(`const bg_${m}${k} = bindGroup(device, o_${m}, [hyper, p${k}, g${k}${STATE[m].map((s) => `, ${s}${k}`).join("")}]);`);
+      w.line(`const grid_opt${k} = workgroups(device, "the optimizer of ${p.name.replace(/[^A-Za-z0-9_]/g, "?")}", ${sizeExpr(g.shapes[p.node]!)}, ${THREADS_PER_GROUP});`);
+    });
+    w.line();
+    w.comment("Params, drawn on the host from the counter-based RNG (the same values as the CPU module and the interpreter), then uploaded.");
+    g.params.forEach((p, k) => {
+      const init = (g.nodes[p.node]!.attrs as { init: Init }).init;
+      const [a, b] = init.kind === "uniform" ? [init.low, init.high] : init.kind === "normal" ? [init.mean, init.std] : [0, 0];
+      w.line(`initParam(${INIT_CODES[init.kind]}, ${num(a)}, ${num(b)}, [${g.shapes[p.node]!.map(dimExpr).join(", ")}], seed, ${0x10000 + k}, f32, hp${k}); // ${p.name} = ${init.kind}`);
+      w.line(`device.queue.writeBuffer(p${k}, 0, f32, hp${k}, ${sizeExpr(g.shapes[p.node]!)});`);
+    });
+    w.line("const validation = await device.popErrorScope();");
+    w.line("if (validation !== null) throw new Error(`createModel: WebGPU rejected the model: ${validation.message}`);");
+    w.line();
+    w.line("let step = 0;");
+    w.line("let lossesRead = 0;");
+    w.line("const runData = new Uint32Array(2);");
+    w.line(`const hyperData = new Float32Array(${HYPER_FIELDS.length});`);
+    w.line();
+    loaders(w, g);
+    for (const p of programs) {
+      w.block(`function ${programName(plan, p)}(pass: GPUComputePassEncoder): void {`, () => {
+        let last = "";
+        plan.kernels.get(p)!.forEach((k, si) => {
+          const comment = stepComment(g, k.node);
+          if (comment !== last) w.comment(comment);
+          last = comment;
+          const id = `${"abcd"[programs.indexOf(p)]}${si}`;
+          w.line(`dispatch(pass, k${plan.shaders.indexOf(k.wgsl)}, bg_${id}, grid_${id}); // ${k.what}`);
+        });
+      });
+    }
+    w.block("function setRun(): void {", () => {
+      w.comment("Dropout masks follow (seed, step), as on the CPU.");
+      w.line("runData[0] = seed;");
+      w.line("runData[1] = step;");
+      w.line("device.queue.writeBuffer(run, 0, runData);");
+    });
+    w.line();
+    optimizer(w, g);
+    readback(w);
+    modelObject(w, g, plan, inferProgram, inferTrainingProgram, evalProgram, trainProgram);
+  });
+  w.line();
+  const body = w.toString();
+  const out = new Writer();
+  out.comment(`---- runtime: the nnc ${VERSION} support this module uses, included verbatim ----`);
+  const runtime = webgpuRuntime();
+  const cpuSupport = runtimeSource(body + runtime);
+  const shaders = new Writer();
+  shaders.comment("---- WGSL kernels: one per distinct step; the comment at the top of each names its source line ----");
+  plan.shaders.forEach((s, i) => shaders.line(`const SHADER_${i} = /* wgsl */ \`${template(s)}\`;`).line());
+  for (const m of METHODS) shaders.line(`const OPTIMIZER_${m.toUpperCase()} = /* wgsl */ \`${template(optimizerShader(m))}\`;`).line();
+  const code = body + out.toString() + "\n" + cpuSupport + "\n// runtime/webgpu.ts\n" + runtime + "\n" + shaders.toString();
+  const wgsl = [...plan.shaders, ...METHODS.map(optimizerShader)].map((s, i) => `// ==== shader ${i} ====\n${s}`).join("\n");
+  return { code, wgsl, plan };
+}
+
+function describe(g: GradGraph, id: NodeId): string {
+  const n = g.nodes[id]!;
+  const name = n.name ?? (id >= g.forwardCount ? `backward ${n.op}` : n.op);
+  return `${name.replace(/[^\x20-\x7e]/g, "?")} ${shapeText(g, id)}`;
+}
+
+/**
+ * The host's mirror: params, optimizer state, gradients, outputs and the
+ * loss log in one ArrayBuffer, each region 256-byte aligned so that it can
+ * be copied from the GPU and mapped on its own.
+ */
+function hostMemory(w: Writer, g: GradGraph, plan: WebgpuPlan): void {
+  w.comment("Host memory, for what is read back and for checkpoints; regions 256-byte aligned (64 floats).");
+  w.line("let top = 0;");
+  const region = (name: string, size: string, comment: string) => w.line(`const ${name} = top; top += Math.ceil((${size}) / 64) * 64; // ${comment}`);
+  g.params.forEach((p, k) => region(`hp${k}`, sizeExpr(g.shapes[p.node]!), `param ${p.name}`));
+  w.line("const paramsEnd = top;");
+  g.params.forEach((p, k) => {
+    region(`hm${k}`, sizeExpr(g.shapes[p.node]!), `optimizer state 1 of ${p.name}`);
+    region(`hv${k}`, sizeExpr(g.shapes[p.node]!), `optimizer state 2 of ${p.name}`);
+  });
+  w.line("const stateEnd = top;");
+  g.params.forEach((p, k) => region(`hg${k}`, sizeExpr(g.shapes[p.node]!), `gradient of ${p.name}`));
+  w.line("const gradsEnd = top;");
+  g.outputs.forEach((o, k) => region(`ho${k}`, sizeExpr(g.shapes[o.node]!), `output ${o.name}`));
+  w.line("const outputsEnd = top;");
+  region("hl", String(LOSS_LOG), "the loss log");
+  region("hs", "1", "one loss");
+  w.line("const host = new ArrayBuffer(4 * top);");
+  w.line("const f32 = new Float32Array(host);");
+  if (g.outputs.some((o) => g.dtypes[o.node] === "i32")) w.line("const i32 = new Int32Array(host);");
+  w.line(`const readback = device.createBuffer({ label: "readback", size: 4 * top, usage: USAGE_MAP_READ | USAGE_COPY_DST });`);
+  void plan;
+}
+
+function loaders(w: Writer, g: GradGraph): void {
+  const load = (d: (typeof g.inputs)[number], k: number, obj: string) => {
+    const shape = g.shapes[d.node]!;
+    const type = g.dtypes[d.node] === "i32" ? "Int32Array" : "Float32Array";
+    w.line(`device.queue.writeBuffer(x${k}, 0, checked(${at(obj, d.name)}, ${JSON.stringify(d.name)}, ${type}, ${sizeExpr(shape)}, ${JSON.stringify(`[${shape.join(", ")}]`)}, dims));`);
+  };
+  w.block("function loadInputs(inputs: Inputs): void {", () => g.inputs.forEach((d, k) => load(d, k, "inputs")));
+  w.block("function loadTargets(batch: Batch): void {", () => g.targets.forEach((d, k) => load(d, g.inputs.length + k, "batch")));
+  w.line();
+}
+
+function optimizer(w: Writer, g: GradGraph): void {
+  w.comment("Validates the options and fills the Hyper uniform's values; returns the method to run.");
+  w.block(`function settings(o: TrainOptions | undefined): "${METHODS.join('" | "')}" {`, () => {
+    w.line(`hyperData.fill(0);`);
+    w.line(`hyperData[${HYPER_FIELDS.indexOf("lr")}] = option(o?.lr, TRAIN_DEFAULTS.lr, "lr");`);
+    w.line(`hyperData[${HYPER_FIELDS.indexOf("wd")}] = option(o?.weightDecay, TRAIN_DEFAULTS.weightDecay, "weightDecay");`);
+    w.line(`hyperData[${HYPER_FIELDS.indexOf("eps")}] = option(o?.eps, TRAIN_DEFAULTS.eps, "eps");`);
+    w.block("switch (o?.optimizer ?? TRAIN_DEFAULTS.optimizer) {", () => {
+      w.block(`case "sgd": {`, () => {
+        w.line(`const mu = option(o?.momentum, TRAIN_DEFAULTS.momentum, "momentum");`);
+        w.line(`hyperData[${HYPER_FIELDS.indexOf("mu")}] = mu;`);
+        w.line(`return mu > 0 ? "momentum" : "sgd";`);
+      });
+      w.block(`case "momentum": {`, () => {
+        w.line(`hyperData[${HYPER_FIELDS.indexOf("mu")}] = option(o?.momentum, TRAIN_DEFAULTS.momentum || 0.9, "momentum");`);
+        w.line(`return "momentum";`);
+      });
+      w.block(`case "rmsprop": {`, () => {
+        w.line(`hyperData[${HYPER_FIELDS.indexOf("rho")}] = option(o?.rho, TRAIN_DEFAULTS.rho, "rho");`);
+        w.line(`return "rmsprop";`);
+      });
+      w.block(`case "adam": {`, () => {
+        w.line(`const b1 = option(o?.beta1, TRAIN_DEFAULTS.beta1, "beta1");`);
+        w.line(`const b2 = option(o?.beta2, TRAIN_DEFAULTS.beta2, "beta2");`);
+        w.line(`hyperData[${HYPER_FIELDS.indexOf("beta1")}] = b1;`);
+        w.line(`hyperData[${HYPER_FIELDS.indexOf("beta2")}] = b2;`);
+        w.comment("Bias corrections 1 − βᵗ for this step (t counts from 1), in float64 on the host.");
+        w.line(`hyperData[${HYPER_FIELDS.indexOf("c1")}] = 1 - Math.pow(b1, step + 1);`);
+        w.line(`hyperData[${HYPER_FIELDS.indexOf("c2")}] = 1 - Math.pow(b2, step + 1);`);
+        w.line(`return "adam";`);
+      });
+      w.line(`case "adagrad":`);
+      w.line(`  return "adagrad";`);
+      w.line("default:");
+      w.line("  throw new Error(`unknown optimizer \"${String(o?.optimizer)}\"; use sgd, momentum, rmsprop, adam or adagrad`);");
+    });
+  });
+  w.block(`function update(pass: GPUComputePassEncoder, method: ReturnType<typeof settings>): void {`, () => {
+    w.block("switch (method) {", () => {
+      for (const m of METHODS) {
+        w.block(`case "${m}": {`, () => {
+          g.params.forEach((_, k) => w.line(`dispatch(pass, o_${m}, bg_${m}${k}, grid_opt${k});`));
+          w.line("return;");
+        });
+      }
+    });
+  });
+  w.line();
+}
+
+/** Reading back: one call at a time, so that the staging buffer is never mapped twice. */
+function readback(w: Writer): void {
+  w.line("type Copy = readonly [buffer: GPUBuffer, hostFloat: number, floats: number];");
+  w.line("let reading = \"\";");
+  w.block("function begin(what: string): void {", () => {
+    w.line("if (reading !== \"\") throw new Error(`${what}: ${reading} has not finished; await it first`);");
+  });
+  w.comment("Copies GPU buffers into the staging buffer at their host offsets, maps the range and copies it into host memory.");
+  w.block("async function finish(what: string, copies: readonly Copy[], from: number, to: number): Promise<void> {", () => {
+    w.line("reading = what;");
+    w.block("try {", () => {
+      w.line("const encoder = device.createCommandEncoder();");
+      w.line("for (const [buffer, hostFloat, floats] of copies) encoder.copyBufferToBuffer(buffer, 0, readback, 4 * hostFloat, 4 * floats);");
+      w.line("device.queue.submit([encoder.finish()]);");
+      w.line("await readback.mapAsync(MAP_MODE_READ, 4 * from, 4 * (to - from));");
+      w.line("new Uint8Array(host, 4 * from, 4 * (to - from)).set(new Uint8Array(readback.getMappedRange(4 * from, 4 * (to - from))));");
+      w.line("readback.unmap();");
+    }, "} finally {");
+    w.indent(() => w.line('reading = "";'));
+    w.line("}");
+  });
+  w.line();
+}
+
+function modelObject(w: Writer, g: GradGraph, plan: WebgpuPlan, infer: Program, inferTraining: Program, evalP: Program, train: Program): void {
+  const loss = g.loss!.node;
+  const size = (id: NodeId) => sizeExpr(g.shapes[id]!);
+  const view = (id: NodeId, off: string) => `${g.dtypes[id] === "i32" ? "i32" : "f32"}.subarray(${off}, ${off} + ${size(id)})`;
+  const tensors = [
+    ...g.params.map((p, k) => ({ name: `param/${p.name}`, off: `hp${k}`, buf: `p${k}`, node: p.node })),
+    ...g.params.flatMap((p, k) => [
+      { name: `state/${p.name}/1`, off: `hm${k}`, buf: `m${k}`, node: p.node },
+      { name: `state/${p.name}/2`, off: `hv${k}`, buf: `v${k}`, node: p.node },
+    ]),
+  ];
+  const copies = (list: { buf: string; off: string; node: NodeId }[]) => `[${list.map((c) => `[${c.buf}, ${c.off}, ${size(c.node)}]`).join(", ")}]`;
+  w.comment("What each reading method copies: [GPU buffer, host offset, floats], made once.");
+  w.line(`const paramCopies: Copy[] = ${copies(tensors.slice(0, g.params.length))};`);
+  w.line(`const stateCopies: Copy[] = ${copies(tensors)};`);
+  w.line(`const gradCopies: Copy[] = ${copies(g.params.map((p, k) => ({ buf: `g${k}`, off: `hg${k}`, node: p.node })))};`);
+  const outs = (p: Program) => copies(g.outputs.map((o, k) => ({ buf: plan.bufferOf(p, o.node), off: `ho${k}`, node: o.node })));
+  w.line(`const outputCopies: Copy[] = ${outs(infer)};`);
+  if (inferTraining !== infer) w.line(`const outputCopiesTraining: Copy[] = ${outs(inferTraining)};`);
+  w.line(`const evalLossCopy: Copy[] = [[${plan.bufferOf(evalP, loss)}, hs, 1]];`);
+  w.line(`const trainLossCopy: Copy[] = [[${plan.bufferOf(train, loss)}, hs, 1]];`);
+  w.line(`const logCopy: Copy[] = [[lossLog, hl, ${LOSS_LOG}]];`);
+  w.line(`const params: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `hp${k}`)}`).join(", ")} };`);
+  w.line(`const grads: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `hg${k}`)}`).join(", ")} };`);
+  w.line(`const outputs: Outputs = { ${g.outputs.map((o, k) => `${key(o.name)}: ${view(o.node, `ho${k}`)}`).join(", ")} };`);
+  w.line(`const entries: TensorEntry[] = [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}];`);
+  w.line();
+  w.comment("One training step, submitted: forward and backward, gradients into place, the loss into the log, the update.");
+  w.block("function submitTrainStep(batch: Batch, options: TrainOptions | undefined): void {", () => {
+    w.line("const method = settings(options);");
+    w.line("loadInputs(batch);");
+    w.line("loadTargets(batch);");
+    w.line("setRun();");
+    w.line("device.queue.writeBuffer(hyper, 0, hyperData);");
+    w.line("const encoder = device.createCommandEncoder();");
+    w.line("const pass = encoder.beginComputePass();");
+    w.line("runTrain(pass);");
+    w.line("pass.end();");
+    gradientCopiesCode(w, g, plan);
+    w.line(`encoder.copyBufferToBuffer(${plan.bufferOf(train, loss)}, 0, lossLog, 4 * (step % ${LOSS_LOG}), 4);`);
+    w.line("const updatePass = encoder.beginComputePass();");
+    w.line("update(updatePass, method);");
+    w.line("updatePass.end();");
+    w.line("device.queue.submit([encoder.finish()]);");
+    w.line("step++;");
+  });
+  w.block("function submit(program: (pass: GPUComputePassEncoder) => void): void {", () => {
+    w.line("const encoder = device.createCommandEncoder();");
+    w.line("const pass = encoder.beginComputePass();");
+    w.line("program(pass);");
+    w.line("pass.end();");
+    w.line("device.queue.submit([encoder.finish()]);");
+  });
+  w.line();
+  w.block("return {", () => {
+    w.line("spec,");
+    w.line("dims,");
+    w.line("device,");
+    w.block("get step(): number {", () => w.line("return step;"), "},");
+    w.block("async forward(inputs: Inputs, options?: { training?: boolean }): Promise<Outputs> {", () => {
+      w.line('begin("forward");');
+      w.line("loadInputs(inputs);");
+      if (inferTraining !== infer) {
+        w.block("if (options?.training === true) {", () => {
+          w.line("setRun();");
+          w.line("submit(runForwardTraining);");
+          w.line('await finish("forward", outputCopiesTraining, gradsEnd, outputsEnd);');
+          w.line("return outputs;");
+        });
+      } else w.line("void options; // no dropout: training mode computes the same");
+      w.line("submit(runForward);");
+      w.line('await finish("forward", outputCopies, gradsEnd, outputsEnd);');
+      w.line("return outputs;");
+    }, "},");
+    w.block("async loss(batch: Batch): Promise<number> {", () => {
+      w.line('begin("loss");');
+      w.line("loadInputs(batch);");
+      w.line("loadTargets(batch);");
+      w.line("submit(runEval);");
+      w.line('await finish("loss", evalLossCopy, hs, hs + 1);');
+      w.line("return f32[hs]!;");
+    }, "},");
+    w.block("async gradients(batch: Batch): Promise<Params> {", () => {
+      w.line('begin("gradients");');
+      w.line("loadInputs(batch);");
+      w.line("loadTargets(batch);");
+      w.line("setRun();");
+      w.line("const encoder = device.createCommandEncoder();");
+      w.line("const pass = encoder.beginComputePass();");
+      w.line("runTrain(pass);");
+      w.line("pass.end();");
+      gradientCopiesCode(w, g, plan);
+      w.line("device.queue.submit([encoder.finish()]);");
+      w.line('await finish("gradients", gradCopies, stateEnd, gradsEnd);');
+      w.line("return grads;");
+    }, "},");
+    w.block("async trainStep(batch: Batch, options?: TrainOptions): Promise<number> {", () => {
+      w.line('begin("trainStep");');
+      w.line("submitTrainStep(batch, options);");
+      w.line('await finish("trainStep", trainLossCopy, hs, hs + 1);');
+      w.line("return f32[hs]!;");
+    }, "},");
+    w.block("enqueueTrainStep(batch: Batch, options?: TrainOptions): void {", () => {
+      w.line("submitTrainStep(batch, options);");
+    }, "},");
+    w.block("async readLosses(): Promise<Float32Array> {", () => {
+      w.line('begin("readLosses");');
+      w.line(`const first = Math.max(lossesRead, step - ${LOSS_LOG});`);
+      w.line("const count = step - first;");
+      w.line("lossesRead = step;");
+      w.line(`await finish("readLosses", logCopy, hl, hl + ${LOSS_LOG});`);
+      w.line("const losses = new Float32Array(count);");
+      w.line(`for (let s = 0; s < count; s++) losses[s] = f32[hl + ((first + s) % ${LOSS_LOG})]!;`);
+      w.line("return losses;");
+    }, "},");
+    w.block("async getParams(): Promise<Params> {", () => {
+      w.line('begin("getParams");');
+      w.line('await finish("getParams", paramCopies, 0, paramsEnd);');
+      w.line(`return { ${g.params.map((p) => `${key(p.name)}: ${at("params", p.name)}.slice()`).join(", ")} };`);
+    }, "},");
+    w.block("setParams(values: Partial<Params>): void {", () => {
+      g.params.forEach((p, k) => {
+        w.line(`const v_${k} = ${at("values", p.name)};`);
+        w.line(`if (v_${k} !== undefined) device.queue.writeBuffer(p${k}, 0, checked(v_${k}, ${JSON.stringify(p.name)}, Float32Array, ${size(p.node)}, ${JSON.stringify(shapeText(g, p.node))}, dims));`);
+      });
+    }, "},");
+    w.block("async saveCheckpoint(): Promise<Uint8Array> {", () => {
+      w.line('begin("saveCheckpoint");');
+      w.line('await finish("saveCheckpoint", stateCopies, 0, stateEnd);');
+      w.line("return writeCheckpoint(spec.model, dims, step, seed, f32, entries);");
+    }, "},");
+    w.block("loadCheckpoint(bytes: Uint8Array): void {", () => {
+      w.line("[step, seed] = readCheckpoint(bytes, spec.model, f32, entries);");
+      w.line("lossesRead = step;");
+      w.line("for (const [buffer, hostFloat, floats] of stateCopies) device.queue.writeBuffer(buffer, 0, f32, hostFloat, floats);");
+    }, "},");
+    w.block("destroy(): void {", () => {
+      const all = [...plan.module.persistent.map((p) => p.name), ...plan.temps.map((t) => t.name), "run", "hyper", "lossLog", "readback"];
+      w.line(`for (const buffer of [${all.join(", ")}]) buffer.destroy();`);
+    }, "},");
+  }, "};");
+}
+
+/** Gradients a backward step did not compute in place: copied into their buffers after the pass. */
+function gradientCopiesCode(w: Writer, g: GradGraph, plan: WebgpuPlan): void {
+  const m = plan.module.memory.get(plan.module.trainProgram)!;
+  for (const c of plan.module.gradientCopies) {
+    if (m.place.get(c.from) === undefined) continue; // a constant, written at createModel
+    w.line(`encoder.copyBufferToBuffer(${plan.bufferOf(plan.module.trainProgram, c.from)}, 0, ${c.to}, 0, 4 * (${c.size}));`);
+  }
+  void g;
+  void WGSL_ROW_THREADS;
+}

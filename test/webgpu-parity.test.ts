@@ -1,0 +1,191 @@
+// The emitted WebGPU module of every example, run on a real WebGPU device
+// (Dawn; in CI the SwiftShader software driver), against the float64
+// reference interpreter and the CPU module: params as drawn, forward
+// outputs, the loss, the gradients, and three training steps.
+//
+// Tolerance: relative error ≤ 1e-4 of each tensor's largest magnitude, as on
+// the CPU: the GPU computes in f32 like the CPU module; its sums run in a
+// different order (tiles, workgroup trees) and its exp/log/tanh are the
+// driver's, each within a few ulps, far inside 1e-4 at these sizes.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
+import { emitWebgpuModule } from "../src/backend/webgpu/emit-module.ts";
+import { randomFeeds } from "../src/check/gradcheck.ts";
+import type { GradGraph } from "../src/ir/graph.ts";
+import { initParams } from "../src/interp/init.ts";
+import { bindDims, interpret } from "../src/interp/interpret.ts";
+import { adamStep, adagradStep, momentumStep, rmspropStep, sgdStep } from "../src/interp/optim.ts";
+import { tensor, type Tensor } from "../src/interp/tensor.ts";
+import { runGrad } from "../src/pipeline.ts";
+import { rendered } from "./helpers.ts";
+import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const OUT = join(import.meta.dirname, ".generated", "webgpu");
+const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".nn")).sort();
+export const WEBGPU_TOLERANCE = 1e-4;
+
+type Data = Record<string, Float32Array | Int32Array>;
+interface GpuModel {
+  step: number;
+  forward(i: Data, o?: { training?: boolean }): Promise<Data>;
+  loss(b: Data): Promise<number>;
+  gradients(b: Data): Promise<Record<string, Float32Array>>;
+  trainStep(b: Data, o?: Record<string, unknown>): Promise<number>;
+  enqueueTrainStep(b: Data, o?: Record<string, unknown>): void;
+  readLosses(): Promise<Float32Array>;
+  getParams(): Promise<Record<string, Float32Array>>;
+  setParams(p: Record<string, Float32Array>): void;
+  saveCheckpoint(): Promise<Uint8Array>;
+  loadCheckpoint(b: Uint8Array): void;
+  destroy(): void;
+}
+interface GpuModule {
+  createModel(o: { dims: Record<string, number>; seed?: number; device?: GPUDevice }): Promise<GpuModel>;
+  spec: { train: { optimizer: string; lr: number } };
+}
+interface CpuModule {
+  createModel(o: { dims: Record<string, number>; seed?: number }): {
+    forward(i: Data): Data;
+    loss(b: Data): number;
+    gradients(b: Data): Record<string, Float32Array>;
+    trainStep(b: Data): number;
+    params: Record<string, Float32Array>;
+  };
+}
+
+function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let scale = 1e-6;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  if (actual.length !== expected.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
+  return Number.isNaN(worst) ? Infinity : worst;
+}
+
+function testDims(g: GradGraph): Record<string, number> {
+  return Object.fromEntries(g.dims.map((d) => [d.name, Math.min(d.default ?? 3, 24)]));
+}
+
+async function load<T>(name: string, code: string): Promise<T> {
+  mkdirSync(OUT, { recursive: true });
+  const path = join(OUT, name);
+  writeFileSync(path, code);
+  return (await import(pathToFileURL(path).href)) as T;
+}
+
+export async function compileExampleForWebgpu(file: string): Promise<{ g: GradGraph; gpu: GpuModule; cpu: CpuModule }> {
+  const r = runGrad(`examples/${file}`, readFileSync(join(ROOT, "examples", file), "utf8"));
+  if (!r.grad) throw new Error(rendered(r));
+  const base = file.replace(/\.nn$/, "");
+  return { g: r.grad, gpu: await load<GpuModule>(`${base}.ts`, emitWebgpuModule(r.grad).code), cpu: await load<CpuModule>(`${base}.cpu.ts`, emitCpuModule(r.grad)) };
+}
+
+const ctx = await webgpuDevice();
+if (typeof ctx === "string" && REQUIRED) throw new Error(`NNC_REQUIRE_WEBGPU=1 but WebGPU is unavailable: ${ctx}`);
+const device = typeof ctx === "string" ? undefined : ctx.device;
+
+const toF32 = (t: Tensor) => Float32Array.from(t.data);
+const rounded = (t: Tensor): Tensor => tensor(t.shape, Float64Array.from(t.data, Math.fround));
+
+function batchOf(g: GradGraph, dims: ReturnType<typeof bindDims>, seed: number): { feeds: Map<string, Tensor>; batch: Data } {
+  const feeds = new Map([...randomFeeds(g, dims, seed)].map(([k, v]) => [k, rounded(v)]));
+  const batch: Data = {};
+  for (const d of [...g.inputs, ...g.targets]) {
+    const t = feeds.get(d.name)!;
+    batch[d.name] = g.dtypes[d.node] === "i32" ? Int32Array.from(t.data) : toF32(t);
+  }
+  return { feeds, batch };
+}
+
+if (typeof ctx === "string") {
+  describe("WebGPU", () => {
+    it.skip(`skipped: ${ctx}; to run it without a GPU: ${SETUP_COMMAND}`, () => {});
+  });
+} else {
+  describe("WebGPU device", () => {
+    it("has an adapter", () => {
+      console.log(`WebGPU adapter: ${ctx.adapterInfo}`);
+      expect(device).toBeDefined();
+    });
+  });
+
+  describe.each(EXAMPLES)("%s on WebGPU", (file) => {
+    it("matches the interpreter and the CPU module: params, forward, loss, gradients, three training steps", async () => {
+      const { g, gpu, cpu } = await compileExampleForWebgpu(file);
+      const dimsGiven = testDims(g);
+      const dims = bindDims(g, dimsGiven);
+      const seed = 7;
+      const model = await gpu.createModel({ dims: dimsGiven, seed, device: device! });
+      const cpuModel = cpu.createModel({ dims: dimsGiven, seed });
+      try {
+        // The initializers draw the same numbers: exactly.
+        const params = new Map([...initParams(g, dims, seed)].map(([k, v]) => [k, rounded(v)]));
+        const drawn = await model.getParams();
+        for (const p of g.params) expect(relError(drawn[p.name]!, params.get(p.name)!.data), `param ${p.name}`).toBe(0);
+
+        const { feeds, batch } = batchOf(g, dims, 3);
+        const env = { dims, feeds, training: false, seed };
+
+        const outs = await model.forward(batch);
+        const ref = interpret(g, { ...env, params, roots: g.outputs.map((o) => o.node) });
+        const cpuOuts = cpuModel.forward(batch);
+        for (const o of g.outputs) {
+          expect(relError(outs[o.name]!, ref[o.node]!.data), `output ${o.name} against the interpreter`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+          expect(relError(outs[o.name]!, cpuOuts[o.name]!), `output ${o.name} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        }
+
+        const loss = await model.loss(batch);
+        const refLoss = interpret(g, { ...env, params, roots: [g.loss!.node] })[g.loss!.node]!.data[0]!;
+        expect(relError([loss], [refLoss]), "loss against the interpreter").toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        expect(relError([loss], [cpuModel.loss(batch)]), "loss against the CPU module").toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+
+        const grads = await model.gradients(batch);
+        const refGrads = interpret(g, { ...env, training: true, step: 0, params, roots: g.gradients.map((x) => x.node) });
+        const cpuGrads = cpuModel.gradients(batch);
+        for (const x of g.gradients) {
+          expect(relError(grads[x.name]!, refGrads[x.node]!.data), `gradient ${x.name} against the interpreter`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+          expect(relError(grads[x.name]!, cpuGrads[x.name]!), `gradient ${x.name} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        }
+
+        // Three steps of the model's own optimizer, against the same steps in float64.
+        const current = new Map([...params].map(([k, v]) => [k, tensor(v.shape, Float64Array.from(v.data))]));
+        const state = new Map([...current].map(([k, v]) => [k, [new Float64Array(v.data.length), new Float64Array(v.data.length)] as const]));
+        const opt = gpu.spec.train.optimizer;
+        const lr = gpu.spec.train.lr;
+        const o = (k: string, fallback: number) => g.train?.options.get(k) ?? fallback;
+        for (let s = 0; s < 3; s++) {
+          const value = await model.trainStep(batch);
+          const cpuValue = cpuModel.trainStep(batch);
+          const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node)] });
+          expect(relError([value], vals[g.loss!.node]!.data), `loss at step ${s}`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+          expect(relError([value], [cpuValue]), `loss at step ${s} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+          for (const x of g.gradients) {
+            const p = current.get(x.name)!.data;
+            const gr = vals[x.node]!.data;
+            const [m, v] = state.get(x.name)!;
+            const n = p.length;
+            const wd = o("weight_decay", 0);
+            const eps = o("eps", opt === "adam" ? 1e-8 : 1e-7);
+            if (opt === "sgd" && o("momentum", 0) === 0) sgdStep(p, 0, gr, 0, n, lr, wd);
+            else if (opt === "sgd" || opt === "momentum") momentumStep(p, 0, gr, 0, m, 0, n, lr, o("momentum", 0.9), wd);
+            else if (opt === "rmsprop") rmspropStep(p, 0, gr, 0, m, 0, n, lr, o("rho", 0.9), eps, wd);
+            else if (opt === "adam") adamStep(p, 0, gr, 0, m, 0, v, 0, n, lr, o("beta1", 0.9), o("beta2", 0.999), eps, s + 1, wd);
+            else adagradStep(p, 0, gr, 0, m, 0, n, lr, eps, wd);
+          }
+        }
+        expect(model.step).toBe(3);
+        const after = await model.getParams();
+        for (const p of g.params) {
+          expect(relError(after[p.name]!, current.get(p.name)!.data), `param ${p.name} after 3 steps`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+          expect(relError(after[p.name]!, cpuModel.params[p.name]!), `param ${p.name} after 3 steps against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        }
+      } finally {
+        model.destroy();
+      }
+    });
+  });
+}

@@ -73,7 +73,7 @@ export function nncWorkload(f: Fixture, threads: number): Workload {
   return {
     matmul(n) {
       // The runtime's gemm has no thread count of its own; a threaded product is the models' business.
-      if (!ws) return "n/a (the gemm kernel is timed on one thread)";
+      if (!ws) return "n/a (gemm timed on one thread)";
       const { a, b } = matrices(n);
       const c = new Float32Array(n * n);
       return () => gemm(ws, false, false, n, n, n, a, 0, n, b, 0, n, c, 0, n, false, null, 0, 0);

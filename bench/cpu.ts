@@ -156,7 +156,7 @@ export async function cpuSuite(o: TimingOptions): Promise<unknown> {
   // The wasm backend's thread count is fixed when it starts, so a second count would need a second process.
   const wasm2 = (await wasmThreadsSupported())
     ? "n/a (not measured: tfjs-wasm's thread count is fixed per process)"
-    : "n/a (tfjs-wasm has no threads in Node)";
+    : "n/a (no wasm threads in Node)";
   engines.push({ id: "tfjsWasm2", workload: wasm2 });
 
   for (const [i, c] of list.entries()) await measure(rows[i]!, c, engines, o);

@@ -24,6 +24,8 @@ export interface Timing {
   minMs: number;
   samples: number;
   callsPerSample: number;
+  /** Untimed calls before the samples. */
+  warmups: number;
 }
 
 export const FULL: TimingOptions = { warmup: 3, samples: 9, minSampleMs: 40, maxCaseMs: 5000 };
@@ -46,25 +48,26 @@ async function run(f: () => unknown, n: number): Promise<number> {
 }
 
 /** Warms `f` up and decides how many calls a sample makes and how many samples to take. */
-async function calibrate(f: () => unknown, o: TimingOptions): Promise<{ perSample: number; samples: number }> {
+async function calibrate(f: () => unknown, o: TimingOptions): Promise<{ perSample: number; samples: number; warmups: number }> {
   let warmMs = 0;
   let warmTotal = 0;
-  for (let i = 0; i < Math.max(1, o.warmup) && warmTotal < o.maxCaseMs / 3; i++) warmTotal += warmMs = await run(f, 1);
+  let warmups = 0;
+  for (; warmups < Math.max(1, o.warmup) && warmTotal < o.maxCaseMs / 3; warmups++) warmTotal += warmMs = await run(f, 1);
   // The last warm-up call estimates the cost: enough calls per sample to pass minSampleMs.
   const perSample = Math.max(1, Math.min(100_000, Math.ceil(o.minSampleMs / Math.max(warmMs, 1e-3))));
   const samples = Math.max(3, Math.min(o.samples, Math.floor(o.maxCaseMs / (perSample * Math.max(warmMs, 1e-3)))));
-  return { perSample, samples };
+  return { perSample, samples, warmups };
 }
 
-const summary = (perCall: number[], perSample: number): Timing =>
-  ({ ms: median(perCall), minMs: Math.min(...perCall), samples: perCall.length, callsPerSample: perSample });
+const summary = (perCall: number[], perSample: number, warmups: number): Timing =>
+  ({ ms: median(perCall), minMs: Math.min(...perCall), samples: perCall.length, callsPerSample: perSample, warmups });
 
 /** Times `f` on its own. It may return a promise (a model whose calls are asynchronous). */
 export async function time(f: () => unknown, o: TimingOptions): Promise<Timing> {
-  const { perSample, samples } = await calibrate(f, o);
+  const { perSample, samples, warmups } = await calibrate(f, o);
   const perCall: number[] = [];
   for (let s = 0; s < samples; s++) perCall.push((await run(f, perSample)) / perSample);
-  return summary(perCall, perSample);
+  return summary(perCall, perSample, warmups);
 }
 
 /** One of several ways to do the same work, timed by timeInterleaved. */
@@ -87,7 +90,7 @@ export async function timeInterleaved(cs: readonly Contestant[], o: TimingOption
       await c.enter?.();
       plans.push({ c, ...(await calibrate(c.run, o)), perCall: [] as number[], error: undefined as Error | undefined });
     } catch (e) {
-      plans.push({ c, perSample: 0, samples: 0, perCall: [], error: e instanceof Error ? e : new Error(String(e)) });
+      plans.push({ c, perSample: 0, samples: 0, warmups: 0, perCall: [], error: e instanceof Error ? e : new Error(String(e)) });
     }
   }
   const rounds = Math.max(...plans.map((p) => p.samples));
@@ -98,7 +101,7 @@ export async function timeInterleaved(cs: readonly Contestant[], o: TimingOption
       p.perCall.push((await run(p.c.run, p.perSample)) / p.perSample);
     }
   }
-  return plans.map((p) => p.error ?? summary(p.perCall, p.perSample));
+  return plans.map((p) => p.error ?? summary(p.perCall, p.perSample, p.warmups));
 }
 
 /** Lets the event loop run (output flushes, worker messages) between measurements. */

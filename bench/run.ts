@@ -39,11 +39,11 @@ const timing = values.quick ? QUICK : FULL;
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
   node: process.version,
-  cpu: `${cpus().length} × ${cpus()[0]?.model ?? "unknown"}`,
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? "unknown"}`, // not "cpu": that is a suite's key
   quick: values.quick,
   timing,
 };
-console.log(`nnc benchmarks, ${results["date"]}, Node ${process.version}, ${results["cpu"]}${values.quick ? ", --quick" : ""}`);
+console.log(`nnc benchmarks, ${results["date"]}, Node ${process.version}, ${results["machine"]}${values.quick ? ", --quick" : ""}`);
 for (const name of names) {
   const t0 = performance.now();
   try {

@@ -1,6 +1,8 @@
 // The `nnc` command line. Exit codes: 0 clean, 1 errors in the input, 2 usage.
 import { writeFileSync } from "node:fs";
 import { emitCpuModule } from "./backend/cpu/emit-module.ts";
+import { emitWebgpuModule } from "./backend/webgpu/emit-module.ts";
+import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
 import { planModule, planStats } from "./backend/cpu/plan.ts";
 import { Command, CommanderError, Option } from "commander";
 import { collectDims, formatOption, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
@@ -95,12 +97,13 @@ export function makeProgram(): Command {
     .command("compile")
     .description("emit a TypeScript module that trains and runs the model")
     .argument("<file>", ".nn file")
-    .addOption(new Option("--target <target>", "where the module runs").choices(["cpu"]).default("cpu"))
+    .addOption(new Option("--target <target>", "where the module runs").choices(["cpu", "webgpu"]).default("cpu"))
     .option("-o, --out <file>", "write the module here (default: standard output)")
+    .option("--wgsl <file>", "with --target webgpu: also write every WGSL kernel to this file, to read")
     .option("--stats", "report the memory plan: planned bytes against one buffer per value")
     .option("--dim <binding...>", "sizes for symbolic dims in --stats, e.g. --dim batch=100", collectDims, {})
     .option("--no-color", "plain diagnostics even on a terminal")
-    .action((file: string, opts: { target: string; out?: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
+    .action((file: string, opts: { target: string; out?: string; wgsl?: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
       const result = runGrad(file, readSource(file));
       const failed = report([result], "text", useColor(opts.color));
       if (failed || !result.grad) {
@@ -108,7 +111,18 @@ export function makeProgram(): Command {
         return;
       }
       const g = result.grad;
-      const code = emitCpuModule(g);
+      if (opts.wgsl !== undefined && opts.target !== "webgpu") throw new UsageError("--wgsl needs --target webgpu");
+      let code: string;
+      if (opts.target === "webgpu") {
+        const checked = checkWebgpuLimits(g);
+        if (report([{ ...result, diagnostics: checked }], "text", useColor(opts.color))) {
+          process.exitCode = 1;
+          return;
+        }
+        const m = emitWebgpuModule(g);
+        code = m.code;
+        if (opts.wgsl !== undefined) writeFileSync(opts.wgsl, m.wgsl);
+      } else code = emitCpuModule(g);
       if (opts.out) writeFileSync(opts.out, code);
       else process.stdout.write(code);
       if (opts.stats) {

@@ -22,6 +22,7 @@ import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
+import { WIDE } from "./webgpu-models.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(import.meta.dirname, ".generated", "webgpu");
@@ -183,6 +184,82 @@ if (typeof ctx === "string") {
           expect(relError(after[p.name]!, current.get(p.name)!.data), `param ${p.name} after 3 steps`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
           expect(relError(after[p.name]!, cpuModel.params[p.name]!), `param ${p.name} after 3 steps against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
         }
+      } finally {
+        model.destroy();
+      }
+    });
+  });
+
+  async function compileText(name: string, text: string): Promise<{ g: GradGraph; gpu: GpuModule; cpu: CpuModule }> {
+    const r = runGrad(`${name}.nn`, text);
+    if (!r.grad) throw new Error(rendered(r));
+    return { g: r.grad, gpu: await load<GpuModule>(`${name}.ts`, emitWebgpuModule(r.grad).code), cpu: await load<CpuModule>(`${name}.cpu.ts`, emitCpuModule(r.grad)) };
+  }
+
+  describe("the WebGPU module's API", () => {
+    it("computes a fused chain split to fit the storage-buffer limit", async () => {
+      const { g, gpu } = await compileText("wide", WIDE);
+      const dims = bindDims(g, { batch: 3 });
+      const model = await gpu.createModel({ dims: { batch: 3 }, seed: 5, device: device! });
+      try {
+        const { feeds, batch } = batchOf(g, dims, 4);
+        const params = new Map([...initParams(g, dims, 5)].map(([k, v]) => [k, rounded(v)]));
+        const outs = await model.forward(batch);
+        const ref = interpret(g, { dims, feeds, training: false, seed: 5, params, roots: [g.outputs[0]!.node] });
+        expect(relError(outs["s"]!, ref[g.outputs[0]!.node]!.data)).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        const grads = await model.gradients(batch);
+        const refGrads = interpret(g, { dims, feeds, training: true, step: 0, seed: 5, params, roots: g.gradients.map((x) => x.node) });
+        expect(relError(grads["w"]!, refGrads[g.gradients[0]!.node]!.data)).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+      } finally {
+        model.destroy();
+      }
+    });
+
+    it("runs every optimizer like the CPU module, reads losses every N steps, and saves and loads checkpoints", async () => {
+      const { g, gpu, cpu } = await compileExampleForWebgpu("mnist_dropout.nn");
+      const dims = bindDims(g, { batch: 2, hidden: 8 });
+      const { batch } = batchOf(g, dims, 9);
+      for (const optimizer of ["sgd", "momentum", "rmsprop", "adam", "adagrad"]) {
+        const options = { optimizer, lr: 0.01, weightDecay: 0.001 };
+        const model = await gpu.createModel({ dims: { batch: 2, hidden: 8 }, seed: 2, device: device! });
+        const ref = cpu.createModel({ dims: { batch: 2, hidden: 8 }, seed: 2 });
+        try {
+          // Steps submitted without reading, then their losses read at once.
+          for (let s = 0; s < 3; s++) model.enqueueTrainStep(batch, options);
+          const expected = [0, 1, 2].map(() => (ref as unknown as { trainStep(b: Data, o: object): number }).trainStep(batch, options));
+          const losses = await model.readLosses();
+          expect(Array.from(losses).length).toBe(3);
+          expect(relError(losses, expected), `${optimizer}: losses`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+          expect((await model.readLosses()).length).toBe(0);
+          const params = await model.getParams();
+          for (const p of g.params) expect(relError(params[p.name]!, ref.params[p.name]!), `${optimizer}: ${p.name}`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+          if (optimizer === "adam") {
+            // The checkpoint carries params, optimizer state, step and seed: the next steps agree exactly.
+            const bytes = await model.saveCheckpoint();
+            const other = await gpu.createModel({ dims: { batch: 2, hidden: 8 }, seed: 99, device: device! });
+            other.loadCheckpoint(bytes);
+            expect(other.step).toBe(3);
+            expect(await other.trainStep(batch, options)).toBe(await model.trainStep(batch, options));
+            expect(Array.from((await other.getParams())["W1"]!)).toEqual(Array.from((await model.getParams())["W1"]!));
+            other.destroy();
+          }
+        } finally {
+          model.destroy();
+        }
+      }
+    });
+
+    it("checks inputs and options, and refuses a second read before the first has finished", async () => {
+      const { gpu } = await compileExampleForWebgpu("mnist_tanh.nn");
+      const model = await gpu.createModel({ dims: { batch: 2 }, device: device! });
+      try {
+        await expect(model.forward({ l0: new Float32Array(10) })).rejects.toThrow("l0: expected shape [batch, 784] (1568 values with batch = 2, hidden = 100), got 10 values");
+        const batch = { l0: new Float32Array(1568).fill(0.1), y: new Float32Array(20).fill(0.1) };
+        expect(() => model.enqueueTrainStep(batch, { lr: -1 })).toThrow("lr must be a finite non-negative number");
+        const first = model.loss(batch);
+        await expect(model.loss(batch)).rejects.toThrow("loss: loss has not finished; await it first");
+        expect(Number.isFinite(await first)).toBe(true);
+        expect(Number.isFinite(await model.loss(batch))).toBe(true);
       } finally {
         model.destroy();
       }

@@ -36,6 +36,7 @@ export const DIAG_CODES = {
   NNC302: "a param gets no gradient",
   NNC303: "nothing to differentiate",
   NNC304: "cannot differentiate with respect to this value",
+  NNC401: "a kernel exceeds a WebGPU limit",
   NNC501: "a data file is missing or unreadable",
   NNC502: "a data file is corrupt or of an unknown format",
   NNC503: "a data file is truncated",

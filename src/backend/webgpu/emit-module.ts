@@ -123,10 +123,10 @@ export function emitWebgpuModule(g: GradGraph): WebgpuModule {
     w.line("const validation = await device.popErrorScope();");
     w.line("if (validation !== null) throw new Error(`createModel: WebGPU rejected the model: ${validation.message}`);");
     w.line();
-    w.line("let step = 0;");
-    w.line("let lossesRead = 0;");
     w.line("const runData = new Uint32Array(2);");
     w.line(`const hyperData = new Float32Array(${HYPER_FIELDS.length});`);
+    w.line("let step = 0;");
+    w.line("let lossesRead = 0;");
     w.line();
     loaders(w, g);
     for (const p of programs) {

@@ -132,11 +132,51 @@ function shader(g: GradGraph, node: NodeId, what: string, b: Bindings, body: rea
   return { wgsl: lines.join("\n") + "\n", bindings, dims };
 }
 
-function fusedKernel(g: GradGraph, s: Extract<Step, { kind: "fused" }>, place: (id: NodeId) => string, training: boolean): Kernel {
+/** Storage buffers WebGPU guarantees per shader stage (maxStorageBuffersPerShaderStage); fused chains are split to fit. */
+export const MAX_STORAGE_BUFFERS = 8;
+
+/**
+ * A fused chain as one kernel, or, when its inputs need more storage
+ * buffers than WebGPU guarantees, as several: each part stores its last
+ * value in the output buffer and the next part reads it from there (every
+ * node of a chain has the output's shape, so element i stays in invocation
+ * i), recomputing any other value it needs from the chain's inputs.
+ */
+function fusedKernels(g: GradGraph, s: Extract<Step, { kind: "fused" }>, place: (id: NodeId) => string, training: boolean): Kernel[] {
+  const inside = new Set(s.nodes);
+  const stored = (a: NodeId) => !inside.has(a) && g.nodes[a]!.op !== "const" && g.nodes[a]!.op !== "dimval";
+  /** The nodes a part must compute to produce `nodes`, given `carried` (already in the output buffer). */
+  const closure = (nodes: readonly NodeId[], carried: NodeId | undefined): NodeId[] => {
+    const need = new Set<NodeId>();
+    const visit = (id: NodeId) => {
+      if (need.has(id) || id === carried || !inside.has(id)) return;
+      need.add(id);
+      g.nodes[id]!.args.forEach(visit);
+    };
+    nodes.forEach(visit);
+    return s.nodes.filter((n) => need.has(n));
+  };
+  const buffers = (nodes: readonly NodeId[]) => new Set([place(s.out), ...nodes.flatMap((n) => g.nodes[n]!.args.filter(stored).map(place))]).size;
+  const parts: { nodes: NodeId[]; carried: NodeId | undefined }[] = [];
+  let carried: NodeId | undefined;
+  let from = 0;
+  while (from < s.nodes.length) {
+    let to = from + 1;
+    while (to < s.nodes.length && buffers(closure(s.nodes.slice(from, to + 1), carried)) <= MAX_STORAGE_BUFFERS) to++;
+    const last = s.nodes[to - 1]!;
+    parts.push({ nodes: closure([last], carried), carried });
+    carried = last;
+    from = to;
+  }
+  return parts.map((p, k) => fusedPart(g, s, p.nodes, p.carried, place, training, parts.length > 1 ? ` (part ${k + 1} of ${parts.length})` : ""));
+}
+
+function fusedPart(g: GradGraph, s: Extract<Step, { kind: "fused" }>, nodes: readonly NodeId[], carried: NodeId | undefined, place: (id: NodeId) => string, training: boolean, part: string): Kernel {
   const outShape = g.shapes[s.out]!;
   const b = new Bindings(g, place);
-  const inside = new Set(s.nodes);
-  const leaves = [...new Set(s.nodes.flatMap((n) => g.nodes[n]!.args).filter((a) => !inside.has(a)))];
+  const inside = new Set(nodes);
+  const target = nodes[nodes.length - 1]!;
+  const leaves = [...new Set(nodes.flatMap((n) => g.nodes[n]!.args).filter((a) => !inside.has(a) && a !== carried))];
   const out = b.value(s.out, "read_write");
   const dims = outShape.map(dimExpr);
   const body: string[] = [];
@@ -165,6 +205,7 @@ function fusedKernel(g: GradGraph, s: Extract<Step, { kind: "fused" }>, place: (
     return terms.join(" + ") || "0u";
   };
   const refs = new Map<NodeId, string>();
+  if (carried !== undefined) refs.set(carried, `${out.ref}[i]`); // the previous part's value
   for (const l of leaves) {
     const n = g.nodes[l]!;
     if (n.op === "const") refs.set(l, wnum(n.attrs.value));
@@ -172,23 +213,23 @@ function fusedKernel(g: GradGraph, s: Extract<Step, { kind: "fused" }>, place: (
     else refs.set(l, `${b.value(l).ref}[${index(l)}]`);
   }
   const uses = new Set<string>();
-  for (const id of s.nodes) {
+  for (const id of nodes) {
     const rule = wgslRule(g.nodes[id]!.op);
     if (typeof rule !== "object" || !("scalar" in rule)) throw new Error(`internal: ${g.nodes[id]!.op} is not a scalar op`);
     if (rule.prelude) body.push(...rule.prelude(g.nodes[id]!.attrs as never, training, id));
     for (const u of rule.uses ?? []) uses.add(u);
   }
   const names: string[] = [];
-  for (const id of s.nodes) {
+  for (const id of nodes) {
     const n = g.nodes[id]!;
     const rule = wgslRule(n.op) as Extract<ReturnType<typeof wgslRule>, { scalar: unknown }>;
     const expr = rule.scalar(n.args.map((a) => refs.get(a) ?? `e${a}`), n.attrs as never, "i", training, id);
     names.push(n.op);
-    if (id === s.out) body.push(`${out.ref}[i] = ${expr};`);
+    if (id === target) body.push(`${out.ref}[i] = ${expr};`);
     else body.push(`let e${id}: f32 = ${expr};`);
   }
   const count = sizeExpr(outShape);
-  const what = `fused elementwise: ${names.join(", ")}`;
+  const what = `fused elementwise: ${names.join(", ")}${part}`;
   return { what, node: s.out, ...shader(g, s.out, what, b, body, uses, "threads", count), dispatch: { kind: "threads", count }, workgroupSize: [THREADS_PER_GROUP, 1], workgroupBytes: 0 };
 }
 
@@ -288,13 +329,14 @@ function opKernel(g: GradGraph, s: Extract<Step, { kind: "kernel" }>, place: (id
   };
 }
 
-export function stepKernel(g: GradGraph, s: Step, place: (id: NodeId) => string, training: boolean): Kernel {
+/** The kernels of one step: one, or a fused chain split to fit WebGPU's limits. */
+export function stepKernels(g: GradGraph, s: Step, place: (id: NodeId) => string, training: boolean): Kernel[] {
   switch (s.kind) {
     case "fused":
-      return fusedKernel(g, s, place, training);
+      return fusedKernels(g, s, place, training);
     case "gemm":
-      return gemmKernel(g, s, place);
+      return [gemmKernel(g, s, place)];
     case "kernel":
-      return opKernel(g, s, place, training);
+      return [opKernel(g, s, place, training)];
   }
 }

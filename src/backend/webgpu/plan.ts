@@ -7,7 +7,7 @@ import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import { planModule, type ModulePlan } from "../cpu/plan.ts";
 import { slotSize } from "../cpu/memory.ts";
 import type { Program } from "../cpu/schedule.ts";
-import { stepKernel, type Kernel } from "./kernels.ts";
+import { stepKernels, type Kernel } from "./kernels.ts";
 
 export interface TempBuffer {
   readonly name: string;
@@ -19,7 +19,7 @@ export interface TempBuffer {
 
 export interface WebgpuPlan {
   readonly module: ModulePlan;
-  /** The kernels of each program, step by step. */
+  /** The kernels of each program, step by step (a step may need more than one). */
   readonly kernels: ReadonlyMap<Program, readonly Kernel[]>;
   /** Unique shader texts, in order of first use: one pipeline each. */
   readonly shaders: readonly string[];
@@ -55,7 +55,7 @@ export function planWebgpu(g: GradGraph): WebgpuPlan {
   const kernels = new Map<Program, Kernel[]>();
   const shaders: string[] = [];
   for (const p of module.programs) {
-    const list = p.steps.map((s) => stepKernel(g, s, (id) => bufferOf(p, id), p.training));
+    const list = p.steps.flatMap((s) => stepKernels(g, s, (id) => bufferOf(p, id), p.training));
     for (const k of list) if (!shaders.includes(k.wgsl)) shaders.push(k.wgsl);
     kernels.set(p, list);
   }

@@ -1,0 +1,145 @@
+// The emitted WebGPU module as a product, without a device: golden module
+// and WGSL files for every example, deterministic bytes, strict type
+// checking against @webgpu/types, hostile names, no allocation per step, and
+// the compile-time checks against WebGPU's limits.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { emitWebgpuModule } from "../src/backend/webgpu/emit-module.ts";
+import { checkWebgpuLimits } from "../src/backend/webgpu/limits.ts";
+import { renderDiagnostics } from "../src/diag/render.ts";
+import { runGrad } from "../src/pipeline.ts";
+import { rendered } from "./helpers.ts";
+import { WIDE } from "./webgpu-models.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const OUT = join(import.meta.dirname, ".generated", "webgpu-module");
+const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".nn")).sort();
+
+function compile(path: string, text: string) {
+  const r = runGrad(path, text);
+  if (!r.grad) throw new Error(rendered(r));
+  return emitWebgpuModule(r.grad);
+}
+const example = (file: string) => compile(`examples/${file}`, readFileSync(join(ROOT, "examples", file), "utf8"));
+
+describe("golden WebGPU modules and WGSL", () => {
+  it.each(EXAMPLES)("%s", async (file) => {
+    const { code, wgsl } = example(file);
+    expect(example(file).code).toBe(code); // same source, same bytes
+    const dir = join(ROOT, "test", "golden", file.replace(/\.nn$/, ""));
+    await expect(code).toMatchFileSnapshot(join(dir, "webgpu.ts.golden"));
+    await expect(wgsl).toMatchFileSnapshot(join(dir, "webgpu.wgsl.golden"));
+  });
+
+  it("says in each shader which source line it computes, with the user's names", () => {
+    const { wgsl } = example("mnist_tanh.nn");
+    expect(wgsl).toContain("// mnist_tanh.nn:18  l1 = dropout(tanh(l0 W0), 0.5)");
+    expect(wgsl).toMatch(/var<storage, read> v_W0: array<f32>;/);
+    expect(wgsl).toMatch(/var<storage, read> v_l0: array<f32>;/);
+  });
+});
+
+describe("type checking", () => {
+  it("compiles every example's WebGPU module with tsc --strict --noEmit and @webgpu/types", () => {
+    const dir = join(OUT, "tsc");
+    mkdirSync(dir, { recursive: true });
+    const files = EXAMPLES.map((f) => {
+      const path = join(dir, f.replace(/\.nn$/, ".ts"));
+      writeFileSync(path, example(f).code);
+      return path;
+    });
+    const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+    const options = {
+      strict: true,
+      noEmit: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
+      target: "ES2022",
+      module: "ES2022",
+      lib: ["ES2022", "DOM"],
+      types: ["@webgpu/types"],
+      typeRoots: [join(ROOT, "node_modules")],
+    };
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: options, files }));
+    let output = "";
+    try {
+      execFileSync(process.execPath, [tsc, "-p", join(dir, "tsconfig.json")], { encoding: "utf8" });
+    } catch (e) {
+      output = String((e as { stdout?: string }).stdout ?? e);
+    }
+    expect(output).toBe("");
+  });
+});
+
+describe("a step allocates nothing on the GPU", () => {
+  it.each(EXAMPLES)("%s: buffers, bind groups and pipelines are made only in createModel", (file) => {
+    const { code } = example(file);
+    const body = code.slice(code.indexOf("export async function createModel"), code.indexOf("---- runtime"));
+    const setup = body.slice(0, body.indexOf("let step = 0;"));
+    const perStep = body.slice(body.indexOf("let step = 0;"));
+    // readLosses returns a new array of the losses read: the only allocation, and on the host.
+    const made = perStep.split("\n").filter((l) => /createBuffer|storageBuffer\(|uniformBuffer\(|bindGroup\(|computePipeline\(|createBindGroup|createShaderModule|new (Float32Array|Uint32Array|Int32Array|ArrayBuffer)\(/.test(l) && !l.includes("new Float32Array(count)"));
+    expect(made).toEqual([]);
+    expect(setup).toContain("computePipeline(");
+  });
+});
+
+const HOSTILE = `# names chosen to collide with WGSL and with the generated code
+model constructor
+dim batch
+dim gemm = 3
+input __proto__: [batch, 4]
+input let: [batch, gemm]
+target struct: [batch, 2]
+param array: [4, 2]
+param f32: [gemm, 2]
+param i: [2]
+loop = relu(__proto__ array + let f32 + i)
+output loop
+loss = mse(loop, struct)
+`;
+
+describe("hostile names", () => {
+  it("stay inside strings, comments and prefixed WGSL names", () => {
+    const { code, plan } = compile("hostile.nn", HOSTILE);
+    const wgsl = plan.shaders.join("\n"); // the optimizers' shaders name their buffers p, g, m, v
+    // Every buffer is named v_NAME (a user's value) or t_ID (a temporary), never a bare user name.
+    const names = [...wgsl.matchAll(/var<storage, read(?:_write)?> (\w+):/g)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThan(0);
+    for (const n of names) expect(n).toMatch(/^(v|t)_/);
+    expect(names).toEqual(expect.arrayContaining(["v_array", "v_let", "v_f32", "v_i", "v___proto__"]));
+    expect(code.slice(0, code.indexOf("---- runtime")).split("\n").filter((l) => /\bconstructor\b/.test(l.replace(/\/\/.*$/, "").replace(/"(?:[^"\\]|\\.)*"/g, '""')))).toEqual([]);
+  });
+});
+
+
+describe("WebGPU limits", () => {
+  it("splits a fused chain that needs more than 8 storage buffers, each part within the limit", () => {
+    const { plan, wgsl } = compile("wide.nn", WIDE);
+    expect(wgsl).toContain("(part 1 of 2)");
+    for (const kernels of plan.kernels.values()) for (const k of kernels) expect(k.bindings.filter((b) => b.access !== "uniform").length).toBeLessThanOrEqual(8);
+    const r = runGrad("wide.nn", WIDE);
+    expect(checkWebgpuLimits(r.grad!).items).toEqual([]);
+  });
+
+  it("names the kernel, its line and the limit when a buffer is too large, and has no fallback", () => {
+    const text = "model big\ndim batch\ninput x: [batch, 100000]\ntarget y: [batch, 400]\nparam W: [100000, 400]\np = x W\noutput p\nloss = mse(p, y)\n";
+    const r = runGrad("big.nn", text);
+    const bag = checkWebgpuLimits(r.grad!);
+    expect(bag.items.length).toBeGreaterThan(0);
+    const out = renderDiagnostics(bag.items, { color: false });
+    expect(out).toContain("error[NNC401]: the WebGPU kernel of big.nn:6 (matrix product) binds a buffer of 160000000 bytes; WebGPU guarantees 134217728 per storage buffer binding (maxStorageBufferBindingSize)");
+    expect(out).toContain("--> big.nn:6:5");
+  });
+
+  it("checks storage buffers, workgroup sizes and workgroup memory against the limits given", () => {
+    const r = runGrad("examples/mnist_tanh.nn", readFileSync(join(ROOT, "examples", "mnist_tanh.nn"), "utf8"));
+    const tight = { maxStorageBuffersPerShaderStage: 2, maxStorageBufferBindingSize: 1 << 30, maxComputeInvocationsPerWorkgroup: 64, maxComputeWorkgroupSizeX: 64, maxComputeWorkgroupSizeY: 64, maxComputeWorkgroupStorageSize: 1024 };
+    const messages = checkWebgpuLimits(r.grad!, tight).items.map((d) => d.message);
+    expect(messages.some((m) => m.includes("storage buffers; WebGPU guarantees 2 per shader stage (maxStorageBuffersPerShaderStage)"))).toBe(true);
+    expect(messages.some((m) => m.includes("has workgroups of 16 × 16 invocations; WebGPU guarantees 64 (maxComputeInvocationsPerWorkgroup)"))).toBe(true);
+    expect(messages.some((m) => m.includes("bytes of workgroup memory; WebGPU guarantees 1024 (maxComputeWorkgroupStorageSize)"))).toBe(true);
+  });
+});

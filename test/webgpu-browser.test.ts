@@ -96,8 +96,8 @@ describe.skipIf(!existsSync(CHROMIUM))("WebGPU in a browser", () => {
       page.on("console", (m) => logs.push(m.text()));
       page.on("pageerror", (e) => logs.push(String(e)));
       await page.goto(url);
-      await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 150_000 });
-      const result = (await page.evaluate(() => (window as unknown as { result: unknown }).result)) as { error?: string; losses: number[]; later: number[]; p: number[]; step: number };
+      await page.waitForFunction(() => (globalThis as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 150_000 });
+      const result = (await page.evaluate(() => (globalThis as unknown as { result: unknown }).result)) as { error?: string; losses: number[]; later: number[]; p: number[]; step: number };
       expect(result.error, logs.join("\n")).toBeUndefined();
       console.log(`browser losses: ${result.losses.map((l) => l.toFixed(5)).join(", ")}; then ${result.later.map((l) => l.toFixed(5)).join(", ")}`);
       expect(result.losses).toHaveLength(4);

@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   matmul: async () => (await import("./matmul.ts")).matmulSuite,
   cpu: async () => (await import("./cpu.ts")).cpuSuite,
   train: async () => (await import("./train.ts")).trainSuite,
+  webgpu: async () => (await import("./webgpu.ts")).webgpuSuite,
 };
 
 const { values } = parseArgs({
@@ -26,9 +27,10 @@ const { values } = parseArgs({
     suite: { type: "string", multiple: true },
     quick: { type: "boolean", default: false },
     out: { type: "string", default: join(import.meta.dirname, "results") },
+    target: { type: "string" }, // --target webgpu: the WebGPU suite (bench/webgpu.ts)
   },
 });
-const names = values.suite ?? Object.keys(SUITES);
+const names = values.suite ?? (values.target === "webgpu" ? ["webgpu"] : Object.keys(SUITES).filter((s) => s !== "webgpu"));
 const unknown = names.filter((s) => !(s in SUITES));
 if (unknown.length > 0) {
   console.error(`unknown suite ${unknown.join(", ")}; the suites are ${Object.keys(SUITES).join(", ")}`);

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatGradCheck, gradcheck } from "../src/check/gradcheck.ts";
+import { interpret } from "../src/interp/interpret.ts";
 import { tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
@@ -147,6 +148,29 @@ describe("stability", () => {
     const check = gradcheck(r.grad!, { dims: { batch: 2 }, params: new Map([["W", w]]), feeds: new Map([["x", tensor([2, 3], [1, 0, 0, 0, 1, 0])], ["y", tensor([2, 3], [0, 0, 1, 1, 0, 0])]]) });
     expect(Number.isFinite(check.loss)).toBe(true);
     expect(check.loss).toBeCloseTo(1.5e4, 6); // rows: logsumexp − z_label = 1e4 and 2e4
+    expect(check.ok, formatGradCheck(check)).toBe(true);
+  });
+});
+
+describe("stop_gradient: a backward pass written by hand", () => {
+  const text = "param A: [2, 3] = uniform(-1, 1)\ninput R: [2, 3]\nf = A + stop_gradient(relu(A) - A)\nloss = sum(f * R)\n";
+  const r = runGrad("sg.nn", text);
+  const g = r.grad!;
+  const a = tensor([2, 3], [-1, -0.5, 0.25, 0.5, -0.75, 1]);
+  const rr = tensor([2, 3], [1, 2, 3, 4, 5, 6]);
+  const values = interpret(g, { dims: new Map(), params: new Map([["A", a]]), feeds: new Map([["R", rr]]), seed: 1, step: 0, training: true });
+
+  it("computes the forward function: relu(A)", () => {
+    const f = g.nodes.find((n) => n.name === "f")!;
+    expect([...values[f.id]!.data]).toEqual([0, 0, 0.25, 0.5, 0, 1]);
+  });
+
+  it("differentiates as the identity: dA = R, also where relu is flat", () => {
+    expect([...values[g.gradients.find((x) => x.name === "A")!.node]!.data]).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("passes gradcheck, which holds every stop_gradient at its value", () => {
+    const check = gradcheck(g, { fullLimit: 10_000, seed: 3, params: new Map([["A", a]]) });
     expect(check.ok, formatGradCheck(check)).toBe(true);
   });
 });

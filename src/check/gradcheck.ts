@@ -96,8 +96,13 @@ export function gradcheck(g: GradGraph, opts: GradCheckOptions = {}): GradCheckR
   const lossNode = g.loss!.node;
   const env = { dims, feeds, training: true, seed, step: 0 };
 
-  const values = interpret(g, { ...env, params, roots: [lossNode, ...g.gradients.map((x) => x.node)] });
-  const lossAt = (p: Map<string, Tensor>) => interpret(g, { ...env, params: p, roots: [lossNode] })[lossNode]!.data[0]!;
+  // stop_gradient promises a derivative of zero, so the finite differences
+  // hold every stop_gradient at its value: they then measure what the rules
+  // promise, also in a backward pass written by hand.
+  const stopped = g.nodes.filter((n) => n.op === "stop_gradient").map((n) => n.id);
+  const values = interpret(g, { ...env, params, roots: [lossNode, ...g.gradients.map((x) => x.node), ...stopped] });
+  const frozen = new Map(stopped.map((id) => [id, values[id]!]));
+  const lossAt = (p: Map<string, Tensor>) => interpret(g, { ...env, params: p, roots: [lossNode], frozen })[lossNode]!.data[0]!;
   const loss = values[lossNode]!.data[0]!;
 
   const checks: ParamCheck[] = g.gradients.map((grad, k) => {

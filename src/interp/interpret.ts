@@ -23,6 +23,8 @@ export interface InterpEnv {
   readonly step?: number;
   /** The nodes wanted; only they and what they depend on are evaluated. Default: every node. */
   readonly roots?: readonly NodeId[];
+  /** Values to use instead of computing these nodes (gradcheck holds every stop_gradient at its value). */
+  readonly frozen?: ReadonlyMap<NodeId, Tensor>;
 }
 
 export type InterpGraph = Pick<ShapedGraph, "nodes" | "shapes" | "params" | "inputs" | "targets">;
@@ -84,7 +86,7 @@ export function interpret(graph: InterpGraph, env: InterpEnv): Tensor[] {
     const shape = graph.shapes[node.id];
     if (shape === undefined) throw new Error(`internal: node ${node.id} (${node.op}) has no shape`);
     const outShape = resolveShape(shape, env.dims);
-    const value = evaluate(node, shape, outShape, values, env);
+    const value = env.frozen?.get(node.id) ?? evaluate(node, shape, outShape, values, env);
     if (!sameDims(value.shape, outShape)) {
       throw new Error(`internal: ${node.op} (node ${node.id}${node.name ? `, \`${node.name}\`` : ""}) produced ${formatDims(value.shape)}, but its shape is ${formatDims(shape)} = ${formatDims(outShape)}`);
     }

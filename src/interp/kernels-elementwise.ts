@@ -5,7 +5,7 @@ import type { Kernel } from "./kernels.ts";
 import { broadcastIndex, broadcastShapes, sameDims, size, type Tensor } from "./tensor.ts";
 
 type BinaryName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq";
-type UnaryName = "neg" | "relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign";
+type UnaryName = "neg" | "relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign" | "stop_gradient";
 
 function binary(f: (a: number, b: number) => number): (args: readonly Tensor[]) => Tensor {
   return ([a, b]) => {
@@ -63,4 +63,5 @@ export const elementwiseKernels: { readonly [K in BinaryName | UnaryName | "leak
   step: unary((v) => (v > 0 ? 1 : 0)),
   // + 0 turns Math.sign's −0 into 0; NaN stays NaN.
   sign: unary((v) => Math.sign(v) + 0),
+  stop_gradient: unary((v) => v),
 };

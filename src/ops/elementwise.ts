@@ -5,7 +5,7 @@ import { wnum } from "./wgsl-util.ts";
 import { defineOp, type ArgInfo, type OpDef, type OpName, type ShapeCtx, type Vjp } from "./types.ts";
 
 type BinaryName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
-type UnaryName = "neg" | "relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign";
+type UnaryName = "neg" | "relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign" | "stop_gradient";
 
 /** `wgsl`: the same scalar in WGSL (f32; `uses` names WGSL library functions it calls). */
 type Wgsl<A extends string[]> = ((...args: A) => string) | { expr: (...args: A) => string; uses: readonly string[] };
@@ -112,6 +112,9 @@ export const elementwiseOps = {
   abs: unary("abs", "|x|", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))], (x) => `Math.abs(${x})`, (x) => `abs(${x})`),
   step: unary("step", "Heaviside step: 1 where x > 0, else 0 (passes no gradient)", "nograd", (x) => `(${x} > 0 ? 1 : 0)`, (x) => `select(0.0, 1.0, ${x} > 0.0)`),
   sign: unary("sign", "-1, 0 or 1 (passes no gradient)", "nograd", (x) => `Math.sign(${x})`, (x) => `sign(${x})`),
+  // d stop_gradient(x) = 0: the value flows forward, the gradient stops, so
+  // `x + stop_gradient(f(x) - x)` computes f(x) with the slope of the identity.
+  stop_gradient: unary("stop_gradient", "x unchanged, passing no gradient back (to write a backward pass by hand)", "nograd", (x) => x, (x) => x),
 } satisfies { [K in BinaryName | UnaryName | "leaky_relu"]: OpDef<K> };
 
 export type ElementwiseName = keyof typeof elementwiseOps & OpName;

@@ -59,6 +59,8 @@ export interface OpAttrs {
   abs: {};
   step: {};
   sign: {};
+  /** x going forward; no gradient going back (for backward passes written by hand). */
+  stop_gradient: {};
   // Linear algebra and shape
   matmul: {};
   transpose: {};

@@ -37,6 +37,7 @@ const COSTS: { readonly [K in OpName]: Cost } = {
   abs: perOut(1),
   step: perOut(1),
   sign: perOut(1),
+  stop_gradient: perOut(0),
   // 2·m·k·n: the inner dimension is the first argument's last
   matmul: (out, _args, n, shapes) => {
     const a = shapes(n.args[0]!);

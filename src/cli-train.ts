@@ -17,6 +17,10 @@ import { plotMetrics } from "./train/plot.ts";
 
 interface DataFlags {
   data: string;
+  labels?: string;
+  testData?: string;
+  testLabels?: string;
+  labelColumn?: string;
   limit?: number;
   normalize?: boolean | number;
   dim: Record<string, number>;
@@ -42,6 +46,10 @@ function positiveNumber(name: string) {
 function addDataOptions(cmd: Command): Command {
   return cmd
     .option("--data <name|path>", "`mnist` (bundled), a directory of IDX files, a .csv or a .npy", "mnist")
+    .option("--labels <file.npy>", "with --data FILE.npy: the labels, one per row")
+    .option("--test-data <file>", "with --data FILE.csv or .npy: a test set of the same kind")
+    .option("--test-labels <file.npy>", "with --test-data FILE.npy: its labels")
+    .option("--label-column <name|index>", "with --data FILE.csv: the label column (default: `label`, else the first); `none` for none")
     .option("--limit <n>", "use only the first N training rows", positiveInt("--limit"))
     .option("--normalize [divisor]", "divide inputs by 255 (or by the divisor); default on for mnist")
     .option("--no-normalize", "feed the inputs as they are")
@@ -66,7 +74,15 @@ class ExitError extends Error {
 function loadData(g: GradGraph, flags: DataFlags, batchDims: Record<string, number>): { train: Dataset; test?: Dataset } {
   const normalize = flags.normalize === undefined ? flags.data === "mnist" : flags.normalize === true ? true : flags.normalize === false ? false : Number(flags.normalize);
   if (typeof normalize === "number" && !(normalize > 0)) throw new UsageError(`--normalize expects a positive divisor, got \`${String(flags.normalize)}\``);
-  const options: LoadOptions = { normalize, ...(flags.limit !== undefined ? { limit: flags.limit } : {}) };
+  const column = flags.labelColumn;
+  const options: LoadOptions = {
+    normalize,
+    ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    ...(flags.labels !== undefined ? { labels: flags.labels } : {}),
+    ...(flags.testData !== undefined ? { test: flags.testData } : {}),
+    ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
+    ...(column !== undefined ? { labelColumn: column === "none" ? false : /^\d+$/.test(column) ? Number(column) : column } : {}),
+  };
   const dims = Object.fromEntries(Object.entries(batchDims).filter(([k]) => k !== "batch"));
   return loadDataset(flags.data, dataSpecs(g), dims, options);
 }

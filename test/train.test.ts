@@ -125,6 +125,32 @@ describe("nnc train on the bundled MNIST", () => {
   });
 });
 
+/** A little-endian .npy file (version 1.0) of float32 or uint8 values. */
+function npy(path: string, descr: "<f4" | "|u1", shape: number[], values: number[]): string {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
+  const body = descr === "<f4" ? new Uint8Array(Float32Array.from(values).buffer) : Uint8Array.from(values);
+  const head = new Uint8Array(10);
+  head.set([0x93, ...Buffer.from("NUMPY"), 1, 0]);
+  new DataView(head.buffer).setUint16(8, header.length, true);
+  writeFileSync(path, Buffer.concat([head, Buffer.from(header, "latin1"), body]));
+  return path;
+}
+
+describe("nnc train on data of your own", () => {
+  it("reads NPY features with --labels and a test set with --test-data/--test-labels", () => {
+    const rows = 20;
+    const pixels = Array.from({ length: rows * 784 }, (_, i) => ((i * 37) % 256) / 255);
+    const labels = Array.from({ length: rows }, (_, i) => i % 10);
+    const x = npy(join(dir, "x.npy"), "<f4", [rows, 784], pixels);
+    const y = npy(join(dir, "y.npy"), "|u1", [rows], labels);
+    const r = nnc("train", SMALL, "--data", x, "--labels", y, "--test-data", x, "--test-labels", y, "--no-normalize", "--epochs", "1", "--out", join(dir, "npy"));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("20 training rows, 20 test rows");
+  });
+});
+
 describe("nnc train: bad input", () => {
   it("--resume without a checkpoint is a usage error", () => {
     const r = nnc("train", SMALL, "--limit", "10", "--out", join(dir, "empty"), "--resume");

@@ -2,8 +2,9 @@
 // gemmSplit with one helper thread on square float32 products, and the
 // training step of examples/mnist_tanh.nn (784-100-10, tanh, softmax with
 // cross-entropy) at batch 100 through the emitted module, created with
-// `threads: 1` and `threads: 2`. Median of timed runs after a warm-up; the
-// numbers need two otherwise idle cores. Run: `npx tsx bench/threads.ts`.
+// `threads: 1` and `threads: 2`. The fastest of alternating timed runs after
+// a warm-up; a speed-up needs two otherwise idle cores. Run:
+// `npx tsx bench/threads.ts`.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,16 +16,27 @@ import { runGrad } from "../src/pipeline.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 
-/** Median milliseconds of `runs` calls of f after `warm` untimed ones. */
-function median(f: () => void, runs: number, warm: number): number {
-  for (let i = 0; i < warm; i++) f();
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
+/**
+ * Fastest milliseconds of f and of g over `runs` alternating calls each,
+ * after `warm` untimed ones: alternating, so that both see the same load on
+ * a shared machine, and the fastest, which such load can only slow.
+ */
+function fastest(f: () => void, g: () => void, runs: number, warm: number): [number, number] {
+  for (let i = 0; i < warm; i++) {
     f();
-    ms.push(performance.now() - t0);
+    g();
   }
-  return ms.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+  let tf = Infinity;
+  let tg = Infinity;
+  for (let i = 0; i < runs; i++) {
+    let t0 = performance.now();
+    f();
+    tf = Math.min(tf, performance.now() - t0);
+    t0 = performance.now();
+    g();
+    tg = Math.min(tg, performance.now() - t0);
+  }
+  return [tf, tg];
 }
 
 export interface ThreadsRow {
@@ -49,9 +61,13 @@ export function benchGemmThreads(sizes: readonly number[] = [256, 512, 1024]): T
   for (const n of sizes) {
     const b = max * max;
     const c = 2 * max * max;
-    const runs = n >= 1024 ? 5 : 15;
-    const one = median(() => gemm(ws, false, false, n, n, n, arena, 0, n, arena, b, n, arena, c, n, false, null, 0, 0), runs, 2);
-    const two = median(() => gemmSplit(team, ws, false, false, n, n, n, arena, 0, n, arena, b, n, arena, c, n, false, null, 0, 0), runs, 2);
+    const runs = n >= 1024 ? 7 : 25;
+    const [one, two] = fastest(
+      () => gemm(ws, false, false, n, n, n, arena, 0, n, arena, b, n, arena, c, n, false, null, 0, 0),
+      () => gemmSplit(team, ws, false, false, n, n, n, arena, 0, n, arena, b, n, arena, c, n, false, null, 0, 0),
+      runs,
+      2,
+    );
     const gflops = (ms: number) => (2 * n ** 3) / (ms / 1000) / 1e9;
     rows.push({ what: `matmul ${n}×${n}×${n}`, one, two, gflops: [gflops(one), gflops(two)] });
   }
@@ -79,19 +95,17 @@ export async function benchTrainThreads(batch = 100): Promise<ThreadsRow> {
     l0: Float32Array.from({ length: batch * 784 }, (_, i) => (Math.sin(i) + 1) / 2),
     y: Float32Array.from({ length: batch * 10 }, (_, i) => (i % 10 === Math.floor(i / 10) % 10 ? 1 : 0)),
   };
-  const step = (threads: number) => {
-    const model = mod.createModel({ dims: { batch }, threads });
-    if (model.threads !== threads) throw new Error(`threads: ${threads} gave ${model.threads}: ${model.threadsNote}`);
-    const ms = median(() => model.trainStep(data), 200, 30);
-    model.dispose();
-    return ms;
-  };
-  return { what: `mnist_tanh training step, batch ${batch}`, one: step(1), two: step(2) };
+  const one = mod.createModel({ dims: { batch }, threads: 1 });
+  const two = mod.createModel({ dims: { batch }, threads: 2 });
+  if (two.threads !== 2) throw new Error(`threads: 2 gave ${two.threads}: ${two.threadsNote}`);
+  const [t1, t2] = fastest(() => one.trainStep(data), () => two.trainStep(data), 300, 30);
+  two.dispose();
+  return { what: `mnist_tanh training step, batch ${batch}`, one: t1, two: t2 };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   const rows = [...benchGemmThreads(), await benchTrainThreads()];
-  console.log(`CPU backend, one thread against two (${process.version}; median of timed runs)`);
+  console.log(`CPU backend, one thread against two (${process.version}; fastest of alternating runs)`);
   console.log("| case | 1 thread | 2 threads | speed-up |\n|---|---:|---:|---:|");
   for (const r of rows) {
     const cell = (ms: number, i: number) => (r.gflops ? `${ms.toFixed(2)} ms (${r.gflops[i]!.toFixed(2)} GFLOP/s)` : `${ms.toFixed(3)} ms`);

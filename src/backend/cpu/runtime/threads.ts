@@ -21,12 +21,13 @@ export const GEMM_SPLIT_MIN_WORK = 1 << 18;
 /** Each thread's part spans at least this many rows (or columns), so that no part changes kernel. */
 export const GEMM_SPLIT_MIN_SIDE = 16;
 /**
- * Rounds of polling before a waiting thread sleeps in Atomics.wait. Polling
- * answers within a microsecond; waking from Atomics.wait takes tens. A few
- * thousand rounds cover the small steps between two products of a training
- * step without burning a core for long when the model is idle.
+ * Rounds of polling (about 6 ns each) before a waiting thread sleeps in
+ * Atomics.wait. Polling answers at once; waking from Atomics.wait takes tens
+ * of microseconds or more on a busy machine. About a millisecond of polling
+ * covers the steps between two large products of a training step (and
+ * between two steps), so a helper sleeps only when the model is idle.
  */
-export const GEMM_TEAM_SPIN = 20000;
+export const GEMM_TEAM_SPIN = 200000;
 /** How long createModel waits for its helper threads to start before going on without them. */
 export const GEMM_HELPER_START_MS = 10000;
 

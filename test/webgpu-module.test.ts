@@ -143,3 +143,17 @@ describe("WebGPU limits", () => {
     expect(messages.some((m) => m.includes("bytes of workgroup memory; WebGPU guarantees 1024 (maxComputeWorkgroupStorageSize)"))).toBe(true);
   });
 });
+
+describe("without an adapter", () => {
+  it("createModel says so, and how to get a software driver", () => {
+    const dir = join(OUT, "no-adapter");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "model.ts"), example("perceptron_and.nn").code);
+    writeFileSync(join(dir, "main.ts"), `import { createModel } from "./model.ts";\ncreateModel({ dims: { batch: 4 } }).then(() => console.log("made"), (e: Error) => console.log(e.message));\n`);
+    // No Vulkan driver at all: Dawn finds no adapter.
+    const env = { ...process.env, VK_ICD_FILENAMES: join(dir, "no-such-driver.json") };
+    const out = execFileSync(process.execPath, ["--import", "tsx", join(dir, "main.ts")], { cwd: ROOT, encoding: "utf8", env, stdio: ["ignore", "pipe", "ignore"] });
+    expect(out).toContain("createModel: no WebGPU adapter");
+    expect(out).toContain("npm run setup:webgpu");
+  });
+});

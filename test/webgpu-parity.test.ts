@@ -103,6 +103,7 @@ function batchOf(g: GradGraph, dims: ReturnType<typeof bindDims>, seed: number):
 }
 
 if (typeof ctx === "string") {
+  console.warn(`WebGPU suite skipped: ${ctx}. To run it without a GPU: ${SETUP_COMMAND}`);
   describe("WebGPU", () => {
     it.skip(`skipped: ${ctx}; to run it without a GPU: ${SETUP_COMMAND}`, () => {});
   });

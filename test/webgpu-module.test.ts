@@ -2,7 +2,7 @@
 // and WGSL files for every example, deterministic bytes, strict type
 // checking against @webgpu/types, hostile names, no allocation per step, and
 // the compile-time checks against WebGPU's limits.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -156,5 +156,36 @@ describe("without an adapter", () => {
     const out = execFileSync(process.execPath, ["--import", "tsx", join(dir, "main.ts")], { cwd: ROOT, encoding: "utf8", env, stdio: ["ignore", "pipe", "ignore"] });
     expect(out).toContain("createModel: no WebGPU adapter");
     expect(out).toContain("npm run setup:webgpu");
+  });
+});
+
+describe("nnc compile --target webgpu", () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli.ts"), ...args], { cwd: ROOT, encoding: "utf8" });
+
+  it("writes the module and, with --wgsl, its kernels", () => {
+    const dir = join(OUT, "cli");
+    mkdirSync(dir, { recursive: true });
+    const r = cli(["compile", "examples/perceptron_and.nn", "--target", "webgpu", "-o", join(dir, "and.ts"), "--wgsl", join(dir, "and.wgsl")]);
+    expect(r.status, r.stderr).toBe(0);
+    const { code, wgsl } = example("perceptron_and.nn");
+    expect(readFileSync(join(dir, "and.ts"), "utf8")).toBe(code);
+    expect(readFileSync(join(dir, "and.wgsl"), "utf8")).toBe(wgsl);
+  });
+
+  it("refuses a model over WebGPU's limits with NNC401 at the line", () => {
+    const dir = join(OUT, "cli");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "big.nn"), "model big\ndim batch\ninput x: [batch, 100000]\ntarget y: [batch, 400]\nparam W: [100000, 400]\np = x W\noutput p\nloss = mse(p, y)\n");
+    const r = cli(["compile", join(dir, "big.nn"), "--target", "webgpu", "--no-color"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error[NNC401]: the WebGPU kernel of big.nn:6 (matrix product)");
+    expect(r.stderr).toContain("big.nn:6:5");
+    expect(r.stdout).toBe("");
+  });
+
+  it("says --wgsl needs --target webgpu", () => {
+    const r = cli(["compile", "examples/perceptron_and.nn", "--wgsl", "x.wgsl"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--wgsl needs --target webgpu");
   });
 });

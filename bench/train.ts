@@ -41,8 +41,8 @@ export async function trainSuite(o: TimingOptions): Promise<unknown> {
   const loopOptions = (epochs: number) => ({
     epochs, batch: BATCH, startEpoch: 0, evalEvery: epochs, trainOptions: { lr }, inputs: ["l0"], targets: ["y"], output: "l2",
   });
-  trainLoop(make, train, undefined, loopOptions(Math.max(1, o.warmup)), {}); // warm-up
-  const history = trainLoop(make, train, undefined, loopOptions(o.samples), {});
+  await trainLoop(make, train, undefined, loopOptions(Math.max(1, o.warmup)), {}); // warm-up
+  const history = await trainLoop(make, train, undefined, loopOptions(o.samples), {});
   const loopRow: EpochRow = {
     engine: "nnc, src/train/loop.ts",
     seconds: median(history.map((h) => h.seconds)),

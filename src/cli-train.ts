@@ -10,7 +10,9 @@ import { collectDims, parseSeed, readSource, report, UsageError, useColor } from
 import { DataError, loadDataset, type Dataset, type LoadOptions } from "./data/index.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { runGrad } from "./pipeline.ts";
-import { compileAndLoad, dataSpecs, type CompiledModule } from "./train/compile.ts";
+import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
+import { nodeDevice } from "./backend/webgpu/node-device.ts";
+import { compileAndLoad, dataSpecs, type CompiledModule, type Target } from "./train/compile.ts";
 import { metricsCsv, OUT_FILES, readState, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
 import { evaluate, NonFiniteError, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
 import { plotMetrics } from "./train/plot.ts";
@@ -58,10 +60,11 @@ function addDataOptions(cmd: Command): Command {
     .option("--no-color", "plain output");
 }
 
-/** Compiles a file; diagnostics are printed and end the command. */
-function compileGraph(file: string, color: boolean): GradGraph {
+/** Compiles a file, checked against WebGPU's limits for that target; diagnostics are printed and end the command. */
+function compileGraph(file: string, color: boolean, target: Target = "cpu"): GradGraph {
   const result = runGrad(file, readSource(file));
   if (report([result], "text", color) || !result.grad) throw new ExitError(1);
+  if (target === "webgpu" && report([{ ...result, diagnostics: checkWebgpuLimits(result.grad) }], "text", color)) throw new ExitError(1);
   return result.grad;
 }
 
@@ -97,8 +100,15 @@ function modelDims(g: GradGraph, given: Record<string, number>, batch: number | 
   return dims;
 }
 
-function factory(mod: CompiledModule, dims: Record<string, number>, seed: number, batchDim: string): ModelFactory {
-  return (n) => mod.createModel({ dims: { ...dims, [batchDim]: n }, seed });
+function factory(mod: CompiledModule, dims: Record<string, number>, seed: number, batchDim: string, device?: GPUDevice): ModelFactory {
+  return (n) => mod.createModel({ dims: { ...dims, [batchDim]: n }, seed, ...(device ? { device } : {}) });
+}
+
+/** The device nnc trains on with --target webgpu; no adapter is an error that says how to get one. */
+async function webgpuDevice(): Promise<{ device: GPUDevice; adapterInfo: string }> {
+  const found = await nodeDevice((m) => process.stderr.write(`WebGPU error: ${m}\n`));
+  if (typeof found === "string") throw new DataError("NNC508", `--target webgpu: ${found}`);
+  return found;
 }
 
 function batchDimOf(g: GradGraph): string {
@@ -132,7 +142,7 @@ interface TrainFlags extends DataFlags {
   epochs?: number;
   batch?: number;
   lr?: number;
-  target: string;
+  target: Target;
   out?: string;
   resume?: boolean;
   evalEvery: number;
@@ -140,7 +150,7 @@ interface TrainFlags extends DataFlags {
 
 async function train(file: string, flags: TrainFlags): Promise<void> {
   const color = useColor(flags.color);
-  const g = compileGraph(file, color);
+  const g = compileGraph(file, color, flags.target);
   const out = flags.out ?? join("runs", g.modelName);
   const source = readFileSync(file, "utf8");
   const sourceHash = createHash("sha256").update(source).digest("hex").slice(0, 16);
@@ -149,10 +159,12 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const epochs = flags.epochs ?? spec["epochs"] ?? 10;
   const dims = modelDims(g, flags.dim, undefined);
   const batchDim = batchDimOf(g);
-  const mod = await compileAndLoad(g, out);
+  let gpu: { device: GPUDevice; adapterInfo: string } | undefined;
+  if (flags.target === "webgpu") gpu = await webgpuDevice();
+  const mod = await compileAndLoad(g, out, flags.target);
   const data = loadData(g, flags, dims);
-  const make = factory(mod, dims, flags.seed, batchDim);
-  const model = make(batch);
+  const make = factory(mod, dims, flags.seed, batchDim, gpu?.device);
+  const model = await make(batch);
   const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
 
   let startEpoch = 0;
@@ -162,7 +174,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
     const ckpt = join(out, OUT_FILES.checkpoint);
     if (!state || !existsSync(ckpt)) throw new UsageError(`--resume: ${out} holds no checkpoint to continue from; train without --resume first`);
     try {
-      model.loadCheckpoint(new Uint8Array(readFileSync(ckpt)));
+      await model.loadCheckpoint(new Uint8Array(readFileSync(ckpt)));
     } catch (e) {
       throw new DataError("NNC507", `--resume: ${(e as Error).message.replace(/^loadCheckpoint: /, "")}; the model's shapes changed since it was saved — train without --resume, or into another --out`, ckpt);
     }
@@ -173,23 +185,23 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
 
   const rows = data.train.rows;
   process.stdout.write(
-    `training ${g.modelName} (${basename(file)}) on ${flags.data}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}\n`,
+    `training ${g.modelName} (${basename(file)}) on ${flags.data}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : ""}\n`,
   );
   const tty = Boolean(process.stdout.isTTY);
   const bar = tty ? new cliProgress.SingleBar({ format: "epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | {eta_formatted}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
   const started = performance.now();
   let epochStart = performance.now();
   const o = loopOptions(g, epochs, batch, startEpoch, flags.evalEvery, trainOptions);
-  const save = (m: EpochMetrics) => {
+  const save = async (m: EpochMetrics) => {
     const state: TrainState = { model: g.modelName, source: sourceHash, epoch: m.epoch, metrics: history, options: { batch, epochs, lr: flags.lr, seed: flags.seed, data: flags.data, limit: flags.limit } };
-    writeAtomic(join(out, OUT_FILES.checkpoint), model.saveCheckpoint());
+    writeAtomic(join(out, OUT_FILES.checkpoint), await model.saveCheckpoint());
     writeAtomic(join(out, OUT_FILES.state), JSON.stringify(state, null, 2) + "\n");
     writeAtomic(join(out, OUT_FILES.csv), metricsCsv(history));
     writeAtomic(join(out, OUT_FILES.json), JSON.stringify({ model: g.modelName, metrics: history }, null, 2) + "\n");
     writeAtomic(join(out, OUT_FILES.plot), plotMetrics(`${g.modelName}: loss and accuracy per epoch`, history));
   };
   try {
-    trainLoop(
+    await trainLoop(
       make,
       data.train,
       data.test,
@@ -205,11 +217,11 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
           bar.update(done, { epoch, loss: loss.toPrecision(4), speed });
           if (done === total) bar.stop();
         },
-        onEpoch: (m) => {
+        onEpoch: async (m) => {
           history.push(m);
           const perEpoch = (performance.now() - started) / 1000 / (m.epoch - startEpoch);
           process.stdout.write(formatEpoch(m, epochs, perEpoch * (epochs - m.epoch)) + "\n");
-          save(m);
+          await save(m);
         },
       },
       model,
@@ -244,13 +256,13 @@ async function loadTrained(file: string, flags: TrainedFlags) {
   if (!existsSync(flags.checkpoint)) throw new DataError("NNC501", `${flags.checkpoint}: no such checkpoint`, flags.checkpoint);
   const bytes = new Uint8Array(readFileSync(flags.checkpoint));
   const make = factory(mod, dims, flags.seed, batchDimOf(g));
-  const probe = make(1);
+  const probe = await make(1);
   try {
-    probe.loadCheckpoint(bytes);
+    await probe.loadCheckpoint(bytes);
   } catch (e) {
     throw new DataError("NNC507", `${(e as Error).message.replace(/^loadCheckpoint: /, "")}`, flags.checkpoint);
   }
-  return { g, dims, make, params: probe.params };
+  return { g, dims, make, params: await probe.getParams() };
 }
 
 async function evalCommand(file: string, flags: EvalFlags): Promise<void> {
@@ -258,7 +270,7 @@ async function evalCommand(file: string, flags: EvalFlags): Promise<void> {
   const data = loadData(g, flags, dims);
   const set = data.test ?? data.train;
   const o = loopOptions(g, 0, flags.batch, 0, 1, {});
-  const r = evaluate(make, params, set, o, flags.batch);
+  const r = await evaluate(make, params, set, o, flags.batch);
   process.stdout.write(`${g.modelName} on ${flags.data} (${data.test ? "test" : "training"} set, ${set.rows} rows): loss ${r.loss.toPrecision(5)}, accuracy ${pct(r.accuracy)}\n`);
 }
 
@@ -267,8 +279,8 @@ async function predictCommand(file: string, flags: TrainedFlags & { count: numbe
   const data = loadData(g, flags, dims);
   const set = data.test ?? data.train;
   const n = Math.min(flags.count, set.rows);
-  const model = make(1);
-  model.setParams(params);
+  const model = await make(1);
+  await model.setParams(params);
   const o = loopOptions(g, 0, 1, 0, 1, {});
   process.stdout.write(`row  predicted  expected  confidence\n`);
   for (let r = 0; r < n; r++) {
@@ -278,7 +290,7 @@ async function predictCommand(file: string, flags: TrainedFlags & { count: numbe
       const size = col.length / set.rows;
       inputs[name] = col.subarray(r * size, (r + 1) * size);
     }
-    const out = model.forward(inputs)[o.output]!;
+    const out = (await model.forward(inputs))[o.output]!;
     const target = set.columns.get(o.targets[0]!);
     const width = out.length;
     let best = 0;
@@ -319,7 +331,7 @@ export function addTrainCommands(program: Command): void {
       .option("--epochs <n>", "passes over the training data (default: the train statement's, else 10)", positiveInt("--epochs"))
       .option("--batch <n>", "rows per step (default: the train statement's, else 32)", positiveInt("--batch"))
       .option("--lr <x>", "learning rate (default: the train statement's)", positiveNumber("--lr"))
-      .addOption(new Option("--target <target>", "where to train").choices(["cpu"]).default("cpu"))
+      .addOption(new Option("--target <target>", "where to train: the CPU, or the GPU through WebGPU").choices(["cpu", "webgpu"]).default("cpu"))
       .option("--out <dir>", "where to write the checkpoint, metrics and plot (default: runs/<model>)")
       .option("--resume", "continue from the checkpoint in --out")
       .option("--eval-every <n>", "evaluate train and test accuracy every N epochs (and after the last)", positiveInt("--eval-every"), 1),

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "bin", "nnc.js");
@@ -150,6 +151,33 @@ describe("nnc train on data of your own", () => {
     expect(r.stdout).toContain("20 training rows, 20 test rows");
   });
 });
+
+const gpu = await webgpuDevice();
+describe.skipIf(typeof gpu === "string" && !REQUIRED)("nnc train --target webgpu", () => {
+  it("trains to the CPU's numbers, and its checkpoint evaluates on the CPU", () => {
+    expect(gpu, `no WebGPU device; to run this without a GPU: ${SETUP_COMMAND}`).not.toBeTypeOf("string");
+    const rows = 40;
+    const x = npy(join(dir, "gx.npy"), "<f4", [rows, 784], Array.from({ length: rows * 784 }, (_, i) => ((i * 53) % 256) / 255));
+    const y = npy(join(dir, "gy.npy"), "|u1", [rows], Array.from({ length: rows }, (_, i) => (i * 7) % 10));
+    const data = ["--data", x, "--labels", y, "--test-data", x, "--test-labels", y, "--no-normalize", "--epochs", "2", "--batch", "8"];
+    const cpu = nnc("train", SMALL, ...data, "--out", join(dir, "on-cpu"));
+    const gpuRun = nnc("train", SMALL, ...data, "--target", "webgpu", "--out", join(dir, "on-gpu"));
+    expect(gpuRun.stderr).toBe("");
+    expect(gpuRun.code).toBe(0);
+    expect(gpuRun.stdout).toMatch(/on WebGPU \(.+\)/);
+    const metrics = (run: string) => (JSON.parse(readFileSync(join(dir, run, "metrics.json"), "utf8")) as { metrics: { loss: number; testLoss: number }[] }).metrics;
+    expect(cpu.code).toBe(0);
+    metrics("on-gpu").forEach((m, i) => {
+      const c = metrics("on-cpu")[i]!;
+      expect(Math.abs(m.loss - c.loss) / c.loss).toBeLessThan(1e-4);
+      expect(Math.abs(m.testLoss - c.testLoss) / c.testLoss).toBeLessThan(1e-4);
+    });
+    const ev = nnc("eval", SMALL, "--checkpoint", join(dir, "on-gpu", "checkpoint.nnck"), "--data", x, "--labels", y, "--test-data", x, "--test-labels", y, "--no-normalize");
+    expect(ev.code).toBe(0);
+    expect(ev.stdout).toContain("test set, 40 rows");
+  });
+});
+if (typeof gpu === "string" && !REQUIRED) console.warn(`nnc train --target webgpu skipped: ${gpu}. To run it without a GPU: ${SETUP_COMMAND}`);
 
 describe("nnc train: bad input", () => {
   it("--resume without a checkpoint is a usage error", () => {

@@ -44,6 +44,7 @@ export const DIAG_CODES = {
   NNC505: "a data option makes no sense",
   NNC506: "training stopped: a value became non-finite",
   NNC507: "a checkpoint cannot be used",
+  NNC508: "no WebGPU device to train on",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

@@ -6,19 +6,30 @@ import type { EpochMetrics } from "./files.ts";
 
 type Arrays = Record<string, Float32Array | Int32Array>;
 
-/** The part of an emitted module's model that training uses. */
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The part of an emitted module's model that training uses. The CPU module
+ * answers at once; the WebGPU module returns promises, and can also submit
+ * steps without waiting (enqueueTrainStep) and read their losses later.
+ */
 export interface TrainableModel {
-  readonly params: Record<string, Float32Array>;
   readonly step: number;
-  forward(inputs: Arrays): Arrays;
-  loss(batch: Arrays): number;
-  trainStep(batch: Arrays, options?: Record<string, unknown>): number;
-  setParams(params: Record<string, Float32Array>): void;
-  saveCheckpoint(): Uint8Array;
-  loadCheckpoint(bytes: Uint8Array): void;
+  forward(inputs: Arrays): Awaitable<Arrays>;
+  loss(batch: Arrays): Awaitable<number>;
+  trainStep(batch: Arrays, options?: Record<string, unknown>): Awaitable<number>;
+  enqueueTrainStep?(batch: Arrays, options?: Record<string, unknown>): void;
+  readLosses?(): Promise<Float32Array>;
+  getParams(): Awaitable<Record<string, Float32Array>>;
+  setParams(params: Record<string, Float32Array>): Awaitable<void>;
+  saveCheckpoint(): Awaitable<Uint8Array>;
+  loadCheckpoint(bytes: Uint8Array): Awaitable<void>;
 }
 
-export type ModelFactory = (batch: number) => TrainableModel;
+export type ModelFactory = (batch: number) => Awaitable<TrainableModel>;
+
+/** Steps submitted before their losses are read back, on a model that can run ahead (WebGPU). */
+const READ_EVERY = 50;
 
 export interface LoopOptions {
   readonly epochs: number;
@@ -36,7 +47,7 @@ export interface LoopOptions {
 
 export interface LoopEvents {
   onStep?(epoch: number, done: number, total: number, loss: number): void;
-  onEpoch?(m: EpochMetrics, model: TrainableModel): void;
+  onEpoch?(m: EpochMetrics, model: TrainableModel): void | Promise<void>;
 }
 
 export class NonFiniteError extends Error {
@@ -78,29 +89,29 @@ function hits(pred: ArrayLike<number>, target: ArrayLike<number>, rows: number):
 }
 
 /** Loss and accuracy over a whole dataset in inference mode, in batches of at most `size` rows. */
-export function evaluate(
+export async function evaluate(
   make: ModelFactory,
   params: Record<string, Float32Array>,
   data: Dataset,
   o: LoopOptions,
   size: number,
   models = new Map<number, TrainableModel>(),
-): { loss: number; accuracy: number } {
+): Promise<{ loss: number; accuracy: number }> {
   const full = Math.min(size, data.rows);
-  const model = (n: number) => {
+  const model = async (n: number) => {
     let m = models.get(n);
-    if (!m) models.set(n, (m = make(n)));
-    m.setParams(params);
+    if (!m) models.set(n, (m = await make(n)));
+    await m.setParams(params);
     return m;
   };
   let loss = 0;
   let correct = 0;
   for (let start = 0; start < data.rows; start += full) {
     const n = Math.min(full, data.rows - start);
-    const m = model(n);
+    const m = await model(n);
     const batch = rowsOf(data, [...o.inputs, ...o.targets], start, n);
-    loss += m.loss(batch) * n;
-    const out = m.forward(batch)[o.output]!;
+    loss += (await m.loss(batch)) * n;
+    const out = (await m.forward(batch))[o.output]!;
     correct += hits(out, batch[o.targets[0]!]!, n);
   }
   return { loss: loss / data.rows, accuracy: correct / data.rows };
@@ -114,11 +125,16 @@ export function firstNonFinite(params: Record<string, Float32Array>): string | u
   return undefined;
 }
 
-export function trainLoop(make: ModelFactory, train: Dataset, test: Dataset | undefined, o: LoopOptions, events: LoopEvents, model = make(o.batch)): EpochMetrics[] {
+/**
+ * Runs the epochs. Each step's loss is checked: the first non-finite one
+ * stops training (NonFiniteError) before anything of that epoch is reported.
+ */
+export async function trainLoop(make: ModelFactory, train: Dataset, test: Dataset | undefined, o: LoopOptions, events: LoopEvents, given?: TrainableModel): Promise<EpochMetrics[]> {
+  const model = given ?? (await make(o.batch));
   const steps = Math.floor(train.rows / o.batch);
   const tailRows = train.rows - steps * o.batch;
   // The rows left after the last whole batch train in a model of their own size, sharing the params.
-  const tail = tailRows > 0 ? make(tailRows) : undefined;
+  const tail = tailRows > 0 ? await make(tailRows) : undefined;
   const names = [...o.inputs, ...o.targets];
   const history: EpochMetrics[] = [];
   // Evaluation models by batch size, made once.
@@ -127,21 +143,29 @@ export function trainLoop(make: ModelFactory, train: Dataset, test: Dataset | un
     const t0 = performance.now();
     let lossSum = 0;
     const total = steps + (tail ? 1 : 0);
-    for (let s = 0; s < steps; s++) {
-      const loss = model.trainStep(rowsOf(train, names, s * o.batch, o.batch), o.trainOptions);
-      if (!Number.isFinite(loss)) throw nonFinite(model, epoch, s, loss);
-      lossSum += loss * o.batch;
-      events.onStep?.(epoch, s + 1, total, loss);
+    let done = 0;
+    const record = async (m: TrainableModel, loss: number, rows: number) => {
+      if (!Number.isFinite(loss)) throw await nonFinite(m, epoch, done, loss);
+      lossSum += loss * rows;
+      done++;
+      events.onStep?.(epoch, done, total, loss);
+    };
+    if (model.enqueueTrainStep && model.readLosses) {
+      // Submit steps without waiting and read their losses back every READ_EVERY steps: the GPU never idles on a read.
+      for (let s = 0; s < steps; s++) {
+        model.enqueueTrainStep(rowsOf(train, names, s * o.batch, o.batch), o.trainOptions);
+        if ((s + 1) % READ_EVERY === 0 || s === steps - 1) for (const loss of await model.readLosses()) await record(model, loss, o.batch);
+      }
+    } else {
+      for (let s = 0; s < steps; s++) await record(model, await model.trainStep(rowsOf(train, names, s * o.batch, o.batch), o.trainOptions), o.batch);
     }
     if (tail) {
-      tail.setParams(model.params);
-      const loss = tail.trainStep(rowsOf(train, names, steps * o.batch, tailRows), o.trainOptions);
-      if (!Number.isFinite(loss)) throw nonFinite(tail, epoch, steps, loss);
-      model.setParams(tail.params);
-      lossSum += loss * tailRows;
-      events.onStep?.(epoch, total, total, loss);
+      await tail.setParams(await model.getParams());
+      await record(tail, await tail.trainStep(rowsOf(train, names, steps * o.batch, tailRows), o.trainOptions), tailRows);
+      await model.setParams(await tail.getParams());
     }
-    const bad = firstNonFinite(model.params);
+    const params = await model.getParams();
+    const bad = firstNonFinite(params);
     if (bad) throw new NonFiniteError(`${bad} became non-finite in epoch ${epoch}`, epoch, steps);
     const seconds = (performance.now() - t0) / 1000;
     const evaluateNow = (epoch - o.startEpoch) % o.evalEvery === 0 || epoch === o.epochs;
@@ -152,21 +176,21 @@ export function trainLoop(make: ModelFactory, train: Dataset, test: Dataset | un
       seconds,
     };
     if (evaluateNow) {
-      m.trainAccuracy = evaluate(make, model.params, train, o, 1000, evalModels).accuracy;
+      m.trainAccuracy = (await evaluate(make, params, train, o, 1000, evalModels)).accuracy;
       if (test) {
-        const t = evaluate(make, model.params, test, o, 1000, evalModels);
+        const t = await evaluate(make, params, test, o, 1000, evalModels);
         m.testAccuracy = t.accuracy;
         m.testLoss = t.loss;
       }
     }
     history.push(m);
-    events.onEpoch?.(m, model);
+    await events.onEpoch?.(m, model);
   }
   return history;
 }
 
-function nonFinite(model: TrainableModel, epoch: number, step: number, loss: number): NonFiniteError {
-  const bad = firstNonFinite(model.params);
-  const what = bad ? `${bad} (a param) is ${loss}` : `the loss is ${loss}`;
+async function nonFinite(model: TrainableModel, epoch: number, step: number, loss: number): Promise<NonFiniteError> {
+  const bad = firstNonFinite(await model.getParams());
+  const what = bad ? `${bad} (a param) became non-finite, and the loss is ${loss}` : `the loss is ${loss}`;
   return new NonFiniteError(`training stopped in epoch ${epoch}, step ${step + 1}: ${what}`, epoch, step + 1);
 }

@@ -220,7 +220,8 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
         onEpoch: async (m) => {
           history.push(m);
           const perEpoch = (performance.now() - started) / 1000 / (m.epoch - startEpoch);
-          process.stdout.write(formatEpoch(m, epochs, perEpoch * (epochs - m.epoch)) + "\n");
+          // A line per evaluated epoch (and the last); the progress bar shows the others.
+          if (m.trainAccuracy !== undefined || m.epoch === epochs) process.stdout.write(formatEpoch(m, epochs, perEpoch * (epochs - m.epoch)) + "\n");
           await save(m);
         },
       },

@@ -1,12 +1,12 @@
 // The public face of an emitted CPU module: its types, `spec`, input checks,
 // views, the optimizer step, checkpoints and the model object.
 import type { GradGraph } from "../../ir/graph.ts";
+import { dataTypes, key } from "../api-types.ts";
 import type { Writer } from "../writer.ts";
 import { dimExpr, num } from "./emit-steps.ts";
 import { sizeExpr, type ProgramMemory } from "./memory.ts";
 import type { Program } from "./schedule.ts";
 
-const key = (name: string) => (name === "__proto__" ? `["__proto__"]` : `"${name}"`);
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 
 export function header(w: Writer, g: GradGraph, src: string, threads: boolean): void {
@@ -21,35 +21,9 @@ export function header(w: Writer, g: GradGraph, src: string, threads: boolean): 
   w.line();
 }
 
-const arrayType = (g: GradGraph, node: number) => (g.dtypes[node] === "i32" ? "Int32Array" : "Float32Array");
 
 export function api(w: Writer, g: GradGraph, dropout: boolean): void {
-  w.block("export interface Dims {", () => {
-    for (const d of g.dims) w.line(`${key(d.name)}${d.default !== undefined ? "?" : ""}: number;${d.default !== undefined ? ` // default ${d.default}` : ""}`);
-  });
-  w.block("export interface Inputs {", () => {
-    for (const d of g.inputs) w.line(`${key(d.name)}: ${arrayType(g, d.node)}; // [${g.shapes[d.node]!.join(", ")}]`);
-  });
-  w.block("export interface Batch extends Inputs {", () => {
-    for (const d of g.targets) w.line(`${key(d.name)}: ${arrayType(g, d.node)}; // [${g.shapes[d.node]!.join(", ")}]`);
-  });
-  w.block("export interface Params {", () => {
-    for (const d of g.params) w.line(`${key(d.name)}: Float32Array; // [${g.shapes[d.node]!.join(", ")}]`);
-  });
-  w.block("export interface Outputs {", () => {
-    for (const d of g.outputs) w.line(`${key(d.name)}: ${arrayType(g, d.node)}; // [${g.shapes[d.node]!.join(", ")}]`);
-  });
-  w.line(`export type OptimizerName = "sgd" | "momentum" | "rmsprop" | "adam" | "adagrad";`);
-  w.block("export interface TrainOptions {", () => {
-    w.line("optimizer?: OptimizerName;");
-    w.line("lr?: number;");
-    w.line("momentum?: number; // sgd and momentum");
-    w.line("rho?: number; // rmsprop");
-    w.line("beta1?: number; // adam");
-    w.line("beta2?: number; // adam");
-    w.line("eps?: number; // rmsprop, adam, adagrad");
-    w.line("weightDecay?: number; // an L2 term added to every gradient");
-  });
+  dataTypes(w, g);
   w.block("export interface CreateOptions {", () => {
     w.line("dims: Dims;");
     w.line("/** Seeds the initializers and dropout; the same seed gives the same numbers. */");

@@ -9,8 +9,8 @@ import type { Program } from "../cpu/schedule.ts";
 import { LOSS_LOG } from "./emit-api.ts";
 import { HYPER_FIELDS, METHODS } from "./optim.ts";
 import type { WebgpuPlan } from "./plan.ts";
+import { key } from "../api-types.ts";
 
-const key = (name: string) => (name === "__proto__" ? `["__proto__"]` : `"${name}"`);
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 const shapeText = (g: GradGraph, id: NodeId) => `[${g.shapes[id]!.join(", ")}]`;
 

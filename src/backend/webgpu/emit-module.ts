@@ -19,9 +19,9 @@ import { stepComment, THREADS_PER_GROUP, TILE, type Kernel } from "./kernels.ts"
 import { METHODS, optimizerShader, STATE, HYPER_FIELDS } from "./optim.ts";
 import { modelObject, optimizer, readback } from "./emit-methods.ts";
 import { planWebgpu, type WebgpuPlan } from "./plan.ts";
+import { key } from "../api-types.ts";
 
 const INIT_CODES: Record<Init["kind"], number> = { zeros: 0, ones: 1, uniform: 2, normal: 3, xavier: 4, he: 5 };
-const key = (name: string) => (name === "__proto__" ? `["__proto__"]` : `"${name}"`);
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 const shapeText = (g: GradGraph, id: NodeId) => `[${g.shapes[id]!.join(", ")}]`;
 /** A string as a TypeScript template literal's contents. */

@@ -1,0 +1,39 @@
+// The types every emitted module declares alike, CPU or WebGPU: the model's
+// dims, inputs, targets, params and outputs by the user's names, and the
+// training options. What differs (sync or async methods, threads or a
+// device) each backend's emit-api.ts adds.
+import type { GradGraph } from "../ir/graph.ts";
+import type { Writer } from "./writer.ts";
+
+/** A property name as a quoted key; `__proto__` computed, so that it is a real property and not the prototype. */
+export const key = (name: string) => (name === "__proto__" ? `["__proto__"]` : `"${name}"`);
+export const arrayType = (g: GradGraph, node: number) => (g.dtypes[node] === "i32" ? "Int32Array" : "Float32Array");
+
+export function dataTypes(w: Writer, g: GradGraph): void {
+  w.block("export interface Dims {", () => {
+    for (const d of g.dims) w.line(`${key(d.name)}${d.default !== undefined ? "?" : ""}: number;${d.default !== undefined ? ` // default ${d.default}` : ""}`);
+  });
+  w.block("export interface Inputs {", () => {
+    for (const d of g.inputs) w.line(`${key(d.name)}: ${arrayType(g, d.node)}; // [${g.shapes[d.node]!.join(", ")}]`);
+  });
+  w.block("export interface Batch extends Inputs {", () => {
+    for (const d of g.targets) w.line(`${key(d.name)}: ${arrayType(g, d.node)}; // [${g.shapes[d.node]!.join(", ")}]`);
+  });
+  w.block("export interface Params {", () => {
+    for (const d of g.params) w.line(`${key(d.name)}: Float32Array; // [${g.shapes[d.node]!.join(", ")}]`);
+  });
+  w.block("export interface Outputs {", () => {
+    for (const d of g.outputs) w.line(`${key(d.name)}: ${arrayType(g, d.node)}; // [${g.shapes[d.node]!.join(", ")}]`);
+  });
+  w.line(`export type OptimizerName = "sgd" | "momentum" | "rmsprop" | "adam" | "adagrad";`);
+  w.block("export interface TrainOptions {", () => {
+    w.line("optimizer?: OptimizerName;");
+    w.line("lr?: number;");
+    w.line("momentum?: number; // sgd and momentum");
+    w.line("rho?: number; // rmsprop");
+    w.line("beta1?: number; // adam");
+    w.line("beta2?: number; // adam");
+    w.line("eps?: number; // rmsprop, adam, adagrad");
+    w.line("weightDecay?: number; // an L2 term added to every gradient");
+  });
+}

@@ -17,7 +17,7 @@ import { randomFeeds } from "../src/check/gradcheck.ts";
 import type { GradGraph } from "../src/ir/graph.ts";
 import { initParams } from "../src/interp/init.ts";
 import { bindDims, interpret } from "../src/interp/interpret.ts";
-import { adamStep, adagradStep, momentumStep, rmspropStep, sgdStep } from "../src/interp/optim.ts";
+import { optimizerStep } from "../src/interp/optim.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
@@ -158,7 +158,6 @@ if (typeof ctx === "string") {
         const state = new Map([...current].map(([k, v]) => [k, [new Float64Array(v.data.length), new Float64Array(v.data.length)] as const]));
         const opt = gpu.spec.train.optimizer;
         const lr = gpu.spec.train.lr;
-        const o = (k: string, fallback: number) => g.train?.options.get(k) ?? fallback;
         for (let s = 0; s < 3; s++) {
           const value = await model.trainStep(batch);
           const cpuValue = cpuModel.trainStep(batch);
@@ -166,17 +165,8 @@ if (typeof ctx === "string") {
           expect(relError([value], vals[g.loss!.node]!.data), `loss at step ${s}`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
           expect(relError([value], [cpuValue]), `loss at step ${s} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
           for (const x of g.gradients) {
-            const p = current.get(x.name)!.data;
-            const gr = vals[x.node]!.data;
             const [m, v] = state.get(x.name)!;
-            const n = p.length;
-            const wd = o("weight_decay", 0);
-            const eps = o("eps", opt === "adam" ? 1e-8 : 1e-7);
-            if (opt === "sgd" && o("momentum", 0) === 0) sgdStep(p, 0, gr, 0, n, lr, wd);
-            else if (opt === "sgd" || opt === "momentum") momentumStep(p, 0, gr, 0, m, 0, n, lr, o("momentum", 0.9), wd);
-            else if (opt === "rmsprop") rmspropStep(p, 0, gr, 0, m, 0, n, lr, o("rho", 0.9), eps, wd);
-            else if (opt === "adam") adamStep(p, 0, gr, 0, m, 0, v, 0, n, lr, o("beta1", 0.9), o("beta2", 0.999), eps, s + 1, wd);
-            else adagradStep(p, 0, gr, 0, m, 0, n, lr, eps, wd);
+            optimizerStep(opt, g.train?.options, lr, current.get(x.name)!.data, vals[x.node]!.data, m, v, s + 1);
           }
         }
         expect(model.step).toBe(3);

@@ -90,3 +90,32 @@ export function adagradStep(p: Float64Array, pOff: number, g: Float64Array, gOff
     p[pOff + i] = t - (lr * gi) / (Math.sqrt(a) + eps);
   }
 }
+
+/**
+ * One step of the optimizer a model's `train` statement names, with its
+ * options and the same defaults as the emitted modules (momentum 0.9 for
+ * `momentum`, rho 0.9, beta1 0.9, beta2 0.999, eps 1e-8 for adam else 1e-7).
+ * `m` and `v` are the method's state (v for adam only); `t` counts steps
+ * from 1 (adam's bias correction).
+ */
+export function optimizerStep(
+  method: string,
+  options: ReadonlyMap<string, number> | undefined,
+  lr: number,
+  p: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  t: number,
+): void {
+  const o = (k: string, fallback: number) => options?.get(k) ?? fallback;
+  const n = p.length;
+  const wd = o("weight_decay", 0);
+  const eps = o("eps", method === "adam" ? 1e-8 : 1e-7);
+  if (method === "sgd" && o("momentum", 0) === 0) sgdStep(p, 0, g, 0, n, lr, wd);
+  else if (method === "sgd" || method === "momentum") momentumStep(p, 0, g, 0, m, 0, n, lr, o("momentum", 0.9), wd);
+  else if (method === "rmsprop") rmspropStep(p, 0, g, 0, m, 0, n, lr, o("rho", 0.9), eps, wd);
+  else if (method === "adam") adamStep(p, 0, g, 0, m, 0, v, 0, n, lr, o("beta1", 0.9), o("beta2", 0.999), eps, t, wd);
+  else if (method === "adagrad") adagradStep(p, 0, g, 0, m, 0, n, lr, eps, wd);
+  else throw new Error(`unknown optimizer "${method}"`);
+}

@@ -3,6 +3,7 @@
 // training options. What differs (sync or async methods, threads or a
 // device) each backend's emit-api.ts adds.
 import type { GradGraph } from "../ir/graph.ts";
+import { num } from "./cpu/emit-steps.ts";
 import type { Writer } from "./writer.ts";
 
 /** A property name as a quoted key; `__proto__` computed, so that it is a real property and not the prototype. */
@@ -36,4 +37,34 @@ export function dataTypes(w: Writer, g: GradGraph): void {
     w.line("eps?: number; // rmsprop, adam, adagrad");
     w.line("weightDecay?: number; // an L2 term added to every gradient");
   });
+}
+
+/** `spec` (the model described as data) and the training defaults its `train` statement sets. */
+export function specAndDefaults(w: Writer, g: GradGraph, dropout: boolean): void {
+  const t = g.train;
+  const opts = t ? Object.fromEntries(t.options) : {};
+  w.block("export const spec = {", () => {
+    w.line(`model: ${JSON.stringify(g.modelName)},`);
+    w.line(`dims: [${g.dims.map((d) => `{ name: ${JSON.stringify(d.name)}${d.default !== undefined ? `, default: ${d.default}` : ""} }`).join(", ")}],`);
+    const list = (ds: typeof g.inputs) => ds.map((d) => `{ name: ${JSON.stringify(d.name)}, shape: [${g.shapes[d.node]!.map((x) => JSON.stringify(x)).join(", ")}], dtype: ${JSON.stringify(g.dtypes[d.node])} }`).join(", ");
+    w.line(`inputs: [${list(g.inputs)}],`);
+    w.line(`targets: [${list(g.targets)}],`);
+    w.line(`params: [${list(g.params)}],`);
+    w.line(`outputs: [${list(g.outputs)}],`);
+    w.line(`dropout: ${dropout},`);
+    w.line(`train: { optimizer: ${JSON.stringify(t?.optimizer ?? "sgd")}, lr: ${num(opts["lr"] ?? 0.01)}, batch: ${opts["batch"] ?? "undefined"}, epochs: ${opts["epochs"] ?? "undefined"} },`);
+  }, "} as const;");
+  w.line();
+  const defaults = {
+    optimizer: JSON.stringify(t?.optimizer ?? "sgd"),
+    lr: num(opts["lr"] ?? 0.01),
+    momentum: num(opts["momentum"] ?? (t?.optimizer === "momentum" ? 0.9 : 0)),
+    rho: num(opts["rho"] ?? 0.9),
+    beta1: num(opts["beta1"] ?? 0.9),
+    beta2: num(opts["beta2"] ?? 0.999),
+    eps: num(opts["eps"] ?? (t?.optimizer === "adam" ? 1e-8 : 1e-7)),
+    weightDecay: num(opts["weight_decay"] ?? 0),
+  };
+  w.line(`const TRAIN_DEFAULTS = { ${Object.entries(defaults).map(([k, v]) => `${k}: ${v}`).join(", ")} } as const;`);
+  w.line();
 }

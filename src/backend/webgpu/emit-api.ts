@@ -3,9 +3,8 @@
 // methods that let training run without waiting (enqueueTrainStep,
 // readLosses) and `device`/`destroy`.
 import type { GradGraph } from "../../ir/graph.ts";
-import { dataTypes } from "../api-types.ts";
+import { dataTypes, specAndDefaults } from "../api-types.ts";
 import type { Writer } from "../writer.ts";
-import { num } from "../cpu/emit-steps.ts";
 
 
 export function header(w: Writer, g: GradGraph, src: string): void {
@@ -56,32 +55,7 @@ export function api(w: Writer, g: GradGraph, dropout: boolean): void {
     w.line("destroy(): void;");
   });
   w.line();
-  const t = g.train;
-  const opts = t ? Object.fromEntries(t.options) : {};
-  w.block("export const spec = {", () => {
-    w.line(`model: ${JSON.stringify(g.modelName)},`);
-    w.line(`dims: [${g.dims.map((d) => `{ name: ${JSON.stringify(d.name)}${d.default !== undefined ? `, default: ${d.default}` : ""} }`).join(", ")}],`);
-    const list = (ds: typeof g.inputs) => ds.map((d) => `{ name: ${JSON.stringify(d.name)}, shape: [${g.shapes[d.node]!.map((x) => JSON.stringify(x)).join(", ")}], dtype: ${JSON.stringify(g.dtypes[d.node])} }`).join(", ");
-    w.line(`inputs: [${list(g.inputs)}],`);
-    w.line(`targets: [${list(g.targets)}],`);
-    w.line(`params: [${list(g.params)}],`);
-    w.line(`outputs: [${list(g.outputs)}],`);
-    w.line(`dropout: ${dropout},`);
-    w.line(`train: { optimizer: ${JSON.stringify(t?.optimizer ?? "sgd")}, lr: ${num(opts["lr"] ?? 0.01)}, batch: ${opts["batch"] ?? "undefined"}, epochs: ${opts["epochs"] ?? "undefined"} },`);
-  }, "} as const;");
-  w.line();
-  const defaults = {
-    optimizer: JSON.stringify(t?.optimizer ?? "sgd"),
-    lr: num(opts["lr"] ?? 0.01),
-    momentum: num(opts["momentum"] ?? (t?.optimizer === "momentum" ? 0.9 : 0)),
-    rho: num(opts["rho"] ?? 0.9),
-    beta1: num(opts["beta1"] ?? 0.9),
-    beta2: num(opts["beta2"] ?? 0.999),
-    eps: num(opts["eps"] ?? (t?.optimizer === "adam" ? 1e-8 : 1e-7)),
-    weightDecay: num(opts["weight_decay"] ?? 0),
-  };
-  w.line(`const TRAIN_DEFAULTS = { ${Object.entries(defaults).map(([k, v]) => `${k}: ${v}`).join(", ")} } as const;`);
-  w.line();
+  specAndDefaults(w, g, dropout);
 }
 
 /** How many losses the GPU keeps for readLosses(). */

@@ -206,6 +206,9 @@ describe("gemm", () => {
       [13, 17, 19],
       [40, 9, 33],
       [6, 30, 5],
+      // The direct kernels, with more columns than the workspace has accumulators (5).
+      [1, 17, 37],
+      [23, 2, 35],
     ] as const) {
       for (const transA of [false, true]) for (const transB of [false, true]) check(tiny, m, n, k, transA, transB, seed % 2 === 1, seed % 3 === 1, acts[seed % 4]!, seed++);
     }

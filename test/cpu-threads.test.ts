@@ -63,6 +63,7 @@ const CASES: Case[] = [
   { m: 257, n: 129, k: 300, transA: true, transB: true, act: ACT_SIGMOID, accumulate: true, what: "odd sizes, both transposed, accumulating" },
   { m: 2, n: 5000, k: 60, bias: true, what: "two rows: the direct kernel, split by columns" },
   { m: 3000, n: 1, k: 200, what: "one column: the direct kernel, split by rows" },
+  { m: 3000, n: 1, k: 200, transA: true, what: "one column of Aᵀ: the matrix-vector kernel, split by rows" },
 ];
 
 /** Fills the arena with NaN, then a case's operands (C too, for accumulating products); returns their offsets. */

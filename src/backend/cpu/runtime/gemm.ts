@@ -6,8 +6,10 @@
 // an mc × kc block of A are packed (transposes are resolved while packing) into
 // thin slivers that a 2 × 4 register-blocked micro-kernel streams through.
 // Products with one or two rows or columns (batch-1 inference) and tiny ones
-// skip packing and run a direct kernel. Every sum is accumulated in float64
-// (JS numbers); only stores round to float32.
+// skip packing and run a direct kernel: a row times a row-major matrix (x·W)
+// as row updates of float64 accumulators, anything else as dot products.
+// Every sum is accumulated in float64 (JS numbers); only stores round to
+// float32.
 //
 // Nothing here allocates: the packing buffer comes from a GemmWorkspace that
 // the caller creates once with gemmWorkspace().
@@ -50,6 +52,8 @@ export interface GemmWorkspace {
   /** Packed A block (mc × kc in GEMM_MR-row slivers) from 0, packed B panel (kc × nc in GEMM_NR-column slivers) from bBase. */
   readonly pack: number[];
   readonly bBase: number;
+  /** The accumulators of the matrix-vector kernel (gemvRows): one row of C, up to this many columns at a time. */
+  readonly acc: Float64Array;
   /** The block sizes this workspace was sized for; gemm never packs more. */
   readonly mc: number;
   readonly kc: number;
@@ -76,7 +80,8 @@ export function gemmWorkspace(maxM: number, maxN: number, maxK: number): GemmWor
   const pack: number[] = [];
   for (let i = 0; i < length; i++) pack.push(0.5);
   for (let i = 0; i < length; i++) pack[i] = 0;
-  return { pack, bBase: mc * kc, mc, kc, nc };
+  const acc = new Float64Array(Math.min(GEMM_NC, Math.max(maxM, maxN, 1)));
+  return { pack, bBase: mc * kc, acc, mc, kc, nc };
 }
 
 /** 1 / (1 + e^−x) without overflow, as the interpreter computes it. */
@@ -288,8 +293,9 @@ function gemmPut(c: Float32Array, i: number, v: number, overwrite: boolean): voi
 }
 
 /**
- * The unpacked kernel, for one or two rows or columns and for tiny products:
- * C(i, j) for i < mm, j < nn, with every operand given by two strides:
+ * The unpacked kernel, for one or two rows or columns and for tiny products
+ * (those gemvRows does not take): C(i, j) for i < mm, j < nn, with every
+ * operand given by two strides:
  * A(i, p) = a[aOff + i·sai + p·sap], B(p, j) = b[bOff + p·sbp + j·sbj],
  * C(i, j) = c[cOff + i·sci + j·scj], bias(i, j) = bias[biasOff + i·bsi + j·bsj].
  * Columns go eight at a time, so each A value is read once per eight
@@ -374,6 +380,144 @@ function gemmDirect(
   }
 }
 
+/**
+ * The matrix-vector kernel, for one or two rows of A against a B whose rows
+ * are contiguous (B(p, j) = b[bOff + p·sbp + j]): x·W at batch 1. For each
+ * row of A, gemvSum sums the products of every column into float64
+ * accumulators (ws.acc; wider products go in slices of its length), reading
+ * B in order; then each element gets its epilogue and is stored once.
+ * Operands, C and the bias are addressed as in gemmDirect. Every column is
+ * summed in the same order whichever columns a call covers, so a product
+ * split among threads by columns gives the same numbers.
+ */
+function gemvRows(
+  mm: number,
+  nn: number,
+  k: number,
+  a: Float32Array,
+  aOff: number,
+  sai: number,
+  sap: number,
+  b: Float32Array,
+  bOff: number,
+  sbp: number,
+  c: Float32Array,
+  cOff: number,
+  sci: number,
+  scj: number,
+  accumulate: boolean,
+  bias: Float32Array | null,
+  biasOff: number,
+  bsi: number,
+  bsj: number,
+  act: number,
+  acc: Float64Array,
+): void {
+  for (let i = 0; i < mm; i++) {
+    for (let j0 = 0; j0 < nn; j0 += acc.length) {
+      const nb = Math.min(acc.length, nn - j0);
+      gemvSum(k, a, aOff + i * sai, sap, b, bOff + j0, sbp, acc, nb);
+      const cj = cOff + i * sci + j0 * scj;
+      const bj = biasOff + i * bsi + j0 * bsj;
+      for (let j = 0; j < nb; j++) gemmFinish(c, cj + j * scj, acc[j], accumulate, bias, bj + j * bsj, act);
+    }
+  }
+}
+
+/**
+ * acc[j] = Σ_p a[ap + p·sap]·b[bp + p·sbp + j] for j < nb: the sums of
+ * gemvRows. Sixteen depths at a time: their sixteen A values are held in
+ * locals while every column j adds up its sixteen products down B (rows
+ * sbp apart, all within a few KB, so in L1) into one local, then into
+ * acc[j]. V8 checks acc and b once per column and each read of b, so the
+ * more multiply-adds per column step the better, until the A values no
+ * longer fit in registers (measured on a 784 × 100 product: 4, 8, 16 and 32
+ * depths per step took 59, 49, 45 and 46 µs, gemmDirect's dot products 60).
+ * Depths left over are added one at a time.
+ */
+function gemvSum(k: number, a: Float32Array, ap: number, sap: number, b: Float32Array, bp: number, sbp: number, acc: Float64Array, nb: number): void {
+  for (let j = 0; j < nb; j++) acc[j] = 0;
+  let p = 0;
+  for (; p + 16 <= k; p += 16) {
+    let t = ap;
+    const a0 = a[t];
+    t += sap;
+    const a1 = a[t];
+    t += sap;
+    const a2 = a[t];
+    t += sap;
+    const a3 = a[t];
+    t += sap;
+    const a4 = a[t];
+    t += sap;
+    const a5 = a[t];
+    t += sap;
+    const a6 = a[t];
+    t += sap;
+    const a7 = a[t];
+    t += sap;
+    const a8 = a[t];
+    t += sap;
+    const a9 = a[t];
+    t += sap;
+    const a10 = a[t];
+    t += sap;
+    const a11 = a[t];
+    t += sap;
+    const a12 = a[t];
+    t += sap;
+    const a13 = a[t];
+    t += sap;
+    const a14 = a[t];
+    t += sap;
+    const a15 = a[t];
+    for (let j = 0; j < nb; j++) {
+      // `| 0`: the indices cannot overflow, which spares V8 a check per step.
+      let r = (bp + j) | 0;
+      let s = a0 * b[r];
+      r = (r + sbp) | 0;
+      s += a1 * b[r];
+      r = (r + sbp) | 0;
+      s += a2 * b[r];
+      r = (r + sbp) | 0;
+      s += a3 * b[r];
+      r = (r + sbp) | 0;
+      s += a4 * b[r];
+      r = (r + sbp) | 0;
+      s += a5 * b[r];
+      r = (r + sbp) | 0;
+      s += a6 * b[r];
+      r = (r + sbp) | 0;
+      s += a7 * b[r];
+      r = (r + sbp) | 0;
+      s += a8 * b[r];
+      r = (r + sbp) | 0;
+      s += a9 * b[r];
+      r = (r + sbp) | 0;
+      s += a10 * b[r];
+      r = (r + sbp) | 0;
+      s += a11 * b[r];
+      r = (r + sbp) | 0;
+      s += a12 * b[r];
+      r = (r + sbp) | 0;
+      s += a13 * b[r];
+      r = (r + sbp) | 0;
+      s += a14 * b[r];
+      r = (r + sbp) | 0;
+      s += a15 * b[r];
+      acc[j] += s;
+    }
+    ap += 16 * sap;
+    bp += 16 * sbp;
+  }
+  for (; p < k; p++) {
+    const av = a[ap];
+    for (let j = 0; j < nb; j++) acc[j] += av * b[bp + j];
+    ap += sap;
+    bp += sbp;
+  }
+}
+
 /** Stores one finished sum of the direct kernel: the old value, the bias and the activation applied in float64. */
 function gemmFinish(c: Float32Array, at: number, s: number, accumulate: boolean, bias: Float32Array | null, biasAt: number, act: number): void {
   if (accumulate) s += c[at];
@@ -423,9 +567,15 @@ export function gemm(
   const sbp = transB ? 1 : ldb;
   const sbj = transB ? ldb : 1;
   if (Math.min(m, n) <= GEMM_DIRECT_MAX_SIDE || m * n * k <= GEMM_DIRECT_MAX_WORK) {
-    // The direct kernel runs its eight-wide loop along the longer side: for
-    // n < m it computes Cᵀ = Bᵀ·Aᵀ, the same numbers with the roles swapped.
-    if (n >= m) gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act);
+    // The direct kernels run along the longer side: for n < m they compute
+    // Cᵀ = Bᵀ·Aᵀ, the same numbers with the roles swapped. Where the long
+    // side's operand is read along that side (x·W with W row-major), rows are
+    // added up (gemvRows); otherwise dot products (gemmDirect). The choice
+    // depends only on the strides, so every part of a split product makes it alike.
+    if (n >= m) {
+      if (sbj === 1 && sbp !== 1) gemvRows(m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act, ws.acc);
+      else gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act);
+    } else if (sai === 1 && sap !== 1) gemvRows(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act, ws.acc);
     else gemmDirect(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, sai, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act);
     return;
   }

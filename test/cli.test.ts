@@ -90,9 +90,9 @@ describe("help and version", () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
 
-  it.each([[], ["check"], ["graph"]])("--help %s", (...cmd) => {
-    const r = nnc(...cmd, "--help");
+  it.each(["", "check", "graph", "grad", "gradcheck", "compile", "train", "eval", "predict"])("nnc %s --help", (command) => {
+    const r = nnc(...(command === "" ? [] : [command]), "--help");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Usage: nnc/);
+    expect(r.stdout).toMatch(command === "" ? /Usage: nnc \[options\] \[command\]/ : new RegExp(`Usage: nnc ${command} `));
   });
 });

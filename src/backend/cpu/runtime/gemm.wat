@@ -1,0 +1,537 @@
+;; Single-precision matrix products for the CPU runtime in WebAssembly SIMD
+;; (baseline SIMD128 f32x4 only: no relaxed SIMD, no atomics). Assembled by
+;; scripts/build-wasm.ts into gemm-wasm.ts; see the tests in
+;; test/gemm-wasm.test.ts and the timings in bench/gemm-wasm.ts.
+;;
+;; The module imports its memory (env.memory, plain or shared: the build
+;; assembles it both ways) and exports two functions. All parameters are i32;
+;; a, b, c and pack are byte addresses, leading dimensions and strides count
+;; floats.
+;;
+;;   gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, pack)
+;;     C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j)  for i < m, j < n
+;;     A(i, p) = transA ? a[p·lda + i] : a[i·lda + p]
+;;     B(p, j) = transB ? b[j·ldb + p] : b[p·ldb + j]
+;;     C(i, j) = c[i·ldc + j]; only these m × n floats of C are written.
+;;     m, n, k ≥ 1 (with any of them < 1 it returns at once, writing nothing:
+;;     empty products are the caller's); pack: the address of @pack-floats
+;;     floats of scratch (16-byte aligned is best).
+;;
+;;   gemv(mm, nn, k, a, sai, sap, b, sbp, c, sci, scj, accumulate)
+;;     C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j)  for i < mm, j < nn
+;;     A(i, p) = a[i·sai + p·sap], B(p, j) = b[p·sbp + j], C(i, j) = c[i·sci + j·scj]
+;;     For one or two rows against a B with contiguous columns (x·W at batch 1).
+;;     Strides may be anything ≥ 0; mm, nn, k ≥ 1 as for gemm.
+;;
+;; Determinism. Helper threads split a product by rows or by columns, and the
+;; parts must give the bits of the whole. So every element C(i, j) is computed
+;; by the same float32 operations wherever it sits and whatever m, n are:
+;;  - gemm: depth blocks start at multiples of KC = 256 from p = 0; within a
+;;    block acc = 0 and acc = acc + A(i, p)·B(p, j) (f32 mul, then f32 add) for
+;;    p in order; then C = acc (first block, not accumulating) or C = C + acc.
+;;    Vector lanes, edge tiles and full tiles all do exactly that.
+;;  - gemv: acc = 0, acc = acc + A(i, p)·B(p, j) over all p in order; then
+;;    C = acc or C = C + acc; a scalar tail column does what a vector lane does.
+;;
+;; Speed, one thread on the 2-core AMD EPYC (Zen 4) it was tuned on, Node.js
+;; 20 (V8 11.3), best of several runs: gemm 37–41 GFLOP/s on 256³–1024³
+;; (the JavaScript gemm 4–4.7, TensorFlow.js's wasm backend, XNNPACK, 30–31);
+;; gemv 6.2–6.5 µs on 1 × 784 · 784 × 100 (JavaScript 43–55), 9.9 µs on
+;; 2 × 784 · 784 × 100. That machine's host is noisy: whole runs of the same
+;; code also measure at about half those speeds. The first call runs V8's
+;; baseline code (Liftoff, about 10 GFLOP/s); TurboFan's replaces it within
+;; a call or two.
+;;
+;; The packing workspace of gemm, in floats: the packed A block (MC × KC =
+;; 128 × 256), the packed B panel (KC × NC = 256 × 512) and the edge-tile
+;; scratch (MR × NR = 4 × 8). scripts/build-wasm.ts reads the next line.
+;; @pack-floats 163872
+(module
+  (import "env" "memory" (memory 1 65536))
+
+  ;; ------------------------------------------------------------------ packing
+  ;;
+  ;; gemm packs its operands as in GotoBLAS: an MC × KC block of A into slivers
+  ;; of MR = 4 rows, a KC × NC panel of B into slivers of NR = 8 columns, each
+  ;; sliver depth-major (for each depth, its 4 or 8 values side by side), so
+  ;; that the micro-kernel reads both with unit stride. Transposes are resolved
+  ;; here: both operands are seen as a matrix X(r, p) of rows r (A's rows, B's
+  ;; columns) and depths p, X(r, p) at src + r·sr + p·sp (byte strides).
+
+  ;; Depths p … depth−1 of one sliver of w rows (left ≤ w of them present)
+  ;; one float at a time: the edge slivers (missing rows packed as zeros) and
+  ;; what the vector paths of $pack leave over.
+  (func $packScalar (param $row i32) (param $sr i32) (param $sp i32) (param $left i32) (param $w i32)
+                    (param $p i32) (param $depth i32) (param $dst i32)
+    (local $t i32) (local $at i32) (local $to i32)
+    (block $done
+      (loop $depths
+        (br_if $done (i32.ge_u (local.get $p) (local.get $depth)))
+        (local.set $at (i32.add (local.get $row) (i32.mul (local.get $p) (local.get $sp))))
+        (local.set $to (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $p) (local.get $w)) (i32.const 2))))
+        (local.set $t (i32.const 0))
+        (loop $lanes
+          (f32.store (local.get $to)
+            (if (result f32) (i32.lt_u (local.get $t) (local.get $left))
+              (then (f32.load (local.get $at)))
+              (else (f32.const 0))))
+          (local.set $at (i32.add (local.get $at) (local.get $sr)))
+          (local.set $to (i32.add (local.get $to) (i32.const 4)))
+          (br_if $lanes (i32.lt_u (local.tee $t (i32.add (local.get $t) (i32.const 1))) (local.get $w))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $depths))))
+
+  ;; Packs rows × depth of X into slivers of w = 4 or 8 rows at dst (sliver s
+  ;; at dst + 4·s·w·depth). Full slivers take a vector path: where a sliver's
+  ;; rows are adjacent in memory (sr = 4: A transposed, B not), a depth's w
+  ;; values are copied as w/4 vectors; where its depths are (sp = 4: A not
+  ;; transposed, B transposed), 4 rows × 4 depths are loaded as four vectors
+  ;; and transposed with shuffles. Float by float (as the edges still are),
+  ;; packing took about 1 ns a value, 15 % of a 256³ product; these paths take
+  ;; a third to a half of that.
+  (func $pack (param $src i32) (param $sr i32) (param $sp i32) (param $rows i32) (param $depth i32)
+              (param $w i32) (param $dst i32)
+    (local $r0 i32) (local $left i32) (local $row i32) (local $wb i32)
+    (local $p i32) (local $g i32) (local $at i32) (local $to i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    ;; Bytes per depth in a sliver.
+    (local.set $wb (i32.shl (local.get $w) (i32.const 2)))
+    (loop $slivers
+      (local.set $left (i32.sub (local.get $rows) (local.get $r0)))
+      (if (i32.gt_s (local.get $left) (local.get $w)) (then (local.set $left (local.get $w))))
+      (local.set $row (i32.add (local.get $src) (i32.mul (local.get $r0) (local.get $sr))))
+      (block $packed
+        (if (i32.eq (local.get $left) (local.get $w))
+          (then
+            (if (i32.eq (local.get $sr) (i32.const 4))
+              (then
+                ;; Rows adjacent: per depth, w floats straight across.
+                (local.set $at (local.get $row))
+                (local.set $to (local.get $dst))
+                (local.set $p (local.get $depth))
+                (loop $copy
+                  (v128.store (local.get $to) (v128.load (local.get $at)))
+                  (if (i32.eq (local.get $w) (i32.const 8))
+                    (then (v128.store offset=16 (local.get $to) (v128.load offset=16 (local.get $at)))))
+                  (local.set $at (i32.add (local.get $at) (local.get $sp)))
+                  (local.set $to (i32.add (local.get $to) (local.get $wb)))
+                  (br_if $copy (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
+                (br $packed)))
+            (if (i32.eq (local.get $sp) (i32.const 4))
+              (then
+                ;; Depths adjacent: 4 × 4 transposes, then the depths left over.
+                (local.set $p (i32.const 0))
+                (block $tail
+                  (loop $quads
+                    (br_if $tail (i32.gt_s (i32.add (local.get $p) (i32.const 4)) (local.get $depth)))
+                    (local.set $g (i32.const 0))
+                    (loop $groups
+                      ;; Rows g … g+3 at depths p … p+3, to depth p, lanes g … g+3 of the sliver.
+                      (local.set $at (i32.add (i32.add (local.get $row) (i32.mul (local.get $g) (local.get $sr)))
+                                              (i32.shl (local.get $p) (i32.const 2))))
+                      (local.set $to (i32.add (i32.add (local.get $dst) (i32.mul (local.get $p) (local.get $wb)))
+                                              (i32.shl (local.get $g) (i32.const 2))))
+                      (local.set $x0 (v128.load (local.get $at)))
+                      (local.set $at (i32.add (local.get $at) (local.get $sr)))
+                      (local.set $x1 (v128.load (local.get $at)))
+                      (local.set $at (i32.add (local.get $at) (local.get $sr)))
+                      (local.set $x2 (v128.load (local.get $at)))
+                      (local.set $at (i32.add (local.get $at) (local.get $sr)))
+                      (local.set $x3 (v128.load (local.get $at)))
+                      ;; t0 = x0[0] x1[0] x0[1] x1[1], t1 = x0[2] x1[2] x0[3] x1[3]; t2, t3 likewise of x2, x3.
+                      (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
+                      (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
+                      (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
+                      (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
+                      ;; Depth d of the four rows: the low or high halves of t0/t2 or t1/t3.
+                      (v128.store (local.get $to) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+                      (local.set $to (i32.add (local.get $to) (local.get $wb)))
+                      (v128.store (local.get $to) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                      (local.set $to (i32.add (local.get $to) (local.get $wb)))
+                      (v128.store (local.get $to) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+                      (local.set $to (i32.add (local.get $to) (local.get $wb)))
+                      (v128.store (local.get $to) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+                      (br_if $groups (i32.lt_u (local.tee $g (i32.add (local.get $g) (i32.const 4))) (local.get $w))))
+                    (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                    (br $quads)))
+                (call $packScalar (local.get $row) (local.get $sr) (local.get $sp) (local.get $w) (local.get $w)
+                                  (local.get $p) (local.get $depth) (local.get $dst))
+                (br $packed)))))
+        ;; An edge sliver, or strides no vector path fits.
+        (call $packScalar (local.get $row) (local.get $sr) (local.get $sp) (local.get $left) (local.get $w)
+                          (i32.const 0) (local.get $depth) (local.get $dst)))
+      (local.set $dst (i32.add (local.get $dst) (i32.mul (local.get $wb) (local.get $depth))))
+      (br_if $slivers (i32.lt_s (local.tee $r0 (i32.add (local.get $r0) (local.get $w))) (local.get $rows)))))
+
+  ;; ------------------------------------------------------------- micro-kernel
+  ;;
+;; A 4 × 8 tile of C from a packed A sliver (4 floats a depth, at pa) and a
+  ;; packed B sliver (8 floats a depth, at pb) over kb ≥ 1 depths: eight f32x4
+  ;; accumulators; per depth two vector loads of B, the four A values
+  ;; broadcast (v128.load32_splat: one vbroadcastss load on x86-64), eight
+  ;; multiplies and eight adds (no fused multiply-add in baseline SIMD).
+  ;;
+  ;; Why 4 × 8: V8's TurboFan has 15 xmm registers for wasm values and
+  ;; schedules a block's loads ahead of its arithmetic, so one depth's loaded
+  ;; values (6) must fit beside the accumulators (8) and a product (1). Tiles
+  ;; with more accumulators spill them to the stack, in the loop-carried
+  ;; chain: on 512³, 4 × 8 ran at 38–41 GFLOP/s (best of several runs), 5 × 8
+  ;; and 6 × 8 at 11, 3 × 12 at 12, 2 × 16 at 16; broadcasting A from one
+  ;; vector load with shuffles instead, 34 (4 × 8) and 12 (5 × 8). Unrolling
+  ;; two or four depths into one block slowed 4 × 8 to 26 and 22 (their loads
+  ;; all live at once); with an exit test between the depths (one block each)
+  ;; it ran no faster than this loop, at the cost of 180 bytes a depth. At 16
+  ;; vector operations a depth this loop is near the 4 cycles that two
+  ;; multiply and two add pipes need.
+  ;;
+  ;; Then the tile goes to C at ct (rows ldcb bytes apart): stored (store ≠ 0)
+  ;; or added, or, for an edge tile of mr × nr < 4 × 8, written to the scratch
+  ;; and its valid part copied float by float, so nothing outside C is touched.
+  (func $kernel (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
+                (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $a v128)
+    (local $end i32) (local $r i32) (local $j i32) (local $from i32) (local $to i32) (local $v f32)
+    (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $kb) (i32.const 4))))
+    (loop $depths
+      ;; Depth p: C tile += A(0…3, p) ⊗ B(p, 0…7).
+      (local.set $b0 (v128.load (local.get $pb)))
+      (local.set $b1 (v128.load offset=16 (local.get $pb)))
+      (local.set $a (v128.load32_splat (local.get $pa)))
+      (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+      (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+      (local.set $a (v128.load32_splat offset=4 (local.get $pa)))
+      (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+      (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+      (local.set $a (v128.load32_splat offset=8 (local.get $pa)))
+      (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+      (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+      (local.set $a (v128.load32_splat offset=12 (local.get $pa)))
+      (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+      (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+      (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+      (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 16))) (local.get $end))))
+    (if (i32.and (i32.eq (local.get $mr) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 8)))
+      (then
+        (if (local.get $store)
+          (then
+            (v128.store (local.get $ct) (local.get $c00))
+            (v128.store offset=16 (local.get $ct) (local.get $c01))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (v128.store (local.get $ct) (local.get $c10))
+            (v128.store offset=16 (local.get $ct) (local.get $c11))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (v128.store (local.get $ct) (local.get $c20))
+            (v128.store offset=16 (local.get $ct) (local.get $c21))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (v128.store (local.get $ct) (local.get $c30))
+            (v128.store offset=16 (local.get $ct) (local.get $c31)))
+          (else
+            (v128.store (local.get $ct) (f32x4.add (v128.load (local.get $ct)) (local.get $c00)))
+            (v128.store offset=16 (local.get $ct) (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c01)))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (v128.store (local.get $ct) (f32x4.add (v128.load (local.get $ct)) (local.get $c10)))
+            (v128.store offset=16 (local.get $ct) (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c11)))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (v128.store (local.get $ct) (f32x4.add (v128.load (local.get $ct)) (local.get $c20)))
+            (v128.store offset=16 (local.get $ct) (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c21)))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (v128.store (local.get $ct) (f32x4.add (v128.load (local.get $ct)) (local.get $c30)))
+            (v128.store offset=16 (local.get $ct) (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c31)))))
+        (return)))
+    ;; An edge tile: through the scratch (row r at scratch + 32·r), mr rows of nr floats.
+    (v128.store (local.get $scratch) (local.get $c00))
+    (v128.store offset=16 (local.get $scratch) (local.get $c01))
+    (v128.store offset=32 (local.get $scratch) (local.get $c10))
+    (v128.store offset=48 (local.get $scratch) (local.get $c11))
+    (v128.store offset=64 (local.get $scratch) (local.get $c20))
+    (v128.store offset=80 (local.get $scratch) (local.get $c21))
+    (v128.store offset=96 (local.get $scratch) (local.get $c30))
+    (v128.store offset=112 (local.get $scratch) (local.get $c31))
+    (loop $rows
+      (local.set $from (i32.add (local.get $scratch) (i32.shl (local.get $r) (i32.const 5))))
+      (local.set $to (local.get $ct))
+      (local.set $j (i32.const 0))
+      (loop $cols
+        (local.set $v (f32.load (local.get $from)))
+        (if (i32.eqz (local.get $store))
+          (then (local.set $v (f32.add (f32.load (local.get $to)) (local.get $v)))))
+        (f32.store (local.get $to) (local.get $v))
+        (local.set $from (i32.add (local.get $from) (i32.const 4)))
+        (local.set $to (i32.add (local.get $to) (i32.const 4)))
+        (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $nr))))
+      (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+      (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $mr)))))
+
+  ;; ------------------------------------------------------------------- driver
+  ;;
+;; The GotoBLAS/BLIS loop nest. For each NC-column panel of C and each KC
+  ;; depth block, B's KC × NC panel is packed (512 KB); for each MC-row block,
+  ;; A's MC × KC block is packed (128 KB: both stay in a 1 MB L2); then each
+  ;; 8-column B sliver (8 KB, stays in L1) meets every 4-row A sliver of the
+  ;; block. Tuned on a 2-core AMD EPYC (Zen 4: 32 KB L1d, 1 MB L2 a core),
+  ;; where the sizes matter little: MC 96–256, KC 256–384 and NC 512–1024 all
+  ;; ran at 37–40 GFLOP/s on 256³–1024³ (KC 128: 29–37). KC is a constant,
+  ;; never derived from the shape: it fixes the order of every sum.
+  (func $gemm (export "gemm") (param $transA i32) (param $transB i32) (param $m i32) (param $n i32) (param $k i32)
+    (param $a i32) (param $lda i32) (param $b i32) (param $ldb i32) (param $c i32) (param $ldc i32)
+    (param $accumulate i32) (param $pack i32)
+    ;; Byte strides of A along i and p, of B along p and j.
+    (local $sai i32) (local $sap i32) (local $sbp i32) (local $sbj i32) (local $ldcb i32)
+    (local $packB i32) (local $scratch i32)
+    (local $jc i32) (local $nb i32) (local $pc i32) (local $kb i32) (local $ic i32) (local $mb i32)
+    (local $jr i32) (local $ir i32) (local $nr i32) (local $mr i32) (local $store i32) (local $pb i32)
+    (if (local.get $transA)
+      (then (local.set $sai (i32.const 4)) (local.set $sap (i32.shl (local.get $lda) (i32.const 2))))
+      (else (local.set $sai (i32.shl (local.get $lda) (i32.const 2))) (local.set $sap (i32.const 4))))
+    (if (local.get $transB)
+      (then (local.set $sbp (i32.const 4)) (local.set $sbj (i32.shl (local.get $ldb) (i32.const 2))))
+      (else (local.set $sbp (i32.shl (local.get $ldb) (i32.const 2))) (local.set $sbj (i32.const 4))))
+    ;; An empty product (the caller's to handle) writes nothing.
+    (if (i32.or (i32.or (i32.lt_s (local.get $m) (i32.const 1)) (i32.lt_s (local.get $n) (i32.const 1)))
+                (i32.lt_s (local.get $k) (i32.const 1)))
+      (then (return)))
+    (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
+    ;; The workspace: packed A (MC·KC·4 = 131072 bytes), packed B (KC·NC·4 = 524288), the scratch (MR·NR·4 = 128).
+    (local.set $packB (i32.add (local.get $pack) (i32.const 131072)))
+    (local.set $scratch (i32.add (local.get $packB) (i32.const 524288)))
+    (loop $panels
+      ;; Columns jc … jc+nb−1 (nb ≤ NC = 512).
+      (local.set $nb (i32.sub (local.get $n) (local.get $jc)))
+      (if (i32.gt_s (local.get $nb) (i32.const 512)) (then (local.set $nb (i32.const 512))))
+      (local.set $pc (i32.const 0))
+      (loop $depthBlocks
+        ;; Depths pc … pc+kb−1 (kb ≤ KC = 256). The first block stores into C unless accumulating; later ones add.
+        (local.set $kb (i32.sub (local.get $k) (local.get $pc)))
+        (if (i32.gt_s (local.get $kb) (i32.const 256)) (then (local.set $kb (i32.const 256))))
+        (local.set $store (i32.and (i32.eqz (local.get $pc)) (i32.eqz (local.get $accumulate))))
+        (call $pack
+          (i32.add (local.get $b) (i32.add (i32.mul (local.get $jc) (local.get $sbj)) (i32.mul (local.get $pc) (local.get $sbp))))
+          (local.get $sbj) (local.get $sbp) (local.get $nb) (local.get $kb) (i32.const 8) (local.get $packB))
+        (local.set $ic (i32.const 0))
+        (loop $rowBlocks
+          ;; Rows ic … ic+mb−1 (mb ≤ MC = 128).
+          (local.set $mb (i32.sub (local.get $m) (local.get $ic)))
+          (if (i32.gt_s (local.get $mb) (i32.const 128)) (then (local.set $mb (i32.const 128))))
+          (call $pack
+            (i32.add (local.get $a) (i32.add (i32.mul (local.get $ic) (local.get $sai)) (i32.mul (local.get $pc) (local.get $sap))))
+            (local.get $sai) (local.get $sap) (local.get $mb) (local.get $kb) (i32.const 4) (local.get $pack))
+          (local.set $jr (i32.const 0))
+          (loop $bSlivers
+            (local.set $nr (i32.sub (local.get $nb) (local.get $jr)))
+            (if (i32.gt_s (local.get $nr) (i32.const 8)) (then (local.set $nr (i32.const 8))))
+            (local.set $pb (i32.add (local.get $packB) (i32.mul (local.get $jr) (i32.shl (local.get $kb) (i32.const 2)))))
+            (local.set $ir (i32.const 0))
+            (loop $aSlivers
+              (local.set $mr (i32.sub (local.get $mb) (local.get $ir)))
+              (if (i32.gt_s (local.get $mr) (i32.const 4)) (then (local.set $mr (i32.const 4))))
+              (call $kernel (local.get $kb)
+                (i32.add (local.get $pack) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2))))
+                (local.get $pb)
+                (i32.add (local.get $c) (i32.shl
+                  (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))
+                           (i32.add (local.get $jc) (local.get $jr))) (i32.const 2)))
+                (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch))
+              (br_if $aSlivers (i32.lt_s (local.tee $ir (i32.add (local.get $ir) (i32.const 4))) (local.get $mb))))
+            (br_if $bSlivers (i32.lt_s (local.tee $jr (i32.add (local.get $jr) (i32.const 8))) (local.get $nb))))
+          (br_if $rowBlocks (i32.lt_s (local.tee $ic (i32.add (local.get $ic) (i32.const 128))) (local.get $m))))
+        (br_if $depthBlocks (i32.lt_s (local.tee $pc (i32.add (local.get $pc) (i32.const 256))) (local.get $k))))
+      (br_if $panels (i32.lt_s (local.tee $jc (i32.add (local.get $jc) (i32.const 512))) (local.get $n)))))
+
+  ;; --------------------------------------------------------------------- gemv
+  ;;
+  ;; Columns go 16 at a time: four f32x4 accumulators (eight for two rows of
+  ;; A, which then share every load of B) sum over all k depths in registers,
+  ;; reading B row by row (rows sbp floats apart, 64 contiguous bytes each),
+  ;; and are stored once. Then 4 columns at a time, then one. Nothing is
+  ;; packed: every value of B is used once per row of A.
+
+  ;; Stores the four lanes of v to C at dst, dst + scjb, … (adding them to C when accumulating).
+  (func $put4 (param $dst i32) (param $scjb i32) (param $v v128) (param $accumulate i32)
+    (if (i32.eq (local.get $scjb) (i32.const 4))
+      (then
+        (if (local.get $accumulate)
+          (then (local.set $v (f32x4.add (v128.load (local.get $dst)) (local.get $v)))))
+        (v128.store (local.get $dst) (local.get $v))
+        (return)))
+    (if (local.get $accumulate)
+      (then
+        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32x4.extract_lane 0 (local.get $v))))
+        (local.set $dst (i32.add (local.get $dst) (local.get $scjb)))
+        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32x4.extract_lane 1 (local.get $v))))
+        (local.set $dst (i32.add (local.get $dst) (local.get $scjb)))
+        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32x4.extract_lane 2 (local.get $v))))
+        (local.set $dst (i32.add (local.get $dst) (local.get $scjb)))
+        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32x4.extract_lane 3 (local.get $v)))))
+      (else
+        (f32.store (local.get $dst) (f32x4.extract_lane 0 (local.get $v)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $scjb)))
+        (f32.store (local.get $dst) (f32x4.extract_lane 1 (local.get $v)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $scjb)))
+        (f32.store (local.get $dst) (f32x4.extract_lane 2 (local.get $v)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $scjb)))
+        (f32.store (local.get $dst) (f32x4.extract_lane 3 (local.get $v))))))
+
+  ;; Columns j … nn−1 of one row of A (at a, depths sapb bytes apart) into the row of C at c.
+  (func $gemvRow (param $j i32) (param $nn i32) (param $k i32) (param $a i32) (param $sapb i32)
+                 (param $b i32) (param $sbpb i32) (param $c i32) (param $scjb i32) (param $accumulate i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $x v128)
+    (local $pa i32) (local $pb i32) (local $p i32) (local $s f32) (local $to i32)
+    (block $done16
+      (loop $chunks16
+        (br_if $done16 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $nn)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0))
+        (local.set $s1 (v128.const i32x4 0 0 0 0))
+        (local.set $s2 (v128.const i32x4 0 0 0 0))
+        (local.set $s3 (v128.const i32x4 0 0 0 0))
+        (local.set $pa (local.get $a))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $p (local.get $k))
+        (loop $depths
+          (local.set $x (v128.load32_splat (local.get $pa)))
+          (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $x) (v128.load (local.get $pb)))))
+          (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $x) (v128.load offset=16 (local.get $pb)))))
+          (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $x) (v128.load offset=32 (local.get $pb)))))
+          (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $x) (v128.load offset=48 (local.get $pb)))))
+          (local.set $pa (i32.add (local.get $pa) (local.get $sapb)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $sbpb)))
+          (br_if $depths (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
+        (local.set $to (i32.add (local.get $c) (i32.mul (local.get $j) (local.get $scjb))))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s0) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (i32.shl (local.get $scjb) (i32.const 2))))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s1) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (i32.shl (local.get $scjb) (i32.const 2))))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s2) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (i32.shl (local.get $scjb) (i32.const 2))))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s3) (local.get $accumulate))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $chunks16)))
+    (block $done4
+      (loop $chunks4
+        (br_if $done4 (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $nn)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0))
+        (local.set $pa (local.get $a))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $p (local.get $k))
+        (loop $depths
+          (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (v128.load32_splat (local.get $pa)) (v128.load (local.get $pb)))))
+          (local.set $pa (i32.add (local.get $pa) (local.get $sapb)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $sbpb)))
+          (br_if $depths (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
+        (call $put4 (i32.add (local.get $c) (i32.mul (local.get $j) (local.get $scjb))) (local.get $scjb) (local.get $s0) (local.get $accumulate))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $chunks4)))
+    (block $done1
+      (loop $columns
+        (br_if $done1 (i32.ge_s (local.get $j) (local.get $nn)))
+        (local.set $s (f32.const 0))
+        (local.set $pa (local.get $a))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $p (local.get $k))
+        (loop $depths
+          (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (local.get $pa)) (f32.load (local.get $pb)))))
+          (local.set $pa (i32.add (local.get $pa) (local.get $sapb)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $sbpb)))
+          (br_if $depths (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
+        (local.set $to (i32.add (local.get $c) (i32.mul (local.get $j) (local.get $scjb))))
+        (if (local.get $accumulate) (then (local.set $s (f32.add (f32.load (local.get $to)) (local.get $s)))))
+        (f32.store (local.get $to) (local.get $s))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $columns))))
+
+  ;; The 16-column chunks of two rows of A (at a0 and a1) together, into the rows of C at c0 and c1;
+  ;; returns the first column left (a multiple of 16) for $gemvRow.
+  (func $gemvTwoRows (param $nn i32) (param $k i32) (param $a0 i32) (param $a1 i32) (param $sapb i32)
+                     (param $b i32) (param $sbpb i32) (param $c0 i32) (param $c1 i32) (param $scjb i32)
+                     (param $accumulate i32) (result i32)
+    (local $j i32) (local $x v128) (local $y v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local $pa i32) (local $pb i32) (local $p i32) (local $to i32) (local $step i32)
+    (local.set $step (i32.shl (local.get $scjb) (i32.const 2)))
+    (block $done
+      (loop $chunks
+        (br_if $done (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $nn)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0))
+        (local.set $s1 (v128.const i32x4 0 0 0 0))
+        (local.set $s2 (v128.const i32x4 0 0 0 0))
+        (local.set $s3 (v128.const i32x4 0 0 0 0))
+        (local.set $t0 (v128.const i32x4 0 0 0 0))
+        (local.set $t1 (v128.const i32x4 0 0 0 0))
+        (local.set $t2 (v128.const i32x4 0 0 0 0))
+        (local.set $t3 (v128.const i32x4 0 0 0 0))
+        (local.set $pa (i32.const 0))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $p (local.get $k))
+        (loop $depths
+          (local.set $b0 (v128.load (local.get $pb)))
+          (local.set $b1 (v128.load offset=16 (local.get $pb)))
+          (local.set $b2 (v128.load offset=32 (local.get $pb)))
+          (local.set $b3 (v128.load offset=48 (local.get $pb)))
+          (local.set $x (v128.load32_splat (i32.add (local.get $a0) (local.get $pa))))
+          (local.set $y (v128.load32_splat (i32.add (local.get $a1) (local.get $pa))))
+          (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $x) (local.get $b0))))
+          (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $x) (local.get $b1))))
+          (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $x) (local.get $b2))))
+          (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $x) (local.get $b3))))
+          (local.set $t0 (f32x4.add (local.get $t0) (f32x4.mul (local.get $y) (local.get $b0))))
+          (local.set $t1 (f32x4.add (local.get $t1) (f32x4.mul (local.get $y) (local.get $b1))))
+          (local.set $t2 (f32x4.add (local.get $t2) (f32x4.mul (local.get $y) (local.get $b2))))
+          (local.set $t3 (f32x4.add (local.get $t3) (f32x4.mul (local.get $y) (local.get $b3))))
+          (local.set $pa (i32.add (local.get $pa) (local.get $sapb)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $sbpb)))
+          (br_if $depths (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
+        (local.set $to (i32.add (local.get $c0) (i32.mul (local.get $j) (local.get $scjb))))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s0) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (local.get $step)))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s1) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (local.get $step)))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s2) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (local.get $step)))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s3) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $c1) (i32.mul (local.get $j) (local.get $scjb))))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $t0) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (local.get $step)))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $t1) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (local.get $step)))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $t2) (local.get $accumulate))
+        (local.set $to (i32.add (local.get $to) (local.get $step)))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $t3) (local.get $accumulate))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $chunks)))
+    (local.get $j))
+
+  (func $gemv (export "gemv") (param $mm i32) (param $nn i32) (param $k i32) (param $a i32) (param $sai i32) (param $sap i32)
+    (param $b i32) (param $sbp i32) (param $c i32) (param $sci i32) (param $scj i32) (param $accumulate i32)
+    (local $saib i32) (local $sapb i32) (local $sbpb i32) (local $scib i32) (local $scjb i32) (local $i i32) (local $j i32)
+    ;; An empty product (the caller's to handle) writes nothing.
+    (if (i32.or (i32.or (i32.lt_s (local.get $mm) (i32.const 1)) (i32.lt_s (local.get $nn) (i32.const 1)))
+                (i32.lt_s (local.get $k) (i32.const 1)))
+      (then (return)))
+    (local.set $saib (i32.shl (local.get $sai) (i32.const 2)))
+    (local.set $sapb (i32.shl (local.get $sap) (i32.const 2)))
+    (local.set $sbpb (i32.shl (local.get $sbp) (i32.const 2)))
+    (local.set $scib (i32.shl (local.get $sci) (i32.const 2)))
+    (local.set $scjb (i32.shl (local.get $scj) (i32.const 2)))
+    (loop $rows
+      (local.set $j (i32.const 0))
+      (if (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $mm))
+        (then
+          ;; Rows i and i + 1: their 16-column chunks together, the rest one row at a time.
+          (local.set $j (call $gemvTwoRows (local.get $nn) (local.get $k) (local.get $a) (i32.add (local.get $a) (local.get $saib))
+            (local.get $sapb) (local.get $b) (local.get $sbpb) (local.get $c) (i32.add (local.get $c) (local.get $scib))
+            (local.get $scjb) (local.get $accumulate)))
+          (call $gemvRow (local.get $j) (local.get $nn) (local.get $k) (local.get $a) (local.get $sapb)
+            (local.get $b) (local.get $sbpb) (local.get $c) (local.get $scjb) (local.get $accumulate))
+          (local.set $a (i32.add (local.get $a) (local.get $saib)))
+          (local.set $c (i32.add (local.get $c) (local.get $scib)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))))
+      (call $gemvRow (local.get $j) (local.get $nn) (local.get $k) (local.get $a) (local.get $sapb)
+        (local.get $b) (local.get $sbpb) (local.get $c) (local.get $scjb) (local.get $accumulate))
+      (local.set $a (i32.add (local.get $a) (local.get $saib)))
+      (local.set $c (i32.add (local.get $c) (local.get $scib)))
+      (br_if $rows (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $mm)))))
+)

@@ -1,13 +1,15 @@
 // Where the time of batch-1 inference goes: examples/mnist_tanh.nn
 // (784-100 tanh, 10 softmax) compiled in-process, `forward({ l0 })` on a
 // model created with `dims: { batch: 1 }`, and the pieces of that call timed
-// alone with the runtime's own kernels on arrays of the same sizes: copying
+// alone with the runtime's own kernels (WebAssembly, as the model runs
+// them) on arrays of the same sizes: copying
 // the input, the 1×784 by 784×100 product with its tanh, the 1×100 by 100×10
 // product, the softmax. Medians of interleaved samples. Run:
 // `npx tsx bench/batch1.ts` (`--rounds 15` for more samples).
 import { parseArgs } from "node:util";
 import { ACT_NONE, ACT_TANH, gemm, gemmWorkspace } from "../src/backend/cpu/runtime/gemm.ts";
 import { softmax } from "../src/backend/cpu/runtime/nn.ts";
+import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { compileExample } from "./nnc-models.ts";
 import { filled, median } from "./timing.ts";
 
@@ -17,20 +19,21 @@ const rounds = Number(values.rounds);
 const mlp = await compileExample("mnist_tanh.nn");
 const model = mlp.createModel({ dims: { batch: 1 }, seed: 1, threads: Number(values.threads) });
 const x = filled(784, 1);
-const w0 = model.params["W0"]!.slice();
-const w1 = model.params["W1"]!.slice();
-const arena = new Float32Array(784 + 100 + 10 + 10);
-const ws = gemmWorkspace(1, 100, 784);
-const h = new Float32Array(100);
-const z = new Float32Array(10);
-const p = new Float32Array(10);
+// The pieces work in a memory laid out as the model's: x, W0, h, W1, z, p.
+const memory = createKernelMemory(784 + 78400 + 100 + 1000 + 10 + 10, 0, 1, true);
+const arena = memory.arena;
+const [X, W0, H, W1, Z, P] = [0, 784, 79184, 79284, 80284, 80294];
+arena.set(x, X);
+arena.set(model.params["W0"]!, W0);
+arena.set(model.params["W1"]!, W1);
+const ws = gemmWorkspace(1, 100, 784, memory.wasm);
 
 const cases: [string, () => unknown][] = [
   ["forward({ l0 }), whole call", () => model.forward({ l0: x })],
-  ["input copy (f32.set, 784 values)", () => arena.set(x, 0)],
-  ["gemm 1×784 · 784×100, tanh", () => gemm(ws, false, false, 1, 100, 784, x, 0, 784, w0, 0, 100, h, 0, 100, false, null, 0, ACT_TANH)],
-  ["gemm 1×100 · 100×10", () => gemm(ws, false, false, 1, 10, 100, h, 0, 100, w1, 0, 10, z, 0, 10, false, null, 0, ACT_NONE)],
-  ["softmax of 10", () => softmax(z, 0, p, 0, 1, 10, 1)],
+  ["input copy (f32.set, 784 values)", () => arena.set(x, X)],
+  ["gemm 1×784 · 784×100, tanh", () => gemm(ws, false, false, 1, 100, 784, arena, X, 784, arena, W0, 100, arena, H, 100, false, null, 0, ACT_TANH)],
+  ["gemm 1×100 · 100×10", () => gemm(ws, false, false, 1, 10, 100, arena, H, 100, arena, W1, 10, arena, Z, 10, false, null, 0, ACT_NONE)],
+  ["softmax of 10", () => softmax(arena, Z, arena, P, 1, 10, 1)],
 ];
 
 /** Microseconds per call of one sample lasting at least 20 ms. */

@@ -1,7 +1,7 @@
 // The work the cpu suite times, once per engine: each engine gets the same
 // inputs (same shapes, float32) and the same initial params, and every call
 // ends with its result in a plain JavaScript array, as an nnc call does.
-import { gemm, gemmWorkspace } from "../src/backend/cpu/runtime/gemm.ts";
+import { squareProduct } from "./matmul.ts";
 import { threadedModel, type BenchModel, type CompiledExample } from "./nnc-models.ts";
 import { tfConv, tfMlp, type TfNet } from "./tfjs-models.ts";
 import { tf } from "./tfjs-env.ts";
@@ -69,14 +69,11 @@ export function nncWorkload(f: Fixture, threads: number): Workload {
   const models = [m100, m1, c].filter((m): m is BenchModel => typeof m !== "string");
   const lr = f.mlp.spec.train.lr;
   const use = (m: BenchModel | string, call: (m: BenchModel) => unknown): Runner => (typeof m === "string" ? m : () => call(m));
-  const ws = threads === 1 ? gemmWorkspace(1024, 1024, 1024) : undefined;
   return {
     matmul(n) {
       // The runtime's gemm has no thread count of its own; a threaded product is the models' business.
-      if (!ws) return "n/a (gemm timed on one thread)";
-      const { a, b } = matrices(n);
-      const c = new Float32Array(n * n);
-      return () => gemm(ws, false, false, n, n, n, a, 0, n, b, 0, n, c, 0, n, false, null, 0, 0);
+      if (threads !== 1) return "n/a (gemm timed on one thread)";
+      return squareProduct(n, true);
     },
     mlpTrain: use(m100, (m) => m.trainStep({ l0: f.x100, y: f.y100 }, { lr })),
     mlpInfer100: use(m100, (m) => m.forward({ l0: f.x100 })),

@@ -12,6 +12,7 @@ import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import { gemmHelperSource } from "../src/backend/cpu/runtime-source.ts";
 import { gemm, gemmWorkspace } from "../src/backend/cpu/runtime/gemm.ts";
 import { createGemmTeam, disposeGemmTeam, gemmSplit, startGemmHelpers } from "../src/backend/cpu/runtime/threads.ts";
+import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { runGrad } from "../src/pipeline.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -50,12 +51,13 @@ export interface ThreadsRow {
 
 export function benchGemmThreads(sizes: readonly number[] = [256, 512, 1024]): ThreadsRow[] {
   const max = Math.max(...sizes);
-  // A, B and two results in one shared arena: the helper only works on operands it can see.
-  const arena = new Float32Array(new SharedArrayBuffer(4 * 4 * max * max));
+  // A, B and two results in one shared memory, as a model lays it out: the helper only works on operands it can see.
+  const memory = createKernelMemory(4 * max * max, 0, 2, true);
+  const arena = memory.arena;
   for (let i = 0; i < 2 * max * max; i++) arena[i] = Math.sin(i) / 2;
-  const ws = gemmWorkspace(max, max, max);
+  const ws = gemmWorkspace(max, max, max, memory.wasm);
   const team = createGemmTeam(2);
-  startGemmHelpers(team, arena, ws, gemmHelperSource());
+  startGemmHelpers(team, memory, ws, gemmHelperSource());
   if (team.threads !== 2) throw new Error(`no helper thread: ${team.note}`);
   const rows: ThreadsRow[] = [];
   for (const n of sizes) {

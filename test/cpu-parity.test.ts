@@ -36,8 +36,9 @@ export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>)
 }
 
 interface Generated {
-  createModel(o: { dims: Record<string, number>; seed?: number }): {
+  createModel(o: { dims: Record<string, number>; seed?: number; wasm?: boolean }): {
     params: Record<string, Float32Array>;
+    wasm: boolean;
     step: number;
     forward(i: Record<string, Float32Array | Int32Array>, o?: { training?: boolean }): Record<string, Float32Array | Int32Array>;
     loss(b: Record<string, Float32Array | Int32Array>): number;
@@ -60,13 +61,15 @@ export async function compileExample(file: string): Promise<{ g: GradGraph; mod:
 const toF32 = (t: Tensor) => Float32Array.from(t.data);
 const rounded = (t: Tensor): Tensor => tensor(t.shape, Float64Array.from(t.data, Math.fround));
 
-describe.each(EXAMPLES)("%s on the CPU", (file) => {
+// Every example on the WebAssembly kernels (the default), and on the JavaScript ones (wasm: false).
+describe.each(EXAMPLES.flatMap((file) => [true, false].map((wasm) => ({ file, wasm }))))("$file on the CPU (wasm: $wasm)", ({ file, wasm }) => {
   it("matches the interpreter: params, forward, loss, gradients, three training steps", async () => {
     const { g, mod } = await compileExample(file);
     const dimsGiven = testDims(g);
     const dims = bindDims(g, dimsGiven);
     const seed = 7;
-    const model = mod.createModel({ dims: dimsGiven, seed });
+    const model = mod.createModel({ dims: dimsGiven, seed, wasm });
+    expect(model.wasm).toBe(wasm);
 
     // The initializers draw the same numbers.
     const params = new Map([...initParams(g, dims, seed)].map(([k, v]) => [k, rounded(v)]));

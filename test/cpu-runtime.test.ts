@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { conv2d, conv2dGradInput, conv2dGradKernel, convOutSize, convWorkspace, type ConvWorkspace } from "../src/backend/cpu/runtime/conv.ts";
 import { ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, gemm, gemmWorkspace, type GemmWorkspace } from "../src/backend/cpu/runtime/gemm.ts";
+import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { initParam } from "../src/backend/cpu/runtime/init.ts";
 import * as loss from "../src/backend/cpu/runtime/loss.ts";
 import * as nn from "../src/backend/cpu/runtime/nn.ts";
@@ -99,7 +100,39 @@ function view(shape: readonly number[], axis: number | null): { outer: number; l
 
 // ------------------------------------------------------------------ gemm
 
-describe("gemm", () => {
+/** Where a gemm test puts its operands, and the workspace it multiplies them with. */
+interface GemmKernels {
+  readonly kernels: string;
+  workspace(maxM: number, maxN: number, maxK: number): GemmWorkspace;
+  /** A fresh set of operands begins (the WebAssembly memory is reused from its start). */
+  reset(): void;
+  place(n: number, value: (i: number) => number, before: number, after: number): { arr: Float32Array; off: number };
+}
+
+/** Operands in arrays of their own, for the JavaScript kernels. */
+const JS_KERNELS: GemmKernels = { kernels: "JavaScript", workspace: (m, n, k) => gemmWorkspace(m, n, k), reset: () => {}, place: placed };
+
+/** Operands carved out of one WebAssembly memory, as a model's arena holds them, for the SIMD kernels. */
+function wasmKernels(): GemmKernels {
+  const memory = createKernelMemory(1 << 22, 0, 1, true);
+  if (memory.wasm === null) throw new Error(`no WebAssembly kernels: ${memory.note}`);
+  let top = 0;
+  return {
+    kernels: "WebAssembly",
+    workspace: (m, n, k) => gemmWorkspace(m, n, k, memory.wasm),
+    reset: () => {
+      top = 0;
+    },
+    place(n, value, before, after) {
+      const arr = memory.arena.subarray(top, top + before + n + after).fill(NaN);
+      top += before + n + after;
+      for (let i = 0; i < n; i++) arr[before + i] = value(i);
+      return { arr, off: before };
+    },
+  };
+}
+
+describe.each([JS_KERNELS, wasmKernels()])("gemm, $kernels kernels", (kernels) => {
   // Shapes chosen to hit every path: the direct kernel (one or two rows or
   // columns, tiny products), edge tiles (sizes not multiples of 2 and 4),
   // several depth blocks (k > 256), several row blocks (m > 96) and several
@@ -135,10 +168,11 @@ describe("gemm", () => {
     const aRows = transA ? k : m;
     const bRows = transB ? n : k;
     const spare = (ld: number, cols: number) => (i: number) => (i % ld < cols ? r() * 2 - 1 : NaN);
-    const A = placed(Math.max(0, aRows * lda), spare(lda, transA ? m : k), 5, 3);
-    const B = placed(Math.max(0, bRows * ldb), spare(ldb, transB ? k : n), 9, 2);
-    const C = placed(m * ldc, (i) => (accumulate && i % ldc < n ? r() * 2 - 1 : NaN), 3, 6);
-    const bias = withBias ? placed(n, () => r() - 0.5, 4, 4) : null;
+    kernels.reset();
+    const A = kernels.place(Math.max(0, aRows * lda), spare(lda, transA ? m : k), 5, 3);
+    const B = kernels.place(Math.max(0, bRows * ldb), spare(ldb, transB ? k : n), 9, 2);
+    const C = kernels.place(m * ldc, (i) => (accumulate && i % ldc < n ? r() * 2 - 1 : NaN), 3, 6);
+    const bias = withBias ? kernels.place(n, () => r() - 0.5, 4, 4) : null;
     const a0 = Float32Array.from(A.arr);
     const b0 = Float32Array.from(B.arr);
     // The reference, through the interpreter: op(A) and op(B) written out, then matmul, add, activation.
@@ -175,7 +209,7 @@ describe("gemm", () => {
   }
 
   it("matches the interpreter's matmul on every path, operand layout and epilogue", () => {
-    const ws = gemmWorkspace(1100, 1100, 1100);
+    const ws = kernels.workspace(1100, 1100, 1100);
     let seed = 1;
     for (const [m, n, k] of shapes) {
       for (const transA of [false, true]) {
@@ -188,7 +222,7 @@ describe("gemm", () => {
   });
 
   it("covers every epilogue and accumulate combination on a packed and a direct shape", () => {
-    const ws = gemmWorkspace(64, 64, 64);
+    const ws = kernels.workspace(64, 64, 64);
     let seed = 100;
     for (const [m, n, k] of [
       [37, 29, 41],
@@ -199,7 +233,7 @@ describe("gemm", () => {
   });
 
   it("is exact for any workspace size: a tiny workspace only means more, smaller blocks", () => {
-    const tiny = gemmWorkspace(3, 5, 2);
+    const tiny = kernels.workspace(3, 5, 2);
     expect(tiny.pack.length).toBeLessThan(64);
     let seed = 200;
     for (const [m, n, k] of [
@@ -214,6 +248,9 @@ describe("gemm", () => {
     }
   });
 
+});
+
+describe("gemm's sums", () => {
   it("sums in float64 within a depth block: a single-block product is correctly rounded", () => {
     // Values whose float32 partial sums would lose the small terms.
     const k = 200;
@@ -228,6 +265,21 @@ describe("gemm", () => {
     gemm(gemmWorkspace(8, 8, k), false, false, 2, 4, k, a, 0, k, b, 0, 4, c, 0, 4, false, null, 0, 0);
     // Row 0, column 0: 1e8 + 198 − 1e8 = 198 exactly in float64.
     expect(c[0]).toBe(198);
+  });
+
+  it("are float32 sums on the WebAssembly kernels, held in float32 accumulators", () => {
+    // The same product: in float32, 1e8 + 1 + 1 + … stays 1e8, so row 0, column 0 comes out 0.
+    const k = 200;
+    const memory = createKernelMemory(2 * k + 4 * k + 8, 0, 1, true);
+    const f = memory.arena;
+    for (let p = 0; p < k; p++) {
+      f[p] = p === 0 ? 1e8 : 1;
+      f[k + p] = 1;
+      for (let j = 0; j < 4; j++) f[2 * k + p * 4 + j] = p === k - 1 && j === 0 ? -1e8 : 1;
+    }
+    gemm(gemmWorkspace(8, 8, k, memory.wasm), false, false, 2, 4, k, f, 0, k, f, 2 * k, 4, f, 6 * k, 4, false, null, 0, 0);
+    expect(f[6 * k]).toBe(0);
+    expect(f[6 * k + 5]).toBe(200); // row 1, column 1: exact
   });
 });
 

@@ -11,6 +11,7 @@ import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import { gemmHelperSource } from "../src/backend/cpu/runtime-source.ts";
 import { ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, gemm, gemmWorkspace } from "../src/backend/cpu/runtime/gemm.ts";
 import { createGemmTeam, disposeGemmTeam, GEMM_SPLIT_MIN_WORK, gemmSplit, HELPER_SLOT, startGemmHelpers, TEAM_SLOTS, type GemmTeam } from "../src/backend/cpu/runtime/threads.ts";
+import { createKernelMemory, type KernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { toJavaScript } from "../src/backend/cpu/strip-types.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
@@ -85,8 +86,17 @@ function place(arena: Float32Array, c: Case, seed: number): { a: number; b: numb
   return { a, b, bias, out };
 }
 
-function run(team: GemmTeam | null, arena: Float32Array, c: Case, at: ReturnType<typeof place>): void {
-  const ws = gemmWorkspace(1024, 1024, 1024);
+/** A model-like memory of ARENA floats for `threads` threads: WebAssembly (shared when threads > 1) or plain arrays. */
+function memoryFor(threads: number, wasm: boolean): KernelMemory {
+  const memory = createKernelMemory(ARENA, 0, threads, wasm);
+  // WebAssembly SIMD is in every Node.js this project supports: a fallback here would test the wrong kernels.
+  expect(memory.wasm !== null).toBe(wasm);
+  return memory;
+}
+
+function run(team: GemmTeam | null, memory: KernelMemory, c: Case, at: ReturnType<typeof place>): void {
+  const ws = gemmWorkspace(1024, 1024, 1024, memory.wasm);
+  const arena = memory.arena;
   const lda = c.transA ? c.m : c.k;
   const ldb = c.transB ? c.k : c.n;
   const args = [c.transA ?? false, c.transB ?? false, c.m, c.n, c.k, arena, at.a, lda, arena, at.b, ldb, arena, at.out, c.n, c.accumulate ?? false, c.bias ? arena : null, at.bias, c.act ?? ACT_NONE] as const;
@@ -96,59 +106,65 @@ function run(team: GemmTeam | null, arena: Float32Array, c: Case, at: ReturnType
 
 const jobsDone = (team: GemmTeam, helper: number) => team.control[TEAM_SLOTS * helper + HELPER_SLOT.done]!;
 
-describe.each([2, 3])("gemmSplit on %i threads", (threads) => {
+describe.each([
+  { threads: 2, wasm: true, kernels: "WebAssembly" },
+  { threads: 3, wasm: true, kernels: "WebAssembly" },
+  { threads: 2, wasm: false, kernels: "JavaScript" },
+  { threads: 3, wasm: false, kernels: "JavaScript" },
+])("gemmSplit on $threads threads, $kernels kernels", ({ threads, wasm }) => {
   let team: GemmTeam;
-  let shared: Float32Array;
+  let shared: KernelMemory;
   beforeAll(() => {
     team = createGemmTeam(threads);
-    shared = new Float32Array(new SharedArrayBuffer(4 * ARENA));
-    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024), gemmHelperSource());
+    shared = memoryFor(threads, wasm);
+    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource());
   });
   afterAll(() => disposeGemmTeam(team));
 
   it("starts its helpers", () => {
     expect(team.threads).toBe(threads);
     expect(team.note).toBeNull();
+    expect(shared.arena.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 
   it.each(CASES)("$what: $m × $n × $k, the numbers of one thread bit for bit", (c) => {
     expect(c.m * c.n * c.k).toBeGreaterThanOrEqual(GEMM_SPLIT_MIN_WORK);
-    const alone = new Float32Array(ARENA);
-    run(null, alone, c, place(alone, c, 7));
+    const alone = memoryFor(1, wasm);
+    run(null, alone, c, place(alone.arena, c, 7));
     const before = jobsDone(team, threads - 1);
-    run(team, shared, c, place(shared, c, 7));
+    run(team, shared, c, place(shared.arena, c, 7));
     // The last helper took its part, and nothing outside C was written.
     expect(jobsDone(team, threads - 1)).toBe(before + 1);
-    expect(sameBits(shared, alone)).toBe(true);
+    expect(sameBits(shared.arena, alone.arena)).toBe(true);
   });
 
   it("keeps a small product, or one outside the shared arena, on the calling thread", () => {
     const small: Case = { m: 20, n: 20, k: 20, what: "small" };
     const before = jobsDone(team, 1);
-    run(team, shared, small, place(shared, small, 3));
-    const elsewhere = new Float32Array(ARENA);
+    run(team, shared, small, place(shared.arena, small, 3));
+    const elsewhere = memoryFor(1, wasm);
     const c = CASES[0]!;
-    run(team, elsewhere, c, place(elsewhere, c, 3));
+    run(team, elsewhere, c, place(elsewhere.arena, c, 3));
     expect(jobsDone(team, 1)).toBe(before);
-    const alone = new Float32Array(ARENA);
-    run(null, alone, c, place(alone, c, 3));
-    expect(sameBits(elsewhere, alone)).toBe(true);
+    const alone = memoryFor(1, wasm);
+    run(null, alone, c, place(alone.arena, c, 3));
+    expect(sameBits(elsewhere.arena, alone.arena)).toBe(true);
   });
 });
 
 describe("a disposed team", () => {
   it("computes on the calling thread and says why", () => {
     const team = createGemmTeam(2);
-    const shared = new Float32Array(new SharedArrayBuffer(4 * ARENA));
-    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024), gemmHelperSource());
+    const shared = memoryFor(2, true);
+    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource());
     disposeGemmTeam(team);
     expect(team.threads).toBe(1);
     expect(team.note).toMatch(/dispose/);
     const c = CASES[1]!;
-    const alone = new Float32Array(ARENA);
-    run(null, alone, c, place(alone, c, 5));
-    run(team, shared, c, place(shared, c, 5));
-    expect(sameBits(shared, alone)).toBe(true);
+    const alone = memoryFor(1, true);
+    run(null, alone, c, place(alone.arena, c, 5));
+    run(team, shared, c, place(shared.arena, c, 5));
+    expect(sameBits(shared.arena, alone.arena)).toBe(true);
   });
 });
 
@@ -158,13 +174,14 @@ interface Model {
   params: Record<string, Float32Array>;
   threads: number;
   threadsNote: string | null;
+  wasm: boolean;
   forward(i: Record<string, Float32Array>, o?: { training?: boolean }): Record<string, Float32Array>;
   loss(b: Record<string, Float32Array>): number;
   gradients(b: Record<string, Float32Array>): Record<string, Float32Array>;
   trainStep(b: Record<string, Float32Array>): number;
   dispose(): void;
 }
-type CreateModel = (o: { dims: Record<string, number>; seed?: number; threads?: number }) => Model;
+type CreateModel = (o: { dims: Record<string, number>; seed?: number; threads?: number; wasm?: boolean }) => Model;
 
 async function compile(name: string, text?: string): Promise<{ createModel: CreateModel; path: string; code: string }> {
   const r = runGrad(`examples/${name}.nn`, text ?? readFileSync(join(ROOT, "examples", `${name}.nn`), "utf8"));
@@ -188,19 +205,22 @@ function batchFor(rows: number, inputs: Record<string, number>, targets: Record<
 }
 
 // Sizes large enough that the big products are split: with small ones every product would stay on one thread.
-const MODELS: { name: string; dims: { batch: number }; inputs: Record<string, number>; targets: Record<string, number> }[] = [
-  { name: "mnist_tanh", dims: { batch: 100 }, inputs: { l0: 784 }, targets: { y: 10 } },
-  { name: "keras_mnist", dims: { batch: 64 }, inputs: { x: 784 }, targets: { y: 10 } },
-  { name: "mnist_conv", dims: { batch: 32 }, inputs: { pixels: 784 }, targets: { y: 10 } },
+// Each on the WebAssembly kernels (the default), and mnist_tanh on the JavaScript ones too.
+const MODELS: { name: string; dims: { batch: number }; inputs: Record<string, number>; targets: Record<string, number>; wasm: boolean }[] = [
+  { name: "mnist_tanh", dims: { batch: 100 }, inputs: { l0: 784 }, targets: { y: 10 }, wasm: true },
+  { name: "mnist_tanh", dims: { batch: 100 }, inputs: { l0: 784 }, targets: { y: 10 }, wasm: false },
+  { name: "keras_mnist", dims: { batch: 64 }, inputs: { x: 784 }, targets: { y: 10 }, wasm: true },
+  { name: "mnist_conv", dims: { batch: 32 }, inputs: { pixels: 784 }, targets: { y: 10 }, wasm: true },
 ];
 
-describe.each(MODELS)("$name with threads: 2", ({ name, dims, inputs, targets }) => {
+describe.each(MODELS)("$name with threads: 2 (wasm: $wasm)", ({ name, dims, inputs, targets, wasm }) => {
   it("computes what one thread computes, bit for bit", async () => {
     const { createModel } = await compile(name);
-    const one = createModel({ dims, seed: 5 });
-    const two = createModel({ dims, seed: 5, threads: 2 });
+    const one = createModel({ dims, seed: 5, wasm });
+    const two = createModel({ dims, seed: 5, threads: 2, wasm });
     try {
       expect([one.threads, two.threads, two.threadsNote]).toEqual([1, 2, null]);
+      expect([one.wasm, two.wasm]).toEqual([wasm, wasm]);
       const batch = batchFor(dims.batch, inputs, targets);
       const same = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) => Object.keys(a).every((k) => sameBits(a[k]!, b[k]!));
       expect(same(two.forward(batch), one.forward(batch))).toBe(true);
@@ -238,7 +258,7 @@ describe("the threads option", () => {
   it("is one thread, with a note, for a model with no large product", async () => {
     const fixed = "model fixed\ninput x: [8, 3]\ntarget y: [8, 2]\nparam W: [3, 2]\np = softmax(x W)\noutput p\nloss = cross_entropy(p, y)\n";
     const { createModel, code } = await compile("fixed", fixed);
-    expect(code).not.toMatch(/gemmSplit|GEMM_HELPER_SOURCE|new SharedArrayBuffer/);
+    expect(code).not.toMatch(/gemmSplit|GEMM_HELPER_SOURCE|createGemmTeam|startGemmHelpers/);
     const model = createModel({ dims: {}, threads: 2 });
     expect(model.threads).toBe(1);
     expect(model.threadsNote).toMatch(/no matrix product/);

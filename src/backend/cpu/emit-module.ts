@@ -76,20 +76,23 @@ export function emitCpuModule(g: GradGraph): string {
     const nonzero = (xs: string[], base: string) => xs.filter((x) => x !== `${base} - ${base}`);
     const f32Temps = nonzero(temps, "top");
     const i32Temps = nonzero(intTemps, "itop");
-    const arenaLength = `top${f32Temps.length > 0 ? ` + Math.max(${f32Temps.join(", ")})` : ""}`;
-    if (threads) {
-      w.line(`const arenaLength = ${arenaLength};`);
-      w.comment("With helper threads the arena is shared memory: they read operands and write results in place.");
-      w.line("const f32 = team.threads > 1 ? new Float32Array(new SharedArrayBuffer(4 * arenaLength)) : new Float32Array(arenaLength);");
-    } else w.line(`const f32 = new Float32Array(${arenaLength});`);
+    const { workspaces, columns } = workspace(g, programs);
+    w.line(`const arenaLength = top${f32Temps.length > 0 ? ` + Math.max(${f32Temps.join(", ")})` : ""};`);
+    w.comment(
+      "One memory for the arena and the kernels' scratch: a WebAssembly memory, where the SIMD matrix products work in place" +
+        (threads ? " (shared with the helper threads, which work in it too)" : "") +
+        ", or plain arrays for the JavaScript kernels where the platform has no WebAssembly SIMD.",
+    );
+    w.line(`const memory = createKernelMemory(arenaLength, ${columns}, ${threads ? "team.threads" : "1"}, options.wasm !== false);`);
+    w.line("const f32 = memory.arena;");
     const integers = g.dtypes.some((t) => t === "i32");
     if (integers) w.line(`const i32 = new Int32Array(itop${i32Temps.length > 0 ? ` + Math.max(${i32Temps.join(", ")})` : ""});`);
     for (const c of constants) {
       const n = g.nodes[c.node]!;
       w.line(`f32[${c.name}] = ${n.op === "const" ? num((n.attrs as { value: number }).value) : dimExpr((n.attrs as { dim: string }).dim)};`);
     }
-    w.line(`const ws = ${workspace(g, programs)};`);
-    if (threads) w.line(`startGemmHelpers(team, f32, ws.gemm, ${HELPER_SOURCE_NAME});`);
+    w.line(`const ws = ${workspaces};`);
+    if (threads) w.line(`startGemmHelpers(team, memory, ws.gemm, ${HELPER_SOURCE_NAME});`);
     w.line();
     w.comment("Params, drawn from the counter-based RNG: the same values for the same seed everywhere.");
     g.params.forEach((p, k) => {

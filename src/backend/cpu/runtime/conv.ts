@@ -11,6 +11,7 @@
 // number of rows, so a large batch is done in chunks; 1 × 1 kernels with
 // stride 1 need no columns at all (x already is the column matrix).
 import { gemm, gemmWorkspace, type GemmWorkspace } from "./gemm.ts";
+import { type KernelMemory } from "./wasm.ts";
 
 /** The column buffer's size bound, in floats (4 MB): large enough that a chunk's product is efficient. */
 export const CONV_COL_FLOATS = 1 << 20;
@@ -21,18 +22,30 @@ export interface ConvWorkspace {
   readonly gemm: GemmWorkspace;
 }
 
+/** Rows of the column buffer for patches of up to maxPatch values: enough for an efficient product, at most maxPixels. */
+function convColumnRows(maxPixels: number, maxPatch: number): number {
+  return Math.max(1, Math.min(maxPixels, Math.max(64, Math.floor(CONV_COL_FLOATS / Math.max(maxPatch, 1)))));
+}
+
+/** Floats of the column buffer of convolutions with at most maxPixels output pixels and patches of at most maxPatch values. */
+export function convColumnFloats(maxPixels: number, maxPatch: number): number {
+  return convColumnRows(maxPixels, maxPatch) * Math.max(maxPatch, 1);
+}
+
 /**
  * A workspace for convolutions with at most maxPixels output pixels
  * (b·Ho·Wo), patches of at most maxPatch values (kh·kw·C) and at most
  * maxChannels channels (C or F). Pass a GemmWorkspace to share one that
- * already exists; any size works, it only sets the blocking.
+ * already exists (any size works, it only sets the blocking), and the
+ * model's memory to take the column buffer from it (memory.col, of
+ * convColumnFloats(maxPixels, maxPatch) floats) and use its WebAssembly kernels.
  */
-export function convWorkspace(maxPixels: number, maxPatch: number, maxChannels: number, shared: GemmWorkspace | null = null): ConvWorkspace {
+export function convWorkspace(maxPixels: number, maxPatch: number, maxChannels: number, shared: GemmWorkspace | null = null, memory: KernelMemory | null = null): ConvWorkspace {
   const patch = Math.max(maxPatch, 1);
-  const rows = Math.max(1, Math.min(maxPixels, Math.max(64, Math.floor(CONV_COL_FLOATS / patch))));
+  const rows = convColumnRows(maxPixels, maxPatch);
   return {
-    col: new Float32Array(rows * patch),
-    gemm: shared ?? gemmWorkspace(Math.max(rows, patch), Math.max(maxChannels, patch), Math.max(rows, patch, maxChannels)),
+    col: memory?.col ?? new Float32Array(rows * patch),
+    gemm: shared ?? gemmWorkspace(Math.max(rows, patch), Math.max(maxChannels, patch), Math.max(rows, patch, maxChannels), memory?.wasm ?? null),
   };
 }
 

@@ -11,8 +11,14 @@
 // Every sum is accumulated in float64 (JS numbers); only stores round to
 // float32.
 //
+// Where the model's memory is a WebAssembly memory (runtime/wasm.ts), gemm
+// hands the packed products and the matrix-vector ones to the SIMD kernels
+// of gemm.wat instead, which sum in float32, and applies the bias and the
+// activation itself; the tiny and the strided direct products stay here.
+//
 // Nothing here allocates: the packing buffer comes from a GemmWorkspace that
 // the caller creates once with gemmWorkspace().
+import { type WasmGemm } from "./wasm.ts";
 
 /** Rows of A per micro-kernel sliver (the micro-kernel is written for exactly 2). */
 export const GEMM_MR = 2;
@@ -58,6 +64,8 @@ export interface GemmWorkspace {
   readonly mc: number;
   readonly kc: number;
   readonly nc: number;
+  /** The WebAssembly kernels on the memory the operands live in, or null (then pack is allocated). */
+  readonly wasm: WasmGemm | null;
 }
 
 function gemmRoundUp(x: number, to: number): number {
@@ -67,13 +75,14 @@ function gemmRoundUp(x: number, to: number): number {
 /**
  * A workspace for products up to maxM × maxN × maxK (at most about 2.4 MB).
  * Larger products are still computed correctly, in more blocks; the sizes
- * only keep a workspace for small models small.
+ * only keep a workspace for small models small. With `wasm`, every operand
+ * must live in its memory, and the kernels pack into their own space there.
  */
-export function gemmWorkspace(maxM: number, maxN: number, maxK: number): GemmWorkspace {
+export function gemmWorkspace(maxM: number, maxN: number, maxK: number, wasm: WasmGemm | null = null): GemmWorkspace {
   const mc = Math.min(GEMM_MC, gemmRoundUp(Math.max(maxM, 1), GEMM_MR));
   const kc = Math.min(GEMM_KC, Math.max(maxK, 1));
   const nc = Math.min(GEMM_NC, gemmRoundUp(Math.max(maxN, 1), GEMM_NR));
-  const length = mc * kc + kc * nc;
+  const length = wasm === null ? mc * kc + kc * nc : 0;
   // Built by pushing a non-integer so that V8 gives it double elements from
   // the start (an array that starts with small integers would change
   // representation, and reallocate, on the first packed float).
@@ -81,7 +90,7 @@ export function gemmWorkspace(maxM: number, maxN: number, maxK: number): GemmWor
   for (let i = 0; i < length; i++) pack.push(0.5);
   for (let i = 0; i < length; i++) pack[i] = 0;
   const acc = new Float64Array(Math.min(GEMM_NC, Math.max(maxM, maxN, 1)));
-  return { pack, bBase: mc * kc, acc, mc, kc, nc };
+  return { pack, bBase: mc * kc, acc, mc, kc, nc, wasm };
 }
 
 /** 1 / (1 + e^−x) without overflow, as the interpreter computes it. */
@@ -382,7 +391,9 @@ function gemmDirect(
 
 /**
  * The matrix-vector kernel, for one or two rows of A against a B whose rows
- * are contiguous (B(p, j) = b[bOff + p·sbp + j]): x·W at batch 1. For each
+ * are contiguous (B(p, j) = b[bOff + p·sbp + j]): x·W at batch 1. With
+ * WebAssembly kernels, gemm.wat's gemv does the sums (in float32, four
+ * columns to a vector) and the epilogue follows here. Otherwise, for each
  * row of A, gemvSum sums the products of every column into float64
  * accumulators (ws.acc; wider products go in slices of its length), reading
  * B in order; then each element gets its epilogue and is stored once.
@@ -391,6 +402,7 @@ function gemmDirect(
  * split among threads by columns gives the same numbers.
  */
 function gemvRows(
+  ws: GemmWorkspace,
   mm: number,
   nn: number,
   k: number,
@@ -411,8 +423,20 @@ function gemvRows(
   bsi: number,
   bsj: number,
   act: number,
-  acc: Float64Array,
 ): void {
+  const wasm = ws.wasm;
+  if (wasm !== null) {
+    wasm.gemv(mm, nn, k, a.byteOffset + 4 * aOff, sai, sap, b.byteOffset + 4 * bOff, sbp, c.byteOffset + 4 * cOff, sci, scj, accumulate ? 1 : 0);
+    if (bias === null && act === ACT_NONE) return;
+    for (let i = 0; i < mm; i++) {
+      for (let j = 0; j < nn; j++) {
+        const at = cOff + i * sci + j * scj;
+        gemmFinish(c, at, c[at], false, bias, biasOff + i * bsi + j * bsj, act);
+      }
+    }
+    return;
+  }
+  const acc = ws.acc;
   for (let i = 0; i < mm; i++) {
     for (let j0 = 0; j0 < nn; j0 += acc.length) {
       const nb = Math.min(acc.length, nn - j0);
@@ -533,6 +557,7 @@ function gemmFinish(c: Float32Array, at: number, s: number, accumulate: boolean,
  *   C(i, j) = c[cOff + i·ldc + j]
  * The bias term is left out when bias is null; act is one of ACT_*. Only the
  * m × n elements of C are written. C must not overlap A, B or the bias.
+ * With ws.wasm, A, B and C must be views of its memory (the bias need not).
  */
 export function gemm(
   ws: GemmWorkspace,
@@ -562,6 +587,10 @@ export function gemm(
     gemmEpilogue(m, n, c, cOff, ldc, bias, biasOff, act);
     return;
   }
+  const wasm = ws.wasm;
+  if (wasm !== null && (a.buffer !== wasm.buffer || b.buffer !== wasm.buffer || c.buffer !== wasm.buffer)) {
+    throw new Error("gemm: with the WebAssembly kernels, every operand must be in the model's memory");
+  }
   const sai = transA ? 1 : lda;
   const sap = transA ? lda : 1;
   const sbp = transB ? 1 : ldb;
@@ -573,10 +602,15 @@ export function gemm(
     // added up (gemvRows); otherwise dot products (gemmDirect). The choice
     // depends only on the strides, so every part of a split product makes it alike.
     if (n >= m) {
-      if (sbj === 1 && sbp !== 1) gemvRows(m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act, ws.acc);
+      if (sbj === 1 && sbp !== 1) gemvRows(ws, m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act);
       else gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act);
-    } else if (sai === 1 && sap !== 1) gemvRows(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act, ws.acc);
+    } else if (sai === 1 && sap !== 1) gemvRows(ws, n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act);
     else gemmDirect(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, sai, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act);
+    return;
+  }
+  if (wasm !== null) {
+    wasm.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset + 4 * aOff, lda, b.byteOffset + 4 * bOff, ldb, c.byteOffset + 4 * cOff, ldc, accumulate ? 1 : 0, wasm.pack);
+    if (bias !== null || act !== ACT_NONE) gemmEpilogue(m, n, c, cOff, ldc, bias, biasOff, act);
     return;
   }
   const pk = ws.pack;

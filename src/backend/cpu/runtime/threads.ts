@@ -11,6 +11,8 @@
 // along the same side) with the same block depth, so each element is summed
 // in the same order as on one thread: the results are identical bit for bit.
 import { GEMM_MR, GEMM_NR, gemm, gemmWorkspace, type GemmWorkspace } from "./gemm.ts";
+import { GEMM_WASM_PACK_FLOATS } from "./gemm-wasm.ts";
+import { createWasmGemm, type KernelMemory, type WasmMemoryObject } from "./wasm.ts";
 
 /**
  * Products of fewer multiply-adds (m·n·k) stay on the calling thread: waking
@@ -57,6 +59,14 @@ export interface GemmHelperData {
   readonly mc: number;
   readonly kc: number;
   readonly nc: number;
+  /**
+   * With WebAssembly kernels, the compiled module and the shared memory the
+   * arena lives in (the helper instantiates its own kernels on it), and the
+   * byte address of the helper's packing space; otherwise null.
+   */
+  readonly module: object | null;
+  readonly memory: WasmMemoryObject | null;
+  readonly pack: number;
 }
 
 /** The part of node:worker_threads used here (typed by hand: an emitted module needs no @types/node). */
@@ -113,17 +123,31 @@ export function createGemmTeam(threads: number): GemmTeam {
 }
 
 /**
- * Starts the helpers on `arena` (a view of a SharedArrayBuffer), each with
- * its own packing workspace of ws's block sizes, and waits until they run.
- * `source` is the helpers' code (GEMM_HELPER_SOURCE of an emitted module). A
- * helper that does not start in time leaves the team at one thread, with a note.
+ * Starts the helpers on the arena of `memory` (shared memory), each with its
+ * own packing workspace of ws's block sizes (and, with WebAssembly, its own
+ * instance of the kernels), and waits until they run. `source` is the
+ * helpers' code (GEMM_HELPER_SOURCE of an emitted module). A helper that does
+ * not start in time leaves the team at one thread, with a note.
  */
-export function startGemmHelpers(team: GemmTeam, arena: Float32Array, ws: GemmWorkspace, source: string): void {
+export function startGemmHelpers(team: GemmTeam, memory: KernelMemory, ws: GemmWorkspace, source: string): void {
   const platform = gemmWorkerThreads();
+  const arena = memory.arena;
   if (team.threads < 2 || typeof platform === "string" || !(arena.buffer instanceof SharedArrayBuffer)) return;
   const ctl = team.control;
   for (let h = 1; h < team.threads; h++) {
-    const data: GemmHelperData = { control: ctl.buffer as SharedArrayBuffer, arena: arena.buffer, arenaOffset: arena.byteOffset, arenaLength: arena.length, index: h, mc: ws.mc, kc: ws.kc, nc: ws.nc };
+    const data: GemmHelperData = {
+      control: ctl.buffer as SharedArrayBuffer,
+      arena: arena.buffer,
+      arenaOffset: arena.byteOffset,
+      arenaLength: arena.length,
+      index: h,
+      mc: ws.mc,
+      kc: ws.kc,
+      nc: ws.nc,
+      module: memory.module,
+      memory: memory.memory,
+      pack: memory.packBase + h * 4 * GEMM_WASM_PACK_FLOATS,
+    };
     const worker = new platform.Worker(source, { eval: true, workerData: data });
     // An idle helper must not keep the process alive: dispose() is a courtesy, not a duty.
     worker.unref();
@@ -272,6 +296,13 @@ function gemmTeamAwait(ctl: Int32Array, at: number, value: number): void {
 /** A helper thread's entry point: its views of the shared memory and its own workspace, then the job loop. */
 export function startGemmHelper(data: GemmHelperData): void {
   const ctl = new Int32Array(data.control);
+  if (data.module !== null && data.memory !== null) {
+    // The arena is viewed through the buffer the kernels were given, so gemm sees the operands in their memory.
+    const wasm = createWasmGemm(data.module, data.memory, data.pack);
+    const arena = new Float32Array(wasm.buffer, data.arenaOffset, data.arenaLength);
+    gemmHelperLoop(ctl, arena, gemmWorkspace(data.mc, data.nc, data.kc, wasm), data.index);
+    return;
+  }
   const arena = new Float32Array(data.arena, data.arenaOffset, data.arenaLength);
   gemmHelperLoop(ctl, arena, gemmWorkspace(data.mc, data.nc, data.kc), data.index);
 }

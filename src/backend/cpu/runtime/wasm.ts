@@ -1,0 +1,123 @@
+// The memory of a model, and the WebAssembly SIMD matrix products that work
+// in it. A model's arena, the convolution's column buffer and each thread's
+// packing space are laid out in one WebAssembly memory, so that the kernels
+// of gemm.wat (f32x4, about five times the JavaScript kernel's speed) read
+// operands and write results in place, addressed by byte offsets. With helper
+// threads the memory is shared (its buffer is a SharedArrayBuffer) and each
+// helper instantiates the same module on it.
+//
+// The memory is sized once and never grown: growing would detach the
+// ArrayBuffer under every view of the model (and once any buffer in a
+// process has been detached, V8 checks every typed-array access for it).
+// Where WebAssembly or its SIMD is missing, or the memory would pass 4 GiB,
+// the arena is a plain Float32Array (a SharedArrayBuffer with threads) and
+// gemm runs its JavaScript kernels; `note` says why.
+import { GEMM_WASM_BASE64, GEMM_WASM_PACK_FLOATS, GEMM_WASM_SHARED_BASE64 } from "./gemm-wasm.ts";
+
+/** The parts of the WebAssembly API used here, typed by hand: an emitted module needs no DOM or Node.js types. */
+export interface WasmMemoryObject {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared?: boolean }) => WasmMemoryObject;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+/** gemm.wat's `gemm`: C = (accumulate ? C : 0) + op(A)·op(B); addresses in bytes, leading dimensions in floats. */
+type WasmGemmKernel = (transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number, pack: number) => void;
+/** gemm.wat's `gemv`: C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j) for B with contiguous columns; strides in floats. */
+type WasmGemvKernel = (mm: number, nn: number, k: number, a: number, sai: number, sap: number, b: number, sbp: number, c: number, sci: number, scj: number, accumulate: number) => void;
+
+/** One thread's instance of the kernels: the buffer they address, and where its packing space starts. */
+export interface WasmGemm {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  readonly gemm: WasmGemmKernel;
+  readonly gemv: WasmGemvKernel;
+  /** Byte address of this thread's GEMM_WASM_PACK_FLOATS floats of packing space. */
+  readonly pack: number;
+}
+
+/** A model's memory: what createModel lays out, and what helper threads need to instantiate the kernels on it. */
+export interface KernelMemory {
+  /** The arena, from float 0 of the memory. */
+  readonly arena: Float32Array;
+  /** The convolution's column buffer (empty when the model has none). */
+  readonly col: Float32Array;
+  /** The calling thread's kernels, or null: gemm runs its JavaScript kernels. */
+  readonly wasm: WasmGemm | null;
+  /** The compiled module and the shared memory, for helper threads (null without WebAssembly or without threads). */
+  readonly module: object | null;
+  readonly memory: WasmMemoryObject | null;
+  /** Byte address of the packing space of thread t: packBase + t · 4 · GEMM_WASM_PACK_FLOATS. */
+  readonly packBase: number;
+  /** Why the JavaScript kernels run instead of WebAssembly; null when they do not. */
+  readonly note: string | null;
+}
+
+/** Bytes in a WebAssembly page, and the most pages a 32-bit memory has. */
+const WASM_PAGE = 65536;
+const WASM_MAX_PAGES = 65536;
+
+function wasmApi(): WasmApi | null {
+  return (globalThis as { WebAssembly?: WasmApi }).WebAssembly ?? null;
+}
+
+/** The kernels' module, compiled from its base64 text (atob is in browsers and in Node.js 16 and newer). */
+function createWasmModule(wasm: WasmApi, shared: boolean): object {
+  const binary = (globalThis as unknown as { atob(s: string): string }).atob(shared ? GEMM_WASM_SHARED_BASE64 : GEMM_WASM_BASE64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return new wasm.Module(bytes);
+}
+
+/** The kernels of an instance, with `pack` as this thread's packing space. */
+export function wasmGemmOf(instance: { readonly exports: Record<string, unknown> }, buffer: ArrayBuffer | SharedArrayBuffer, pack: number): WasmGemm {
+  return { buffer, gemm: instance.exports["gemm"] as WasmGemmKernel, gemv: instance.exports["gemv"] as WasmGemvKernel, pack };
+}
+
+/** Instantiates the kernels of `module` on `memory` (a helper thread's own instance, on the shared memory). */
+export function createWasmGemm(module: object, memory: WasmMemoryObject, pack: number): WasmGemm {
+  const wasm = wasmApi();
+  if (wasm === null) throw new Error("WebAssembly is not available");
+  return wasmGemmOf(new wasm.Instance(module, { env: { memory } }), memory.buffer, pack);
+}
+
+/**
+ * The memory of a model with an arena of arenaFloats floats and a column
+ * buffer of colFloats, for `threads` threads (shared memory when more than
+ * one). useWasm false asks for the JavaScript kernels.
+ */
+export function createKernelMemory(arenaFloats: number, colFloats: number, threads: number, useWasm: boolean): KernelMemory {
+  const shared = threads > 1;
+  // The packing spaces start on a 64-byte boundary, where the kernels' vector loads are aligned.
+  const packFloat = Math.ceil((arenaFloats + colFloats) / 16) * 16;
+  const bytes = 4 * (packFloat + threads * GEMM_WASM_PACK_FLOATS);
+  const wasm = wasmApi();
+  let note: string;
+  if (!useWasm) note = "the JavaScript kernels were asked for (wasm: false)";
+  else if (wasm === null) note = "WebAssembly is not available";
+  else if (bytes > WASM_PAGE * WASM_MAX_PAGES) note = `the model needs ${bytes} bytes, more than a WebAssembly memory holds (4 GiB)`;
+  else {
+    try {
+      const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
+      const memory = new wasm.Memory({ initial: pages, maximum: pages, ...(shared ? { shared: true } : {}) });
+      const module = createWasmModule(wasm, shared);
+      const buffer = memory.buffer;
+      return {
+        arena: new Float32Array(buffer, 0, arenaFloats),
+        col: new Float32Array(buffer, 4 * arenaFloats, colFloats),
+        wasm: wasmGemmOf(new wasm.Instance(module, { env: { memory } }), buffer, 4 * packFloat),
+        module: shared ? module : null,
+        memory: shared ? memory : null,
+        packBase: 4 * packFloat,
+        note: null,
+      };
+    } catch (e) {
+      // An engine without SIMD rejects the module; one that cannot reserve the memory throws a RangeError.
+      note = `WebAssembly SIMD could not be used (${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+  const arena = shared ? new Float32Array(new SharedArrayBuffer(4 * arenaFloats)) : new Float32Array(arenaFloats);
+  return { arena, col: new Float32Array(colFloats), wasm: null, module: null, memory: null, packBase: 0, note };
+}

@@ -1,6 +1,8 @@
 // More than one thread for the large matrix products. The module's arena
-// lives in a SharedArrayBuffer; each helper thread (a node:worker_threads
-// Worker started from source text) runs the same gemm on its own rows or
+// lives in shared memory (a shared WebAssembly memory, whose buffer is a
+// SharedArrayBuffer); each helper thread (a node:worker_threads Worker
+// started from source text, with its own instance of the WebAssembly
+// kernels on that memory) runs the same gemm on its own rows or
 // columns of the product, in place, while the calling thread does the first
 // part. Calls stay synchronous: the caller hands out a job by writing its
 // arguments into a shared Int32Array and bumping a counter, does its share,
@@ -16,8 +18,11 @@ import { createWasmGemm, type KernelMemory, type WasmMemoryObject } from "./wasm
 
 /**
  * Products of fewer multiply-adds (m·n·k) stay on the calling thread: waking
- * a helper and waiting for it costs tens of microseconds, about what 2^18
- * multiply-adds take (~90 µs at 6 GFLOP/s).
+ * a sleeping helper and waiting for it costs tens of microseconds, about what
+ * 2^18 multiply-adds take on the JavaScript kernels (~90 µs at 6 GFLOP/s). On
+ * WebAssembly they take ~15 µs, but a helper that is still polling (within
+ * about a millisecond of its last part, as in a training step) answers in a
+ * microsecond or two, so the same bound still pays.
  */
 export const GEMM_SPLIT_MIN_WORK = 1 << 18;
 /** Each thread's part spans at least this many rows (or columns), so that no part changes kernel. */

@@ -24,22 +24,12 @@ import { size, type Tensor } from "../src/interp/tensor.ts";
 import type { Init, OpAttrs, OpName } from "../src/ops/types.ts";
 import { runFrontEnd } from "../src/pipeline.ts";
 import * as rng from "../src/runtime/rng.ts";
+import { seededRandom } from "./helpers.ts";
 
 const TOL = 1e-5;
 
 // ------------------------------------------------------------------ helpers
 
-/** mulberry32: a small seeded generator for test data. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An interpreter kernel on float64 tensors. */
 function run<K extends OpName>(op: K, args: readonly Tensor[], attrs: OpAttrs[K], outShape: readonly number[] = [], extra: Partial<KernelCtx> = {}): Tensor {
@@ -160,7 +150,7 @@ describe.each([JS_KERNELS, wasmKernels()])("gemm, $kernels kernels", (kernels) =
   const actOps = [null, "relu", "tanh", "sigmoid"] as const;
 
   function check(ws: GemmWorkspace, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean, withBias: boolean, act: number, seed: number): void {
-    const r = random(seed);
+    const r = seededRandom(seed);
     // Leading dimensions with spare columns: the spare elements stay NaN and must never be read.
     const lda = (transA ? m : k) + Math.floor(r() * 3);
     const ldb = (transB ? k : n) + Math.floor(r() * 3);
@@ -313,7 +303,7 @@ describe("conv2d", () => {
   for (const g of cases) {
     const name = `b${g.b} ${g.h}×${g.w}×${g.c}, kernel ${g.kh}×${g.kw}→${g.f}, stride ${g.stride}, ${g.padding}`;
     it(`forward and both gradients match the interpreter: ${name}`, () => {
-      const r = random(g.h * 31 + g.kh * 7 + g.stride);
+      const r = seededRandom(g.h * 31 + g.kh * 7 + g.stride);
       const same = g.padding === "same";
       const oh = convOutSize(g.h, g.kh, g.stride, same);
       const ow = convOutSize(g.w, g.kw, g.stride, same);
@@ -374,7 +364,7 @@ describe("softmax, log_softmax and reductions", () => {
   ];
   for (const [shape, axis] of cases) {
     it(`match the interpreter on [${shape.join(", ")}] along axis ${axis}`, () => {
-      const r = random(shape.length * 10 + axis + 3);
+      const r = seededRandom(shape.length * 10 + axis + 3);
       const n = size(shape);
       // Large logits test the max shift: exp(80) overflows float32.
       const x = placed(n, (i) => (i % 5 === 0 ? 80 : 0) + r() * 8 - 4);
@@ -409,7 +399,7 @@ describe("softmax, log_softmax and reductions", () => {
   ];
   for (const [shape, axis] of reductions) {
     it(`sum, mean, max and argmax match on [${shape.join(", ")}] over axis ${axis}`, () => {
-      const r = random(size(shape) + (axis ?? 9));
+      const r = seededRandom(size(shape) + (axis ?? 9));
       const n = size(shape);
       // Few distinct values, so argmax meets ties and must pick the first.
       const x = placed(n, () => Math.round(r() * 6) / 2 - 1.5);
@@ -459,7 +449,7 @@ describe("broadcast_to and sum_to", () => {
   ];
   for (const [small, big] of pairs) {
     it(`[${small.join(", ")}] ↔ [${big.join(", ")}]`, () => {
-      const r = random(size(big) + small.length);
+      const r = seededRandom(size(big) + small.length);
       const ns = size(small);
       const nb = size(big);
       const xs = placed(ns, uniformIn(r, -1, 1));
@@ -494,7 +484,7 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
       [2, 1, 1],
       [1, 40, 3],
     ] as const) {
-      const r = random(rows * cols);
+      const r = seededRandom(rows * cols);
       const n = batch * rows * cols;
       const x = placed(n, uniformIn(r, -1, 1));
       const want = run("transpose", [tensorOf([batch, rows, cols], x.arr, x.off)], {});
@@ -512,7 +502,7 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
     [[1, 4, 4, 1], 4],
   ] as [number[], number][]) {
     it(`maxpool2d and its gradient match on [${shape.join(", ")}], size ${s}`, () => {
-      const r = random(size(shape) * s);
+      const r = seededRandom(size(shape) * s);
       const [b, h, w, c] = shape as [number, number, number, number];
       const n = size(shape);
       // Few distinct values: ties, where the first maximum must win.
@@ -534,7 +524,7 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
   }
 
   it("embed and embed_grad match, with repeated ids", () => {
-    const r = random(5);
+    const r = seededRandom(5);
     const [vocab, width] = [10, 6];
     const idShape = [3, 4];
     const count = size(idShape);
@@ -586,7 +576,7 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
 describe("the runtime's rng", () => {
   it("is the same as src/runtime/rng.ts, and dropoutKey + uniformAt is uniform01", () => {
     expect([rtRng.PARAM_STREAM, rtRng.DROPOUT_STREAM]).toEqual([rng.PARAM_STREAM, rng.DROPOUT_STREAM]);
-    const r = random(77);
+    const r = seededRandom(77);
     const int = () => Math.floor(r() * 2 ** 32) - (r() < 0.2 ? 2 ** 31 : 0);
     for (let i = 0; i < 20000; i++) {
       const x = int();
@@ -608,7 +598,7 @@ describe("losses", () => {
   ];
   for (const [shape, seed] of rowsWidth) {
     it(`match the interpreter on [${shape.join(", ")}]`, () => {
-      const r = random(seed);
+      const r = seededRandom(seed);
       const n = size(shape);
       const width = shape[shape.length - 1]!;
       const rows = n / width;
@@ -699,7 +689,7 @@ describe("optimizers", () => {
   ];
   for (const s of setups) {
     it(`${s.name}: five steps in float32 track the float64 reference`, () => {
-      const r = random(s.name.length);
+      const r = seededRandom(s.name.length);
       const n = 257;
       const off = 6;
       const p32 = placed(n, uniformIn(r, -1, 1), off, 5).arr;

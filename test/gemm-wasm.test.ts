@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { assembleGemm, GEMM_WASM_TS_PATH, generateGemmWasmSource } from "../scripts/build-wasm.ts";
 import { GEMM_WASM_BASE64, GEMM_WASM_PACK_FLOATS, GEMM_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/gemm-wasm.ts";
+import { seededRandom } from "./helpers.ts";
 
 /** The parts of the WebAssembly API used here, typed by hand (the project's types have no DOM lib). */
 interface WasmApi {
@@ -43,17 +44,6 @@ function instantiate(shared: boolean): Kernels {
   };
 }
 
-/** A seeded generator (mulberry32): the same cases on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
 /** Hands out float offsets in the memory, each preceded by a few floats of slack so operands start at odd alignments. */
@@ -187,7 +177,7 @@ const FIXED_SHAPES: [number, number, number][] = [
 ];
 
 function allCases(): GemmCase[] {
-  const r = rng(12345);
+  const r = seededRandom(12345);
   const cases: GemmCase[] = [];
   const shapes: [number, number, number][] = [...FIXED_SHAPES];
   for (let s = 0; s < 24; s++) {
@@ -284,7 +274,7 @@ function gemvErrors(t: GemvCase, run: GemvRun): string[] {
 }
 
 function gemvCases(): GemvCase[] {
-  const r = rng(777);
+  const r = seededRandom(777);
   const cases: GemvCase[] = [];
   const widths = [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 47, 100, 257];
   const depths = [1, 2, 7, 64, 255, 784];
@@ -342,7 +332,7 @@ for (const shared of [false, true]) {
     // The shared variant is the same code: a sample of the cases is enough there.
     const cases = shared ? allCases().filter((_, i) => i % 7 === 0) : allCases();
     it(`gemm agrees with a float64 reference and writes only its window (${cases.length} cases)`, () => {
-      const r = rng(shared ? 2 : 1);
+      const r = seededRandom(shared ? 2 : 1);
       for (const t of cases) {
         const errors = gemmErrors(t, runGemm(kern, t, r));
         expect(errors, describeCase(t)).toEqual([]);
@@ -351,7 +341,7 @@ for (const shared of [false, true]) {
 
     it("an empty product (m, n or k = 0) writes nothing, not even into C", () => {
       const { f32 } = kern;
-      const r = rng(7);
+      const r = seededRandom(7);
       randomFill(f32, 0, 4096, r);
       const before = f32.slice(0, 4096);
       // A, B and C overlap the scratch here on purpose: any write at all shows.
@@ -363,7 +353,7 @@ for (const shared of [false, true]) {
     });
 
     it("gemv agrees with a float64 reference and writes only its window", () => {
-      const r = rng(shared ? 4 : 3);
+      const r = seededRandom(shared ? 4 : 3);
       for (const t of gemvCases()) {
         const errors = gemvErrors(t, runGemv(kern, t, r));
         expect(errors, JSON.stringify(t)).toEqual([]);
@@ -377,7 +367,7 @@ describe("the checks can fail", () => {
 
   it("gemmErrors reports a missing depth term, a changed padding column and a write past C", () => {
     const t: GemmCase = { transA: false, transB: true, m: 6, n: 10, k: 300, padA: 1, padB: 2, padC: 3, accumulate: false };
-    const run = runGemm(kern, t, rng(5));
+    const run = runGemm(kern, t, seededRandom(5));
     expect(gemmErrors(t, run)).toEqual([]);
     // C(2, 3) without its last term, as an off-by-one in the depth loop would leave it.
     const dropped = { ...run, cAfter: run.cAfter.slice() };
@@ -396,7 +386,7 @@ describe("the checks can fail", () => {
 
   it("gemvErrors reports a missing depth term and a write between strided elements", () => {
     const t: GemvCase = { mm: 2, nn: 5, k: 50, sai: 50, sap: 1, sbp: 5, sci: 1, scj: 3, accumulate: true };
-    const run = runGemv(kern, t, rng(6));
+    const run = runGemv(kern, t, seededRandom(6));
     expect(gemvErrors(t, run)).toEqual([]);
     const dropped = { ...run, cAfter: run.cAfter.slice() };
     dropped.cAfter[1 + 4 * 3]! -= run.a[50 + 49]! * run.b[49 * 5 + 4]!;
@@ -433,7 +423,7 @@ describe("a product split by rows or by columns gives the bits of the whole prod
   const { f32 } = kern;
 
   it("gemm", () => {
-    const r = rng(99);
+    const r = seededRandom(99);
     for (let s = 0; s < 40; s++) {
       const m = s < 4 ? [300, 7, 2, 130][s]! : int(r, 2, 150);
       const n = s < 4 ? [9, 520, 2, 70][s]! : int(r, 2, 150);
@@ -475,7 +465,7 @@ describe("a product split by rows or by columns gives the bits of the whole prod
   });
 
   it("gemv", () => {
-    const r = rng(1001);
+    const r = seededRandom(1001);
     for (let s = 0; s < 40; s++) {
       const mm = int(r, 1, 3);
       const nn = s < 3 ? [100, 1, 37][s]! : int(r, 2, 300);

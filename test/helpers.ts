@@ -36,3 +36,15 @@ export function only(result: FrontEndResult, code: string): Diagnostic {
 export function spanText(d: Diagnostic): string {
   return d.span.file.text.slice(d.span.start, d.span.end);
 }
+
+/** mulberry32: a small seeded generator for test data, the same numbers on every run. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

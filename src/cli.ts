@@ -4,6 +4,7 @@ import { emitCpuModule } from "./backend/cpu/emit-module.ts";
 import { emitWebgpuModule } from "./backend/webgpu/emit-module.ts";
 import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
 import { planModule, planStats } from "./backend/cpu/plan.ts";
+import { GEMM_WASM_PACK_FLOATS } from "./backend/cpu/runtime/gemm-wasm.ts";
 import { Command, CommanderError, Option } from "commander";
 import { collectDims, formatOption, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { printGraph } from "./ir/print.ts";
@@ -100,7 +101,7 @@ export function makeProgram(): Command {
     .addOption(new Option("--target <target>", "where the module runs").choices(["cpu", "webgpu"]).default("cpu"))
     .option("-o, --out <file>", "write the module here (default: standard output)")
     .option("--wgsl <file>", "with --target webgpu: also write every WGSL kernel to this file, to read")
-    .option("--stats", "report the memory plan: planned bytes against one buffer per value")
+    .option("--stats", "report the memory plan: planned bytes against one buffer per value, and the kernels' scratch")
     .option("--dim <binding...>", "sizes for symbolic dims in --stats, e.g. --dim batch=100", collectDims, {})
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((file: string, opts: { target: string; out?: string; wgsl?: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
@@ -131,7 +132,7 @@ export function makeProgram(): Command {
         const s = planStats(g, planModule(g), dims);
         const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
         process.stderr.write(
-          `memory (${Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(", ") || "no dims"}): planned ${mb(s.plannedBytes)}, one buffer per value ${mb(s.naiveBytes)} (${((1 - s.plannedBytes / s.naiveBytes) * 100).toFixed(0)}% saved)\n`,
+          `memory (${Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(", ") || "no dims"}): planned ${mb(s.plannedBytes)}, one buffer per value ${mb(s.naiveBytes)} (${((1 - s.plannedBytes / s.naiveBytes) * 100).toFixed(0)}% saved), and ${mb(4 * GEMM_WASM_PACK_FLOATS)} of packing space per thread for the matrix products\n`,
         );
       }
       process.exitCode = 0;

@@ -100,8 +100,8 @@ function modelDims(g: GradGraph, given: Record<string, number>, batch: number | 
   return dims;
 }
 
-function factory(mod: CompiledModule, dims: Record<string, number>, seed: number, batchDim: string, device?: GPUDevice): ModelFactory {
-  return (n) => mod.createModel({ dims: { ...dims, [batchDim]: n }, seed, ...(device ? { device } : {}) });
+function factory(mod: CompiledModule, dims: Record<string, number>, seed: number, batchDim: string, device?: GPUDevice, threads = 1): ModelFactory {
+  return (n) => mod.createModel({ dims: { ...dims, [batchDim]: n }, seed, ...(device ? { device } : {}), ...(threads > 1 ? { threads } : {}) });
 }
 
 /** The device nnc trains on with --target webgpu; no adapter is an error that says how to get one. */
@@ -143,6 +143,7 @@ interface TrainFlags extends DataFlags {
   batch?: number;
   lr?: number;
   target: Target;
+  threads: number;
   out?: string;
   resume?: boolean;
   evalEvery: number;
@@ -160,11 +161,15 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const dims = modelDims(g, flags.dim, undefined);
   const batchDim = batchDimOf(g);
   let gpu: { device: GPUDevice; adapterInfo: string } | undefined;
+  if (flags.target === "webgpu" && flags.threads > 1) throw new UsageError("--threads is for --target cpu: WebGPU runs the model on the GPU");
   if (flags.target === "webgpu") gpu = await webgpuDevice();
   const mod = await compileAndLoad(g, out, flags.target);
   const data = loadData(g, flags, dims);
-  const make = factory(mod, dims, flags.seed, batchDim, gpu?.device);
+  const make = factory(mod, dims, flags.seed, batchDim, gpu?.device, flags.threads);
   const model = await make(batch);
+  // The CPU module uses fewer threads where the platform allows fewer, and says why.
+  const threadsUsed = model.threads ?? 1;
+  if (threadsUsed < flags.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${flags.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
   const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
 
   let startEpoch = 0;
@@ -185,7 +190,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
 
   const rows = data.train.rows;
   process.stdout.write(
-    `training ${g.modelName} (${basename(file)}) on ${flags.data}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : ""}\n`,
+    `training ${g.modelName} (${basename(file)}) on ${flags.data}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
   );
   const tty = Boolean(process.stdout.isTTY);
   const bar = tty ? new cliProgress.SingleBar({ format: "epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | {eta_formatted}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
@@ -333,6 +338,7 @@ export function addTrainCommands(program: Command): void {
       .option("--batch <n>", "rows per step (default: the train statement's, else 32)", positiveInt("--batch"))
       .option("--lr <x>", "learning rate (default: the train statement's)", positiveNumber("--lr"))
       .addOption(new Option("--target <target>", "where to train: the CPU, or the GPU through WebGPU").choices(["cpu", "webgpu"]).default("cpu"))
+      .option("--threads <n>", "with --target cpu: threads for the large matrix products (the same numbers as one)", positiveInt("--threads"), 1)
       .option("--out <dir>", "where to write the checkpoint, metrics and plot (default: runs/<model>)")
       .option("--resume", "continue from the checkpoint in --out")
       .option("--eval-every <n>", "evaluate train and test accuracy every N epochs (and after the last)", positiveInt("--eval-every"), 1),

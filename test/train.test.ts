@@ -152,6 +152,29 @@ describe("nnc train on data of your own", () => {
   });
 });
 
+describe("nnc train --threads", () => {
+  it("shares the large products with a helper thread and gets the numbers of one thread, bit for bit", () => {
+    // Batch 100: the first layer's products (100 × 32 × 784) are large enough to be split.
+    const args = ["--limit", "300", "--batch", "100", "--epochs", "2"];
+    const one = nnc("train", SMALL, ...args, "--out", join(dir, "one-thread"));
+    const two = nnc("train", SMALL, ...args, "--threads", "2", "--out", join(dir, "two-threads"));
+    expect(two.stderr).toBe("");
+    expect([one.code, two.code]).toEqual([0, 0]);
+    expect(two.stdout).toContain("batch 100, 2 epochs, sgd lr 0.005, 2 threads");
+    expect(one.stdout).not.toContain("threads");
+    const read = (run: string, file: string) => readFileSync(join(dir, run, file));
+    expect(read("two-threads", "checkpoint.nnck").equals(read("one-thread", "checkpoint.nnck"))).toBe(true);
+    const losses = (run: string) => (JSON.parse(read(run, "metrics.json").toString("utf8")) as { metrics: { loss: number; testLoss: number }[] }).metrics.map((m) => [m.loss, m.testLoss]);
+    expect(losses("two-threads")).toEqual(losses("one-thread"));
+  });
+
+  it("is for the CPU target only", () => {
+    const r = nnc("train", SMALL, "--limit", "10", "--threads", "2", "--target", "webgpu", "--out", join(dir, "gpu-threads"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--threads is for --target cpu");
+  });
+});
+
 const gpu = await webgpuDevice();
 describe.skipIf(typeof gpu === "string" && !REQUIRED)("nnc train --target webgpu", () => {
   it("trains to the CPU's numbers, and its checkpoint evaluates on the CPU", () => {

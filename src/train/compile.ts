@@ -15,7 +15,7 @@ export type Target = "cpu" | "webgpu";
 
 export interface CompiledModule {
   /** The CPU module's answers at once; the WebGPU module's is a promise, and takes the device to run on. */
-  createModel(options: { dims: Record<string, number>; seed?: number; device?: unknown }): TrainableModel | Promise<TrainableModel>;
+  createModel(options: { dims: Record<string, number>; seed?: number; device?: unknown; threads?: number }): TrainableModel | Promise<TrainableModel>;
   spec: { model: string; train: { optimizer: string; lr: number; batch?: number; epochs?: number } };
 }
 

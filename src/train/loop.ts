@@ -24,6 +24,9 @@ export interface TrainableModel {
   setParams(params: Record<string, Float32Array>): Awaitable<void>;
   saveCheckpoint(): Awaitable<Uint8Array>;
   loadCheckpoint(bytes: Uint8Array): Awaitable<void>;
+  /** The CPU module's: threads its matrix products use, and why fewer than asked for. */
+  readonly threads?: number;
+  readonly threadsNote?: string | null;
 }
 
 export type ModelFactory = (batch: number) => Awaitable<TrainableModel>;

@@ -9,6 +9,7 @@
 //   npx tsx bench/gemm-wasm.ts --wat [sizes…]    gemm.wat assembled now (while tuning it)
 import { GEMM_WASM_BASE64, GEMM_WASM_PACK_FLOATS } from "../src/backend/cpu/runtime/gemm-wasm.ts";
 import { gemm, gemmWorkspace } from "../src/backend/cpu/runtime/gemm.ts";
+import { filled } from "./timing.ts";
 
 /** The parts of the WebAssembly API used here, typed by hand (the project's types have no DOM lib). */
 interface WasmApi {
@@ -45,14 +46,8 @@ function median(f: () => void, samples: number, inner = 1, warmup = 3): number {
   return times[times.length >> 1]!;
 }
 
-/** Deterministic values in [−0.5, 0.5). */
-function fill(x: Float32Array, seed: number): void {
-  let s = seed >>> 0;
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 32 - 0.5;
-  }
-}
+/** Deterministic values in [−0.5, 0.5), written into x. */
+const fill = (x: Float32Array, seed: number) => x.set(filled(x.length, seed, -0.5, 0.5));
 
 const bytes = await moduleBytes();
 const maxN = Math.max(...sizes, 784);

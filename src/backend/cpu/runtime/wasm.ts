@@ -71,16 +71,12 @@ function createWasmModule(wasm: WasmApi, shared: boolean): object {
   return new wasm.Module(bytes);
 }
 
-/** The kernels of an instance, with `pack` as this thread's packing space. */
-export function wasmGemmOf(instance: { readonly exports: Record<string, unknown> }, buffer: ArrayBuffer | SharedArrayBuffer, pack: number): WasmGemm {
-  return { buffer, gemm: instance.exports["gemm"] as WasmGemmKernel, gemv: instance.exports["gemv"] as WasmGemvKernel, pack };
-}
-
-/** Instantiates the kernels of `module` on `memory` (a helper thread's own instance, on the shared memory). */
+/** An instance of the kernels of `module` on `memory`, with `pack` as its thread's packing space (each thread has its own). */
 export function createWasmGemm(module: object, memory: WasmMemoryObject, pack: number): WasmGemm {
   const wasm = wasmApi();
   if (wasm === null) throw new Error("WebAssembly is not available");
-  return wasmGemmOf(new wasm.Instance(module, { env: { memory } }), memory.buffer, pack);
+  const instance = new wasm.Instance(module, { env: { memory } });
+  return { buffer: memory.buffer, gemm: instance.exports["gemm"] as WasmGemmKernel, gemv: instance.exports["gemv"] as WasmGemvKernel, pack };
 }
 
 /**
@@ -103,11 +99,12 @@ export function createKernelMemory(arenaFloats: number, colFloats: number, threa
       const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
       const memory = new wasm.Memory({ initial: pages, maximum: pages, ...(shared ? { shared: true } : {}) });
       const module = createWasmModule(wasm, shared);
-      const buffer = memory.buffer;
+      const kernels = createWasmGemm(module, memory, 4 * packFloat);
+      // The views share the buffer the kernels hold, which gemm checks its operands against.
       return {
-        arena: new Float32Array(buffer, 0, arenaFloats),
-        col: new Float32Array(buffer, 4 * arenaFloats, colFloats),
-        wasm: wasmGemmOf(new wasm.Instance(module, { env: { memory } }), buffer, 4 * packFloat),
+        arena: new Float32Array(kernels.buffer, 0, arenaFloats),
+        col: new Float32Array(kernels.buffer, 4 * arenaFloats, colFloats),
+        wasm: kernels,
         module: shared ? module : null,
         memory: shared ? memory : null,
         packBase: 4 * packFloat,

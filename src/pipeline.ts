@@ -18,9 +18,6 @@ export interface FrontEndResult {
   readonly shaped?: ShapedGraph;
 }
 
-export const STAGES = ["parse", "build", "shapes", "grad"] as const;
-export type StageName = (typeof STAGES)[number];
-
 /** Runs the front end: parse → build the IR → infer shapes. */
 export function runFrontEnd(path: string, text: string): FrontEndResult {
   const file = new SourceFile(path, text);

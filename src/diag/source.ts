@@ -69,12 +69,6 @@ export function joinSpans(a: Span, b: Span): Span {
   return { file: a.file, start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
 }
 
-/** `path:line:col` of a span's start, for notes and printed IR. */
-export function formatLocation(span: Span): string {
-  const { line, col } = span.file.lineCol(span.start);
-  return `${span.file.path}:${line}:${col}`;
-}
-
 export function spanLine(span: Span): number {
   return span.file.lineCol(span.start).line;
 }

@@ -2,7 +2,7 @@
 // one-argument activation functions, each with its derivative rule.
 import { broadcast } from "./shape-rules.ts";
 import { wnum } from "./wgsl-util.ts";
-import { defineOp, type ArgInfo, type OpDef, type OpName, type ShapeCtx, type Vjp } from "./types.ts";
+import { defineOp, type ArgInfo, type OpDef, type ShapeCtx, type Vjp } from "./types.ts";
 
 type BinaryName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
 type UnaryName = "neg" | "relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign" | "stop_gradient";
@@ -116,5 +116,3 @@ export const elementwiseOps = {
   // `x + stop_gradient(f(x) - x)` computes f(x) with the slope of the identity.
   stop_gradient: unary("stop_gradient", "x unchanged, passing no gradient back (to write a backward pass by hand)", "nograd", (x) => x, (x) => x),
 } satisfies { [K in BinaryName | UnaryName | "leaky_relu"]: OpDef<K> };
-
-export type ElementwiseName = keyof typeof elementwiseOps & OpName;

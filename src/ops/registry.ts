@@ -20,10 +20,6 @@ export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   ...internalOps,
 };
 
-export function opDef<K extends OpName>(name: K): OpDef<K> {
-  return OPS[name];
-}
-
 /** Built-in functions by the name users call them. A Map, so `constructor` or `__proto__` find nothing. */
 export const BUILTINS: ReadonlyMap<string, OpName> = new Map(
   (Object.keys(OPS) as OpName[]).flatMap((k) => {

@@ -91,7 +91,3 @@ export function concrete(d: IDim, ctx: ShapeCtx, what: string): number | undefin
   });
   return undefined;
 }
-
-export function unifyOrReport(a: IDim, b: IDim, ctx: ShapeCtx, report: (x: Dim, y: Dim) => void): boolean {
-  return ctx.unify(a, b, report);
-}

@@ -7,6 +7,7 @@
 import { basename } from "node:path";
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import type { Init } from "../../ops/types.ts";
+import { key } from "../api-types.ts";
 import { Writer } from "../writer.ts";
 import { dimExpr, emitStep, mayShareGemm, num, sourceComment, type StepContext } from "./emit-steps.ts";
 import { slotSize } from "./memory.ts";
@@ -16,11 +17,6 @@ import { api, header, loaders, modelObject, optimizer, views, workspace } from "
 import { VERSION } from "../../version.ts";
 
 const INIT_CODES: Record<Init["kind"], number> = { zeros: 0, ones: 1, uniform: 2, normal: 3, xavier: 4, he: 5 };
-
-/** A property key as written in the emitted code: quoted, and computed for `__proto__`. */
-function key(name: string): string {
-  return name === "__proto__" ? `["__proto__"]` : `"${name}"`;
-}
 
 export function emitCpuModule(g: GradGraph): string {
   const src = basename(g.file.path);

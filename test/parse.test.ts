@@ -1,11 +1,13 @@
 // The grammar and the CST → AST step: precedence, associativity, calls vs
 // juxtaposition, line handling and syntax errors.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DiagnosticBag } from "../src/diag/diagnostic.ts";
 import { SourceFile } from "../src/diag/source.ts";
 import type { Expr, Stmt } from "../src/syntax/ast.ts";
 import { parseProgram } from "../src/syntax/parse.ts";
-import { codes, frontEnd, only, spanText } from "./helpers.ts";
+import { renderDiagnostics } from "../src/diag/render.ts";
+import { codes, frontEnd, namedShapes, only, spanText } from "./helpers.ts";
 
 function parse(text: string): { stmts: readonly Stmt[]; bag: DiagnosticBag } {
   const bag = new DiagnosticBag();
@@ -147,5 +149,93 @@ describe("syntax errors", () => {
   it("does not let an unclosed bracket swallow the following declarations", () => {
     const r = frontEnd("y = f(x,\nparam W: [2, 2]\nz = W W\noutput z\n");
     expect(codes(r)).toEqual(["NNC102"]);
+  });
+});
+
+// Issue 17.1: a comment is copied into emitted TypeScript and WGSL, so no
+// character of a .nn file may end a line there, nor hide or reorder text.
+// The list is written out here from the languages' definitions, not taken
+// from the lexer's own table, so that a character dropped there fails here.
+const RANGE = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+const UNSAFE = [
+  ...RANGE(0x00, 0x08), 0x0b, 0x0c, 0x0d, ...RANGE(0x0e, 0x1f), // C0 controls but TAB and LF (CR alone)
+  ...RANGE(0x7f, 0x9f), // DEL and the C1 controls, NEL (U+0085) among them
+  0x2028, 0x2029, // JavaScript's and WGSL's line and paragraph separators
+  0x061c, 0x200e, 0x200f, ...RANGE(0x202a, 0x202e), ...RANGE(0x2066, 0x2069), // bidirectional controls
+];
+const MODEL = ["dim batch", "input x: [batch, 3]", "param W: [3, 2]", "h = tanh(x W)   # COMMENT", 'c = conv2d(reshape(h, [batch, 1, 2, 1]), W2, padding = "same")', "param W2: [1, 1, 1, 1]", "output c"];
+/** Where a character is put: [line index, text before it on that line]. */
+const PLACES: readonly (readonly [number, string])[] = [
+  [3, "h = tanh(x W)   # COM"], // in a comment
+  [3, "h = tanh(x W)   #"], // right after the `#`
+  [4, 'c = conv2d(reshape(h, [batch, 1, 2, 1]), W2, padding = "sa'], // in a string
+  [3, "h = ta"], // in a name
+  [3, "h = tanh(x W)"], // between tokens
+  [0, ""], // at the start of the file
+];
+
+function hex(code: number): string {
+  return `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+describe("characters that could end a comment in generated code (NNC108)", () => {
+  it("accepts the model they are put into", () => {
+    expect(codes(frontEnd(MODEL.join("\n") + "\n"))).toEqual([]);
+  });
+
+  it("rejects each of them anywhere, naming the code point at its line and column", () => {
+    const place = fc.tuple(fc.constantFrom(...UNSAFE), fc.nat({ max: PLACES.length - 1 }));
+    fc.assert(
+      fc.property(place, ([code, p]) => {
+        const [line, before] = PLACES[p]!;
+        const lines = [...MODEL];
+        lines[line] = before + String.fromCharCode(code) + lines[line]!.slice(before.length);
+        const r = frontEnd(lines.join("\n") + "\n", "m.nn");
+        const d = only(r, "NNC108");
+        expect(d.message).toContain(hex(code));
+        expect(d.span.file.lineCol(d.span.start)).toEqual({ line: line + 1, col: before.length + 1 });
+        // The printed diagnostic shows the line with the character masked.
+        const printed = renderDiagnostics([d]);
+        expect(printed).toContain(`m.nn:${line + 1}:${before.length + 1}`);
+        expect(printed.includes(String.fromCharCode(code))).toBe(false);
+      }),
+      { numRuns: 1000, seed: 17 },
+    );
+    // Every code point in every place, once.
+    for (const code of UNSAFE) for (const [line, before] of PLACES) {
+      const lines = [...MODEL];
+      lines[line] = before + String.fromCharCode(code) + lines[line]!.slice(before.length);
+      expect(codes(frontEnd(lines.join("\n") + "\n")), hex(code)).toEqual(["NNC108"]);
+    }
+  });
+
+  it("allows any other text in comments and strings' neighbourhood", () => {
+    const safe = fc.string({ unit: "grapheme", maxLength: 20 }).filter((s) => ![...s].some((ch) => UNSAFE.includes(ch.codePointAt(0)!)) && !s.includes("\n") && !s.includes("\r"));
+    fc.assert(
+      fc.property(safe, (text) => {
+        const lines = [...MODEL];
+        lines[3] = `h = tanh(x W)   # ${text}`;
+        expect(codes(frontEnd(lines.join("\n") + "\n"))).toEqual([]);
+      }),
+      { numRuns: 500, seed: 17 },
+    );
+  });
+
+  it("keeps CRLF line endings working, comments included", () => {
+    const lf = frontEnd(MODEL.join("\n") + "\n");
+    const crlf = frontEnd(MODEL.join("\r\n") + "\r\n");
+    expect(codes(crlf)).toEqual([]);
+    expect(namedShapes(crlf)).toEqual(namedShapes(lf));
+  });
+
+  it("reports a carriage return alone, as in old Mac files, with how lines end", () => {
+    const d = only(frontEnd("dim b\rinput x: [b, 2]\n"), "NNC108");
+    expect(d.message).toBe("U+000D (CARRIAGE RETURN) is not allowed in a .nn file, not even in a comment or string");
+    expect(d.hint).toMatch(/LF or CRLF/);
+  });
+
+  it("names other invisible characters by code point when they are merely unexpected", () => {
+    expect(only(frontEnd("dim b\ny = b\u00a0+ 1\noutput y\n"), "NNC101").message).toBe("unexpected character U+00A0");
+    expect(only(frontEnd("dim b\ny = b \u00d7 2\noutput y\n"), "NNC101").message).toBe("unexpected character `×`");
   });
 });

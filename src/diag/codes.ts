@@ -11,6 +11,7 @@ export const DIAG_CODES = {
   NNC105: "invalid number",
   NNC106: "unknown attribute (only `.T` exists)",
   NNC107: "a keyword used as a name",
+  NNC108: "a control, line-separator or bidirectional character (anywhere, comments included)",
   NNC201: "matrix product: inner dimensions differ",
   NNC202: "shapes cannot be broadcast together",
   NNC203: "unknown name",

@@ -3,6 +3,7 @@
 // carries the same content for tools.
 import type { Diagnostic } from "./diagnostic.ts";
 import type { Span } from "./source.ts";
+import { maskUnsafe } from "./unsafe-chars.ts";
 
 export interface RenderOptions {
   color?: boolean;
@@ -19,9 +20,13 @@ function id(s: string): string {
   return s;
 }
 
-/** Tabs become single spaces so that carets line up with the printed source. */
+/**
+ * Tabs become single spaces so that carets line up with the printed source;
+ * controls, separators and bidi marks become `?`, so that a printed line can
+ * neither break nor be reordered on the terminal.
+ */
 function visible(text: string): string {
-  return text.replace(/\t/g, " ").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "?");
+  return maskUnsafe(text.replace(/\t/g, " "));
 }
 
 function snippet(span: Span, label: string | undefined, paint: typeof plain, caretColor: (s: string) => string): string[] {

@@ -5,6 +5,7 @@ import { nnLexer, Newline, LParen, RParen, LBracket, RBracket, KEYWORDS, KEYWORD
 import { NnParser } from "../../grammar/parser.ts";
 import { DiagnosticBag } from "../diag/diagnostic.ts";
 import type { SourceFile } from "../diag/source.ts";
+import { describeCodePoint, UNSAFE_CHAR } from "../diag/unsafe-chars.ts";
 import { messageProvider } from "./messages.ts";
 import { cstToStmt } from "./cst-to-ast.ts";
 import type { Program, Stmt } from "./ast.ts";
@@ -55,6 +56,37 @@ function splitStatements(tokens: IToken[]): IToken[][] {
   return out;
 }
 
+/** Why each kind of unsafe character is refused, as the hint says it. */
+function unsafeHint(code: number): string {
+  if (code === 0x0d) return "end lines with LF or CRLF: a carriage return alone is not a line break in a .nn file";
+  if ([0x0b, 0x0c, 0x85, 0x2028, 0x2029].includes(code)) {
+    return "delete it: JavaScript or WGSL reads it as a line break, so it would end a comment copied into the generated code";
+  }
+  if (code === 0x061c || (code >= 0x200e && code <= 0x206f)) {
+    return "delete it: it reorders how the line is displayed, so the text you read would not be the text nnc compiles";
+  }
+  return "delete it: control characters are not allowed, not even in comments and strings";
+}
+
+/**
+ * Reports every unsafe character (src/diag/unsafe-chars.ts), wherever it is,
+ * and returns their offsets and the text with each one blanked out, so that
+ * lexing goes on and offsets stay those of the file.
+ */
+function rejectUnsafeChars(file: SourceFile, bag: DiagnosticBag): { text: string; offsets: number[] } {
+  const offsets: number[] = [];
+  const text = file.text.replace(UNSAFE_CHAR, (ch: string, offset: number) => {
+    const code = ch.charCodeAt(0);
+    offsets.push(offset);
+    bag.error("NNC108", file.span(offset, offset + 1), `${describeCodePoint(code)} is not allowed in a .nn file, not even in a comment or string`, {
+      label: "here",
+      hint: unsafeHint(code),
+    });
+    return " ";
+  });
+  return { text, offsets };
+}
+
 function reportLexError(file: SourceFile, offset: number, length: number, bag: DiagnosticBag): void {
   const ch = file.text[offset] ?? "";
   if (ch === '"') {
@@ -63,8 +95,10 @@ function reportLexError(file: SourceFile, offset: number, length: number, bag: D
     });
     return;
   }
-  const code = ch.codePointAt(0) ?? 0;
-  const shown = code < 32 || code === 127 ? `U+${code.toString(16).toUpperCase().padStart(4, "0")}` : `\`${ch}\``;
+  const code = file.text.codePointAt(offset) ?? 0;
+  // Spaces and marks that print as nothing are named by code point (U+00A0).
+  const char = String.fromCodePoint(code);
+  const shown = /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(char) ? `\`${char}\`` : describeCodePoint(code);
   bag.error("NNC101", file.span(offset, offset + Math.max(1, length)), `unexpected character ${shown}`, {
     ...(ch === "'" ? { hint: 'strings use double quotes: "same"' } : {}),
     ...(ch === "." ? { hint: "a number needs a digit before the point: 0.5" } : {}),
@@ -97,10 +131,13 @@ function reportParseError(file: SourceFile, err: IRecognitionException, stmt: IT
 }
 
 export function parseProgram(file: SourceFile, bag: DiagnosticBag): Program {
-  const lexed = nnLexer.tokenize(file.text);
+  const { text, offsets } = rejectUnsafeChars(file, bag);
+  const lexed = nnLexer.tokenize(text);
   for (const e of lexed.errors) reportLexError(file, e.offset, e.length, bag);
-  // A statement with a bad character in it is not parsed: its tokens are incomplete.
-  const badLines = new Set(lexed.errors.map((e) => file.lineCol(e.offset).line));
+  // A statement with a bad character in it is not parsed: its tokens are
+  // incomplete, or (an unsafe character blanked inside a name or a string) wrong.
+  const bad = [...offsets.filter((o) => breaksToken(lexed.tokens, o)), ...lexed.errors.map((e) => e.offset)];
+  const badLines = new Set(bad.map((o) => file.lineCol(o).line));
   const stmts: Stmt[] = [];
   const broken = new Set<string>();
   const p = parser();
@@ -133,6 +170,22 @@ export function parseProgram(file: SourceFile, bag: DiagnosticBag): Program {
     if (stmt) stmts.push(stmt);
   }
   return { stmts, broken };
+}
+
+/** Whether the character at `offset` lay inside a token, or between two it would have joined (tokens in order). */
+function breaksToken(tokens: readonly IToken[], offset: number): boolean {
+  // The last token starting before `offset`, by binary search: hostile files may hold many such characters.
+  let lo = -1;
+  let hi = tokens.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (tokens[mid]!.startOffset < offset) lo = mid;
+    else hi = mid - 1;
+  }
+  const before = tokens[lo];
+  if (!before) return false;
+  const end = before.startOffset + before.image.length;
+  return end > offset || (end === offset && tokens[lo + 1]?.startOffset === offset + 1);
 }
 
 /** The parser and the later passes recurse once per level of nesting; this bounds their stack. */

@@ -1,7 +1,7 @@
 // Every diagnostic code nnc can emit, with a one-line summary. Ranges:
 // 1xx syntax, 2xx names and shapes, 3xx differentiation, 4xx code generation,
-// 5xx runtime (data, checkpoints). docs/diagnostics.md is generated from this
-// table's meaning; a test keeps the two in step.
+// 5xx runtime (data, checkpoints). The table of codes in docs/diagnostics.md
+// is generated from this one (`npm run docs:generate`); a test fails while it is stale.
 
 export const DIAG_CODES = {
   NNC101: "unexpected character",
@@ -34,18 +34,18 @@ export const DIAG_CODES = {
   NNC220: "wrong rank for this operation",
   NNC221: "shapes must be equal",
   NNC301: "no derivative rule for a gradient that is needed",
-  NNC302: "a param gets no gradient",
-  NNC303: "nothing to differentiate",
-  NNC304: "cannot differentiate with respect to this value",
-  NNC401: "a kernel exceeds a WebGPU limit",
+  NNC302: "a param gets no gradient (a warning: its gradient is zero)",
+  NNC303: "nothing to differentiate (no `loss`)",
+  NNC304: "cannot differentiate with respect to this value (unknown, or integer)",
+  NNC401: "a WebGPU kernel exceeds a limit WebGPU guarantees (storage buffers per stage, buffer size, workgroup size or memory); names the kernel and the limit (`nnc compile --target webgpu`)",
   NNC501: "a data file is missing or unreadable",
-  NNC502: "a data file is corrupt or of an unknown format",
-  NNC503: "a data file is truncated",
-  NNC504: "the data do not fit the model",
-  NNC505: "a data option makes no sense",
-  NNC506: "training stopped: a value became non-finite",
-  NNC507: "a checkpoint cannot be used",
-  NNC508: "no WebGPU device to train on",
+  NNC502: "a data file is corrupt or of an unknown format (bad magic, bad header, corrupt gzip)",
+  NNC503: "a data file is truncated (fewer bytes than its header promises)",
+  NNC504: "the data do not fit the model (sizes, row counts, labels out of range, a bad CSV cell)",
+  NNC505: "a data option makes no sense (`--limit 0`, normalising integers)",
+  NNC506: "training stopped: a loss or param became non-finite (names the first tensor and the step; the last good checkpoint is kept)",
+  NNC507: "a checkpoint cannot be used (another model, changed shapes, truncated)",
+  NNC508: "`nnc train --target webgpu` found no WebGPU adapter (the message names the set-up command for the software driver)",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

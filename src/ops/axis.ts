@@ -118,22 +118,22 @@ function softmaxLike<K extends SoftmaxName>(name: K, doc: string, vjp: VjpRule<K
 
 export const axisOps = {
   // d softmax(x) = y · (g − Σ_axis g·y)
-  softmax: softmaxLike("softmax", "softmax(x, axis = -1): exp(x) normalised to sum 1 along the axis", ({ g, out, attrs, b }) => [
+  softmax: softmaxLike("softmax", "exp(x) normalised to sum to 1 along the axis; same shape", ({ g, out, attrs, b }) => [
     b.mul(out, b.sub(g, b.op("sum", [b.mul(g, out)], { axis: attrs.axis, keepdims: true }))),
   ]),
   // d log_softmax(x) = g − eʸ · Σ_axis g
-  log_softmax: softmaxLike("log_softmax", "log_softmax(x, axis = -1): x − logsumexp(x) along the axis", ({ g, out, attrs, b }) => [
+  log_softmax: softmaxLike("log_softmax", "x − logsumexp(x) along the axis, computed stably; same shape", ({ g, out, attrs, b }) => [
     b.sub(g, b.mul(b.op("exp", [out], {}), b.op("sum", [g], { axis: attrs.axis, keepdims: true }))),
   ]),
   // d Σx = g spread over the summed axes
-  sum: reduction("sum", "sum(x, axis?, keepdims = false); no axis: over everything", (a) => [sumVjp(a)]),
+  sum: reduction("sum", "the sum along the axis (without one: of every element); `keepdims` keeps the axis as size 1", (a) => [sumVjp(a)]),
   // d mean(x) = g spread over the axes, divided by their size
-  mean: reduction("mean", "mean(x, axis?, keepdims = false); no axis: over everything", (a) => {
+  mean: reduction("mean", "the mean along the axis (without one: of every element); `keepdims` keeps the axis as size 1", (a) => {
     const shape = a.b.shape(a.args[0]!);
     return [a.b.div(sumVjp(a), a.b.count(shape, reducedAxes(shape, a.attrs.axis)))];
   }),
   // d max(x) = g where x equals the maximum (every tied maximum receives g)
-  max: reduction("max", "max(x, axis?, keepdims = false); no axis: over everything", ({ g, args: [x], out, attrs, b }) => {
+  max: reduction("max", "the largest element along the axis (without one: of every element); `keepdims` keeps the axis as size 1", ({ g, args: [x], out, attrs, b }) => {
     const shape = b.shape(x!);
     const mask = b.op("eq", [x!, spread(b, out, shape, attrs.axis, attrs.keepdims)], {});
     return [b.mul(mask, spread(b, g, shape, attrs.axis, attrs.keepdims))];
@@ -169,6 +169,6 @@ export const axisOps = {
     },
     dtype: "i32",
     shape: ([x], { axis }, ctx) => reduced(x!.shape, axis, false, ctx),
-    doc: "index of the largest element along the axis (int; passes no gradient)",
+    doc: "the index of the largest element along the axis (without one: in the flattened tensor), as an integer; passes no gradient",
   }),
 };

@@ -60,7 +60,7 @@ export const elementwiseOps = {
   // d max(a, b) = (g · [a > b], g · [a ≤ b]); a tie sends the gradient to b
   maximum: binary(
     "maximum",
-    "elementwise maximum of a and b",
+    "the larger of a and b, element by element",
     ({ g, args: [x, y], b }) => {
       const first = b.op("step", [b.sub(x!, y!)], {});
       return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
@@ -72,7 +72,7 @@ export const elementwiseOps = {
   // d min(a, b) = (g · [b > a], g · [b ≤ a]); a tie sends the gradient to b
   minimum: binary(
     "minimum",
-    "elementwise minimum of a and b",
+    "the smaller of a and b, element by element",
     ({ g, args: [x, y], b }) => {
       const first = b.op("step", [b.sub(y!, x!)], {});
       return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
@@ -84,7 +84,7 @@ export const elementwiseOps = {
   // d(−x) = −g
   neg: unary("neg", "-x", ({ g, b }) => [b.neg(g)], (x) => `-${x}`, (x) => `-${x}`, null),
   // d relu(x) = g · [y > 0]   (slope 0 at 0)
-  relu: unary("relu", "max(x, 0); slope 0 at 0", ({ g, out, b }) => [b.mul(g, b.op("step", [out], {}))], (x) => `Math.max(${x}, 0)`, (x) => `max(${x}, 0.0)`),
+  relu: unary("relu", "max(x, 0); its slope at 0 is 0", ({ g, out, b }) => [b.mul(g, b.op("step", [out], {}))], (x) => `Math.max(${x}, 0)`, (x) => `max(${x}, 0.0)`),
   leaky_relu: defineOp({
     name: "leaky_relu",
     kind: "elementwise",
@@ -99,20 +99,20 @@ export const elementwiseOps = {
     doc: "x where x > 0, slope · x elsewhere",
   }),
   // d sigmoid(x) = g · y · (1 − y)
-  sigmoid: unary("sigmoid", "1 / (1 + e^-x)", ({ g, out, b }) => [b.mul(g, b.mul(out, b.sub(b.c(1), out)))], (x) => `1 / (1 + Math.exp(-${x}))`, (x) => `1.0 / (1.0 + exp(-${x}))`),
+  sigmoid: unary("sigmoid", "the logistic function 1 / (1 + e^−x)", ({ g, out, b }) => [b.mul(g, b.mul(out, b.sub(b.c(1), out)))], (x) => `1 / (1 + Math.exp(-${x}))`, (x) => `1.0 / (1.0 + exp(-${x}))`),
   // d tanh(x) = g · (1 − y²)
   tanh: unary("tanh", "hyperbolic tangent", ({ g, out, b }) => [b.mul(g, b.sub(b.c(1), b.mul(out, out)))], (x) => `Math.tanh(${x})`, (x) => `tanh(clamp(${x}, -15.0, 15.0))`), // clamped: some drivers compute tanh from exp(2x), NaN past 44; tanh(15) is 1 in f32
   // d eˣ = g · y
-  exp: unary("exp", "e^x", ({ g, out, b }) => [b.mul(g, out)], (x) => `Math.exp(${x})`, (x) => `exp(${x})`),
+  exp: unary("exp", "the exponential e^x", ({ g, out, b }) => [b.mul(g, out)], (x) => `Math.exp(${x})`, (x) => `exp(${x})`),
   // d ln x = g / x
-  log: unary("log", "natural logarithm", ({ g, args: [x], b }) => [b.div(g, x!)], (x) => `Math.log(${x})`, (x) => `log(${x})`),
+  log: unary("log", "the natural logarithm", ({ g, args: [x], b }) => [b.div(g, x!)], (x) => `Math.log(${x})`, (x) => `log(${x})`),
   // d √x = g / (2 y)
   sqrt: unary("sqrt", "square root", ({ g, out, b }) => [b.div(g, b.mul(b.c(2), out))], (x) => `Math.sqrt(${x})`, (x) => `sqrt(${x})`),
   // d |x| = g · sign(x)
-  abs: unary("abs", "|x|", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))], (x) => `Math.abs(${x})`, (x) => `abs(${x})`),
-  step: unary("step", "Heaviside step: 1 where x > 0, else 0 (passes no gradient)", "nograd", (x) => `(${x} > 0 ? 1 : 0)`, (x) => `select(0.0, 1.0, ${x} > 0.0)`),
-  sign: unary("sign", "-1, 0 or 1 (passes no gradient)", "nograd", (x) => `Math.sign(${x})`, (x) => `sign(${x})`),
+  abs: unary("abs", "|x|; its slope at 0 is 0", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))], (x) => `Math.abs(${x})`, (x) => `abs(${x})`),
+  step: unary("step", "Heaviside step: 1 where x > 0, else 0; passes no gradient", "nograd", (x) => `(${x} > 0 ? 1 : 0)`, (x) => `select(0.0, 1.0, ${x} > 0.0)`),
+  sign: unary("sign", "the sign of x: −1, 0 or 1; passes no gradient", "nograd", (x) => `Math.sign(${x})`, (x) => `sign(${x})`),
   // d stop_gradient(x) = 0: the value flows forward, the gradient stops, so
   // `x + stop_gradient(f(x) - x)` computes f(x) with the slope of the identity.
-  stop_gradient: unary("stop_gradient", "x unchanged, passing no gradient back (to write a backward pass by hand)", "nograd", (x) => x, (x) => x),
+  stop_gradient: unary("stop_gradient", "x itself, but no gradient flows back through it (to write a backward pass by hand: see below)", "nograd", (x) => x, (x) => x),
 } satisfies { [K in BinaryName | UnaryName | "leaky_relu"]: OpDef<K> };

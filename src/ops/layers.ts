@@ -58,7 +58,7 @@ export const layerOps = {
       }
       return x!.shape;
     },
-    doc: "dropout(x, p): inverted dropout, zeroes each element with probability p in training and scales the rest by 1/(1−p)",
+    doc: "inverted dropout: in training, zeroes each element with probability p (0 ≤ p < 1) and scales the rest by 1/(1 − p); outside training, x itself",
   }),
   conv2d: defineOp({
     name: "conv2d",
@@ -121,7 +121,7 @@ export const layerOps = {
       const out = (n: number, kn: number) => (padding === "same" ? Math.ceil(n / stride) : Math.floor((n - kn) / stride) + 1);
       return [x!.shape[0]!, out(h, kh), out(w, kw), k!.shape[3]!];
     },
-    doc: "conv2d(x, k, stride = 1, padding = \"valid\"|\"same\") on x: [batch, H, W, C], k: [kh, kw, C, F]",
+    doc: "2-D convolution (cross-correlation) of `x: [b, H, W, C]` with the kernel `k: [kh, kw, C, F]` → `[b, H', W', F]`; `padding = \"same\"` pads so that `H' = ceil(H / stride)`",
   }),
   maxpool2d: defineOp({
     name: "maxpool2d",
@@ -165,7 +165,7 @@ export const layerOps = {
       }
       return [x!.shape[0]!, Math.floor(h / size), Math.floor(w / size), x!.shape[3]!];
     },
-    doc: "maxpool2d(x, size = 2): non-overlapping size×size max pooling on [batch, H, W, C]",
+    doc: "max pooling over non-overlapping size × size windows: `[b, H, W, C]` → `[b, ⌊H/size⌋, ⌊W/size⌋, C]`",
   }),
   embed: defineOp({
     name: "embed",
@@ -195,6 +195,6 @@ export const layerOps = {
       }
       return [...ids!.shape, e!.shape[1]!];
     },
-    doc: "embed(ids, E): the rows of E picked by integer ids; shape ids + [width]",
+    doc: "the rows of the table `E: [V, D]` picked by the integer `ids`: shape `ids + [D]`",
   }),
 };

@@ -146,7 +146,7 @@ export const linalgOps = {
       },
     },
     shape: ([x]) => (x!.shape.length < 2 ? x!.shape : [...x!.shape.slice(0, -2), x!.shape[x!.shape.length - 1]!, x!.shape[x!.shape.length - 2]!]),
-    doc: "swaps the last two axes (`x.T`); a vector is unchanged",
+    doc: "swaps the last two axes, as `x.T` does; a vector is unchanged",
   }),
   reshape: defineOp({
     name: "reshape",
@@ -195,7 +195,7 @@ export const linalgOps = {
       }
       return shape;
     },
-    doc: "reshape(x, [d, ...]): same elements, new shape; -1 infers one dimension",
+    doc: "the same elements in a new shape; each `d` is a size, a `dim` name, or −1 once (inferred)",
   }),
   flatten: defineOp({
     name: "flatten",
@@ -220,7 +220,7 @@ export const linalgOps = {
       }
       return [x!.shape[0]!, n];
     },
-    doc: "keeps the first axis and flattens the rest: [b, h, w, c] → [b, h·w·c]",
+    doc: "keeps the first axis and flattens the rest: `[b, h, w, c]` → `[b, h·w·c]`",
   }),
   one_hot: defineOp({
     name: "one_hot",
@@ -240,6 +240,6 @@ export const linalgOps = {
       }
       return [...ids!.shape, n];
     },
-    doc: "one_hot(ids, n): integer ids → rows of an n×n identity",
+    doc: "integer ids → floats of shape `ids + [n]`: rows of the n × n identity",
   }),
 };

@@ -137,17 +137,17 @@ export function rows(b: GradBuilder, r: Ref): Ref {
 
 export const lossOps = {
   // d mse(p, y) = (2g(p − y)/N, −2g(p − y)/N)
-  mse: pairLoss("mse", "mean((p − y)²) over all elements", ({ g, args: [p, y], b }) => {
+  mse: pairLoss("mse", "mean squared error: the mean of (p − y)² over all elements", ({ g, args: [p, y], b }) => {
     const dp = b.div(b.mul(b.mul(b.c(2), g), b.sub(p!, y!)), b.count(b.shape(p!)));
     return [dp, b.neg(dp)];
   }),
   // d cross_entropy(p, y) = (−g·y/(p·rows), −g·ln p/rows)
-  cross_entropy: pairLoss("cross_entropy", "−Σ y·log p, averaged over rows; p are probabilities (fused with a preceding softmax)", ({ g, args: [p, y], b, needs }) => {
+  cross_entropy: pairLoss("cross_entropy", "−Σ y·log p, averaged over rows; `p` are probabilities (fused with a softmax before it into the stable form)", ({ g, args: [p, y], b, needs }) => {
     const scale = b.div(g, rows(b, p!));
     return [needs[0] ? b.neg(b.mul(scale, b.div(y!, p!))) : null, needs[1] ? b.neg(b.mul(scale, b.op("log", [p!], {}))) : null];
   }),
   // d softmax_cross_entropy(z, y) = (g(softmax(z) − y)/rows, −g·log_softmax(z)/rows)
-  softmax_cross_entropy: pairLoss("softmax_cross_entropy", "cross-entropy of softmax(logits) and y, computed stably, averaged over rows", ({ g, args: [z, y], b, needs }) => {
+  softmax_cross_entropy: pairLoss("softmax_cross_entropy", "cross-entropy of softmax(p) and y from logits `p`, computed stably, averaged over rows", ({ g, args: [z, y], b, needs }) => {
     const scale = b.div(g, rows(b, z!));
     return [
       needs[0] ? b.mul(scale, b.sub(b.op("softmax", [z!], { axis: -1 }), y!)) : null,
@@ -155,7 +155,7 @@ export const lossOps = {
     ];
   }),
   // d bce(p, y) = (g(p − y)/(p(1 − p)N), g(ln(1 − p) − ln p)/N)
-  binary_cross_entropy: pairLoss("binary_cross_entropy", "−(y·log p + (1−y)·log(1−p)), averaged over all elements", ({ g, args: [p, y], b, needs }) => {
+  binary_cross_entropy: pairLoss("binary_cross_entropy", "−(y·log p + (1 − y)·log(1 − p)), averaged over all elements; `p` are probabilities", ({ g, args: [p, y], b, needs }) => {
     const scale = b.div(g, b.count(b.shape(p!)));
     const oneMinusP = b.sub(b.c(1), p!);
     return [
@@ -164,15 +164,15 @@ export const lossOps = {
     ];
   }),
   // d hinge(s, y) = g(A − y·ΣA)/rows with A = [s − s_label + 1 > 0]·(1 − y); targets get no gradient
-  hinge: pairLoss("hinge", "multiclass SVM loss Σⱼ≠y max(0, sⱼ − s_y + 1), averaged over rows; y one-hot", ({ g, args: [s, y], b, needs }) => {
+  hinge: pairLoss("hinge", "multiclass SVM loss on scores `p`: Σⱼ≠c max(0, pⱼ − p_c + 1) for the class c that the one-hot `y` marks, averaged over rows", ({ g, args: [s, y], b, needs }) => {
     const label = b.op("sum", [b.mul(s!, y!)], { axis: -1, keepdims: true });
     const active = b.mul(b.op("step", [b.add(b.sub(s!, label), b.c(1))], {}), b.sub(b.c(1), y!));
     const ds = b.sub(active, b.mul(y!, b.op("sum", [active], { axis: -1, keepdims: true })));
     return [b.mul(b.div(g, rows(b, s!)), ds), needs[1] ? "unsupported" : null];
   }),
-  accuracy: pairLoss("accuracy", "share of rows whose argmax matches y's (passes no gradient)", "nograd"),
+  accuracy: pairLoss("accuracy", "the share of rows whose argmax agrees with y's; passes no gradient", "nograd"),
   // d Σx² = 2g·x
-  sumsq: penalty("sumsq", "Σ x²: an L2 penalty", ({ g, args: [x], b }) => [b.mul(b.mul(b.c(2), g), x!)]),
+  sumsq: penalty("sumsq", "Σ x², an L2 penalty", ({ g, args: [x], b }) => [b.mul(b.mul(b.c(2), g), x!)]),
   // d Σ|x| = g·sign(x)
-  sumabs: penalty("sumabs", "Σ |x|: an L1 penalty", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))]),
+  sumabs: penalty("sumabs", "Σ |x|, an L1 penalty", ({ g, args: [x], b }) => [b.mul(g, b.op("sign", [x!], {}))]),
 };

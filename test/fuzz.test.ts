@@ -6,6 +6,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { renderDiagnostics, diagnosticToJson } from "../src/diag/render.ts";
+import { UNSAFE_CHAR } from "../src/diag/unsafe-chars.ts";
 import { printGraph } from "../src/ir/print.ts";
 import { verifyGraph } from "../src/ir/verify.ts";
 import { runFrontEnd } from "../src/pipeline.ts";
@@ -23,7 +24,9 @@ function assertWellBehaved(text: string): void {
     }
     expect(d.message.length).toBeGreaterThan(0);
   }
-  renderDiagnostics(r.diagnostics.items);
+  // No printed diagnostic can break a terminal line or reorder it, whatever the file held.
+  const printed = renderDiagnostics(r.diagnostics.items);
+  if (new RegExp(UNSAFE_CHAR.source).test(printed)) throw new Error(`an unsafe character printed for ${JSON.stringify(text)}`);
   r.diagnostics.items.forEach(diagnosticToJson);
   if (!r.diagnostics.hasErrors) {
     if (!r.shaped) throw new Error(`no errors but no shaped graph for ${JSON.stringify(text)}`);
@@ -39,6 +42,8 @@ const TOKENS = [
   "0", "1", "2.5", "-1", "784", "1e9", "99999999999999999999", "1e400",
   "(", ")", "[", "]", ",", ":", "=", "+", "-", "*", "/", "^", "@", ".", ".T",
   '"same"', '"', "'", "#", "# comment", "\n", "\n", "\n", " ", "\t", "\r\n", "$", "é", "λ", "\u0000", "🙂",
+  // Characters that end a line in emitted TypeScript or WGSL, or reorder text (NNC108).
+  "\r", "\u0085", "\u2028", "\u2029", "\u202e", "\u2066", "\f",
 ];
 
 // Half the streams follow a valid prelude, so that they reach name resolution and shape inference.

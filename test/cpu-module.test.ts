@@ -117,9 +117,11 @@ describe("hostile names", () => {
     expect(typeof globalThis.process.exit).toBe("function");
   });
 
-  it("keeps source text in comments, even a carriage return", () => {
-    const code = compile("cr.nn", "dim b\ninput x: [b, 2]\ny = relu(x)  \r  \noutput y\nloss = sum(y)\n");
+  it("keeps source text in comments without a carriage return (CRLF files; a CR alone is NNC108)", () => {
+    const code = compile("crlf.nn", "dim b\r\ninput x: [b, 2]\r\ny = relu(x)  # \r\noutput y\r\nloss = sum(y)\r\n");
+    expect(code).toContain("y = relu(x)");
     expect(code).not.toMatch(/\r/);
+    expect(runGrad("cr.nn", "dim b\ninput x: [b, 2]\ny = relu(x)  \r  \noutput y\nloss = sum(y)\n").diagnostics.items.map((d) => d.code)).toEqual(["NNC108"]);
   });
 });
 

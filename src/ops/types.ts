@@ -194,7 +194,11 @@ export interface OpDef<K extends OpName> {
   readonly dtype?: DType;
   /** Element types each tensor argument must have (default: all f32). */
   readonly argTypes?: readonly DType[];
-  /** One line for docs and `--help`. */
+  /**
+   * What it computes, in one line users read: the built-in tables of
+   * docs/language.md are generated from it (`npm run docs:generate`), beside
+   * the call's signature, so it need not repeat the signature. Markdown.
+   */
   readonly doc: string;
 }
 

@@ -2,7 +2,7 @@
 // the internal gradient ops of conv2d, maxpool2d and embed. Each forward op
 // and its gradients share one loop over the same index geometry, so the
 // gradients are exact adjoints by construction.
-import { DROPOUT_STREAM, uniform01 } from "../runtime/rng.ts";
+import { DROPOUT_STREAM, uniform01 } from "../backend/cpu/runtime/rng.ts";
 import type { Kernel, KernelCtx } from "./kernels.ts";
 import { argmaxOf } from "./kernels-shape.ts";
 import { checkIndex, formatDims, sameDims, size, tensor, type Tensor } from "./tensor.ts";

@@ -1,6 +1,7 @@
 // Layers: dropout, 2-D convolution and pooling (NHWC), embedding lookup.
 import { concrete, formatShape, originNote, requireRank } from "./shape-rules.ts";
 import { coords } from "./wgsl-util.ts";
+import { DROPOUT_STREAM } from "../backend/cpu/runtime/rng.ts";
 import { defineOp, type CpuValue, type WgslValue } from "./types.ts";
 
 /** The size arguments of the runtime's convolutions: b, h, w, c, kh, kw, f, stride, same. */
@@ -31,7 +32,7 @@ export function wgslConvSizes(x: WgslValue, k: WgslValue, attrs: { stride: numbe
 export function wgslDropout(p: number, id: number, kept: string, i: string): string {
   return `select(0.0, ${kept}, nnc_keep(key${id}, ${i}, ${Math.ceil(p * 16777216)}u))`;
 }
-export const wgslDropoutKey = (stream: number, id: number) => [`let key${id}: u32 = nnc_dropout_key(${0x20000 + stream}u);`];
+export const wgslDropoutKey = (stream: number, id: number) => [`let key${id}: u32 = nnc_dropout_key(${DROPOUT_STREAM + stream}u);`];
 
 export const layerOps = {
   dropout: defineOp({
@@ -43,7 +44,7 @@ export const layerOps = {
     // d dropout(x) = g · mask, the same mask as the forward pass (regenerated from its counter-based stream)
     vjp: ({ g, args: [x], attrs, b }) => [b.mul(g, b.op("dropout_mask", [x!], { p: attrs.p, stream: attrs.stream }))],
     cpu: {
-      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, ${0x20000 + attrs.stream}, step);`] : []),
+      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, DROPOUT_STREAM + ${attrs.stream}, step);`] : []),
       scalar: ([x], attrs, i, training, id) => (training ? `(uniformAt(key${id}, ${i}) >= ${attrs.p} ? ${x} * ${1 / (1 - attrs.p)} : 0)` : x!),
     },
     wgsl: {

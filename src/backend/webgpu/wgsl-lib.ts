@@ -1,12 +1,12 @@
 // WGSL functions that kernels call by name (an op's `uses`), included in a
-// shader only when it calls them. The random numbers are src/runtime/rng.ts
+// shader only when it calls them. The random numbers are src/backend/cpu/runtime/rng.ts
 // in u32 arithmetic, which wraps exactly as Math.imul and `>>> 0` do, so the
 // GPU draws the very same dropout masks as the interpreter and the CPU.
 
 export const WGSL_LIB: Readonly<Record<string, { readonly needs: readonly string[]; readonly text: string }>> = {
   nnc_hash32: {
     needs: [],
-    text: `// lowbias32 (src/runtime/rng.ts hash32)
+    text: `// lowbias32 (src/backend/cpu/runtime/rng.ts hash32)
 fn nnc_hash32(v: u32) -> u32 {
   var x: u32 = v;
   x = x ^ (x >> 16u);

@@ -49,12 +49,21 @@ export function convWorkspace(maxPixels: number, maxPatch: number, maxChannels: 
   };
 }
 
-/** Output size along one axis: ⌈n/stride⌉ for "same", ⌊(n − kn)/stride⌋ + 1 for "valid". */
+/**
+ * Output size along one axis: ⌈n/stride⌉ for "same", ⌊(n − kn)/stride⌋ + 1 for
+ * "valid". This and convPadBefore are the one definition of conv2d's geometry:
+ * the shape rule, the interpreter, this runtime and the WGSL all call them.
+ */
 export function convOutSize(n: number, kn: number, stride: number, same: boolean): number {
   return same ? Math.ceil(n / stride) : Math.floor((n - kn) / stride) + 1;
 }
 
-/** Padding before the first row (or column): the smaller half of max((out − 1)·stride + kn − n, 0) for "same" (TensorFlow's rule), 0 for "valid". */
+/**
+ * Padding before the first row (or column): the smaller half of the total
+ * max((out − 1)·stride + kn − n, 0) for "same", so an odd total puts the extra
+ * row at the bottom and the extra column at the right (TensorFlow's rule); 0
+ * for "valid".
+ */
 export function convPadBefore(n: number, kn: number, stride: number, same: boolean): number {
   if (!same) return 0;
   return Math.floor(Math.max((convOutSize(n, kn, stride, true) - 1) * stride + kn - n, 0) / 2);

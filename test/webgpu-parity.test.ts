@@ -236,7 +236,8 @@ if (typeof ctx === "string") {
           model.destroy();
         }
       }
-    });
+      // Six optimizers, each a model whose pipelines are compiled afresh: slow on a software driver.
+    }, 180_000);
 
     it("checks inputs and options, and refuses a second read before the first has finished", async () => {
       const { gpu } = await compileExampleForWebgpu("mnist_tanh.nn");

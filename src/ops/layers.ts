@@ -2,7 +2,6 @@
 import { concrete, formatShape, originNote, requireRank } from "./shape-rules.ts";
 import { coords } from "./wgsl-util.ts";
 import { convOutSize, convPadBefore } from "../backend/cpu/runtime/conv.ts";
-import { DROPOUT_STREAM } from "../backend/cpu/runtime/rng.ts";
 import { defineOp, type CpuValue, type WgslValue } from "./types.ts";
 
 /** The size arguments of the runtime's convolutions: b, h, w, c, kh, kw, f, stride, same. */
@@ -34,7 +33,7 @@ export function wgslConvSizes(x: WgslValue, k: WgslValue, attrs: { stride: numbe
 export function wgslDropout(p: number, id: number, kept: string, i: string): string {
   return `select(0.0, ${kept}, nnc_keep(key${id}, ${i}, ${Math.ceil(p * 16777216)}u))`;
 }
-export const wgslDropoutKey = (stream: number, id: number) => [`let key${id}: u32 = nnc_dropout_key(${DROPOUT_STREAM + stream}u);`];
+export const wgslDropoutKey = (stream: number, id: number) => [`let key${id}: u32 = nnc_dropout_key(DROPOUT_STREAM + ${stream}u);`];
 
 export const layerOps = {
   dropout: defineOp({

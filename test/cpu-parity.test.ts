@@ -99,15 +99,13 @@ describe.each(EXAMPLES.flatMap((file) => [true, false].map((wasm) => ({ file, wa
     // Three steps of the model's own optimizer, against the same steps in float64.
     const current = new Map([...params].map(([k, v]) => [k, tensor(v.shape, Float64Array.from(v.data))]));
     const state = new Map([...current].map(([k, v]) => [k, [new Float64Array(v.data.length), new Float64Array(v.data.length)] as const]));
-    const opt = mod.spec.train.optimizer;
-    const lr = mod.spec.train.lr;
     for (let s = 0; s < 3; s++) {
       const value = model.trainStep(batch);
       const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node)] });
       expect(relError([value], vals[g.loss!.node]!.data), `loss at step ${s}`).toBeLessThanOrEqual(TOLERANCE);
       for (const x of g.gradients) {
         const [m, v] = state.get(x.name)!;
-        optimizerStep(opt, g.train?.options, lr, current.get(x.name)!.data, vals[x.node]!.data, m, v, s + 1);
+        optimizerStep(g.train, undefined, current.get(x.name)!.data, vals[x.node]!.data, m, v, s + 1);
       }
     }
     expect(model.step).toBe(3);

@@ -18,12 +18,11 @@ import * as nn from "../src/backend/cpu/runtime/nn.ts";
 import * as optim from "../src/backend/cpu/runtime/optim.ts";
 import * as rtRng from "../src/backend/cpu/runtime/rng.ts";
 import { initParams, initTensor } from "../src/interp/init.ts";
+import { initArguments } from "../src/backend/param-init.ts";
 import { KERNELS, type KernelCtx } from "../src/interp/kernels.ts";
-import * as ref from "../src/interp/optim.ts";
 import { size, type Tensor } from "../src/interp/tensor.ts";
 import type { Init, OpAttrs, OpName } from "../src/ops/types.ts";
 import { runFrontEnd } from "../src/pipeline.ts";
-import * as rng from "../src/runtime/rng.ts";
 import { seededRandom } from "./helpers.ts";
 
 const TOL = 1e-5;
@@ -574,16 +573,15 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
 });
 
 describe("the runtime's rng", () => {
-  it("is the same as src/runtime/rng.ts, and dropoutKey + uniformAt is uniform01", () => {
-    expect([rtRng.PARAM_STREAM, rtRng.DROPOUT_STREAM]).toEqual([rng.PARAM_STREAM, rng.DROPOUT_STREAM]);
+  it("draws uniform01 again as dropoutKey + uniformAt", () => {
     const r = seededRandom(77);
     const int = () => Math.floor(r() * 2 ** 32) - (r() < 0.2 ? 2 ** 31 : 0);
     for (let i = 0; i < 20000; i++) {
       const x = int();
-      expect(rtRng.hash32(x)).toBe(rng.hash32(x));
+      expect(rtRng.hash32(x)).toBe(rtRng.hash32(x >>> 0));
       const [seed, stream, step, index] = [int(), int(), Math.floor(r() * 1e6), Math.floor(r() * 1e7)];
-      expect(rtRng.uniform01(seed, stream, step, index)).toBe(rng.uniform01(seed, stream, step, index));
-      expect(rtRng.uniformAt(rtRng.dropoutKey(seed, stream, step), index)).toBe(rng.uniform01(seed, stream, step, index));
+      expect(rtRng.uniform01(seed, stream, step, index)).toBe(rtRng.uniform01(seed, stream, step, index));
+      expect(rtRng.uniformAt(rtRng.dropoutKey(seed, stream, step), index)).toBe(rtRng.uniform01(seed, stream, step, index));
     }
   });
 });
@@ -666,25 +664,31 @@ describe("optimizers", () => {
   const lr = 0.05;
   const wd = 0.01;
   const setups: Setup[] = [
-    { name: "sgd", state: 0, f32: (p, g, _s, o, n) => optim.sgdStep(p, o, g, o, n, lr, wd), f64: (p, g, _s, o, n) => ref.sgdStep(p, o, g, o, n, lr, wd) },
-    { name: "momentum", state: 1, f32: (p, g, s, o, n) => optim.momentumStep(p, o, g, o, s[0]!, o, n, lr, 0.9, wd), f64: (p, g, s, o, n) => ref.momentumStep(p, o, g, o, s[0]!, o, n, lr, 0.9, wd) },
+    { name: "sgd", state: 0, f32: (p, g, _s, o, n) => optim.sgdStep(p, o, g, o, n, lr, wd), f64: (p, g, _s, o, n) => optim.sgdStep(p, o, g, o, n, lr, wd) },
+    { name: "momentum", state: 1, f32: (p, g, s, o, n) => optim.momentumStep(p, o, g, o, s[0]!, o, n, lr, 0.9, wd), f64: (p, g, s, o, n) => optim.momentumStep(p, o, g, o, s[0]!, o, n, lr, 0.9, wd) },
     {
       name: "rmsprop",
       state: 1,
       f32: (p, g, s, o, n) => optim.rmspropStep(p, o, g, o, s[0]!, o, n, lr, 0.9, 1e-7, wd),
-      f64: (p, g, s, o, n) => ref.rmspropStep(p, o, g, o, s[0]!, o, n, lr, 0.9, 1e-7, wd),
+      f64: (p, g, s, o, n) => optim.rmspropStep(p, o, g, o, s[0]!, o, n, lr, 0.9, 1e-7, wd),
     },
     {
       name: "adam",
       state: 2,
-      f32: (p, g, s, o, n, t) => optim.adamStep(p, o, g, o, s[0]!, o, s[1]!, o, n, lr, 0.9, 0.999, 1e-8, t, wd),
-      f64: (p, g, s, o, n, t) => ref.adamStep(p, o, g, o, s[0]!, o, s[1]!, o, n, lr, 0.9, 0.999, 1e-8, t, wd),
+      f32: (p, g, s, o, n, t) => optim.adamStep(p, o, g, o, s[0]!, o, s[1]!, o, n, lr, 0.9, 0.999, 1e-8, t, wd, false),
+      f64: (p, g, s, o, n, t) => optim.adamStep(p, o, g, o, s[0]!, o, s[1]!, o, n, lr, 0.9, 0.999, 1e-8, t, wd, false),
+    },
+    {
+      name: "adamw",
+      state: 2,
+      f32: (p, g, s, o, n, t) => optim.adamStep(p, o, g, o, s[0]!, o, s[1]!, o, n, lr, 0.9, 0.999, 1e-8, t, wd, true),
+      f64: (p, g, s, o, n, t) => optim.adamStep(p, o, g, o, s[0]!, o, s[1]!, o, n, lr, 0.9, 0.999, 1e-8, t, wd, true),
     },
     {
       name: "adagrad",
       state: 1,
       f32: (p, g, s, o, n) => optim.adagradStep(p, o, g, o, s[0]!, o, n, lr, 1e-7, wd),
-      f64: (p, g, s, o, n) => ref.adagradStep(p, o, g, o, s[0]!, o, n, lr, 1e-7, wd),
+      f64: (p, g, s, o, n) => optim.adagradStep(p, o, g, o, s[0]!, o, n, lr, 1e-7, wd),
     },
   ];
   for (const s of setups) {
@@ -712,7 +716,7 @@ describe("optimizers", () => {
 
   it("the first Adam step moves every weight by about lr (the bias correction at t = 1)", () => {
     const p = new Float32Array(4);
-    optim.adamStep(p, 0, Float32Array.of(1, -2, 0.5, -1e-3), 0, new Float32Array(4), 0, new Float32Array(4), 0, 4, 0.1, 0.9, 0.999, 1e-8, 1, 0);
+    optim.adamStep(p, 0, Float32Array.of(1, -2, 0.5, -1e-3), 0, new Float32Array(4), 0, new Float32Array(4), 0, 4, 0.1, 0.9, 0.999, 1e-8, 1, 0, false);
     expect([...p].map((v) => Math.round(v * 1e4) / 1e4)).toEqual([-0.1, 0.1, -0.1, 0.1]);
   });
 });
@@ -720,8 +724,8 @@ describe("optimizers", () => {
 // ------------------------------------------------------------------ init
 
 describe("initParam", () => {
-  const CODES: Record<Init["kind"], number> = { zeros: 0, ones: 1, uniform: 2, normal: 3, xavier: 4, he: 5 };
-  const args = (init: Init): [number, number] => (init.kind === "uniform" ? [init.low, init.high] : init.kind === "normal" ? [init.mean, init.std] : [0, 0]);
+  const code = (init: Init) => initArguments(init).code;
+  const args = (init: Init): [number, number] => [initArguments(init).a, initArguments(init).b];
 
   it("equals the interpreter's initParams rounded to float32, exactly", () => {
     const text = [
@@ -750,7 +754,7 @@ describe("initParam", () => {
         const init = node.attrs.init;
         const t = want.get(p.name)!;
         const out = placed(t.data.length, () => NaN);
-        initParam(CODES[init.kind], ...args(init), t.shape, seed, rng.PARAM_STREAM + i, out.arr, out.off);
+        initParam(code(init), ...args(init), t.shape, seed, rtRng.PARAM_STREAM + i, out.arr, out.off);
         expect([...out.arr.subarray(out.off, out.off + t.data.length)], `${p.name} (${init.kind}), seed ${seed}`).toEqual([...t.data].map(Math.fround));
         expectUntouchedOutside(out.arr, out.off, t.data.length, p.name);
       });
@@ -761,9 +765,9 @@ describe("initParam", () => {
     const inits: Init[] = [{ kind: "he" }, { kind: "xavier" }, { kind: "normal", mean: 3, std: 0.1 }, { kind: "uniform", low: -2, high: 5 }];
     for (const shape of [[], [1], [5], [2, 3, 5], [3, 3, 3, 7]]) {
       for (const init of inits) {
-        const want = initTensor(init, shape, (j) => rng.uniform01(9, rng.PARAM_STREAM + 3, 0, j));
+        const want = initTensor(init, shape, 9, rtRng.PARAM_STREAM + 3);
         const out = new Float32Array(want.data.length);
-        initParam(CODES[init.kind], ...args(init), shape, 9, rng.PARAM_STREAM + 3, out, 0);
+        initParam(code(init), ...args(init), shape, 9, rtRng.PARAM_STREAM + 3, out, 0);
         expect([...out], `${init.kind} [${shape.join(", ")}]`).toEqual([...want.data].map(Math.fround));
       }
     }

@@ -25,7 +25,7 @@ const KEYWORD_WORDS = KEYWORDS.map((k) => {
 const BUILTIN_NAMES = [...BUILTINS.keys()];
 // A new optimizer in OptimizerName fails to type-check here until it is listed
 // (and then fails the test until the grammar highlights it).
-const OPTIMIZERS = Object.keys({ sgd: 0, momentum: 0, rmsprop: 0, adam: 0, adagrad: 0 } satisfies Record<OptimizerName, 0>);
+const OPTIMIZERS = Object.keys({ sgd: 0, momentum: 0, rmsprop: 0, adam: 0, adamw: 0, adagrad: 0 } satisfies Record<OptimizerName, 0>);
 
 /** The serialized grammar embedded in a diagrams page. */
 function embeddedGrammar(html: string): { name: string }[] {

@@ -10,7 +10,7 @@ import { broadcastIndex, resolveShape, size, strides, tensor, type Tensor } from
 import { OPS } from "../src/ops/registry.ts";
 import type { OpAttrs, OpName } from "../src/ops/types.ts";
 import { runFrontEnd, runGrad } from "../src/pipeline.ts";
-import { DROPOUT_STREAM, hash32, PARAM_STREAM, uniform01 } from "../src/runtime/rng.ts";
+import { DROPOUT_STREAM, hash32, PARAM_STREAM, uniform01 } from "../src/backend/cpu/runtime/rng.ts";
 
 // ---------------------------------------------------------------- helpers
 

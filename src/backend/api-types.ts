@@ -5,6 +5,8 @@
 import type { GradGraph } from "../ir/graph.ts";
 import { num } from "./cpu/emit-steps.ts";
 import type { Writer } from "./writer.ts";
+import { LR_DEFAULT, OPTIMIZERS } from "./cpu/runtime/optim.ts";
+import { fileOptimizerOptions, methodsReading, NN_OPTION_NAME, type OptionName } from "./train-options.ts";
 
 /** A property name as a quoted key; `__proto__` computed, so that it is a real property and not the prototype. */
 export const key = (name: string) => (name === "__proto__" ? `["__proto__"]` : `"${name}"`);
@@ -26,16 +28,13 @@ export function dataTypes(w: Writer, g: GradGraph): void {
   w.block("export interface Outputs {", () => {
     for (const d of g.outputs) w.line(`${key(d.name)}: ${arrayType(g, d.node)}; // [${g.shapes[d.node]!.join(", ")}]`);
   });
-  w.line(`export type OptimizerName = "sgd" | "momentum" | "rmsprop" | "adam" | "adagrad";`);
+  w.line(`export type OptimizerName = ${Object.keys(OPTIMIZERS).map((m) => JSON.stringify(m)).join(" | ")};`);
   w.block("export interface TrainOptions {", () => {
     w.line("optimizer?: OptimizerName;");
-    w.line("lr?: number;");
-    w.line("momentum?: number; // sgd and momentum");
-    w.line("rho?: number; // rmsprop");
-    w.line("beta1?: number; // adam");
-    w.line("beta2?: number; // adam");
-    w.line("eps?: number; // rmsprop, adam, adagrad");
-    w.line("weightDecay?: number; // an L2 term added to every gradient");
+    for (const k of Object.keys(NN_OPTION_NAME) as OptionName[]) {
+      const readers = methodsReading(k);
+      w.line(`${k}?: number; // ${k === "weightDecay" ? "added to every gradient as L2 (decoupled for adamw)" : readers === "all" ? "every optimizer" : readers.join(", ")}`);
+    }
   });
 }
 
@@ -52,19 +51,11 @@ export function specAndDefaults(w: Writer, g: GradGraph, dropout: boolean): void
     w.line(`params: [${list(g.params)}],`);
     w.line(`outputs: [${list(g.outputs)}],`);
     w.line(`dropout: ${dropout},`);
-    w.line(`train: { optimizer: ${JSON.stringify(t?.optimizer ?? "sgd")}, lr: ${num(opts["lr"] ?? 0.01)}, batch: ${opts["batch"] ?? "undefined"}, epochs: ${opts["epochs"] ?? "undefined"} },`);
+    w.line(`train: { optimizer: ${JSON.stringify(t?.optimizer ?? "sgd")}, lr: ${num(opts["lr"] ?? LR_DEFAULT)}, batch: ${opts["batch"] ?? "undefined"}, epochs: ${opts["epochs"] ?? "undefined"} },`);
   }, "} as const;");
   w.line();
-  const defaults = {
-    optimizer: JSON.stringify(t?.optimizer ?? "sgd"),
-    lr: num(opts["lr"] ?? 0.01),
-    momentum: num(opts["momentum"] ?? (t?.optimizer === "momentum" ? 0.9 : 0)),
-    rho: num(opts["rho"] ?? 0.9),
-    beta1: num(opts["beta1"] ?? 0.9),
-    beta2: num(opts["beta2"] ?? 0.999),
-    eps: num(opts["eps"] ?? (t?.optimizer === "adam" ? 1e-8 : 1e-7)),
-    weightDecay: num(opts["weight_decay"] ?? 0),
-  };
-  w.line(`const TRAIN_DEFAULTS = { ${Object.entries(defaults).map(([k, v]) => `${k}: ${v}`).join(", ")} } as const;`);
+  // Only what the file states: every other option takes its optimizer's default from the runtime's table at each step.
+  const defaults = Object.entries(fileOptimizerOptions(t)).map(([k, v]) => `${k}: ${typeof v === "string" ? JSON.stringify(v) : num(v)}`);
+  w.line(`const TRAIN_DEFAULTS: OptimizerOptions = { ${defaults.join(", ")} };`);
   w.line();
 }

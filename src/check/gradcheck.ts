@@ -7,7 +7,7 @@ import type { GradGraph } from "../ir/graph.ts";
 import { initParams } from "../interp/init.ts";
 import { bindDims, interpret } from "../interp/interpret.ts";
 import { resolveShape, size, tensor, type Tensor } from "../interp/tensor.ts";
-import { uniform01 } from "../runtime/rng.ts";
+import { uniform01 } from "../backend/cpu/runtime/rng.ts";
 
 export interface GradCheckOptions {
   /** Sizes for dims; dims with no default and not given here get `defaultDim`. */

@@ -2,7 +2,8 @@
 // the internal gradient ops of conv2d, maxpool2d and embed. Each forward op
 // and its gradients share one loop over the same index geometry, so the
 // gradients are exact adjoints by construction.
-import { DROPOUT_STREAM, uniform01 } from "../runtime/rng.ts";
+import { convOutSize, convPadBefore } from "../backend/cpu/runtime/conv.ts";
+import { DROPOUT_STREAM, uniform01 } from "../backend/cpu/runtime/rng.ts";
 import type { Kernel, KernelCtx } from "./kernels.ts";
 import { argmaxOf } from "./kernels-shape.ts";
 import { checkIndex, formatDims, sameDims, size, tensor, type Tensor } from "./tensor.ts";
@@ -48,24 +49,18 @@ interface ConvGeometry {
   readonly padLeft: number;
 }
 
-/**
- * Output size and padding of a convolution. "valid": no padding,
- * ⌊(H − kh)/stride⌋ + 1. "same": ⌈H/stride⌉, padded in total by
- * max((out − 1)·stride + kh − H, 0), the smaller half on the top/left
- * (TensorFlow's convention).
- */
+/** Output size and padding of a convolution, by the runtime's one definition (convOutSize, convPadBefore). */
 export function convGeometry(x: readonly number[], k: readonly number[], stride: number, padding: "valid" | "same"): ConvGeometry {
   if (x.length !== 4 || k.length !== 4) throw new Error(`conv2d: expected x [b, H, W, C] and k [kh, kw, C, F], got ${formatDims(x)} and ${formatDims(k)}`);
   const [b, h, w, c] = x as [number, number, number, number];
   const [kh, kw, kc, f] = k as [number, number, number, number];
   if (kc !== c) throw new Error(`conv2d: the input has ${c} channels but the kernel expects ${kc}`);
   if (!(Number.isInteger(stride) && stride >= 1)) throw new Error(`conv2d: stride must be a positive integer, got ${stride}`);
-  const out = (n: number, kn: number) => (padding === "same" ? Math.ceil(n / stride) : Math.floor((n - kn) / stride) + 1);
-  const pad = (n: number, kn: number, o: number) => (padding === "same" ? Math.floor(Math.max((o - 1) * stride + kn - n, 0) / 2) : 0);
-  const oh = out(h, kh);
-  const ow = out(w, kw);
+  const same = padding === "same";
+  const oh = convOutSize(h, kh, stride, same);
+  const ow = convOutSize(w, kw, stride, same);
   if (oh < 1 || ow < 1) throw new Error(`conv2d: kernel ${kh}×${kw} is larger than the ${h}×${w} input`);
-  return { b, h, w, c, kh, kw, f, oh, ow, stride, padTop: pad(h, kh, oh), padLeft: pad(w, kw, ow) };
+  return { b, h, w, c, kh, kw, f, oh, ow, stride, padTop: convPadBefore(h, kh, stride, same), padLeft: convPadBefore(w, kw, stride, same) };
 }
 
 /**

@@ -6,6 +6,8 @@ import type { Argument, Expr } from "../syntax/ast.ts";
 import type { Init } from "../ops/types.ts";
 import type { OptimizerName, TrainSpec } from "./graph.ts";
 import type { Span } from "../diag/source.ts";
+import { OPTIMIZERS } from "../backend/cpu/runtime/optim.ts";
+import { methodOptions, NN_OPTION_NAME } from "../backend/train-options.ts";
 
 /** Evaluates a constant expression: numbers, named consts and arithmetic on them. */
 export function evalConst(e: Expr, consts: ReadonlyMap<string, number>, bag: DiagnosticBag, what: string): number | undefined {
@@ -162,13 +164,8 @@ export function bindArgs(
   return bound;
 }
 
-const OPTIMIZER_OPTIONS: Record<OptimizerName, readonly string[]> = {
-  sgd: ["momentum"],
-  momentum: ["momentum"],
-  rmsprop: ["rho", "eps"],
-  adam: ["beta1", "beta2", "eps"],
-  adagrad: ["eps"],
-};
+/** The options an optimizer takes besides the common ones, by their `.nn` names, from the runtime's table. */
+const optimizerOptions = (m: OptimizerName) => methodOptions(m).map((k) => NN_OPTION_NAME[k]);
 const COMMON_OPTIONS = ["lr", "batch", "epochs", "weight_decay", "seed"];
 const INTEGER_OPTIONS = new Set(["batch", "epochs", "seed"]);
 
@@ -180,14 +177,14 @@ export function readTrain(
   bag: DiagnosticBag,
 ): TrainSpec | undefined {
   const name = optimizer.text;
-  if (!Object.prototype.hasOwnProperty.call(OPTIMIZER_OPTIONS, name)) {
+  if (!Object.prototype.hasOwnProperty.call(OPTIMIZERS, name)) {
     bag.error("NNC219", optimizer.span, `unknown optimizer \`${name}\``, {
-      hint: didYouMean(name, Object.keys(OPTIMIZER_OPTIONS)) ?? `optimizers: ${Object.keys(OPTIMIZER_OPTIONS).join(", ")}`,
+      hint: didYouMean(name, Object.keys(OPTIMIZERS)) ?? `optimizers: ${Object.keys(OPTIMIZERS).join(", ")}`,
     });
     return undefined;
   }
   const opt = name as OptimizerName;
-  const allowed = [...COMMON_OPTIONS, ...OPTIMIZER_OPTIONS[opt]];
+  const allowed = [...COMMON_OPTIONS, ...optimizerOptions(opt)];
   const options = new Map<string, number>();
   let ok = true;
   for (const arg of args) {

@@ -3,6 +3,7 @@
 // of the source it came from.
 import type { SourceFile, Span } from "../diag/source.ts";
 import type { DType, IShape, OpAttrs, OpName, Shape } from "../ops/types.ts";
+import type { OptimizerMethod } from "../backend/cpu/runtime/optim.ts";
 
 export type NodeId = number;
 
@@ -30,7 +31,8 @@ export interface DimDecl {
   readonly span: Span;
 }
 
-export type OptimizerName = "sgd" | "momentum" | "rmsprop" | "adam" | "adagrad";
+/** The optimizers, as the runtime's one table (OPTIMIZERS) lists them. */
+export type OptimizerName = OptimizerMethod;
 
 export interface TrainSpec {
   readonly optimizer: OptimizerName;

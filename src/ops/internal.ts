@@ -96,7 +96,7 @@ export const internalOps = {
     attrs: { p: { kind: "number" }, stream: { kind: "int" } },
     vjp: "nograd", // the mask does not depend on x's values
     cpu: {
-      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, ${0x20000 + attrs.stream}, step);`] : []),
+      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, DROPOUT_STREAM + ${attrs.stream}, step);`] : []),
       scalar: (_args, attrs, i, training, id) => (training ? `(uniformAt(key${id}, ${i}) >= ${attrs.p} ? ${1 / (1 - attrs.p)} : 0)` : "1"),
     },
     wgsl: {

@@ -1,6 +1,7 @@
 // Layers: dropout, 2-D convolution and pooling (NHWC), embedding lookup.
 import { concrete, formatShape, originNote, requireRank } from "./shape-rules.ts";
 import { coords } from "./wgsl-util.ts";
+import { convOutSize, convPadBefore } from "../backend/cpu/runtime/conv.ts";
 import { defineOp, type CpuValue, type WgslValue } from "./types.ts";
 
 /** The size arguments of the runtime's convolutions: b, h, w, c, kh, kw, f, stride, same. */
@@ -11,15 +12,16 @@ export function conv(x: CpuValue, k: CpuValue, attrs: { stride: number; padding:
 /**
  * The sizes of a convolution as WGSL `let`s: H, W, C of the input, KH, KW, F
  * of the kernel, OH, OW of the output, S the stride and PT, PL the padding
- * before the first row and column (TensorFlow's "same" rule, as on the CPU).
+ * before the first row and column, by the runtime's convOutSize and
+ * convPadBefore (TensorFlow's "same" rule).
  * Heights, widths and kernel sizes are numbers by the shape rule.
  */
 export function wgslConvSizes(x: WgslValue, k: WgslValue, attrs: { stride: number; padding: "valid" | "same" }): string[] {
   const [h, w] = [Number(x.shape[1]), Number(x.shape[2])];
   const [kh, kw] = [Number(k.shape[0]), Number(k.shape[1])];
   const same = attrs.padding === "same";
-  const size = (n: number, kn: number) => (same ? Math.ceil(n / attrs.stride) : Math.floor((n - kn) / attrs.stride) + 1);
-  const pad = (n: number, kn: number) => (same ? Math.floor(Math.max((size(n, kn) - 1) * attrs.stride + kn - n, 0) / 2) : 0);
+  const size = (n: number, kn: number) => convOutSize(n, kn, attrs.stride, same);
+  const pad = (n: number, kn: number) => convPadBefore(n, kn, attrs.stride, same);
   return [
     `let B: u32 = ${x.shape[0]}; let H: u32 = ${h}u; let W: u32 = ${w}u; let C: u32 = ${x.shape[3]};`,
     `let KH: u32 = ${kh}u; let KW: u32 = ${kw}u; let F: u32 = ${k.shape[3]};`,
@@ -31,7 +33,7 @@ export function wgslConvSizes(x: WgslValue, k: WgslValue, attrs: { stride: numbe
 export function wgslDropout(p: number, id: number, kept: string, i: string): string {
   return `select(0.0, ${kept}, nnc_keep(key${id}, ${i}, ${Math.ceil(p * 16777216)}u))`;
 }
-export const wgslDropoutKey = (stream: number, id: number) => [`let key${id}: u32 = nnc_dropout_key(${0x20000 + stream}u);`];
+export const wgslDropoutKey = (stream: number, id: number) => [`let key${id}: u32 = nnc_dropout_key(DROPOUT_STREAM + ${stream}u);`];
 
 export const layerOps = {
   dropout: defineOp({
@@ -43,7 +45,7 @@ export const layerOps = {
     // d dropout(x) = g · mask, the same mask as the forward pass (regenerated from its counter-based stream)
     vjp: ({ g, args: [x], attrs, b }) => [b.mul(g, b.op("dropout_mask", [x!], { p: attrs.p, stream: attrs.stream }))],
     cpu: {
-      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, ${0x20000 + attrs.stream}, step);`] : []),
+      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, DROPOUT_STREAM + ${attrs.stream}, step);`] : []),
       scalar: ([x], attrs, i, training, id) => (training ? `(uniformAt(key${id}, ${i}) >= ${attrs.p} ? ${x} * ${1 / (1 - attrs.p)} : 0)` : x!),
     },
     wgsl: {
@@ -118,8 +120,8 @@ export const layerOps = {
         ctx.error("NNC216", `conv2d: kernel ${kh}×${kw} is larger than the ${h}×${w} input`);
         return undefined;
       }
-      const out = (n: number, kn: number) => (padding === "same" ? Math.ceil(n / stride) : Math.floor((n - kn) / stride) + 1);
-      return [x!.shape[0]!, out(h, kh), out(w, kw), k!.shape[3]!];
+      const same = padding === "same";
+      return [x!.shape[0]!, convOutSize(h, kh, stride, same), convOutSize(w, kw, stride, same), k!.shape[3]!];
     },
     doc: "2-D convolution (cross-correlation) of `x: [b, H, W, C]` with the kernel `k: [kh, kw, C, F]` → `[b, H', W', F]`; `padding = \"same\"` pads so that `H' = ceil(H / stride)`",
   }),

@@ -155,44 +155,11 @@ export function loaders(w: Writer, g: GradGraph): void {
 }
 
 export function optimizer(w: Writer, g: GradGraph): void {
-  const each = (call: (k: number, n: string) => string) => g.params.forEach((p, k) => w.line(call(k, sizeExpr(g.shapes[p.node]!))));
+  w.comment("Each step's options, resolved by the runtime's one option table (optimizerSettings) into one object made here.");
+  w.line("const settings = newOptimizerSettings();");
   w.block("function update(o: TrainOptions | undefined): void {", () => {
-    w.line("const lr = option(o?.lr, TRAIN_DEFAULTS.lr, \"lr\");");
-    w.line("const wd = option(o?.weightDecay, TRAIN_DEFAULTS.weightDecay, \"weightDecay\");");
-    w.line("const eps = option(o?.eps, TRAIN_DEFAULTS.eps, \"eps\");");
-    w.block("switch (o?.optimizer ?? TRAIN_DEFAULTS.optimizer) {", () => {
-      w.block(`case "sgd": {`, () => {
-        w.line(`const mu = option(o?.momentum, TRAIN_DEFAULTS.momentum, "momentum");`);
-        w.line("if (mu > 0) {");
-        w.indent(() => each((k, n) => `momentumStep(f32, p${k}, f32, g${k}, f32, m${k}, ${n}, lr, mu, wd);`));
-        w.line("} else {");
-        w.indent(() => each((k, n) => `sgdStep(f32, p${k}, f32, g${k}, ${n}, lr, wd);`));
-        w.line("}");
-        w.line("return;");
-      });
-      w.block(`case "momentum": {`, () => {
-        w.line(`const mu = option(o?.momentum, TRAIN_DEFAULTS.momentum || 0.9, "momentum");`);
-        each((k, n) => `momentumStep(f32, p${k}, f32, g${k}, f32, m${k}, ${n}, lr, mu, wd);`);
-        w.line("return;");
-      });
-      w.block(`case "rmsprop": {`, () => {
-        w.line(`const rho = option(o?.rho, TRAIN_DEFAULTS.rho, "rho");`);
-        each((k, n) => `rmspropStep(f32, p${k}, f32, g${k}, f32, m${k}, ${n}, lr, rho, eps, wd);`);
-        w.line("return;");
-      });
-      w.block(`case "adam": {`, () => {
-        w.line(`const b1 = option(o?.beta1, TRAIN_DEFAULTS.beta1, "beta1");`);
-        w.line(`const b2 = option(o?.beta2, TRAIN_DEFAULTS.beta2, "beta2");`);
-        each((k, n) => `adamStep(f32, p${k}, f32, g${k}, f32, m${k}, f32, v${k}, ${n}, lr, b1, b2, eps, step + 1, wd);`);
-        w.line("return;");
-      });
-      w.block(`case "adagrad": {`, () => {
-        each((k, n) => `adagradStep(f32, p${k}, f32, g${k}, f32, m${k}, ${n}, lr, eps, wd);`);
-        w.line("return;");
-      });
-      w.line("default:");
-      w.line("  throw new Error(`unknown optimizer \"${String(o?.optimizer)}\"; use sgd, momentum, rmsprop, adam or adagrad`);");
-    });
+    w.line("const s = optimizerSettings(o, TRAIN_DEFAULTS, settings);");
+    g.params.forEach((p, k) => w.line(`optimizerStep(s, f32, p${k}, f32, g${k}, f32, m${k}, f32, v${k}, ${sizeExpr(g.shapes[p.node]!)}, step + 1);`));
   });
   w.line();
 }

@@ -6,7 +6,6 @@
 // work in the same arena (runtime/threads.ts).
 import { basename } from "node:path";
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
-import type { Init } from "../../ops/types.ts";
 import { key } from "../api-types.ts";
 import { Writer } from "../writer.ts";
 import { dimExpr, emitStep, mayShareGemm, num, sourceComment, type StepContext } from "./emit-steps.ts";
@@ -15,8 +14,9 @@ import { planModule } from "./plan.ts";
 import { HELPER_SOURCE_NAME, runtimeSource } from "./runtime-source.ts";
 import { api, header, loaders, modelObject, optimizer, views, workspace } from "./emit-api.ts";
 import { VERSION } from "../../version.ts";
+import type { Init } from "../../ops/types.ts";
+import { initParamCall } from "../param-init.ts";
 
-const INIT_CODES: Record<Init["kind"], number> = { zeros: 0, ones: 1, uniform: 2, normal: 3, xavier: 4, he: 5 };
 
 export function emitCpuModule(g: GradGraph): string {
   const src = basename(g.file.path);
@@ -93,8 +93,7 @@ export function emitCpuModule(g: GradGraph): string {
     w.comment("Params, drawn from the counter-based RNG: the same values for the same seed everywhere.");
     g.params.forEach((p, k) => {
       const init = (g.nodes[p.node]!.attrs as { init: Init }).init;
-      const [a, b] = init.kind === "uniform" ? [init.low, init.high] : init.kind === "normal" ? [init.mean, init.std] : [0, 0];
-      w.line(`initParam(${INIT_CODES[init.kind]}, ${num(a)}, ${num(b)}, [${g.shapes[p.node]!.map(dimExpr).join(", ")}], seed, ${0x10000 + k}, f32, p${k}); // ${p.name} = ${init.kind}`);
+      w.line(`${initParamCall(init, k, g.shapes[p.node]!.map(dimExpr), "f32", `p${k}`, num)} // ${p.name} = ${init.kind}`);
     });
     w.line();
     views(w, g, memory.get(inferProgram)!, memory.get(inferTrainingProgram)!, dropout);

@@ -7,7 +7,7 @@ import { dimExpr } from "../cpu/emit-steps.ts";
 import { sizeExpr } from "../cpu/memory.ts";
 import type { Program } from "../cpu/schedule.ts";
 import { LOSS_LOG } from "./emit-api.ts";
-import { HYPER_FIELDS, METHODS } from "./optim.ts";
+import { METHODS } from "./optim.ts";
 import type { WebgpuPlan } from "./plan.ts";
 import { key } from "../api-types.ts";
 
@@ -15,41 +15,10 @@ const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 const shapeText = (g: GradGraph, id: NodeId) => `[${g.shapes[id]!.join(", ")}]`;
 
 export function optimizer(w: Writer, g: GradGraph): void {
-  w.comment("Validates the options and fills the Hyper uniform's values; returns the method to run.");
-  w.block(`function settings(o: TrainOptions | undefined): "${METHODS.join('" | "')}" {`, () => {
-    w.line(`hyperData.fill(0);`);
-    w.line(`hyperData[${HYPER_FIELDS.indexOf("lr")}] = option(o?.lr, TRAIN_DEFAULTS.lr, "lr");`);
-    w.line(`hyperData[${HYPER_FIELDS.indexOf("wd")}] = option(o?.weightDecay, TRAIN_DEFAULTS.weightDecay, "weightDecay");`);
-    w.line(`hyperData[${HYPER_FIELDS.indexOf("eps")}] = option(o?.eps, TRAIN_DEFAULTS.eps, "eps");`);
-    w.block("switch (o?.optimizer ?? TRAIN_DEFAULTS.optimizer) {", () => {
-      w.block(`case "sgd": {`, () => {
-        w.line(`const mu = option(o?.momentum, TRAIN_DEFAULTS.momentum, "momentum");`);
-        w.line(`hyperData[${HYPER_FIELDS.indexOf("mu")}] = mu;`);
-        w.line(`return mu > 0 ? "momentum" : "sgd";`);
-      });
-      w.block(`case "momentum": {`, () => {
-        w.line(`hyperData[${HYPER_FIELDS.indexOf("mu")}] = option(o?.momentum, TRAIN_DEFAULTS.momentum || 0.9, "momentum");`);
-        w.line(`return "momentum";`);
-      });
-      w.block(`case "rmsprop": {`, () => {
-        w.line(`hyperData[${HYPER_FIELDS.indexOf("rho")}] = option(o?.rho, TRAIN_DEFAULTS.rho, "rho");`);
-        w.line(`return "rmsprop";`);
-      });
-      w.block(`case "adam": {`, () => {
-        w.line(`const b1 = option(o?.beta1, TRAIN_DEFAULTS.beta1, "beta1");`);
-        w.line(`const b2 = option(o?.beta2, TRAIN_DEFAULTS.beta2, "beta2");`);
-        w.line(`hyperData[${HYPER_FIELDS.indexOf("beta1")}] = b1;`);
-        w.line(`hyperData[${HYPER_FIELDS.indexOf("beta2")}] = b2;`);
-        w.comment("Bias corrections 1 − βᵗ for this step (t counts from 1), in float64 on the host.");
-        w.line(`hyperData[${HYPER_FIELDS.indexOf("c1")}] = 1 - Math.pow(b1, step + 1);`);
-        w.line(`hyperData[${HYPER_FIELDS.indexOf("c2")}] = 1 - Math.pow(b2, step + 1);`);
-        w.line(`return "adam";`);
-      });
-      w.line(`case "adagrad":`);
-      w.line(`  return "adagrad";`);
-      w.line("default:");
-      w.line("  throw new Error(`unknown optimizer \"${String(o?.optimizer)}\"; use sgd, momentum, rmsprop, adam or adagrad`);");
-    });
+  w.comment("Resolves the options by the runtime's one option table, fills the Hyper uniform's values and returns the shader to run.");
+  w.line("const optimizerOptions = newOptimizerSettings();");
+  w.block(`function settings(o: TrainOptions | undefined): OptimizerShader {`, () => {
+    w.line("return optimizerHyper(optimizerSettings(o, TRAIN_DEFAULTS, optimizerOptions), step + 1, hyperData);");
   });
   w.block(`function update(pass: GPUComputePassEncoder, method: ReturnType<typeof settings>): void {`, () => {
     w.block("switch (method) {", () => {

@@ -7,13 +7,14 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
-import type { Init } from "../../ops/types.ts";
 import { Writer } from "../writer.ts";
 import { dimExpr, num } from "../cpu/emit-steps.ts";
 import { sizeExpr } from "../cpu/memory.ts";
 import { runtimeSource } from "../cpu/runtime-source.ts";
 import type { Program } from "../cpu/schedule.ts";
 import { VERSION } from "../../version.ts";
+import type { Init } from "../../ops/types.ts";
+import { initParamCall } from "../param-init.ts";
 import { api, header, LOSS_LOG } from "./emit-api.ts";
 import { stepComment, THREADS_PER_GROUP, TILE, type Kernel } from "./kernels.ts";
 import { METHODS, optimizerShader, STATE, HYPER_FIELDS } from "./optim.ts";
@@ -21,7 +22,6 @@ import { modelObject, optimizer, readback } from "./emit-methods.ts";
 import { planWebgpu, type WebgpuPlan } from "./plan.ts";
 import { key } from "../api-types.ts";
 
-const INIT_CODES: Record<Init["kind"], number> = { zeros: 0, ones: 1, uniform: 2, normal: 3, xavier: 4, he: 5 };
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 const shapeText = (g: GradGraph, id: NodeId) => `[${g.shapes[id]!.join(", ")}]`;
 /** A string as a TypeScript template literal's contents. */
@@ -115,8 +115,7 @@ export function emitWebgpuModule(g: GradGraph): WebgpuModule {
     w.comment("Params, drawn on the host from the counter-based RNG (the same values as the CPU module and the interpreter), then uploaded.");
     g.params.forEach((p, k) => {
       const init = (g.nodes[p.node]!.attrs as { init: Init }).init;
-      const [a, b] = init.kind === "uniform" ? [init.low, init.high] : init.kind === "normal" ? [init.mean, init.std] : [0, 0];
-      w.line(`initParam(${INIT_CODES[init.kind]}, ${num(a)}, ${num(b)}, [${g.shapes[p.node]!.map(dimExpr).join(", ")}], seed, ${0x10000 + k}, f32, hp${k}); // ${p.name} = ${init.kind}`);
+      w.line(`${initParamCall(init, k, g.shapes[p.node]!.map(dimExpr), "f32", `hp${k}`, num)} // ${p.name} = ${init.kind}`);
       w.line(`device.queue.writeBuffer(p${k}, 0, f32, hp${k}, ${sizeExpr(g.shapes[p.node]!)});`);
     });
     w.line("const validation = await device.popErrorScope();");

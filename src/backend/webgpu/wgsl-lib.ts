@@ -1,12 +1,13 @@
 // WGSL functions that kernels call by name (an op's `uses`), included in a
-// shader only when it calls them. The random numbers are src/runtime/rng.ts
+// shader only when it calls them. The random numbers are src/backend/cpu/runtime/rng.ts
 // in u32 arithmetic, which wraps exactly as Math.imul and `>>> 0` do, so the
 // GPU draws the very same dropout masks as the interpreter and the CPU.
+import { DROPOUT_STREAM } from "../cpu/runtime/rng.ts";
 
 export const WGSL_LIB: Readonly<Record<string, { readonly needs: readonly string[]; readonly text: string }>> = {
   nnc_hash32: {
     needs: [],
-    text: `// lowbias32 (src/runtime/rng.ts hash32)
+    text: `// lowbias32 (src/backend/cpu/runtime/rng.ts hash32)
 fn nnc_hash32(v: u32) -> u32 {
   var x: u32 = v;
   x = x ^ (x >> 16u);
@@ -19,7 +20,9 @@ fn nnc_hash32(v: u32) -> u32 {
   },
   nnc_dropout_key: {
     needs: ["nnc_hash32"],
-    text: `// The part of uniform01(seed, stream, step, index) that does not depend on the index.
+    text: `// A dropout (or dropout_mask) with attrs.stream s draws from stream DROPOUT_STREAM + s.
+const DROPOUT_STREAM: u32 = 0x${DROPOUT_STREAM.toString(16)}u;
+// The part of uniform01(seed, stream, step, index) that does not depend on the index.
 fn nnc_dropout_key(stream: u32) -> u32 {
   return nnc_hash32(nnc_hash32(run.seed ^ nnc_hash32(stream)) + run.step);
 }`,

@@ -49,12 +49,21 @@ export function convWorkspace(maxPixels: number, maxPatch: number, maxChannels: 
   };
 }
 
-/** Output size along one axis: ⌈n/stride⌉ for "same", ⌊(n − kn)/stride⌋ + 1 for "valid". */
+/**
+ * Output size along one axis: ⌈n/stride⌉ for "same", ⌊(n − kn)/stride⌋ + 1 for
+ * "valid". This and convPadBefore are the one definition of conv2d's geometry:
+ * the shape rule, the interpreter, this runtime and the WGSL all call them.
+ */
 export function convOutSize(n: number, kn: number, stride: number, same: boolean): number {
   return same ? Math.ceil(n / stride) : Math.floor((n - kn) / stride) + 1;
 }
 
-/** Padding before the first row (or column): the smaller half of max((out − 1)·stride + kn − n, 0) for "same" (TensorFlow's rule), 0 for "valid". */
+/**
+ * Padding before the first row (or column): the smaller half of the total
+ * max((out − 1)·stride + kn − n, 0) for "same", so an odd total puts the extra
+ * row at the bottom and the extra column at the right (TensorFlow's rule); 0
+ * for "valid".
+ */
 export function convPadBefore(n: number, kn: number, stride: number, same: boolean): number {
   if (!same) return 0;
   return Math.floor(Math.max((convOutSize(n, kn, stride, true) - 1) * stride + kn - n, 0) / 2);
@@ -68,13 +77,17 @@ function convChunk(ws: ConvWorkspace, patch: number): number {
 }
 
 /**
- * Copies the patches of output pixels r0 … r0+rows−1 (pixels counted over
- * [b, oy, ox]) into col: row r holds x[b, iy, ix, 0 … C−1] for each tap
- * (ty, tx) in row-major order, zeros where the tap falls on the padding.
+ * Moves the patches of output pixels r0 … r0+rows−1 (pixels counted over
+ * [b, oy, ox]) between the image and col, where row r of col holds
+ * img[b, iy, ix, 0 … C−1] for each tap (ty, tx) in row-major order. Forward
+ * (adjoint false, im2col) copies the image into col, zeros where the tap falls
+ * on the padding; its adjoint (col2im) adds each column value back into the
+ * pixel it was copied from, dropping padding taps. One loop, so that the two
+ * can never disagree about which pixel a tap reads.
  */
-function convIm2col(
-  x: Float32Array,
-  xOff: number,
+function convPatches(
+  img: Float32Array,
+  imgOff: number,
   h: number,
   w: number,
   c: number,
@@ -88,6 +101,7 @@ function convIm2col(
   r0: number,
   rows: number,
   col: Float32Array,
+  adjoint: boolean,
 ): void {
   let q = 0;
   for (let r = r0; r < r0 + rows; r++) {
@@ -99,49 +113,13 @@ function convIm2col(
       const iy = oy * stride + ty - padTop;
       for (let tx = 0; tx < kw; tx++) {
         const ix = ox * stride + tx - padLeft;
+        const at = imgOff + ((bi * h + iy) * w + ix) * c;
         if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-          col.fill(0, q, q + c);
+          if (!adjoint) col.fill(0, q, q + c);
+        } else if (adjoint) {
+          for (let ci = 0; ci < c; ci++) img[at + ci] += col[q + ci];
         } else {
-          const at = xOff + ((bi * h + iy) * w + ix) * c;
-          for (let ci = 0; ci < c; ci++) col[q + ci] = x[at + ci];
-        }
-        q += c;
-      }
-    }
-  }
-}
-
-/** The adjoint of convIm2col: adds each column value back into dx at the pixel it was copied from (padding taps are dropped). */
-function convCol2im(
-  col: Float32Array,
-  dx: Float32Array,
-  dxOff: number,
-  h: number,
-  w: number,
-  c: number,
-  kh: number,
-  kw: number,
-  oh: number,
-  ow: number,
-  stride: number,
-  padTop: number,
-  padLeft: number,
-  r0: number,
-  rows: number,
-): void {
-  let q = 0;
-  for (let r = r0; r < r0 + rows; r++) {
-    const bi = Math.floor(r / (oh * ow));
-    const rest = r - bi * oh * ow;
-    const oy = Math.floor(rest / ow);
-    const ox = rest - oy * ow;
-    for (let ty = 0; ty < kh; ty++) {
-      const iy = oy * stride + ty - padTop;
-      for (let tx = 0; tx < kw; tx++) {
-        const ix = ox * stride + tx - padLeft;
-        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-          const at = dxOff + ((bi * h + iy) * w + ix) * c;
-          for (let ci = 0; ci < c; ci++) dx[at + ci] += col[q + ci];
+          for (let ci = 0; ci < c; ci++) col[q + ci] = img[at + ci];
         }
         q += c;
       }
@@ -181,7 +159,7 @@ export function conv2d(
   const chunk = convChunk(ws, patch);
   for (let r0 = 0; r0 < pixels; r0 += chunk) {
     const rows = Math.min(chunk, pixels - r0);
-    convIm2col(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col);
+    convPatches(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, false);
     // out rows r0 … = col · K, K being k viewed as (kh·kw·c) × f.
     gemm(ws.gemm, false, false, rows, f, patch, ws.col, 0, patch, k, kOff, f, out, outOff + r0 * f, f, false, null, 0, 0);
   }
@@ -223,7 +201,7 @@ export function conv2dGradInput(
     const rows = Math.min(chunk, pixels - r0);
     // The gradient of the chunk's columns, dcol = dout · Kᵀ, then back to the pixels they came from.
     gemm(ws.gemm, false, true, rows, patch, f, dout, doutOff + r0 * f, f, k, kOff, f, ws.col, 0, patch, false, null, 0, 0);
-    convCol2im(ws.col, dx, dxOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows);
+    convPatches(dx, dxOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, true);
   }
 }
 
@@ -261,7 +239,7 @@ export function conv2dGradKernel(
   if (pixels === 0) dk.fill(0, dkOff, dkOff + patch * f);
   for (let r0 = 0; r0 < pixels; r0 += chunk) {
     const rows = Math.min(chunk, pixels - r0);
-    convIm2col(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col);
+    convPatches(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, false);
     // dk (+)= colᵀ · dout over the chunk's pixels; the first chunk overwrites.
     gemm(ws.gemm, true, false, patch, f, rows, ws.col, 0, patch, dout, doutOff + r0 * f, f, dk, dkOff, f, r0 > 0, null, 0, 0);
   }

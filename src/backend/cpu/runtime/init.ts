@@ -1,11 +1,13 @@
-// Parameter initialisation for the CPU runtime: the same numbers as the
-// interpreter's initTensor (src/interp/init.ts) for the same seed, drawn
-// from the shared counter-based RNG with the same fan-in/fan-out rules and
-// the same Box–Muller pairing, computed in float64 by the same expressions
-// and rounded to float32 only when stored. Runs once per param at start-up.
+// Parameter initialisation, in its one definition: the interpreter
+// (src/interp/init.ts) fills Float64Arrays with it, a generated module
+// Float32Arrays, from the shared counter-based RNG, so that every backend
+// starts from the same numbers for the same seed (computed in float64 by the
+// same expressions, rounded to float32 only when a module stores them). Runs
+// once per param at start-up.
+import { type Floats } from "./optim.ts";
 import { uniform01 } from "./rng.ts";
 
-/** Initializer codes, the `kind` of initParam. */
+/** Initializer codes, the `kind` of initParam (src/backend/init-names.ts names them for the emitters). */
 export const INIT_ZEROS = 0;
 export const INIT_ONES = 1;
 export const INIT_UNIFORM = 2;
@@ -14,29 +16,32 @@ export const INIT_XAVIER = 4;
 export const INIT_HE = 5;
 
 /**
+ * [fanIn, fanOut] of a weight of this shape: for rank ≥ 2 the last two axes
+ * are [in, out] and the leading ones a receptive field (a conv kernel
+ * [kh, kw, C, F] has fanIn kh·kw·C, fanOut kh·kw·F, as Keras and PyTorch
+ * count them); a vector has fanIn = fanOut = its length; a scalar 1.
+ */
+export function initFans(shape: readonly number[]): [number, number] {
+  const r = shape.length;
+  if (r === 0) return [1, 1];
+  if (r === 1) return [shape[0]!, shape[0]!];
+  let receptive = 1;
+  for (let i = 0; i < r - 2; i++) receptive *= shape[i]!;
+  return [shape[r - 2]! * receptive, shape[r - 1]! * receptive];
+}
+
+/**
  * Fills out[outOff …] with the size(shape) values of one param, element j
  * drawing uniform01(seed, stream, 0, j); stream is the whole stream number,
  * PARAM_STREAM + the param's index in graph.params. kind is an INIT_* code;
  * (a, b) are (low, high) for uniform and (mean, std) for normal, unused
- * otherwise. Fans, as the interpreter's fans(): for rank ≥ 2 the last two
- * axes are [in, out] times the receptive field of the leading ones; a vector
- * has fanIn = fanOut = its length; a scalar 1.
+ * otherwise. xavier is Glorot-uniform, ±√(6/(fanIn + fanOut)); he is an
+ * untruncated normal of std √(2/fanIn).
  */
-export function initParam(kind: number, a: number, b: number, shape: readonly number[], seed: number, stream: number, out: Float32Array, outOff: number): void {
+export function initParam(kind: number, a: number, b: number, shape: readonly number[], seed: number, stream: number, out: Floats, outOff: number): void {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i]!;
-  const r = shape.length;
-  let fanIn = 1;
-  let fanOut = 1;
-  if (r === 1) {
-    fanIn = shape[0]!;
-    fanOut = shape[0]!;
-  } else if (r >= 2) {
-    let receptive = 1;
-    for (let i = 0; i < r - 2; i++) receptive *= shape[i]!;
-    fanIn = shape[r - 2]! * receptive;
-    fanOut = shape[r - 1]! * receptive;
-  }
+  const [fanIn, fanOut] = initFans(shape);
   switch (kind) {
     case INIT_ZEROS:
       out.fill(0, outOff, outOff + n);
@@ -65,16 +70,17 @@ export function initParam(kind: number, a: number, b: number, shape: readonly nu
   }
 }
 
-function initFillUniform(low: number, high: number, n: number, seed: number, stream: number, out: Float32Array, outOff: number): void {
+function initFillUniform(low: number, high: number, n: number, seed: number, stream: number, out: Floats, outOff: number): void {
   for (let j = 0; j < n; j++) out[outOff + j] = low + (high - low) * uniform01(seed, stream, 0, j);
 }
 
 /**
  * mean + std·z for standard normals z by Box–Muller: the pair (2j, 2j+1)
  * takes u1 = draw(2j), u2 = draw(2j+1) and gives r·cos(2π·u2) and
- * r·sin(2π·u2), r = √(−2·ln(1 − u1)); an odd last element takes the cosine.
+ * r·sin(2π·u2), r = √(−2·ln(1 − u1)) (1 − u1 lies in (0, 1], so the log is
+ * finite); an odd last element takes the cosine.
  */
-function initFillNormal(mean: number, std: number, n: number, seed: number, stream: number, out: Float32Array, outOff: number): void {
+function initFillNormal(mean: number, std: number, n: number, seed: number, stream: number, out: Floats, outOff: number): void {
   for (let j = 0; 2 * j < n; j++) {
     const r = Math.sqrt(-2 * Math.log(1 - uniform01(seed, stream, 0, 2 * j)));
     const theta = 2 * Math.PI * uniform01(seed, stream, 0, 2 * j + 1);

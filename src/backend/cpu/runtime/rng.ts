@@ -1,9 +1,11 @@
-// The counter-based random numbers of the CPU runtime: a verbatim copy of
-// src/runtime/rng.ts (hash32, uniform01 and the stream bases), kept here so
-// that a generated module carries its own copy, plus uniform01 split in two
-// (dropoutKey, uniformAt) for loops that draw many indices of one counter.
-// test/cpu-runtime.test.ts checks that they agree with src/runtime/rng.ts;
-// change both or neither.
+// The counter-based random numbers every backend shares, in their one
+// definition: the interpreter imports this file, a generated CPU or WebGPU
+// module carries the declarations it uses (copied in by runtime-source.ts),
+// and the WGSL in src/backend/webgpu/wgsl-lib.ts reproduces hash32 in u32
+// (test/webgpu-parity.test.ts checks the bits). Only 32-bit unsigned integer
+// arithmetic (Math.imul, >>> 0), which WGSL's u32 reproduces exactly; nothing
+// here keeps state. uniform01 is also split in two (dropoutKey, uniformAt)
+// for loops that draw many indices of one counter.
 
 /** Param number i (its index in graph.params) draws from stream PARAM_STREAM + i. */
 export const PARAM_STREAM = 0x10000;
@@ -24,13 +26,15 @@ export function hash32(x: number): number {
 }
 
 /**
- * A uniform number in [0, 1) for one counter (all arithmetic u32, additions
- * wrapping modulo 2^32):
+ * A uniform number in [0, 1) for one counter. THE CONTRACT (all arithmetic u32,
+ * additions wrap modulo 2^32; seed, stream, step and index are integers taken
+ * modulo 2^32):
  *
  *   h = hash32(hash32(hash32(seed ^ hash32(stream)) + step) + index)
  *   u = (h >>> 8) / 2^24
  *
- * Only the top 24 bits are kept so that u is exactly representable in f32.
+ * Only the top 24 bits are kept so that u is exactly representable in f32 and
+ * every backend compares the same number against a dropout probability.
  */
 export function uniform01(seed: number, stream: number, step: number, index: number): number {
   const s = hash32(seed ^ hash32(stream));

@@ -23,6 +23,22 @@ describe("streetlight (Grokking Deep Learning, chapter 6)", () => {
     expect(printed[0]!).toBeGreaterThan(0.5);
     expect(printed[5]!).toBeLessThan(0.01);
   });
+
+  it("prints the book's six errors when it starts from the book's weights (numpy, seed 1)", async () => {
+    // 2 * np.random.random((3, 4)) - 1 and 2 * np.random.random((4, 1)) - 1 after np.random.seed(1).
+    const W0 = new Float32Array([
+      -0.16595599, 0.44064899, -0.99977125, -0.39533485,
+      -0.70648822, -0.81532281, -0.62747958, -0.30887855,
+      -0.20646505, 0.07763347, -0.16161097, 0.370439,
+    ]);
+    const W1 = new Float32Array([-0.5910955, 0.75623487, -0.94522481, 0.34093502]);
+    const { history } = await seedRun("streetlight", { params: { W0, W1 } });
+    const book = [0.634231159844, 0.358384076763, 0.0830183113303, 0.0064670549571, 0.000329266900075, 1.50556226651e-5];
+    [10, 20, 30, 40, 50, 60].forEach((iteration, i) => {
+      const error = 8 * history[iteration - 1]!.loss;
+      expect(Math.abs(error - book[i]!) / book[i]!, `iteration ${iteration}: ${error} vs ${book[i]}`).toBeLessThan(1e-3);
+    });
+  });
 });
 
 describe.each(["perceptron_and", "perceptron_or"])("%s", (name) => {
@@ -41,7 +57,7 @@ describe("svm_scores (CS231n, lecture 3)", () => {
   const sumsq = (w: Float32Array) => w.reduce((s, v) => s + v * v, 0);
 
   it("gives the lecture's losses on its score table: 2.9, 0 and 12.9, mean 5.27", async () => {
-    const run = await seedRun("svm_scores", (t) => t.replace(/epochs = \d+/, "epochs = 1"));
+    const run = await seedRun("svm_scores", { edit: (t) => t.replace(/epochs = \d+/, "epochs = 1") });
     const fresh = await run.trained(1); // one SGD step taken: reset W to its zeros
     await fresh.setParams({ W: new Float32Array(9) });
     const losses = [0, 1, 2].map((r) => fresh.loss({ s: row(run.data, "s", r), y: row(run.data, "y", r) }) as number);
@@ -55,7 +71,7 @@ describe("svm_scores (CS231n, lecture 3)", () => {
   it("shows the L2 penalty trading the data loss for smaller weights", async () => {
     const results = [];
     for (const reg of [0, 0.1, 1]) {
-      const run = await seedRun("svm_scores", (t) => t.replace("const reg = 0.1", `const reg = ${reg}`));
+      const run = await seedRun("svm_scores", { edit: (t) => t.replace("const reg = 0.1", `const reg = ${reg}`) });
       const W = (await run.model.getParams())["W"]!;
       const all = { s: run.data.train.columns.get("s")!, y: run.data.train.columns.get("y")! };
       results.push({ reg, norm: sumsq(W), data: (run.model.loss(all) as number) - reg * sumsq(W) });

@@ -20,8 +20,15 @@ export interface SeedRun {
   trained(n: number): Promise<TrainableModel>;
 }
 
-/** Trains examples/NAME.nn (its text passed through `edit`) for its train statement's epochs, seed 1 as `nnc train`. */
-export async function seedRun(name: string, edit: (text: string) => string = (t) => t): Promise<SeedRun> {
+export interface SeedOptions {
+  /** Changes the example's text (a constant, the epochs). */
+  edit?: (text: string) => string;
+  /** Params to start from instead of the seeded initializers (the book's own starting weights). */
+  params?: Record<string, Float32Array>;
+}
+
+/** Trains examples/NAME.nn for its train statement's epochs, seed 1 as `nnc train`. */
+export async function seedRun(name: string, { edit = (t) => t, params }: SeedOptions = {}): Promise<SeedRun> {
   const path = join(ROOT, "examples", `${name}.nn`);
   const result = runGrad(path, edit(readFileSync(path, "utf8")));
   const g = result.grad;
@@ -34,6 +41,7 @@ export async function seedRun(name: string, edit: (text: string) => string = (t)
   const batch = spec["batch"] ?? 32, epochs = spec["epochs"] ?? 10;
   const make = (n: number) => mod.createModel({ dims: { ...dims, batch: n }, seed: 1 }) as TrainableModel;
   const model = make(batch);
+  if (params) await model.setParams(params);
   const options = {
     epochs, batch, startEpoch: 0, evalEvery: epochs, trainOptions: {},
     inputs: g.inputs.map((d) => d.name), targets: g.targets.map((d) => d.name), output: g.outputs[0]!.name,

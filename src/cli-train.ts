@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { Option, type Command } from "commander";
 import cliProgress from "cli-progress";
 import { collectDims, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
-import { DataError, defaultDataSource, loadDataset, normalizesByDefault, parseVocabulary, vocabularyJson, VOCABULARY_FILE, type LoadedData, type LoadOptions } from "./data/index.ts";
+import { DataError, defaultDataSource, loadDataset, normalizesByDefault, vocabularyJson, VOCABULARY_FILE, type LoadedData, type LoadOptions } from "./data/index.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { runGrad } from "./pipeline.ts";
 import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
@@ -89,15 +89,10 @@ function loadData(g: GradGraph, flags: DataFlags, batchDims: Record<string, numb
     ...(flags.testData !== undefined ? { test: flags.testData } : {}),
     ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
     ...(column !== undefined ? { labelColumn: column === "none" ? false : /^\d+$/.test(column) ? Number(column) : column } : {}),
-    ...(trained ? { labelsOptional: trained.predict, ...savedVocabulary(trained.checkpoint) } : {}),
+    ...(trained ? { labelsOptional: trained.predict, vocabularyFile: join(dirname(trained.checkpoint), VOCABULARY_FILE) } : {}),
   };
   const dims = Object.fromEntries(Object.entries(batchDims).filter(([k]) => k !== "batch"));
   return loadDataset(flags.data, dataSpecs(g), dims, options);
-}
-
-function savedVocabulary(checkpoint: string): { vocabulary?: string[] } {
-  const path = join(dirname(checkpoint), VOCABULARY_FILE);
-  return existsSync(path) ? { vocabulary: parseVocabulary(readFileSync(path, "utf8"), path) } : {};
 }
 
 /** The model's dims: defaults, then --dim, then the batch size. */

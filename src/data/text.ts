@@ -131,7 +131,11 @@ export function parseVocabulary(text: string, file: string): string[] {
     throw new DataError("NNC502", `${file}: the vocabulary's tokens must start with "${PAD}", "${UNK}" and hold at least one word`, file);
   }
   const seen = new Set<unknown>();
-  const bad = tokens.findIndex((t) => typeof t !== "string" || t === "" || seen.size === seen.add(t).size);
+  const bad = tokens.findIndex((t) => {
+    if (typeof t !== "string" || t === "" || seen.has(t)) return true;
+    seen.add(t);
+    return false;
+  });
   if (bad >= 0) throw new DataError("NNC502", `${file}: token ${bad} of the vocabulary is ${JSON.stringify(tokens[bad])}; tokens are distinct, non-empty strings`, file);
   return tokens as string[];
 }

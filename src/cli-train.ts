@@ -14,7 +14,7 @@ import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
 import { nodeDevice } from "./backend/webgpu/node-device.ts";
 import { compileAndLoad, dataSpecs, type CompiledModule, type Target } from "./train/compile.ts";
 import { metricsCsv, OUT_FILES, readState, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
-import { evaluate, NonFiniteError, runProgress, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
+import { evaluate, NonFiniteError, predictedClass, runProgress, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
 import { plotMetrics } from "./train/plot.ts";
 
 interface DataFlags {
@@ -51,7 +51,7 @@ function addDataOptions(cmd: Command): Command {
     .option("--labels <file.npy>", "with --data FILE.npy: the labels, one per row")
     .option("--test-data <file>", "with --data FILE.csv or .npy: a test set of the same kind")
     .option("--test-labels <file.npy>", "with --test-data FILE.npy: its labels")
-    .option("--label-column <name|index>", "with --data FILE.csv: the label column (default: `label`, else the first); `none` for none")
+    .option("--label-column <name|index>", "with --data FILE.csv: the label column (default: the one named like the target, else `label`, else the first); `none` for none")
     .option("--limit <n>", "use only the first N training rows", positiveInt("--limit"))
     .option("--normalize [divisor]", "divide inputs by 255 (or by the divisor); default on for mnist")
     .option("--no-normalize", "feed the inputs as they are")
@@ -308,16 +308,11 @@ async function predictCommand(file: string, flags: TrainedFlags & { count: numbe
     const out = (await model.forward(inputs))[o.output]!;
     const target = set.columns.get(o.targets[0]!);
     const width = out.length;
-    let best = 0;
-    for (let j = 1; j < width; j++) if (out[j]! > out[best]!) best = j;
-    let expected = "-";
-    if (target) {
-      const t = target.subarray(r * width, (r + 1) * width);
-      let e = 0;
-      for (let j = 1; j < width; j++) if (t[j]! > t[e]!) e = j;
-      expected = String(e);
-    }
-    process.stdout.write(`${String(r).padStart(3)}  ${String(best).padStart(9)}  ${expected.padStart(8)}  ${out[best]!.toFixed(4).padStart(10)}\n`);
+    const best = predictedClass(out, 0, width);
+    const expected = target ? String(predictedClass(target, r * width, width)) : "-";
+    // One sigmoid column is the probability of class 1.
+    const confidence = width === 1 ? (best === 1 ? out[0]! : 1 - out[0]!) : out[best]!;
+    process.stdout.write(`${String(r).padStart(3)}  ${String(best).padStart(9)}  ${expected.padStart(8)}  ${confidence.toFixed(4).padStart(10)}\n`);
   }
 }
 

@@ -61,9 +61,10 @@ export interface GradCheckResult {
 }
 
 const FEED_STREAM = 0x30000;
+const ONE_HOT_LOSSES: ReadonlySet<string> = new Set(["cross_entropy", "softmax_cross_entropy", "hinge"]);
 const DIRECTION_STREAM = 0x40000;
 
-/** Random feeds: floats in [-1, 1), targets as one-hot rows (or [0, 1) for a single column), ids in range. */
+/** Random feeds: floats in [-1, 1), targets as one-hot rows (or [0, 1) for a single column, but of a multiclass loss), ids in range. */
 export function randomFeeds(g: GradGraph, dims: ReadonlyMap<string, number>, seed: number): Map<string, Tensor> {
   const feeds = new Map<string, Tensor>();
   [...g.inputs, ...g.targets].forEach((d, k) => {
@@ -72,10 +73,12 @@ export function randomFeeds(g: GradGraph, dims: ReadonlyMap<string, number>, see
     const u = (i: number) => uniform01(seed, FEED_STREAM + k, 0, i);
     const data = new Float64Array(n);
     const isTarget = g.targets.includes(d);
+    // Targets of the multiclass losses are one-hot rows; over one column (NNC230) that row is [1].
+    const oneHot = isTarget && g.nodes.some((n) => ONE_HOT_LOSSES.has(n.op) && n.args[1] === d.node);
     if (g.dtypes[d.node] === "i32") {
       const limit = idLimit(g, d.node, dims);
       for (let i = 0; i < n; i++) data[i] = Math.floor(u(i) * limit);
-    } else if (isTarget && shape.length > 0 && shape[shape.length - 1]! > 1) {
+    } else if (isTarget && shape.length > 0 && (shape[shape.length - 1]! > 1 || oneHot)) {
       const c = shape[shape.length - 1]!;
       for (let r = 0; r < n / c; r++) data[r * c + Math.floor(u(r) * c)] = 1;
     } else if (isTarget) {

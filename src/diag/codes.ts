@@ -32,6 +32,7 @@ export const DIAG_CODES = {
   NNC219: "invalid `train` statement",
   NNC220: "wrong rank for this operation",
   NNC221: "shapes must be equal",
+  NNC230: "a multiclass loss over a single column",
   NNC301: "no derivative rule for a gradient that is needed",
   NNC302: "a param gets no gradient",
   NNC303: "nothing to differentiate",

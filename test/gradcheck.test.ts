@@ -57,17 +57,26 @@ describe("kinks and wrong gradients", () => {
     expect(formatGradCheck(check)).toContain("6 of 6 non-smooth");
   });
 
-  it("still fails a gradient outside the one-sided slopes at a kink, and a wrong smooth gradient", () => {
+  it("fails a wrong gradient beside a kink, and a wrong smooth gradient", () => {
     // Q only adds a constant to the loss; pointing A's gradient at Q = 2R makes it wrong by R.
     const g = grad("kink.nn", text.replace("input R", "input Q: [2, 3]\ninput R").replace("sum(f * R)", "sum(f * R) + mean(Q)"));
     const q = g.nodes.find((n) => n.op === "input" && n.attrs.name === "Q")!.id;
     const wrong = { ...g, gradients: [{ ...g.gradients[0]!, node: q }] };
     const feeds = new Map([["R", r], ["Q", tensor([2, 3], [...r.data].map((v) => 2 * v))]]);
-    const atKink = gradcheck(wrong, { fullLimit: 100, feeds });
-    expect(atKink.ok).toBe(false);
-    expect(formatGradCheck(atKink)).toContain("FAILED");
+    // 1e-7 from the kink: inside the first step (1e-6), outside the smallest (1e-8).
+    const beside = gradcheck(wrong, { fullLimit: 100, feeds, params: new Map([["A", tensor([2, 3], [1e-7, 1e-7, 1e-7, -1e-7, -1e-7, -1e-7])]]) });
+    expect(beside.ok).toBe(false);
+    expect(beside.params[0]!.nonSmooth).toBe(0);
+    expect(formatGradCheck(beside)).toContain("FAILED");
     const off = gradcheck(wrong, { fullLimit: 100, feeds, params: new Map([["A", tensor([2, 3], [1, 1, 1, 1, 1, 1])]]) });
     expect(off.ok).toBe(false);
     expect(off.params[0]!.nonSmooth).toBe(0);
+  });
+
+  it("reports a point where many kinks meet as non-smooth (mnist_relu with W0 = zeros)", () => {
+    const text = readFileSync(join(dir, "mnist_relu.nn"), "utf8").replace(/param W0: \[784, hidden\] = [^#\n]+/, "param W0: [784, hidden] = zeros ");
+    const check = gradcheck(grad("zeros.nn", text), { dims: { batch: 2, hidden: 8 }, directions: 2 });
+    expect(check.ok, formatGradCheck(check)).toBe(true);
+    expect(check.params.find((p) => p.name === "W0")!.nonSmooth).toBeGreaterThan(0);
   });
 });

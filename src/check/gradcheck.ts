@@ -171,6 +171,13 @@ function* checkDirections(analytic: Float64Array, full: boolean, directions: num
   }
 }
 
+/** The loss a step either side of the point. */
+interface Step {
+  readonly h: number;
+  readonly up: number;
+  readonly down: number;
+}
+
 interface Tolerance {
   readonly atol: number;
   readonly rtol: number;
@@ -196,23 +203,37 @@ class Tally {
     const [up, down] = at(eps);
     const central = (up - down) / (2 * eps);
     if (this.close(an, central, eps)) return this.record(an, central);
+    let finest = { h: eps, up, down };
     for (const f of RETRY_STEPS) {
-      const [u, d] = at(eps * f);
-      const finer = (u - d) / (2 * eps * f);
-      if (this.close(an, finer, eps * f)) return this.record(an, finer);
+      const h = eps * f;
+      const [u, d] = at(h);
+      if (this.close(an, (u - d) / (2 * h), h)) return this.record(an, (u - d) / (2 * h));
+      finest = { h, up: u, down: d };
     }
-    // A kink within the step: the slopes either side of the point differ, and
-    // a subgradient (what a derivative rule gives there) lies between them.
-    const forward = (up - loss) / eps;
-    const backward = (loss - down) / eps;
-    const [lo, hi] = forward < backward ? [forward, backward] : [backward, forward];
-    const slack = this.tol.atol + this.tol.rtol * Math.abs(an) + 2 * this.tol.noise(eps);
-    if (hi - lo > slack && an >= lo - slack && an <= hi + slack) {
+    if (this.atKink(an, loss, { h: eps, up, down }, finest)) {
       this.nonSmooth++;
       return;
     }
     this.ok = false;
     this.record(an, central);
+  }
+
+  /**
+   * Whether the point sits on a kink, where finite differences cannot judge
+   * a derivative rule: either the slopes either side of the point differ by a
+   * gap that does not shrink with the step (a kink at the point itself; a
+   * smooth curve's gap shrinks in proportion), or one kink lies within the
+   * step and the analytic value lies between the one-sided slopes.
+   */
+  private atKink(an: number, loss: number, coarse: Step, fine: Step): boolean {
+    const slack = (h: number) => this.tol.atol + this.tol.rtol * Math.abs(an) + 2 * this.tol.noise(h);
+    const gap = (s: Step) => Math.abs(s.up + s.down - 2 * loss) / s.h;
+    const gapFine = gap(fine);
+    if (gapFine > slack(fine.h) && gap(coarse) < 3 * gapFine) return true;
+    const forward = (coarse.up - loss) / coarse.h;
+    const backward = (loss - coarse.down) / coarse.h;
+    const [lo, hi] = forward < backward ? [forward, backward] : [backward, forward];
+    return hi - lo > slack(coarse.h) && an >= lo - slack(coarse.h) && an <= hi + slack(coarse.h);
   }
 
   private record(an: number, num: number): void {

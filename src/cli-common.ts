@@ -106,7 +106,7 @@ export function checkModelFits(g: GradGraph, dims: Readonly<Record<string, numbe
   throw new DataError("NNC520", `${g.modelName} needs ${formatBytes(bytes)} for its values at ${sizes || "its sizes"}, more than the ${formatBytes(limit)} it can have here; lower --batch or the --dim sizes`);
 }
 
-function formatBytes(b: number): string {
+export function formatBytes(b: number): string {
   const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
   let i = 0;
   while (b >= 1024 && i < units.length - 1) {

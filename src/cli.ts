@@ -6,13 +6,13 @@ import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
 import { planModule, planStats } from "./backend/cpu/plan.ts";
 import { GEMM_WASM_PACK_FLOATS } from "./backend/cpu/runtime/gemm-wasm.ts";
 import { Command, CommanderError, Option } from "commander";
-import { checkDimNames, dimOption, formatOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
+import { checkDimNames, dimOption, formatBytes, formatOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { printGraph } from "./ir/print.ts";
 import { runFrontEnd, runGrad, type FrontEndResult } from "./pipeline.ts";
 import { printGrad, gradToJson } from "./ir/print-grad.ts";
 import { toDot, toMermaid, toSvg } from "./ir/draw.ts";
 import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
-import { formatGradCheck, gradcheck } from "./check/gradcheck.ts";
+import { formatGradCheck, gradcheck, TooLargeError } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
 
@@ -160,7 +160,11 @@ export function makeProgram(): Command {
       try {
         check = gradcheck(result.grad, { dims: opts.dim, seed: opts.seed });
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        if (!(e instanceof TooLargeError)) throw new UsageError((e as Error).message);
+        const sizes = Object.entries(e.dims).map(([k, v]) => `${k} = ${v}`).join(", ");
+        process.stderr.write(`error[NNC520]: gradcheck needs ${formatBytes(e.bytes)} for the model's values in float64 at ${sizes}; give smaller sizes with --dim\n`);
+        process.exitCode = 1;
+        return;
       }
       process.stdout.write(formatGradCheck(check));
       process.exitCode = check.ok ? 0 : 1;

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import { capThreads, checkDimNames, checkModelFits, collectDims, UsageError } from "../src/cli-common.ts";
+import { gradcheck, TooLargeError } from "../src/check/gradcheck.ts";
 import { DataError } from "../src/data/errors.ts";
 import { gradStats } from "../src/passes/stats.ts";
 import { runGrad } from "../src/pipeline.ts";
@@ -108,6 +109,13 @@ describe("sizes that cannot be allocated", () => {
     expect((error as DataError).code).toBe("NNC520");
     expect((error as DataError).message).toMatch(/needs [\d.]+ (GiB|TiB) for its values at batch = 32, hidden = 100000000/);
     expect(() => checkModelFits(g, { batch: 32, hidden: 16 })).not.toThrow();
+  });
+
+  it("stop gradcheck before the interpreter allocates them", () => {
+    expect(() => gradcheck(g, { dims: { batch: 3, hidden: 100_000_000 } })).toThrow(TooLargeError);
+    const r = nnc("gradcheck", "--dim", "hidden=100000000", join(ROOT, "examples", "keras_mnist.nn"));
+    expect(r.stderr).toMatch(/^error\[NNC520\]: gradcheck needs [\d.]+ TiB .* at batch = 3, hidden = 100000000/);
+    expect(r.code).toBe(1);
   });
 
   it("end `nnc train --batch 100000000` with a coded error, not a stack trace", () => {

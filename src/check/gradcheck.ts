@@ -35,6 +35,18 @@ export interface GradCheckOptions {
   readonly feeds?: ReadonlyMap<string, Tensor>;
   /** Params to start from instead of the initializers' draws. */
   readonly params?: ReadonlyMap<string, Tensor>;
+  /** The most memory the float64 values may take (TooLargeError beyond). */
+  readonly maxBytes?: number;
+}
+
+/** The sizes asked for need more memory than allowed: `bytes` for the float64 values at `dims`. */
+export class TooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly dims: Record<string, number>,
+  ) {
+    super(`the values would take ${bytes} bytes`);
+  }
 }
 
 export interface ParamCheck {
@@ -117,6 +129,9 @@ export function gradcheck(g: GradGraph, opts: GradCheckOptions = {}): GradCheckR
   const given: Record<string, number> = Object.assign(Object.create(null), opts.dims);
   for (const d of g.dims) if (!Object.hasOwn(given, d.name) && d.default === undefined) given[d.name] = opts.defaultDim ?? 3;
   const dims = bindDims(g, given);
+  // Every node's value at once, in float64: refuse before the interpreter fails on an allocation.
+  const bytes = 8 * g.nodes.reduce((sum, n) => sum + size(resolveShape(g.shapes[n.id]!, dims)), 0);
+  if (bytes > (opts.maxBytes ?? 2 ** 31)) throw new TooLargeError(bytes, Object.fromEntries(dims));
   const feeds = new Map([...randomFeeds(g, dims, seed), ...(opts.feeds ?? [])]);
   const params = new Map([...initParams(g, dims, seed), ...(opts.params ?? [])]);
   const lossNode = g.loss!.node;

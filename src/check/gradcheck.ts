@@ -264,7 +264,7 @@ export function formatGradCheck(r: GradCheckResult): string {
   const dims = Object.entries(r.dims).map(([k, v]) => `${k} = ${v}`).join(", ");
   const lines = [
     `# gradient check: float64, central differences (${dims || "no dims"}), loss ${r.loss.toPrecision(6)}`,
-    `# passes where |analytic − numeric| <= ${r.atol} + ${r.rtol}·|numeric|`,
+    `# passes where |analytic − numeric| <= ${r.atol.toExponential()} + ${r.rtol.toExponential()}·|numeric|`,
   ];
   const w = Math.max(5, ...r.params.map((p) => p.name.length));
   lines.push(`${"param".padEnd(w)}  ${"size".padStart(7)}  ${"method".padEnd(14)}  max abs. error  max rel. error`);

@@ -179,7 +179,7 @@ describe(`the compile path on ${MUTANTS} mutants of the examples (seed ${SEED})`
     }
     expect(cpu.length).toBe(mutants.length);
     expect(webgpu.length).toBeGreaterThan(mutants.length / 2);
-  });
+  }, 180_000);
 
   it("type-checks every CPU and WebGPU module under tsc --strict", async () => {
     // Two tsc processes at once: one per core.
@@ -205,5 +205,5 @@ describe(`the compile path on ${MUTANTS} mutants of the examples (seed ${SEED})`
       checked++;
     }
     expect(checked).toBeGreaterThan(mutants.length / 2);
-  }, 120_000);
+  }, 180_000);
 });

@@ -6,7 +6,7 @@ import { basename, dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { Option, type Command } from "commander";
 import cliProgress from "cli-progress";
-import { collectDims, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
+import { capThreads, checkDimNames, checkModelFits, dimOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { DataError, defaultDataSource, loadDataset, normalizesByDefault, vocabularyJson, VOCABULARY_FILE, type LoadedData, type LoadOptions } from "./data/index.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { runGrad } from "./pipeline.ts";
@@ -14,7 +14,7 @@ import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
 import { nodeDevice } from "./backend/webgpu/node-device.ts";
 import { compileAndLoad, dataSpecs, type CompiledModule, type Target } from "./train/compile.ts";
 import { metricsCsv, OUT_FILES, readState, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
-import { evaluate, NonFiniteError, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
+import { evaluate, NonFiniteError, predictedClass, runProgress, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
 import { plotMetrics } from "./train/plot.ts";
 
 interface DataFlags {
@@ -51,11 +51,11 @@ function addDataOptions(cmd: Command): Command {
     .option("--labels <file.npy>", "with --data FILE.npy: the labels, one per row")
     .option("--test-data <file>", "with --data FILE.csv or .npy: a test set of the same kind")
     .option("--test-labels <file.npy>", "with --test-data FILE.npy: its labels")
-    .option("--label-column <name|index>", "with --data FILE.csv: the label column (default: `label`, else the first); `none` for none")
+    .option("--label-column <name|index>", "with --data FILE.csv: the label column (default: the one named like the target, else `label`, else the first); `none` for none")
     .option("--limit <n>", "use only the first N training rows", positiveInt("--limit"))
     .option("--normalize [divisor]", "divide inputs by 255 (or by the divisor); default on for mnist")
     .option("--no-normalize", "feed the inputs as they are")
-    .option("--dim <binding...>", "sizes for other dims, e.g. --dim hidden=50", collectDims, {})
+    .addOption(dimOption("a size for another dim, e.g. --dim hidden=50 (repeatable)"))
     .option("--seed <n>", "seed for initializers and dropout", (v) => parseSeed(v), 1)
     .option("--no-color", "plain output")
     .hook("preAction", (c) => {
@@ -97,16 +97,20 @@ function loadData(g: GradGraph, flags: DataFlags, batchDims: Record<string, numb
 
 /** The model's dims: defaults, then --dim, then the batch size. */
 function modelDims(g: GradGraph, given: Record<string, number>, batch: number | undefined): Record<string, number> {
-  const dims: Record<string, number> = {};
+  checkDimNames(g.dims, given);
+  const dims: Record<string, number> = Object.create(null);
   for (const d of g.dims) {
-    const v = given[d.name] ?? (d.name === "batch" ? batch : undefined) ?? d.default;
+    const v = givenDim(given, d.name) ?? (d.name === "batch" ? batch : undefined) ?? d.default;
     if (v !== undefined) dims[d.name] = v;
   }
   return dims;
 }
 
-function factory(mod: CompiledModule, dims: Record<string, number>, seed: number, batchDim: string, device?: GPUDevice, threads = 1): ModelFactory {
-  return (n) => mod.createModel({ dims: { ...dims, [batchDim]: n }, seed, ...(device ? { device } : {}), ...(threads > 1 ? { threads } : {}) });
+function factory(g: GradGraph, mod: CompiledModule, dims: Record<string, number>, seed: number, batchDim: string, device?: GPUDevice, threads = 1): ModelFactory {
+  return (n) => {
+    checkModelFits(g, { ...dims, [batchDim]: n });
+    return mod.createModel({ dims: { ...dims, [batchDim]: n }, seed, ...(device ? { device } : {}), ...(threads > 1 ? { threads } : {}) });
+  };
 }
 
 /** The device nnc trains on with --target webgpu; no adapter is an error that says how to get one. */
@@ -171,11 +175,13 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const mod = await compileAndLoad(g, out, flags.target);
   const data = loadData(g, flags, dims);
   if (data.vocabulary) writeAtomic(join(out, VOCABULARY_FILE), vocabularyJson(data.vocabulary));
-  const make = factory(mod, dims, flags.seed, batchDim, gpu?.device, flags.threads);
+  const capped = capThreads(flags.threads);
+  if (capped.note) process.stderr.write(capped.note + "\n");
+  const make = factory(g, mod, dims, flags.seed, batchDim, gpu?.device, capped.threads);
   const model = await make(batch);
   // The CPU module uses fewer threads where the platform allows fewer, and says why.
   const threadsUsed = model.threads ?? 1;
-  if (threadsUsed < flags.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${flags.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
+  if (threadsUsed < capped.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${capped.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
   const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
 
   let startEpoch = 0;
@@ -199,10 +205,10 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
     `training ${g.modelName} (${basename(file)}) on ${flags.data}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
   );
   const tty = Boolean(process.stdout.isTTY);
-  const bar = tty ? new cliProgress.SingleBar({ format: "epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | {eta_formatted}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = tty ? new cliProgress.SingleBar({ format: `epoch {epoch}/${epochs} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | {eta_formatted}`, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
   const started = performance.now();
-  let epochStart = performance.now();
   const o = loopOptions(g, epochs, batch, startEpoch, flags.evalEvery, trainOptions);
+  let barShown = false;
   const save = async (m: EpochMetrics) => {
     const state: TrainState = { model: g.modelName, source: sourceHash, epoch: m.epoch, metrics: history, options: { batch, epochs, lr: flags.lr, seed: flags.seed, data: flags.data, limit: flags.limit } };
     writeAtomic(join(out, OUT_FILES.checkpoint), await model.saveCheckpoint());
@@ -220,19 +226,22 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
       {
         onStep: (epoch, done, total, loss) => {
           if (!bar) return;
-          if (done === 1) {
-            epochStart = performance.now();
-            bar.start(total, 0, { epoch, loss: "-", speed: "-" });
-          }
-          const speed = Math.round(((done * batch) / Math.max(1e-9, performance.now() - epochStart)) * 1000);
-          bar.update(done, { epoch, loss: loss.toPrecision(4), speed });
-          if (done === total) bar.stop();
+          // One bar over the whole run (see runProgress), stopped while an epoch's line prints.
+          const run = runProgress(o, epoch, done, total);
+          if (!barShown) bar.start(run.total, run.done - 1, { epoch, loss: "-", speed: "-" });
+          barShown = true;
+          const speed = Math.round(((run.done * batch) / Math.max(1e-9, performance.now() - started)) * 1000);
+          bar.update(run.done, { epoch, loss: loss.toPrecision(4), speed });
         },
         onEpoch: async (m) => {
           history.push(m);
           const perEpoch = (performance.now() - started) / 1000 / (m.epoch - startEpoch);
           // A line per evaluated epoch (and the last); the progress bar shows the others.
-          if (m.trainAccuracy !== undefined || m.epoch === epochs) process.stdout.write(formatEpoch(m, epochs, perEpoch * (epochs - m.epoch)) + "\n");
+          if (m.trainAccuracy !== undefined || m.epoch === epochs) {
+            if (barShown) bar?.stop();
+            barShown = false;
+            process.stdout.write(formatEpoch(m, epochs, perEpoch * (epochs - m.epoch)) + "\n");
+          }
           await save(m);
         },
       },
@@ -267,7 +276,7 @@ async function loadTrained(file: string, flags: TrainedFlags) {
   const mod = await compileAndLoad(g, join(".cache", "nnc", g.modelName));
   if (!existsSync(flags.checkpoint)) throw new DataError("NNC501", `${flags.checkpoint}: no such checkpoint`, flags.checkpoint);
   const bytes = new Uint8Array(readFileSync(flags.checkpoint));
-  const make = factory(mod, dims, flags.seed, batchDimOf(g));
+  const make = factory(g, mod, dims, flags.seed, batchDimOf(g));
   const probe = await make(1);
   try {
     await probe.loadCheckpoint(bytes);
@@ -305,16 +314,11 @@ async function predictCommand(file: string, flags: TrainedFlags & { count: numbe
     const out = (await model.forward(inputs))[o.output]!;
     const target = set.columns.get(o.targets[0]!);
     const width = out.length;
-    let best = 0;
-    for (let j = 1; j < width; j++) if (out[j]! > out[best]!) best = j;
-    let expected = "-";
-    if (target) {
-      const t = target.subarray(r * width, (r + 1) * width);
-      let e = 0;
-      for (let j = 1; j < width; j++) if (t[j]! > t[e]!) e = j;
-      expected = String(e);
-    }
-    process.stdout.write(`${String(r).padStart(3)}  ${String(best).padStart(9)}  ${expected.padStart(8)}  ${out[best]!.toFixed(4).padStart(10)}\n`);
+    const best = predictedClass(out, 0, width);
+    const expected = target ? String(predictedClass(target, r * width, width)) : "-";
+    // One sigmoid column is the probability of class 1.
+    const confidence = width === 1 ? (best === 1 ? out[0]! : 1 - out[0]!) : out[best]!;
+    process.stdout.write(`${String(r).padStart(3)}  ${String(best).padStart(9)}  ${expected.padStart(8)}  ${confidence.toFixed(4).padStart(10)}\n`);
   }
 }
 

@@ -6,13 +6,13 @@ import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
 import { planModule, planStats } from "./backend/cpu/plan.ts";
 import { GEMM_WASM_PACK_FLOATS } from "./backend/cpu/runtime/gemm-wasm.ts";
 import { Command, CommanderError, Option } from "commander";
-import { collectDims, formatOption, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
+import { checkDimNames, dimOption, formatBytes, formatOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { printGraph } from "./ir/print.ts";
 import { runFrontEnd, runGrad, type FrontEndResult } from "./pipeline.ts";
 import { printGrad, gradToJson } from "./ir/print-grad.ts";
 import { toDot, toMermaid, toSvg } from "./ir/draw.ts";
 import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
-import { formatGradCheck, gradcheck } from "./check/gradcheck.ts";
+import { formatGradCheck, gradcheck, TooLargeError } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
 
@@ -63,7 +63,7 @@ export function makeProgram(): Command {
     .option("--wrt <names...>", "differentiate with respect to these values instead of the params")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "dot", "mermaid", "svg"]).default("text"))
     .option("--stats", "also report op counts and FLOPs of forward vs backward")
-    .option("--dim <binding...>", "sizes for symbolic dims in --stats, e.g. --dim batch=100", collectDims, {})
+    .addOption(dimOption("a size for a symbolic dim in --stats, e.g. --dim batch=100 (repeatable)"))
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((file: string, opts: { wrt?: string[]; format: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
       const result = runGrad(file, readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
@@ -73,6 +73,7 @@ export function makeProgram(): Command {
         return;
       }
       const g = result.grad;
+      checkDimNames(g.dims, opts.dim);
       const stats = opts.stats ? gradStats(g, opts.dim) : undefined;
       switch (opts.format) {
         case "json":
@@ -102,7 +103,7 @@ export function makeProgram(): Command {
     .option("-o, --out <file>", "write the module here (default: standard output)")
     .option("--wgsl <file>", "with --target webgpu: also write every WGSL kernel to this file, to read")
     .option("--stats", "report the memory plan: planned bytes against one buffer per value, and the kernels' scratch")
-    .option("--dim <binding...>", "sizes for symbolic dims in --stats, e.g. --dim batch=100", collectDims, {})
+    .addOption(dimOption("a size for a symbolic dim in --stats, e.g. --dim batch=100 (repeatable)"))
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((file: string, opts: { target: string; out?: string; wgsl?: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
       const result = runGrad(file, readSource(file));
@@ -112,6 +113,7 @@ export function makeProgram(): Command {
         return;
       }
       const g = result.grad;
+      checkDimNames(g.dims, opts.dim);
       if (opts.wgsl !== undefined && opts.target !== "webgpu") throw new UsageError("--wgsl needs --target webgpu");
       let code: string;
       if (opts.target === "webgpu") {
@@ -127,8 +129,8 @@ export function makeProgram(): Command {
       if (opts.out) writeFileSync(opts.out, code);
       else process.stdout.write(code);
       if (opts.stats) {
-        const dims: Record<string, number> = {};
-        for (const d of g.dims) dims[d.name] = opts.dim[d.name] ?? d.default ?? STATS_DEFAULT_DIM;
+        const dims: Record<string, number> = Object.create(null);
+        for (const d of g.dims) dims[d.name] = givenDim(opts.dim, d.name) ?? d.default ?? STATS_DEFAULT_DIM;
         const s = planStats(g, planModule(g), dims);
         const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
         process.stderr.write(
@@ -142,7 +144,7 @@ export function makeProgram(): Command {
     .command("gradcheck")
     .description("check every derived gradient against central finite differences in float64")
     .argument("<file>", ".nn file")
-    .option("--dim <binding...>", "sizes for symbolic dims, e.g. --dim batch=4 (dims without a default otherwise get 3)", collectDims, {})
+    .addOption(dimOption("a size for a symbolic dim, e.g. --dim batch=4 (repeatable; dims without a default otherwise get 3)"))
     .option("--seed <n>", "seed for the random inputs and params", (v) => parseSeed(v), 1)
     .option("--wrt <names...>", "check these values instead of the params")
     .option("--no-color", "plain diagnostics even on a terminal")
@@ -153,11 +155,16 @@ export function makeProgram(): Command {
         process.exitCode = 1;
         return;
       }
+      checkDimNames(result.grad.dims, opts.dim);
       let check;
       try {
         check = gradcheck(result.grad, { dims: opts.dim, seed: opts.seed });
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        if (!(e instanceof TooLargeError)) throw new UsageError((e as Error).message);
+        const sizes = Object.entries(e.dims).map(([k, v]) => `${k} = ${v}`).join(", ");
+        process.stderr.write(`error[NNC520]: gradcheck needs ${formatBytes(e.bytes)} for the model's values in float64 at ${sizes}; give smaller sizes with --dim\n`);
+        process.exitCode = 1;
+        return;
       }
       process.stdout.write(formatGradCheck(check));
       process.exitCode = check.ok ? 0 : 1;

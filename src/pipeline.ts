@@ -1,6 +1,7 @@
 // The compiler as a straight list of named stages, each reading the previous
 // stage's output type. Diagnostics collect in one bag; the front end keeps
 // going after errors (see runFrontEnd), code generation never does.
+import { lintLosses } from "./check/lint.ts";
 import { DiagnosticBag } from "./diag/diagnostic.ts";
 import { SourceFile } from "./diag/source.ts";
 import { buildGraph } from "./ir/build.ts";
@@ -27,6 +28,7 @@ export function runFrontEnd(path: string, text: string): FrontEndResult {
   const program = parseProgram(file, diagnostics);
   const graph = buildGraph(program, file, diagnostics);
   const shaped = inferShapes(graph, diagnostics);
+  if (shaped) lintLosses(shaped, diagnostics);
   return { file, diagnostics, program, graph, ...(shaped && !diagnostics.hasErrors ? { shaped } : {}) };
 }
 

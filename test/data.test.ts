@@ -324,7 +324,7 @@ describe("parseNpy", () => {
 describe("parseCsv", () => {
   it("reads a header, CRLF line ends, a trailing newline, quotes and exponents", () => {
     const t = parseCsv('\uFEFF"label",p0,p1\r\n5,0,255\r\n0,1.5e2,-.5\r\n\r\n', "d.csv");
-    expect(t).toEqual({ columns: ["label", "p0", "p1"], rows: 2, cols: 3, data: new Float64Array([5, 0, 255, 0, 150, -0.5]) });
+    expect(t).toEqual({ columns: ["label", "p0", "p1"], rows: 2, firstLine: 2, cols: 3, data: new Float64Array([5, 0, 255, 0, 150, -0.5]) });
     expect(parseCsv("1;2\n3;4", "d.csv", { delimiter: ";" }).data).toEqual(new Float64Array([1, 2, 3, 4]));
     expect(parseCsv("1,2\n3,4\n", "d.csv").columns).toBeUndefined();
     expect(parseCsv("1,2\n3,4\n", "d.csv", { header: true })).toMatchObject({ columns: ["1", "2"], rows: 1 });

@@ -174,3 +174,60 @@ describe("stop_gradient: a backward pass written by hand", () => {
     expect(check.ok, formatGradCheck(check)).toBe(true);
   });
 });
+
+describe("tied inputs: the tie rules of docs/language.md", () => {
+  /** The gradients of a model at given params, by name, and its gradcheck. */
+  function at(text: string, params: Record<string, [number[], number[]]>, feeds: Record<string, [number[], number[]]> = {}) {
+    const r = runGrad("tie.nn", text);
+    expect(r.grad, rendered(r)).toBeDefined();
+    const g = r.grad!;
+    const p = new Map(Object.entries(params).map(([k, [s, d]]) => [k, tensor(s, d)]));
+    const f = new Map(Object.entries(feeds).map(([k, [s, d]]) => [k, tensor(s, d)]));
+    const values = interpret(g, { dims: new Map(), params: p, feeds: f, seed: 1, step: 0, training: true });
+    const grads = Object.fromEntries(g.gradients.map((x) => [x.name, [...values[x.node]!.data]]));
+    return { grads, check: gradcheck(g, { fullLimit: 10_000, params: p, feeds: f }) };
+  }
+
+  it("max(x, axis) splits the gradient evenly between two tied maxima (the issue's repro: dL/dw = [1, 1])", () => {
+    const text = "param w: [1, 2] = ones\ninput x: [1, 1]\ntarget y: [1, 1]\nh = max(x w, axis = 1, keepdims = true)\nloss = mse(h, y)\n";
+    const { grads, check } = at(text, { w: [[1, 2], [1, 1]] }, { x: [[1, 1], [1]], y: [[1, 1], [0]] });
+    expect(grads.w).toEqual([1, 1]);
+    // Two ties: the central difference is exactly the even split, so nothing is non-smooth.
+    expect(check.ok, formatGradCheck(check)).toBe(true);
+    expect(check.params[0]!.nonSmooth).toBe(0);
+  });
+
+  it("max with no axis and three ties in a row of four: each tie gets a third", () => {
+    const text = "param A: [2, 4]\ninput R: []\nloss = max(A) * R\n";
+    const { grads, check } = at(text, { A: [[2, 4], [1, 0, 1, 0.5, 1, -1, 0, 0]] }, { R: [[], [3]] });
+    expect(grads.A).toEqual([1, 0, 1, 0, 1, 0, 0, 0]);
+    // Three ties: one-sided slopes 3 and 0 bracket the analytic 1, a kink.
+    expect(check.ok, formatGradCheck(check)).toBe(true);
+    expect(check.params[0]!.nonSmooth).toBe(3);
+  });
+
+  it("max(x, axis) counts ties per row", () => {
+    const text = "param A: [2, 3]\ninput R: [2]\nf = max(A, axis = -1)\nloss = sum(f * R)\n";
+    const { grads } = at(text, { A: [[2, 3], [2, 2, 1, 0, 5, 0]] }, { R: [[2], [4, 6]] });
+    expect(grads.A).toEqual([2, 2, 0, 0, 6, 0]);
+  });
+
+  it("maximum and minimum send a tie's whole gradient to b", () => {
+    for (const fn of ["maximum", "minimum"]) {
+      const text = `param A: [3]\nparam B: [3]\ninput R: [3]\nf = ${fn}(A, B)\nloss = sum(f * R)\n`;
+      const { grads, check } = at(text, { A: [[3], [1, 2, 3]], B: [[3], [1, 0, 4]] }, { R: [[3], [1, 1, 1]] });
+      const first = fn === "maximum" ? [0, 1, 0] : [0, 0, 1];
+      expect(grads.A, fn).toEqual(first);
+      expect(grads.B, fn).toEqual(first.map((v) => 1 - v));
+      expect(check.ok, formatGradCheck(check)).toBe(true);
+      expect(check.params.map((p) => p.nonSmooth), fn).toEqual([1, 1]);
+    }
+  });
+
+  it("maxpool2d sends a tie's whole gradient to the first maximum of the window, in row-major order", () => {
+    const text = "param A: [1, 2, 2, 1]\ninput R: [1, 1, 1, 1]\nf = maxpool2d(A)\nloss = sum(f * R)\n";
+    const { grads, check } = at(text, { A: [[1, 2, 2, 1], [0, 1, 1, 1]] }, { R: [[1, 1, 1, 1], [2]] });
+    expect(grads.A).toEqual([0, 2, 0, 0]);
+    expect(check.ok, formatGradCheck(check)).toBe(true);
+  });
+});

@@ -20,10 +20,15 @@ export interface CsvTable {
   cols: number;
   /** rows × cols values, row by row. */
   data: Float64Array;
+  /** The line of the file (from 1) that data row 0 came from: row r is on line firstLine + r. */
+  firstLine: number;
 }
 
 // Plain decimal numbers only: Number() alone would also take "", " ", "0x1f" and "Infinity".
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 function splitLine(line: string, delimiter: string, file: string, lineNo: number): string[] {
   if (!line.includes('"')) return line.split(delimiter);
@@ -86,8 +91,16 @@ export function parseCsv(text: string, file: string, options: CsvOptions = {}): 
         throw new DataError("NNC504",
           `${file}:${lineNo}: column ${c + 1}${name}: ${what}; every cell must be a number`, file);
       }
-      data[r * cols + c] = Number(cell);
+      const value = Number(cell);
+      // Models run in float32: a larger value would become Infinity there, and
+      // surface much later as a non-finite parameter blamed on the learning rate.
+      if (Math.abs(value) > FLOAT32_MAX) {
+        const name = columns?.[c] ? ` ("${columns[c]}")` : "";
+        throw new DataError("NNC504",
+          `${file}:${lineNo}: column ${c + 1}${name}: ${cell} is too large for float32 (at most ±${FLOAT32_MAX.toPrecision(8)}); scale the data down`, file);
+      }
+      data[r * cols + c] = value;
     }
   }
-  return { columns, rows, cols, data };
+  return { columns, rows, cols, data, firstLine: start + 1 };
 }

@@ -27,6 +27,13 @@ export interface RawArray {
   data: ArrayLike<number>;
   /** The file it came from, for messages; the `file` given to fitToModel otherwise. */
   file?: string;
+  /** For text files (CSV): the line row 0 came from, so messages say `file:line` rather than a row from 0. */
+  firstLine?: number;
+}
+
+/** "file:line: the features hold" for a text file, else "file: row r of the features holds". */
+function rowHolds(a: RawArray, r: number, what: string, file: string): string {
+  return a.firstLine !== undefined ? `${file}:${a.firstLine + r}: the ${what} hold` : `${file}: row ${r} of the ${what} holds`;
 }
 
 export interface RawData {
@@ -107,7 +114,7 @@ function toInt32(a: RawArray, rows: number, size: number, what: string, file: st
   for (let i = 0; i < out.length; i++) {
     const v = a.data[i]!;
     if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
-      throw new DataError("NNC504", `${file}: row ${Math.floor(i / size)} of the ${what} holds ${v}; an int input or target needs whole numbers that fit in 32 bits`, file);
+      throw new DataError("NNC504", `${rowHolds(a, Math.floor(i / size), what, file)} ${v}; an int input or target needs whole numbers that fit in 32 bits`, file);
     }
     out[i] = v;
   }
@@ -118,7 +125,7 @@ function toFloat32(a: RawArray, rows: number, size: number, scale: number, what:
   const out = new Float32Array(rows * size);
   for (let i = 0; i < out.length; i++) {
     const v = a.data[i]!;
-    if (!Number.isFinite(v)) throw new DataError("NNC504", `${file}: row ${Math.floor(i / size)} of the ${what} holds ${v}; every value must be a finite number`, file);
+    if (!Number.isFinite(v)) throw new DataError("NNC504", `${rowHolds(a, Math.floor(i / size), what, file)} ${v}; every value must be a finite number`, file);
     out[i] = v / scale;
   }
   return out;
@@ -176,7 +183,7 @@ function fitLabels(raw: RawArray, target: Resolved, rows: number, file: string):
     const label = raw.data[r]!;
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
       throw new DataError("NNC504",
-        `${name}: the label of row ${r} is ${label}, but the model's target ${target.text} has ${classes} classes (labels 0..${classes - 1})`, name);
+        `${raw.firstLine !== undefined ? `${name}:${raw.firstLine + r}: the label` : `${name}: the label of row ${r}`} is ${label}, but the model's target ${target.text} has ${classes} classes (labels 0..${classes - 1})`, name);
     }
     out[r * classes + label] = 1;
   }

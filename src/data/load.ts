@@ -6,10 +6,10 @@
 //                    t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte ("." for the
 //                    second "-" and a ".gz" suffix are accepted too); or CIFAR-10's
 //                    data_batch_1.bin … data_batch_5.bin and test_batch.bin (cifar.ts)
-//   FILE.csv         one example per line; the label is the column named `label`, or
-//                    the first column when there is no such name and the model has a
-//                    target; option labelColumn picks another (a name, a 0-based index,
-//                    or false for none)
+//   FILE.csv         one example per line; the label is the column named like the
+//                    model's target, else the one named `label`, else the first column
+//                    when the model has a target; option labelColumn picks another (a
+//                    name, a 0-based index, or false for none)
 //   FILE.npy         the features; option labels names a .npy of labels beside it
 //   FILE.bin         one CIFAR-10 binary file
 //   FILE.tsv, .txt   text: `label<TAB>text` lines, or unlabelled lines (text.ts)
@@ -122,10 +122,14 @@ function readCsv(path: string, specs: readonly DataSpec[], options: LoadOptions)
     }
     label = labelColumn;
   } else if (labelColumn === undefined) {
-    const named = table.columns?.findIndex((c) => c.toLowerCase() === "label") ?? -1;
-    label = named >= 0 ? named : specs.some((s) => s.role === "target") ? 0 : undefined;
+    // A column named like the model's target (streetlight's `walk`), else `label`, else the first.
+    const targets = specs.filter((s) => s.role === "target").map((s) => s.name);
+    const asTarget = table.columns?.findIndex((c) => targets.includes(c)) ?? -1;
+    const named = asTarget >= 0 ? asTarget : (table.columns?.findIndex((c) => c.toLowerCase() === "label") ?? -1);
+    label = named >= 0 ? named : targets.length > 0 ? 0 : undefined;
   }
-  if (label === undefined) return { features: { dims: [table.rows, table.cols], data: table.data, file } };
+  const { firstLine } = table;
+  if (label === undefined) return { features: { dims: [table.rows, table.cols], data: table.data, file, firstLine } };
   if (table.cols < 2) throw new DataError("NNC504", `${file}: the file has one column, the labels, and no features`, file);
 
   const width = table.cols - 1;
@@ -137,7 +141,7 @@ function readCsv(path: string, specs: readonly DataSpec[], options: LoadOptions)
     features.set(row.subarray(0, label), r * width);
     features.set(row.subarray(label + 1), r * width + label);
   }
-  return { features: { dims: [table.rows, width], data: features, file }, labels: { dims: [table.rows], data: labels, file } };
+  return { features: { dims: [table.rows, width], data: features, file, firstLine }, labels: { dims: [table.rows], data: labels, file, firstLine } };
 }
 
 function readNpyPair(path: string, labelsPath: string | undefined): RawData {

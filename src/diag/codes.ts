@@ -33,6 +33,7 @@ export const DIAG_CODES = {
   NNC219: "invalid `train` statement",
   NNC220: "wrong rank for this operation",
   NNC221: "shapes must be equal",
+  NNC230: "a multiclass loss over a single column",
   NNC301: "no derivative rule for a gradient that is needed",
   NNC302: "a param gets no gradient (a warning: its gradient is zero)",
   NNC303: "nothing to differentiate (no `loss`)",
@@ -46,6 +47,7 @@ export const DIAG_CODES = {
   NNC506: "training stopped: a loss or param became non-finite (names the first tensor and the step; the last good checkpoint is kept)",
   NNC507: "a checkpoint cannot be used (another model, changed shapes, truncated)",
   NNC508: "`nnc train --target webgpu` found no WebGPU adapter (the message names the set-up command for the software driver)",
+  NNC520: "the model does not fit in memory at these sizes (names the memory it would need)",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

@@ -132,11 +132,14 @@ export const axisOps = {
     const shape = a.b.shape(a.args[0]!);
     return [a.b.div(sumVjp(a), a.b.count(shape, reducedAxes(shape, a.attrs.axis)))];
   }),
-  // d max(x) = g where x equals the maximum (every tied maximum receives g)
+  // d max(x) = g split evenly among the elements equal to the maximum: k ties
+  // get g/k each (as PyTorch's amax and JAX), so the total passed back is g,
+  // a subgradient, and the mean of the one-sided finite differences.
   max: reduction("max", "the largest element along the axis (without one: of every element); `keepdims` keeps the axis as size 1", ({ g, args: [x], out, attrs, b }) => {
     const shape = b.shape(x!);
     const mask = b.op("eq", [x!, spread(b, out, shape, attrs.axis, attrs.keepdims)], {});
-    return [b.mul(mask, spread(b, g, shape, attrs.axis, attrs.keepdims))];
+    const ties = b.op("sum", [mask], { axis: attrs.axis, keepdims: attrs.keepdims });
+    return [b.mul(mask, spread(b, b.div(g, ties), shape, attrs.axis, attrs.keepdims))];
   }),
   argmax: defineOp({
     name: "argmax",

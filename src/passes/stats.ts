@@ -101,8 +101,9 @@ export interface GradStats {
 }
 
 export function gradStats(g: GradGraph, given: Record<string, number> = {}): GradStats {
-  const dims: Record<string, number> = {};
-  for (const d of g.dims) dims[d.name] = given[d.name] ?? d.default ?? STATS_DEFAULT_DIM;
+  // No prototype and own properties only: a dim may be called `constructor`.
+  const dims: Record<string, number> = Object.create(null);
+  for (const d of g.dims) dims[d.name] = (Object.hasOwn(given, d.name) ? given[d.name] : undefined) ?? d.default ?? STATS_DEFAULT_DIM;
   const resolve = (s: Shape) => s.map((d) => (typeof d === "number" ? d : dims[d]!));
   const size = (s: Shape) => resolve(s).reduce((a, b) => a * b, 1);
   const shapes = (i: number) => resolve(g.shapes[i]!);

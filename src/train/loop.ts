@@ -53,6 +53,14 @@ export interface LoopEvents {
   onEpoch?(m: EpochMetrics, model: TrainableModel): void | Promise<void>;
 }
 
+/**
+ * Where a step stands in the whole run, for one progress bar over all the
+ * epochs: a bar per epoch never drew past 0% when epochs take milliseconds.
+ */
+export function runProgress(o: Pick<LoopOptions, "epochs" | "startEpoch">, epoch: number, done: number, stepsPerEpoch: number): { done: number; total: number } {
+  return { done: (epoch - o.startEpoch - 1) * stepsPerEpoch + done, total: (o.epochs - o.startEpoch) * stepsPerEpoch };
+}
+
 export class NonFiniteError extends Error {
   constructor(
     message: string,
@@ -74,20 +82,23 @@ function rowsOf(data: Dataset, names: readonly string[], start: number, n: numbe
   return out;
 }
 
-function argmaxRow(a: ArrayLike<number>, at: number, width: number): number {
+/**
+ * The class a row of `width` values at `at` stands for: its argmax, or, for a
+ * single column (a sigmoid's probability of class 1, a 0/1 label), whether it
+ * reaches 0.5 — the argmax of one column would always be class 0.
+ */
+export function predictedClass(a: ArrayLike<number>, at: number, width: number): number {
+  if (width === 1) return a[at]! >= 0.5 ? 1 : 0;
   let best = 0;
   for (let j = 1; j < width; j++) if (a[at + j]! > a[at + best]!) best = j;
   return best;
 }
 
-/** Share of rows whose predicted class (argmax) is the target's. A one-column target counts `p ≥ 0.5` as class 1. */
+/** Share of rows whose predicted class is the target's. */
 function hits(pred: ArrayLike<number>, target: ArrayLike<number>, rows: number): number {
   const width = target.length / rows;
   let n = 0;
-  for (let r = 0; r < rows; r++) {
-    if (width === 1) n += (pred[r]! >= 0.5 ? 1 : 0) === (target[r]! >= 0.5 ? 1 : 0) ? 1 : 0;
-    else n += argmaxRow(pred, r * width, width) === argmaxRow(target, r * width, width) ? 1 : 0;
-  }
+  for (let r = 0; r < rows; r++) n += predictedClass(pred, r * width, width) === predictedClass(target, r * width, width) ? 1 : 0;
   return n;
 }
 

@@ -5,7 +5,8 @@
 
 /** A dim's size: the one given, else the default; a clear error otherwise. */
 export function dimension(dims: object, name: string, fallback: number | undefined): number {
-  const value = (dims as Record<string, number | undefined>)[name] ?? fallback;
+  // Own properties only: a dim named `constructor` or `toString` must not read Object.prototype's.
+  const value = Object.hasOwn(dims, name) ? (dims as Record<string, number | undefined>)[name] ?? fallback : fallback;
   if (value === undefined) throw new Error(`createModel: dims.${name} is required`);
   if (!Number.isInteger(value) || value < 1) throw new Error(`createModel: dims.${name} must be a positive integer, got ${String(value)}`);
   return value;

@@ -119,7 +119,7 @@ describe("WebGPU limits", () => {
   it("splits a fused chain that needs more than 8 storage buffers, each part within the limit", () => {
     const { plan, wgsl } = compile("wide.nn", WIDE);
     expect(wgsl).toContain("(part 1 of 2)");
-    for (const kernels of plan.kernels.values()) for (const k of kernels) expect(k.bindings.filter((b) => b.access !== "uniform").length).toBeLessThanOrEqual(8);
+    for (const kernels of plan.kernels.values()) for (const { kernel: k } of kernels) expect(k.bindings.filter((b) => b.access !== "uniform").length).toBeLessThanOrEqual(8);
     const r = runGrad("wide.nn", WIDE);
     expect(checkWebgpuLimits(r.grad!).items).toEqual([]);
   });

@@ -3,7 +3,7 @@
 // training options. What differs (sync or async methods, threads or a
 // device) each backend's emit-api.ts adds.
 import type { GradGraph } from "../ir/graph.ts";
-import { num } from "./cpu/emit-steps.ts";
+import { num } from "./common.ts";
 import type { Writer } from "./writer.ts";
 
 /** A property name as a quoted key; `__proto__` computed, so that it is a real property and not the prototype. */

@@ -3,9 +3,12 @@
 import type { GradGraph } from "../../ir/graph.ts";
 import { dataTypes, key, specAndDefaults } from "../api-types.ts";
 import type { Writer } from "../writer.ts";
-import { dimExpr } from "./emit-steps.ts";
-import { sizeExpr, type ProgramMemory } from "./memory.ts";
-import type { Program } from "./schedule.ts";
+import type { Lowered, Program } from "../../lower/lower.ts";
+import { shapeSize, sizeKey, type Size } from "../../lower/size.ts";
+import { dimExpr, maxSizeText, sizeText } from "../common.ts";
+import { offsetName } from "./emit-steps.ts";
+
+const sizeExpr = (shape: readonly (string | number)[]) => sizeText(shapeSize(shape));
 
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 
@@ -107,7 +110,7 @@ export function workspace(g: GradGraph, programs: readonly Program[]): { workspa
     }
   }
   const max = (xs: Set<string>) => (xs.size === 1 ? [...xs][0]! : `Math.max(${[...xs].join(", ")})`);
-  const gemmWs = `gemmWorkspace(${workspaceSizes(g, programs)}, memory.wasm)`;
+  const gemmWs = `gemmWorkspace(${workspaceSizes(programs)}, memory.wasm)`;
   if (pixels.size === 0) return { workspaces: `{ gemm: ${gemmWs} }`, columns: "0" };
   return {
     workspaces: `{ gemm: ${gemmWs}, conv: convWorkspace(${max(pixels)}, ${max(patches)}, ${max(channels)}, null, memory) }`,
@@ -115,30 +118,22 @@ export function workspace(g: GradGraph, programs: readonly Program[]): { workspa
   };
 }
 
-function workspaceSizes(g: GradGraph, programs: readonly Program[]): string {
-  const ms = new Set<string>(["1"]);
-  const ns = new Set<string>(["1"]);
-  const ks = new Set<string>(["1"]);
-  for (const p of programs) {
-    for (const s of p.steps) {
-      if (s.kind !== "gemm") continue;
-      const sa = g.shapes[s.a]!.map(dimExpr);
-      const sb = g.shapes[s.b]!.map(dimExpr);
-      ms.add(sa.length === 1 ? "1" : s.transA ? sa[1]! : sa.slice(0, -1).join(" * "));
-      ks.add(sa.length === 1 ? sa[0]! : s.transA ? sa[0]! : sa[sa.length - 1]!);
-      ns.add(sb.length === 1 ? "1" : s.transB ? sb[0]! : sb[sb.length - 1]!);
-    }
-  }
-  const max = (xs: Set<string>) => (xs.size === 1 ? [...xs][0]! : `Math.max(${[...xs].join(", ")})`);
-  return `${max(ms)}, ${max(ns)}, ${max(ks)}`;
+/** The largest m, n and k of any program's products. */
+function workspaceSizes(programs: readonly Program[]): string {
+  const largest = (pick: (s: { m: Size; n: Size; k: Size }) => Size) => {
+    const sizes = new Map<string, Size>([["1", { factor: 1, dims: [] }]]);
+    for (const p of programs) for (const s of p.steps) if (s.kind === "gemm") sizes.set(sizeKey(pick(s.geometry)), pick(s.geometry));
+    return maxSizeText([...sizes.values()]);
+  };
+  return `${largest((x) => x.m)}, ${largest((x) => x.n)}, ${largest((x) => x.k)}`;
 }
 
-export function views(w: Writer, g: GradGraph, infer: ProgramMemory, inferTraining: ProgramMemory, dropout: boolean): void {
+export function views(w: Writer, g: GradGraph, infer: Program, inferTraining: Program, dropout: boolean): void {
   w.comment("Views into the arena, made once.");
   const view = (node: number, place: string) => `${g.dtypes[node] === "i32" ? "i32" : "f32"}.subarray(${place}, ${place} + ${sizeExpr(g.shapes[node]!)})`;
   w.line(`const params: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `p${k}`)}`).join(", ")} };`);
   w.line(`const grads: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `g${k}`)}`).join(", ")} };`);
-  const outputs = (m: ProgramMemory) => `{ ${g.outputs.map((o) => `${key(o.name)}: ${view(o.node, m.place.get(o.node)!)}`).join(", ")} }`;
+  const outputs = (p: Program) => `{ ${g.outputs.map((o) => `${key(o.name)}: ${view(o.node, offsetName(p, p.place.get(o.node)!))}`).join(", ")} }`;
   w.line(`const outputs: Outputs = ${outputs(infer)};`);
   if (dropout) w.line(`const outputsTraining: Outputs = ${outputs(inferTraining)};`);
 }
@@ -197,8 +192,9 @@ export function optimizer(w: Writer, g: GradGraph): void {
   w.line();
 }
 
-export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, trainMem: ProgramMemory, dropout: boolean, threads: boolean): void {
-  const loss = g.loss!.node;
+export function modelObject(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void {
+  const dropout = plan.dropout;
+  const lossAt = (p: Program) => offsetName(p, p.place.get(g.loss!.node)!);
   const tensors = [
     ...g.params.map((p, k) => ({ name: `param/${p.name}`, off: `p${k}`, node: p.node })),
     ...g.params.flatMap((p, k) => [
@@ -226,7 +222,7 @@ export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, tra
       w.line("loadInputs(batch);");
       w.line("loadTargets(batch);");
       w.line("runEval();");
-      w.line(`return f32[${evalMem.place.get(loss)}]!;`);
+      w.line(`return f32[${lossAt(plan.loss)}]!;`);
     }, "},");
     w.block("gradients(batch: Batch): Params {", () => {
       w.line("loadInputs(batch);");
@@ -238,7 +234,7 @@ export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, tra
       w.line("loadInputs(batch);");
       w.line("loadTargets(batch);");
       w.line("runTrain();");
-      w.line(`const value = f32[${trainMem.place.get(loss)}]!;`);
+      w.line(`const value = f32[${lossAt(plan.train)}]!;`);
       w.line("update(options);");
       w.line("step++;");
       w.line("return value;");

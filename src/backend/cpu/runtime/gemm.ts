@@ -1,6 +1,8 @@
 // The matrix product of the CPU runtime: C = (accumulate ? C : 0) + op(A)·op(B),
-// then + bias and an activation, over Float32Array operands addressed by an
-// offset and a leading dimension, so that every operand can live in one arena.
+// over Float32Array operands addressed by an offset and a leading dimension,
+// so that every operand can live in one arena. What follows a product (a
+// bias, an activation: its epilogue) is an emitted loop over C, written by
+// the compiler from the ops' scalar rules like every fused loop.
 //
 // Large products are cache-blocked the GotoBLAS way: a kc × nc panel of B and
 // an mc × kc block of A are packed (transposes are resolved while packing) into
@@ -13,8 +15,8 @@
 //
 // Where the model's memory is a WebAssembly memory (runtime/wasm.ts), gemm
 // hands the packed products and the matrix-vector ones to the SIMD kernels
-// of gemm.wat instead, which sum in float32, and applies the bias and the
-// activation itself; the tiny and the strided direct products stay here.
+// of gemm.wat instead, which sum in float32; the tiny and the strided direct
+// products stay here.
 //
 // Nothing here allocates: the packing buffer comes from a GemmWorkspace that
 // the caller creates once with gemmWorkspace().
@@ -39,11 +41,12 @@ export const GEMM_DIRECT_MAX_SIDE = 2;
 /** So does a product of at most this many multiply-adds (3 × 3 × 3 and smaller; 4 × 4 × 4 packs faster). */
 export const GEMM_DIRECT_MAX_WORK = 32;
 
-/** Epilogue activations: the `act` argument of gemm. */
-export const ACT_NONE = 0;
-export const ACT_RELU = 1;
-export const ACT_TANH = 2;
-export const ACT_SIGMOID = 3;
+/** The transA and transB arguments of gemm, named for the calls a module emits. */
+export const AS_STORED = false;
+export const TRANSPOSED = true;
+/** The accumulate argument of gemm: C is overwritten, or the product is added to it. */
+export const OVERWRITE = false;
+export const ACCUMULATE = true;
 
 /**
  * The packing buffer of gemm. It is a plain array of numbers, not a typed
@@ -91,38 +94,6 @@ export function gemmWorkspace(maxM: number, maxN: number, maxK: number, wasm: Wa
   for (let i = 0; i < length; i++) pack[i] = 0;
   const acc = new Float64Array(Math.min(GEMM_NC, Math.max(maxM, maxN, 1)));
   return { pack, bBase: mc * kc, acc, mc, kc, nc, wasm };
-}
-
-/** 1 / (1 + e^−x) without overflow, as the interpreter computes it. */
-export function stableSigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-/** An epilogue activation (ACT_*) of one value. Math.max keeps a NaN a NaN, as the interpreter's relu does. */
-export function applyActivation(v: number, act: number): number {
-  switch (act) {
-    case ACT_RELU:
-      return Math.max(v, 0);
-    case ACT_TANH:
-      return Math.tanh(v);
-    case ACT_SIGMOID:
-      return stableSigmoid(v);
-    default:
-      return v;
-  }
-}
-
-/** Adds bias[biasOff + j] (when given) and applies act to an m × n block of C, in place. */
-function gemmEpilogue(m: number, n: number, c: Float32Array, cOff: number, ldc: number, bias: Float32Array | null, biasOff: number, act: number): void {
-  for (let i = 0; i < m; i++) {
-    const row = cOff + i * ldc;
-    for (let j = 0; j < n; j++) {
-      const v = bias === null ? c[row + j] : c[row + j] + bias[biasOff + j];
-      c[row + j] = applyActivation(v, act);
-    }
-  }
 }
 
 /**
@@ -306,11 +277,11 @@ function gemmPut(c: Float32Array, i: number, v: number, overwrite: boolean): voi
  * (those gemvRows does not take): C(i, j) for i < mm, j < nn, with every
  * operand given by two strides:
  * A(i, p) = a[aOff + i·sai + p·sap], B(p, j) = b[bOff + p·sbp + j·sbj],
- * C(i, j) = c[cOff + i·sci + j·scj], bias(i, j) = bias[biasOff + i·bsi + j·bsj].
+ * C(i, j) = c[cOff + i·sci + j·scj].
  * Columns go eight at a time, so each A value is read once per eight
  * products (measured 2.7 GFLOP/s on a 784 × 100 matrix-vector product, 2.2
  * four at a time; packing first halves it, as every value is used once).
- * Each element is summed in float64 and stored once, with its epilogue.
+ * Each element is summed in float64 and stored once.
  */
 function gemmDirect(
   mm: number,
@@ -329,16 +300,10 @@ function gemmDirect(
   sci: number,
   scj: number,
   accumulate: boolean,
-  bias: Float32Array | null,
-  biasOff: number,
-  bsi: number,
-  bsj: number,
-  act: number,
 ): void {
   for (let i = 0; i < mm; i++) {
     const ai = aOff + i * sai;
     const ci = cOff + i * sci;
-    const bi = biasOff + i * bsi;
     let j = 0;
     for (; j + 8 <= nn; j += 8) {
       let s0 = 0;
@@ -365,15 +330,14 @@ function gemmDirect(
         bp += sbp;
       }
       const cj = ci + j * scj;
-      const bj = bi + j * bsj;
-      gemmFinish(c, cj, s0, accumulate, bias, bj, act);
-      gemmFinish(c, cj + scj, s1, accumulate, bias, bj + bsj, act);
-      gemmFinish(c, cj + 2 * scj, s2, accumulate, bias, bj + 2 * bsj, act);
-      gemmFinish(c, cj + 3 * scj, s3, accumulate, bias, bj + 3 * bsj, act);
-      gemmFinish(c, cj + 4 * scj, s4, accumulate, bias, bj + 4 * bsj, act);
-      gemmFinish(c, cj + 5 * scj, s5, accumulate, bias, bj + 5 * bsj, act);
-      gemmFinish(c, cj + 6 * scj, s6, accumulate, bias, bj + 6 * bsj, act);
-      gemmFinish(c, cj + 7 * scj, s7, accumulate, bias, bj + 7 * bsj, act);
+      gemmFinish(c, cj, s0, accumulate);
+      gemmFinish(c, cj + scj, s1, accumulate);
+      gemmFinish(c, cj + 2 * scj, s2, accumulate);
+      gemmFinish(c, cj + 3 * scj, s3, accumulate);
+      gemmFinish(c, cj + 4 * scj, s4, accumulate);
+      gemmFinish(c, cj + 5 * scj, s5, accumulate);
+      gemmFinish(c, cj + 6 * scj, s6, accumulate);
+      gemmFinish(c, cj + 7 * scj, s7, accumulate);
     }
     for (; j < nn; j++) {
       let s = 0;
@@ -384,7 +348,7 @@ function gemmDirect(
         ap += sap;
         bp += sbp;
       }
-      gemmFinish(c, ci + j * scj, s, accumulate, bias, bi + j * bsj, act);
+      gemmFinish(c, ci + j * scj, s, accumulate);
     }
   }
 }
@@ -393,11 +357,11 @@ function gemmDirect(
  * The matrix-vector kernel, for one or two rows of A against a B whose rows
  * are contiguous (B(p, j) = b[bOff + p·sbp + j]): x·W at batch 1. With
  * WebAssembly kernels, gemm.wat's gemv does the sums (in float32, four
- * columns to a vector) and the epilogue follows here. Otherwise, for each
- * row of A, gemvSum sums the products of every column into float64
- * accumulators (ws.acc; wider products go in slices of its length), reading
- * B in order; then each element gets its epilogue and is stored once.
- * Operands, C and the bias are addressed as in gemmDirect. Every column is
+ * columns to a vector). Otherwise, for each row of A, gemvSum sums the
+ * products of every column into float64 accumulators (ws.acc; wider
+ * products go in slices of its length), reading B in order; then each
+ * element is stored once.
+ * Operands and C are addressed as in gemmDirect. Every column is
  * summed in the same order whichever columns a call covers, so a product
  * split among threads by columns gives the same numbers.
  */
@@ -418,22 +382,10 @@ function gemvRows(
   sci: number,
   scj: number,
   accumulate: boolean,
-  bias: Float32Array | null,
-  biasOff: number,
-  bsi: number,
-  bsj: number,
-  act: number,
 ): void {
   const wasm = ws.wasm;
   if (wasm !== null) {
     wasm.gemv(mm, nn, k, a.byteOffset + 4 * aOff, sai, sap, b.byteOffset + 4 * bOff, sbp, c.byteOffset + 4 * cOff, sci, scj, accumulate ? 1 : 0);
-    if (bias === null && act === ACT_NONE) return;
-    for (let i = 0; i < mm; i++) {
-      for (let j = 0; j < nn; j++) {
-        const at = cOff + i * sci + j * scj;
-        gemmFinish(c, at, c[at], false, bias, biasOff + i * bsi + j * bsj, act);
-      }
-    }
     return;
   }
   const acc = ws.acc;
@@ -442,8 +394,7 @@ function gemvRows(
       const nb = Math.min(acc.length, nn - j0);
       gemvSum(k, a, aOff + i * sai, sap, b, bOff + j0, sbp, acc, nb);
       const cj = cOff + i * sci + j0 * scj;
-      const bj = biasOff + i * bsi + j0 * bsj;
-      for (let j = 0; j < nb; j++) gemmFinish(c, cj + j * scj, acc[j], accumulate, bias, bj + j * bsj, act);
+      for (let j = 0; j < nb; j++) gemmFinish(c, cj + j * scj, acc[j], accumulate);
     }
   }
 }
@@ -542,22 +493,19 @@ function gemvSum(k: number, a: Float32Array, ap: number, sap: number, b: Float32
   }
 }
 
-/** Stores one finished sum of the direct kernel: the old value, the bias and the activation applied in float64. */
-function gemmFinish(c: Float32Array, at: number, s: number, accumulate: boolean, bias: Float32Array | null, biasAt: number, act: number): void {
-  if (accumulate) s += c[at];
-  if (bias !== null) s += bias[biasAt];
-  c[at] = applyActivation(s, act);
+/** Stores one finished sum of the direct kernels, added to the old value in float64 when accumulating. */
+function gemmFinish(c: Float32Array, at: number, s: number, accumulate: boolean): void {
+  c[at] = accumulate ? s + c[at] : s;
 }
 
 /**
- * C(i, j) = act((accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j) + bias[biasOff + j])
+ * C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j)
  * for i < m, j < n, where
  *   A(i, p) = transA ? a[aOff + p·lda + i] : a[aOff + i·lda + p]
  *   B(p, j) = transB ? b[bOff + j·ldb + p] : b[bOff + p·ldb + j]
  *   C(i, j) = c[cOff + i·ldc + j]
- * The bias term is left out when bias is null; act is one of ACT_*. Only the
- * m × n elements of C are written. C must not overlap A, B or the bias.
- * With ws.wasm, A, B and C must be views of its memory (the bias need not).
+ * Only the m × n elements of C are written. C must not overlap A or B.
+ * With ws.wasm, A, B and C must be views of its memory.
  */
 export function gemm(
   ws: GemmWorkspace,
@@ -576,15 +524,11 @@ export function gemm(
   cOff: number,
   ldc: number,
   accumulate: boolean,
-  bias: Float32Array | null,
-  biasOff: number,
-  act: number,
 ): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    // An empty sum: C keeps its value (or becomes 0) and still gets its epilogue.
+    // An empty sum: C keeps its value (or becomes 0).
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
-    gemmEpilogue(m, n, c, cOff, ldc, bias, biasOff, act);
     return;
   }
   const wasm = ws.wasm;
@@ -602,15 +546,14 @@ export function gemm(
     // added up (gemvRows); otherwise dot products (gemmDirect). The choice
     // depends only on the strides, so every part of a split product makes it alike.
     if (n >= m) {
-      if (sbj === 1 && sbp !== 1) gemvRows(ws, m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act);
-      else gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act);
-    } else if (sai === 1 && sap !== 1) gemvRows(ws, n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act);
-    else gemmDirect(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, sai, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act);
+      if (sbj === 1 && sbp !== 1) gemvRows(ws, m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate);
+      else gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate);
+    } else if (sai === 1 && sap !== 1) gemvRows(ws, n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate);
+    else gemmDirect(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, sai, c, cOff, 1, ldc, accumulate);
     return;
   }
   if (wasm !== null) {
     wasm.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset + 4 * aOff, lda, b.byteOffset + 4 * bOff, ldb, c.byteOffset + 4 * cOff, ldc, accumulate ? 1 : 0, wasm.pack);
-    if (bias !== null || act !== ACT_NONE) gemmEpilogue(m, n, c, cOff, ldc, bias, biasOff, act);
     return;
   }
   const pk = ws.pack;
@@ -636,6 +579,5 @@ export function gemm(
         }
       }
     }
-    if (bias !== null || act !== ACT_NONE) gemmEpilogue(m, nb, c, cOff + jc, ldc, bias, bias === null ? 0 : biasOff + jc, act);
   }
 }

@@ -1,0 +1,53 @@
+// The one place the WebGPU backend turns an op's scalar rule into WGSL:
+// fused kernels and matrix-product epilogues both render their nodes here.
+import type { GradGraph, NodeId } from "../../ir/graph.ts";
+import { OPS } from "../../ops/registry.ts";
+import type { OpDef, OpName } from "../../ops/types.ts";
+import { wnum } from "../../ops/wgsl-util.ts";
+import type { Bindings } from "./shader.ts";
+
+function scalarRule(g: GradGraph, id: NodeId) {
+  const op = g.nodes[id]!.op;
+  const rule = (OPS[op] as unknown as OpDef<OpName>).wgsl;
+  if (typeof rule !== "object" || !("scalar" in rule)) throw new Error(`internal: ${op} is not a scalar op`);
+  return rule;
+}
+
+/** The f32 expression computing node `id` from its arguments' expressions; `i` is the flat element index (u32). */
+export function scalarCode(g: GradGraph, id: NodeId, args: readonly string[], i: string, training: boolean): string {
+  return scalarRule(g, id).scalar(args, g.nodes[id]!.attrs as never, i, training, id);
+}
+
+/** Statements the node needs before its expression (a dropout key), and the library functions it calls. */
+export function scalarSetup(g: GradGraph, id: NodeId, training: boolean): { prelude: readonly string[]; uses: readonly string[] } {
+  const rule = scalarRule(g, id);
+  return { prelude: rule.prelude ? rule.prelude(g.nodes[id]!.attrs as never, training, id) : [], uses: rule.uses ?? [] };
+}
+
+/**
+ * The scalar nodes of a chain as WGSL statements: each a `let`, the last
+ * stored by `store`. `refs` gives the expression of every value read from
+ * outside the chain.
+ */
+export function scalarStatements(g: GradGraph, b: Bindings, nodes: readonly NodeId[], refs: ReadonlyMap<NodeId, string>, i: string, training: boolean, store: (expr: string) => string): string[] {
+  const out: string[] = [];
+  for (const id of nodes) {
+    const { prelude, uses } = scalarSetup(g, id, training);
+    out.push(...prelude);
+    b.uses(uses);
+  }
+  for (const id of nodes) {
+    const expr = scalarCode(g, id, g.nodes[id]!.args.map((a) => refs.get(a) ?? `e${a}`), i, training);
+    out.push(id === nodes[nodes.length - 1] ? store(expr) : `let e${id}: f32 = ${expr};`);
+  }
+  return out;
+}
+
+/** The expression of a constant leaf, or undefined for a stored value. */
+export function constantRef(g: GradGraph, b: Bindings, id: NodeId): string | undefined {
+  const n = g.nodes[id]!;
+  if (n.op === "const") return wnum(n.attrs.value);
+  if (n.op === "dimval") return `f32(${b.dim(n.attrs.dim)})`;
+  return undefined;
+}
+

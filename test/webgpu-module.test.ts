@@ -104,7 +104,7 @@ loss = mse(loop, struct)
 describe("hostile names", () => {
   it("stay inside strings, comments and prefixed WGSL names", () => {
     const { code, plan } = compile("hostile.nn", HOSTILE);
-    const wgsl = plan.shaders.join("\n"); // the optimizers' shaders name their buffers p, g, m, v
+    const wgsl = plan.shaders.map((s) => s.wgsl).join("\n"); // the optimizers' shaders name their buffers p, g, m, v
     // Every buffer is named v_NAME (a user's value) or t_ID (a temporary), never a bare user name.
     const names = [...wgsl.matchAll(/var<storage, read(?:_write)?> (\w+):/g)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(0);

@@ -5,7 +5,7 @@
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import type { GemmStep } from "../../lower/steps.ts";
 import { sizeText } from "../common.ts";
-import { constantRef, scalarStatements } from "./scalar.ts";
+import { constantRef, scalarStatements, type Leaf } from "./scalar.ts";
 import { TILE, type Bindings } from "./shader.ts";
 
 export function gemmBody(g: GradGraph, b: Bindings, s: GemmStep, training: boolean): { body: string[]; rows: string; cols: string; batch: string } {
@@ -49,9 +49,10 @@ export function gemmBody(g: GradGraph, b: Bindings, s: GemmStep, training: boole
 function epilogue(g: GradGraph, b: Bindings, s: GemmStep, training: boolean, store: (expr: string) => string): string[] {
   if (s.epilogue.length === 0) return [store("acc")];
   const inside = new Set<NodeId>([s.matmul, ...s.epilogue]);
-  const refs = new Map<NodeId, string>([[s.matmul, "acc"]]);
+  const refs = new Map<NodeId, Leaf>([[s.matmul, { text: "acc" }]]);
   for (const l of s.epilogue.flatMap((id) => g.nodes[id]!.args).filter((a) => !inside.has(a))) {
-    refs.set(l, constantRef(g, b, l) ?? `${b.value(l).ref}[col]`);
+    const constant = constantRef(g, b, l);
+    refs.set(l, constant !== undefined ? { text: constant } : b.element(l, "col"));
   }
   return scalarStatements(g, b, s.epilogue, refs, "(row * N + col)", training, store);
 }

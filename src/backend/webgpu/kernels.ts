@@ -13,7 +13,7 @@ import { OPS } from "../../ops/registry.ts";
 import type { OpDef, OpName, WgslKernel, WgslKernelCtx } from "../../ops/types.ts";
 import { WGSL_ROW_THREADS, wnum } from "../../ops/wgsl-util.ts";
 import { gemmBody } from "./gemm-kernel.ts";
-import { constantRef, scalarStatements } from "./scalar.ts";
+import { constantRef, scalarStatements, type Leaf } from "./scalar.ts";
 import { Bindings, THREADS_PER_GROUP, TILE, type Kernel } from "./shader.ts";
 
 /** Storage buffers WebGPU guarantees per shader stage (maxStorageBuffersPerShaderStage); fused chains are split to fit. */
@@ -85,9 +85,12 @@ function fusedPart(g: GradGraph, s: FusedStep, nodes: readonly NodeId[], carried
     }
     return terms.join(" + ") || "0u";
   };
-  const refs = new Map<NodeId, string>();
-  if (carried !== undefined) refs.set(carried, `${out.ref}[i]`); // the previous part's value
-  for (const l of leaves) refs.set(l, constantRef(g, b, l) ?? `${b.value(l).ref}[${index(l)}]`);
+  const refs = new Map<NodeId, Leaf>();
+  if (carried !== undefined) refs.set(carried, { text: `${out.ref}[i]` }); // the previous part's value
+  for (const l of leaves) {
+    const constant = constantRef(g, b, l);
+    refs.set(l, constant !== undefined ? { text: constant } : b.element(l, index(l)));
+  }
   const statements = scalarStatements(g, b, nodes, refs, "i", training, (expr) => `${out.ref}[i] = ${expr};`);
   const count = b.size(shapeSize(outShape));
   const what = `fused elementwise: ${nodes.map((id) => g.nodes[id]!.op).join(", ")}${part}`;

@@ -24,12 +24,18 @@ export function scalarSetup(g: GradGraph, id: NodeId, training: boolean): { prel
   return { prelude: rule.prelude ? rule.prelude(g.nodes[id]!.attrs as never, training, id) : [], uses: rule.uses ?? [] };
 }
 
+/** A value a chain reads from outside: its expression, and what to record when an expression uses it. */
+export interface Leaf {
+  readonly text: string;
+  use?(): void;
+}
+
 /**
  * The scalar nodes of a chain as WGSL statements: each a `let`, the last
- * stored by `store`. `refs` gives the expression of every value read from
- * outside the chain.
+ * stored by `store`. `refs` gives every value read from outside the chain;
+ * a stored one counts as used once an expression contains it.
  */
-export function scalarStatements(g: GradGraph, b: Bindings, nodes: readonly NodeId[], refs: ReadonlyMap<NodeId, string>, i: string, training: boolean, store: (expr: string) => string): string[] {
+export function scalarStatements(g: GradGraph, b: Bindings, nodes: readonly NodeId[], refs: ReadonlyMap<NodeId, Leaf>, i: string, training: boolean, store: (expr: string) => string): string[] {
   const out: string[] = [];
   for (const id of nodes) {
     const { prelude, uses } = scalarSetup(g, id, training);
@@ -37,7 +43,12 @@ export function scalarStatements(g: GradGraph, b: Bindings, nodes: readonly Node
     b.uses(uses);
   }
   for (const id of nodes) {
-    const expr = scalarCode(g, id, g.nodes[id]!.args.map((a) => refs.get(a) ?? `e${a}`), i, training);
+    const args = g.nodes[id]!.args.map((a) => refs.get(a)?.text ?? `e${a}`);
+    const expr = scalarCode(g, id, args, i, training);
+    for (const a of g.nodes[id]!.args) {
+      const leaf = refs.get(a);
+      if (leaf?.use && expr.includes(leaf.text)) leaf.use();
+    }
     out.push(id === nodes[nodes.length - 1] ? store(expr) : `let e${id}: f32 = ${expr};`);
   }
   return out;

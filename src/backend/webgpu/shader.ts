@@ -100,6 +100,17 @@ export class Bindings {
     };
   }
 
+  /**
+   * An element of a value read by a scalar expression: its text, and `use`
+   * to call when the expression does read it (dropout_mask ignores its
+   * argument's values, and a binding nobody reads must not be declared).
+   */
+  element(id: NodeId, index: string): { readonly text: string; use(): void } {
+    const value = this.value(id);
+    const bound = this.list.find((x) => x.buffer === placeName(this.place(id)))!;
+    return { text: `${bound.name}[${index}]`, use: () => void value.ref };
+  }
+
   /** An axis as a u32 expression, its dim declared. */
   dim(d: string | number): string {
     if (typeof d === "string") this.usedDims.add(d);

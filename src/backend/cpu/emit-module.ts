@@ -29,7 +29,7 @@ export function emitCpuModule(g: GradGraph, plan: Lowered = lower(g)): string {
   const w = new Writer();
   // Helper threads only where some product may be large enough to share.
   const threads = plan.programs.some((p) => p.steps.some((s) => s.kind === "gemm" && mayShareGemm(s)));
-  header(w, g, basename(g.file.path), threads);
+  header(w, g, commentText(basename(g.file.path)), threads);
   api(w, g, plan.dropout);
   w.block(`export function createModel(options: CreateOptions): Model {`, () => {
     for (const d of g.dims) w.line(`const dim_${d.name} = dimension(options.dims, "${d.name}", ${d.default ?? "undefined"});`);

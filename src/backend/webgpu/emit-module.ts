@@ -46,7 +46,7 @@ export const PROGRAM_FUNCTIONS: { readonly [K in Program["kind"]]: string } = { 
 
 export function emitWebgpuModule(g: GradGraph, lowered: Lowered = lower(g), plan: WebgpuPlan = planWebgpu(g, lowered)): WebgpuModule {
   const w = new Writer();
-  header(w, g, basename(g.file.path));
+  header(w, g, commentText(basename(g.file.path)));
   api(w, g, lowered.dropout);
   w.block("export async function createModel(options: CreateOptions): Promise<Model> {", () => {
     for (const d of g.dims) w.line(`const dim_${d.name} = dimension(options.dims, "${d.name}", ${d.default ?? "undefined"});`);

@@ -14,7 +14,8 @@ import { gemm, gemmWorkspace, type GemmWorkspace } from "../src/backend/cpu/runt
 import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { initParam } from "../src/backend/cpu/runtime/init.ts";
 import * as loss from "../src/backend/cpu/runtime/loss.ts";
-import * as nn from "../src/backend/cpu/runtime/nn.ts";
+import * as broadcast from "../src/backend/cpu/runtime/broadcast.ts";
+import * as kernelsNn from "../src/backend/cpu/runtime/nn.ts";
 import * as optim from "../src/backend/cpu/runtime/optim.ts";
 import * as rtRng from "../src/backend/cpu/runtime/rng.ts";
 import { initParams, initTensor } from "../src/interp/init.ts";
@@ -25,6 +26,9 @@ import type { Init, OpAttrs, OpName } from "../src/ops/types.ts";
 import { runFrontEnd } from "../src/pipeline.ts";
 import * as rng from "../src/runtime/rng.ts";
 import { seededRandom } from "./helpers.ts";
+
+/** The runtime kernels by name, wherever their file. */
+const nn = { ...kernelsNn, ...broadcast };
 
 const TOL = 1e-5;
 

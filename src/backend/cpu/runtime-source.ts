@@ -87,7 +87,7 @@ function closure(names: readonly string[]): Set<string> {
 /** Declarations by name, files in an order where each comes after the files it imports, declarations in file order. */
 function ordered(wanted: ReadonlySet<string>): Declaration[] {
   const decls = all();
-  const order = ["support.ts", "rng.ts", "gemm.ts", "wasm.ts", "threads.ts", "conv.ts", "nn.ts", "loss.ts", "optim.ts", "init.ts", "gemm-wasm.ts"];
+  const order = ["support.ts", "rng.ts", "gemm.ts", "gemm-direct.ts", "wasm.ts", "threads.ts", "conv.ts", "nn.ts", "broadcast.ts", "loss.ts", "optim.ts", "init.ts", "gemm-wasm.ts"];
   const rank = (f: string) => (order.includes(f) ? order.indexOf(f) : order.length);
   return decls.filter((d) => wanted.has(d.name)).sort((a, b) => rank(a.file) - rank(b.file) || decls.indexOf(a) - decls.indexOf(b));
 }

@@ -120,94 +120,13 @@ export function modelObject(w: Writer, g: GradGraph, plan: Lowered): void {
   w.line(`const outputs: Outputs = { ${g.outputs.map((o, k) => `${key(o.name)}: ${view(o.node, `ho${k}`)}`).join(", ")} };`);
   w.line(`const entries: TensorEntry[] = [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}];`);
   w.line();
-  w.comment("One training step, submitted: forward and backward, gradients into place, the loss into the log, the update.");
-  w.block("function submitTrainStep(batch: Batch, options: TrainOptions | undefined): void {", () => {
-    w.line("const method = settings(options);");
-    w.line("loadInputs(batch);");
-    w.line("loadTargets(batch);");
-    w.line("setRun();");
-    w.line("device.queue.writeBuffer(hyper, 0, hyperData);");
-    w.line("const encoder = device.createCommandEncoder();");
-    w.line("const pass = encoder.beginComputePass();");
-    w.line("runTrain(pass);");
-    w.line("pass.end();");
-    gradientCopiesCode(w, plan);
-    w.line(`encoder.copyBufferToBuffer(${bufferOf(train, loss)}, 0, lossLog, 4 * (step % ${LOSS_LOG}), 4);`);
-    w.line("const updatePass = encoder.beginComputePass();");
-    w.line("update(updatePass, method);");
-    w.line("updatePass.end();");
-    w.line("device.queue.submit([encoder.finish()]);");
-    w.line("step++;");
-  });
-  w.block("function submit(program: (pass: GPUComputePassEncoder) => void): void {", () => {
-    w.line("const encoder = device.createCommandEncoder();");
-    w.line("const pass = encoder.beginComputePass();");
-    w.line("program(pass);");
-    w.line("pass.end();");
-    w.line("device.queue.submit([encoder.finish()]);");
-  });
-  w.line();
+  submitters(w, g, plan);
   w.block("return {", () => {
     w.line("spec,");
     w.line("dims,");
     w.line("device,");
     w.block("get step(): number {", () => w.line("return step;"), "},");
-    w.block("async forward(inputs: Inputs, options?: { training?: boolean }): Promise<Outputs> {", () => {
-      w.line('begin("forward");');
-      w.line("loadInputs(inputs);");
-      if (inferTraining !== infer) {
-        w.block("if (options?.training === true) {", () => {
-          w.line("setRun();");
-          w.line("submit(runForwardTraining);");
-          w.line('await finish("forward", outputCopiesTraining, gradsEnd, outputsEnd);');
-          w.line("return outputs;");
-        });
-      } else w.line("void options; // no dropout: training mode computes the same");
-      w.line("submit(runForward);");
-      w.line('await finish("forward", outputCopies, gradsEnd, outputsEnd);');
-      w.line("return outputs;");
-    }, "},");
-    w.block("async loss(batch: Batch): Promise<number> {", () => {
-      w.line('begin("loss");');
-      w.line("loadInputs(batch);");
-      w.line("loadTargets(batch);");
-      w.line("submit(runEval);");
-      w.line('await finish("loss", evalLossCopy, hs, hs + 1);');
-      w.line("return f32[hs]!;");
-    }, "},");
-    w.block("async gradients(batch: Batch): Promise<Params> {", () => {
-      w.line('begin("gradients");');
-      w.line("loadInputs(batch);");
-      w.line("loadTargets(batch);");
-      w.line("setRun();");
-      w.line("const encoder = device.createCommandEncoder();");
-      w.line("const pass = encoder.beginComputePass();");
-      w.line("runTrain(pass);");
-      w.line("pass.end();");
-      gradientCopiesCode(w, plan);
-      w.line("device.queue.submit([encoder.finish()]);");
-      w.line('await finish("gradients", gradCopies, stateEnd, gradsEnd);');
-      w.line("return grads;");
-    }, "},");
-    w.block("async trainStep(batch: Batch, options?: TrainOptions): Promise<number> {", () => {
-      w.line('begin("trainStep");');
-      w.line("submitTrainStep(batch, options);");
-      w.line('await finish("trainStep", trainLossCopy, hs, hs + 1);');
-      w.line("return f32[hs]!;");
-    }, "},");
-    w.block("enqueueTrainStep(batch: Batch, options?: TrainOptions): void {", () => {
-      w.line("submitTrainStep(batch, options);");
-    }, "},");
-    w.block("async readLosses(): Promise<Float32Array> {", () => {
-      w.line('begin("readLosses");');
-      w.line(`const first = Math.max(lossesRead, step - ${LOSS_LOG});`);
-      w.line("const count = step - first;");
-      w.line("lossesRead = step;");
-      w.line(`await finish("readLosses", logCopy, hl, hl + ${LOSS_LOG});`);
-      w.line("const losses = new Float32Array(count);");
-      w.line(`for (let s = 0; s < count; s++) losses[s] = f32[hl + ((first + s) % ${LOSS_LOG})]!;`);
-      w.line("return losses;");
-    }, "},");
+    runMethods(w, plan);
     w.block("async getParams(): Promise<Params> {", () => {
       w.line('begin("getParams");');
       w.line('await finish("getParams", paramCopies, 0, paramsEnd);');
@@ -281,4 +200,98 @@ export function loaders(w: Writer, g: GradGraph): void {
   w.block("function loadInputs(inputs: Inputs): void {", () => g.inputs.forEach((d, k) => load(d, k, "inputs")));
   w.block("function loadTargets(batch: Batch): void {", () => g.targets.forEach((d, k) => load(d, g.inputs.length + k, "batch")));
   w.line();
+}
+
+/** The functions that record and submit a training step, or any program, on one encoder. */
+function submitters(w: Writer, g: GradGraph, plan: Lowered): void {
+  const loss = g.loss!.node;
+  const train = plan.train;
+  w.comment("One training step, submitted: forward and backward, gradients into place, the loss into the log, the update.");
+  w.block("function submitTrainStep(batch: Batch, options: TrainOptions | undefined): void {", () => {
+    w.line("const method = settings(options);");
+    w.line("loadInputs(batch);");
+    w.line("loadTargets(batch);");
+    w.line("setRun();");
+    w.line("device.queue.writeBuffer(hyper, 0, hyperData);");
+    w.line("const encoder = device.createCommandEncoder();");
+    w.line("const pass = encoder.beginComputePass();");
+    w.line("runTrain(pass);");
+    w.line("pass.end();");
+    gradientCopiesCode(w, plan);
+    w.line(`encoder.copyBufferToBuffer(${bufferOf(train, loss)}, 0, lossLog, 4 * (step % ${LOSS_LOG}), 4);`);
+    w.line("const updatePass = encoder.beginComputePass();");
+    w.line("update(updatePass, method);");
+    w.line("updatePass.end();");
+    w.line("device.queue.submit([encoder.finish()]);");
+    w.line("step++;");
+  });
+  w.block("function submit(program: (pass: GPUComputePassEncoder) => void): void {", () => {
+    w.line("const encoder = device.createCommandEncoder();");
+    w.line("const pass = encoder.beginComputePass();");
+    w.line("program(pass);");
+    w.line("pass.end();");
+    w.line("device.queue.submit([encoder.finish()]);");
+  });
+  w.line();
+}
+
+/** The methods that run a program and read its result back. */
+function runMethods(w: Writer, plan: Lowered): void {
+  const { forward: infer, forwardTraining: inferTraining } = plan;
+  w.block("async forward(inputs: Inputs, options?: { training?: boolean }): Promise<Outputs> {", () => {
+    w.line('begin("forward");');
+    w.line("loadInputs(inputs);");
+    if (inferTraining !== infer) {
+      w.block("if (options?.training === true) {", () => {
+        w.line("setRun();");
+        w.line("submit(runForwardTraining);");
+        w.line('await finish("forward", outputCopiesTraining, gradsEnd, outputsEnd);');
+        w.line("return outputs;");
+      });
+    } else w.line("void options; // no dropout: training mode computes the same");
+    w.line("submit(runForward);");
+    w.line('await finish("forward", outputCopies, gradsEnd, outputsEnd);');
+    w.line("return outputs;");
+  }, "},");
+  w.block("async loss(batch: Batch): Promise<number> {", () => {
+    w.line('begin("loss");');
+    w.line("loadInputs(batch);");
+    w.line("loadTargets(batch);");
+    w.line("submit(runEval);");
+    w.line('await finish("loss", evalLossCopy, hs, hs + 1);');
+    w.line("return f32[hs]!;");
+  }, "},");
+  w.block("async gradients(batch: Batch): Promise<Params> {", () => {
+    w.line('begin("gradients");');
+    w.line("loadInputs(batch);");
+    w.line("loadTargets(batch);");
+    w.line("setRun();");
+    w.line("const encoder = device.createCommandEncoder();");
+    w.line("const pass = encoder.beginComputePass();");
+    w.line("runTrain(pass);");
+    w.line("pass.end();");
+    gradientCopiesCode(w, plan);
+    w.line("device.queue.submit([encoder.finish()]);");
+    w.line('await finish("gradients", gradCopies, stateEnd, gradsEnd);');
+    w.line("return grads;");
+  }, "},");
+  w.block("async trainStep(batch: Batch, options?: TrainOptions): Promise<number> {", () => {
+    w.line('begin("trainStep");');
+    w.line("submitTrainStep(batch, options);");
+    w.line('await finish("trainStep", trainLossCopy, hs, hs + 1);');
+    w.line("return f32[hs]!;");
+  }, "},");
+  w.block("enqueueTrainStep(batch: Batch, options?: TrainOptions): void {", () => {
+    w.line("submitTrainStep(batch, options);");
+  }, "},");
+  w.block("async readLosses(): Promise<Float32Array> {", () => {
+    w.line('begin("readLosses");');
+    w.line(`const first = Math.max(lossesRead, step - ${LOSS_LOG});`);
+    w.line("const count = step - first;");
+    w.line("lossesRead = step;");
+    w.line(`await finish("readLosses", logCopy, hl, hl + ${LOSS_LOG});`);
+    w.line("const losses = new Float32Array(count);");
+    w.line(`for (let s = 0; s < count; s++) losses[s] = f32[hl + ((first + s) % ${LOSS_LOG})]!;`);
+    w.line("return losses;");
+  }, "},");
 }

@@ -68,3 +68,13 @@ export function specAndDefaults(w: Writer, g: GradGraph, dropout: boolean): void
   w.line(`const TRAIN_DEFAULTS = { ${Object.entries(defaults).map(([k, v]) => `${k}: ${v}`).join(", ")} } as const;`);
   w.line();
 }
+
+/** `CreateOptions`: the dims and the seed, then what the backend adds. */
+export function createOptions(w: Writer, more: () => void): void {
+  w.block("export interface CreateOptions {", () => {
+    w.line("dims: Dims;");
+    w.line("/** Seeds the initializers and dropout; the same seed gives the same numbers. */");
+    w.line("seed?: number;");
+    more();
+  });
+}

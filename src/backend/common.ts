@@ -5,6 +5,8 @@ import type { GradGraph, NodeId } from "../ir/graph.ts";
 import type { Persistent } from "../lower/lower.ts";
 import type { Size } from "../lower/size.ts";
 import { formatNumber } from "../ir/print.ts";
+import { initCode, paramStream } from "../lower/codes.ts";
+import type { Init } from "../ops/types.ts";
 import { commentText } from "./comment.ts";
 
 /** A number as an exact, readable TypeScript literal. */
@@ -72,4 +74,13 @@ export function constantValue(g: GradGraph, id: NodeId): string {
   if (n.op === "const") return num(n.attrs.value);
   if (n.op === "dimval") return dimExpr(n.attrs.dim);
   throw new Error(`internal: node ${id} (${n.op}) is not a constant`);
+}
+
+/** The runtime call that draws param k into `array` at `offset` (the same numbers on every backend for the same seed). */
+export function initParamCall(g: GradGraph, k: number, array: string, offset: string): string {
+  const p = g.params[k]!;
+  const init = (g.nodes[p.node]!.attrs as { init: Init }).init;
+  const [a, b] = init.kind === "uniform" ? [init.low, init.high] : init.kind === "normal" ? [init.mean, init.std] : [0, 0];
+  const shape = `[${g.shapes[p.node]!.map(dimExpr).join(", ")}]`;
+  return `initParam(${initCode(init.kind)}, ${num(a)}, ${num(b)}, ${shape}, seed, ${paramStream(k)}, ${array}, ${offset}); // ${commentText(p.name)} = ${init.kind}`;
 }

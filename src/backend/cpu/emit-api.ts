@@ -1,7 +1,7 @@
 // The public face of an emitted CPU module: its types, `spec`, input checks,
 // views, the optimizer step, checkpoints and the model object.
 import type { GradGraph } from "../../ir/graph.ts";
-import { dataTypes, key, specAndDefaults } from "../api-types.ts";
+import { createOptions, dataTypes, key, specAndDefaults } from "../api-types.ts";
 import type { Writer } from "../writer.ts";
 import type { Lowered, Program } from "../../lower/lower.ts";
 import { shapeSize, sizeKey, type Size } from "../../lower/size.ts";
@@ -33,10 +33,7 @@ export function header(w: Writer, g: GradGraph, src: string, threads: boolean): 
 
 export function api(w: Writer, g: GradGraph, dropout: boolean): void {
   dataTypes(w, g);
-  w.block("export interface CreateOptions {", () => {
-    w.line("dims: Dims;");
-    w.line("/** Seeds the initializers and dropout; the same seed gives the same numbers. */");
-    w.line("seed?: number;");
+  createOptions(w, () => {
     w.line("/**");
     w.line(" * Threads for the large matrix products (default 1). With more, helper threads share the model's");
     w.line(" * memory (a SharedArrayBuffer) and each computes part of every large product; the results are");

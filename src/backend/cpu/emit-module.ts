@@ -7,13 +7,12 @@
 // (runtime/threads.ts).
 import { basename } from "node:path";
 import type { GradGraph } from "../../ir/graph.ts";
-import { codeDeclarations, initCode, paramStream } from "../../lower/codes.ts";
+import { codeDeclarations } from "../../lower/codes.ts";
 import { lower, type Lowered, type Program } from "../../lower/lower.ts";
 import { placeName } from "../../lower/places.ts";
-import type { Init } from "../../ops/types.ts";
 import { VERSION } from "../../version.ts";
 import { key } from "../api-types.ts";
-import { constantValue, describeValue, dimExpr, maxSizeText, num, persistentLabel, sizeText, sourceComment } from "../common.ts";
+import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, sizeText, sourceComment } from "../common.ts";
 import { commentText } from "../comment.ts";
 import { Writer } from "../writer.ts";
 import { api, header, loaders, modelObject, optimizer, views, workspace } from "./emit-api.ts";
@@ -105,12 +104,7 @@ function memory(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void 
 
 function initParams(w: Writer, g: GradGraph): void {
   w.comment("Params, drawn from the counter-based RNG: the same values for the same seed everywhere.");
-  g.params.forEach((p, k) => {
-    const init = (g.nodes[p.node]!.attrs as { init: Init }).init;
-    const [a, b] = init.kind === "uniform" ? [init.low, init.high] : init.kind === "normal" ? [init.mean, init.std] : [0, 0];
-    const shape = `[${g.shapes[p.node]!.map(dimExpr).join(", ")}]`;
-    w.line(`initParam(${initCode(init.kind)}, ${num(a)}, ${num(b)}, ${shape}, seed, ${paramStream(k)}, f32, p${k}); // ${commentText(p.name)} = ${init.kind}`);
-  });
+  g.params.forEach((_, k) => w.line(initParamCall(g, k, "f32", `p${k}`)));
   w.line();
 }
 

@@ -82,7 +82,7 @@ export function readback(w: Writer): void {
       w.line("const encoder = device.createCommandEncoder();");
       w.line("for (const [buffer, hostFloat, floats] of copies) encoder.copyBufferToBuffer(buffer, 0, readback, 4 * hostFloat, 4 * floats);");
       w.line("device.queue.submit([encoder.finish()]);");
-      w.line("await readback.mapAsync(MAP_MODE_READ, 4 * from, 4 * (to - from));");
+      w.line("await readback.mapAsync(MAP_MODE.READ, 4 * from, 4 * (to - from));");
       w.line("new Uint8Array(host, 4 * from, 4 * (to - from)).set(new Uint8Array(readback.getMappedRange(4 * from, 4 * (to - from))));");
       w.line("readback.unmap();");
     }, "} finally {");
@@ -188,7 +188,7 @@ export function hostMemory(w: Writer, g: GradGraph): void {
   w.line("const host = new ArrayBuffer(4 * top);");
   w.line("const f32 = new Float32Array(host);");
   if (g.outputs.some((o) => g.dtypes[o.node] === "i32")) w.line("const i32 = new Int32Array(host);");
-  w.line(`const readback = device.createBuffer({ label: "readback", size: 4 * top, usage: USAGE_MAP_READ | USAGE_COPY_DST });`);
+  w.line(`const readback = device.createBuffer({ label: "readback", size: 4 * top, usage: USAGE.MAP_READ | USAGE.COPY_DST });`);
 }
 
 export function loaders(w: Writer, g: GradGraph): void {

@@ -8,15 +8,14 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { GradGraph } from "../../ir/graph.ts";
-import { codeDeclarations, initCode, paramStream } from "../../lower/codes.ts";
+import { codeDeclarations } from "../../lower/codes.ts";
 import { lower, type Lowered, type Program } from "../../lower/lower.ts";
 import { placeName } from "../../lower/places.ts";
 import { shapeSize } from "../../lower/size.ts";
-import type { Init } from "../../ops/types.ts";
 import { VERSION } from "../../version.ts";
 import { key } from "../api-types.ts";
 import { commentText } from "../comment.ts";
-import { constantValue, describeValue, dimExpr, maxSizeText, num, persistentLabel, sizeText, sourceComment, sourceLocation } from "../common.ts";
+import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, sizeText, sourceComment, sourceLocation } from "../common.ts";
 import { runtimeSource } from "../cpu/runtime-source.ts";
 import { Writer } from "../writer.ts";
 import { api, header, LOSS_LOG } from "./emit-api.ts";
@@ -146,9 +145,7 @@ function pipelines(w: Writer, g: GradGraph, plan: WebgpuPlan): void {
 function initParams(w: Writer, g: GradGraph): void {
   w.comment("Params, drawn on the host from the counter-based RNG (the same values as the CPU module and the interpreter), then uploaded.");
   g.params.forEach((p, k) => {
-    const init = (g.nodes[p.node]!.attrs as { init: Init }).init;
-    const [a, b] = init.kind === "uniform" ? [init.low, init.high] : init.kind === "normal" ? [init.mean, init.std] : [0, 0];
-    w.line(`initParam(${initCode(init.kind)}, ${num(a)}, ${num(b)}, [${g.shapes[p.node]!.map(dimExpr).join(", ")}], seed, ${paramStream(k)}, f32, hp${k}); // ${commentText(p.name)} = ${init.kind}`);
+    w.line(initParamCall(g, k, "f32", `hp${k}`));
     w.line(`device.queue.writeBuffer(p${k}, 0, f32, hp${k}, ${sizeText(shapeSize(g.shapes[p.node]!))});`);
   });
   w.line("const validation = await device.popErrorScope();");

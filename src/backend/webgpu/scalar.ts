@@ -1,26 +1,18 @@
 // The one place the WebGPU backend turns an op's scalar rule into WGSL:
 // fused kernels and matrix-product epilogues both render their nodes here.
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
-import { OPS } from "../../ops/registry.ts";
-import type { OpDef, OpName } from "../../ops/types.ts";
+import { scalarRule } from "../scalar-rule.ts";
 import { wnum } from "../../ops/wgsl-util.ts";
 import type { Bindings } from "./shader.ts";
 
-function scalarRule(g: GradGraph, id: NodeId) {
-  const op = g.nodes[id]!.op;
-  const rule = (OPS[op] as unknown as OpDef<OpName>).wgsl;
-  if (typeof rule !== "object" || !("scalar" in rule)) throw new Error(`internal: ${op} is not a scalar op`);
-  return rule;
-}
-
 /** The f32 expression computing node `id` from its arguments' expressions; `i` is the flat element index (u32). */
 export function scalarCode(g: GradGraph, id: NodeId, args: readonly string[], i: string, training: boolean): string {
-  return scalarRule(g, id).scalar(args, g.nodes[id]!.attrs as never, i, training, id);
+  return scalarRule(g, id, "wgsl").scalar(args, g.nodes[id]!.attrs as never, i, training, id);
 }
 
 /** Statements the node needs before its expression (a dropout key), and the library functions it calls. */
 export function scalarSetup(g: GradGraph, id: NodeId, training: boolean): { prelude: readonly string[]; uses: readonly string[] } {
-  const rule = scalarRule(g, id);
+  const rule = scalarRule(g, id, "wgsl");
   return { prelude: rule.prelude ? rule.prelude(g.nodes[id]!.attrs as never, training, id) : [], uses: rule.uses ?? [] };
 }
 

@@ -189,3 +189,19 @@ describe("nnc compile --target webgpu", () => {
     expect(r.stderr).toContain("--wgsl needs --target webgpu");
   });
 });
+
+describe("bind groups", () => {
+  it.each(EXAMPLES)("%s: one per distinct pipeline and buffers, shared by the steps (and programs) that bind the same", (file) => {
+    const { code } = example(file);
+    const groups = [...code.matchAll(/const (bg\d+) = bindGroup\(device, (k\d+), \[([^\]]*)\]\);/g)];
+    const keys = groups.map((m) => `${m[2]} ${m[3]}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    const dispatches = [...code.matchAll(/dispatch\(pass, (k\d+), (bg\d+), grid_\w+\)/g)];
+    // Each dispatch binds a group made for its own pipeline, and every group is used.
+    const pipelineOf = new Map(groups.map((m) => [m[1]!, m[2]!]));
+    for (const d of dispatches) expect(pipelineOf.get(d[2]!)).toBe(d[1]);
+    expect(new Set(dispatches.map((d) => d[2]))).toEqual(new Set(pipelineOf.keys()));
+    // The forward steps recur in the loss and training programs: fewer groups than dispatches.
+    expect(groups.length).toBeLessThan(dispatches.length);
+  });
+});

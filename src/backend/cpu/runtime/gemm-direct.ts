@@ -4,7 +4,7 @@
 // accumulators (or, on WebAssembly, gemm.wat's gemv), anything else as dot
 // products. Every sum is accumulated in float64 (JS numbers); only stores
 // round to float32.
-import type { GemmWorkspace } from "./gemm.ts";
+import { type GemmWorkspace } from "./gemm.ts";
 
 /**
  * The unpacked kernel, for one or two rows or columns and for tiny products

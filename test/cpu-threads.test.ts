@@ -113,7 +113,7 @@ describe.each([
   beforeAll(() => {
     team = createGemmTeam(threads);
     shared = memoryFor(threads, wasm);
-    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource());
+    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource);
   });
   afterAll(() => disposeGemmTeam(team));
 
@@ -152,7 +152,7 @@ describe("a disposed team", () => {
   it("computes on the calling thread and says why", () => {
     const team = createGemmTeam(2);
     const shared = memoryFor(2, true);
-    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource());
+    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource);
     disposeGemmTeam(team);
     expect(team.threads).toBe(1);
     expect(team.note).toMatch(/dispose/);

@@ -2,7 +2,7 @@
 // source line a step computes. Neither backend imports the other; what they
 // share is here or in src/lower.
 import type { GradGraph, NodeId } from "../ir/graph.ts";
-import type { Persistent } from "../lower/lower.ts";
+import type { Persistent, Program } from "../lower/lower.ts";
 import type { Size } from "../lower/size.ts";
 import { formatNumber } from "../ir/print.ts";
 import { initCode, paramStream } from "../lower/codes.ts";
@@ -84,3 +84,6 @@ export function initParamCall(g: GradGraph, k: number, array: string, offset: st
   const shape = `[${g.shapes[p.node]!.map(dimExpr).join(", ")}]`;
   return `initParam(${initCode(init.kind)}, ${num(a)}, ${num(b)}, ${shape}, seed, ${paramStream(k)}, ${array}, ${offset}); // ${commentText(p.name)} = ${init.kind}`;
 }
+
+/** The names of the programs' functions in an emitted module, alike on both targets. */
+export const PROGRAM_FUNCTIONS: { readonly [K in Program["kind"]]: string } = { forward: "runForward", forwardTraining: "runForwardTraining", loss: "runEval", train: "runTrain" };

@@ -12,15 +12,13 @@ import { lower, type Lowered, type Program } from "../../lower/lower.ts";
 import { placeName } from "../../lower/places.ts";
 import { VERSION } from "../../version.ts";
 import { key } from "../api-types.ts";
-import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, sizeText, sourceComment } from "../common.ts";
+import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, PROGRAM_FUNCTIONS, sizeText, sourceComment } from "../common.ts";
 import { commentText } from "../comment.ts";
 import { Writer } from "../writer.ts";
 import { api, header, loaders, modelObject, optimizer, views, workspace } from "./emit-api.ts";
 import { emitStep, mayShareGemm, offsetName, type StepContext } from "./emit-steps.ts";
 import { gemmHelperDeclarations, runtimeSource } from "./runtime-source.ts";
 
-/** The names of the programs' functions in the module. */
-export const PROGRAM_FUNCTIONS: { readonly [K in Program["kind"]]: string } = { forward: "runForward", forwardTraining: "runForwardTraining", loss: "runEval", train: "runTrain" };
 
 const PROGRAM_LABELS: { readonly [K in Program["kind"]]: string } = { forward: "forward (inference)", forwardTraining: "forward in training mode", loss: "loss evaluation", train: "training step" };
 
@@ -98,7 +96,7 @@ function memory(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void 
   if (integers) w.line(`const i32 = new Int32Array(itop${intTemps.length > 0 ? ` + Math.max(${intTemps.join(", ")})` : ""});`);
   for (const p of plan.persistent) if (p.place.kind === "const") w.line(`f32[${placeName(p.place)}] = ${constantValue(g, p.node)};`);
   w.line(`const ws = ${workspaces};`);
-  if (threads) w.line(`startGemmHelpers(team, memory, ws.gemm, createGemmHelperScript(GEMM_HELPER));`);
+  if (threads) w.line(`startGemmHelpers(team, memory, ws.gemm, () => createGemmHelperScript(GEMM_HELPER));`);
   w.line();
 }
 

@@ -9,13 +9,13 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { GradGraph } from "../../ir/graph.ts";
 import { codeDeclarations } from "../../lower/codes.ts";
-import { lower, type Lowered, type Program } from "../../lower/lower.ts";
+import { lower, type Lowered } from "../../lower/lower.ts";
 import { placeName } from "../../lower/places.ts";
 import { shapeSize } from "../../lower/size.ts";
 import { VERSION } from "../../version.ts";
 import { key } from "../api-types.ts";
 import { commentText } from "../comment.ts";
-import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, sizeText, sourceComment, sourceLocation } from "../common.ts";
+import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, PROGRAM_FUNCTIONS, sizeText, sourceComment, sourceLocation } from "../common.ts";
 import { runtimeSource } from "../cpu/runtime-source.ts";
 import { Writer } from "../writer.ts";
 import { api, header, LOSS_LOG } from "./emit-api.ts";
@@ -41,7 +41,6 @@ function webgpuRuntime(): string {
   return text.replace(/^\/\/\/ <reference[^\n]*\n/, "").replace(/^export /gm, "");
 }
 
-export const PROGRAM_FUNCTIONS: { readonly [K in Program["kind"]]: string } = { forward: "runForward", forwardTraining: "runForwardTraining", loss: "runEval", train: "runTrain" };
 
 export function emitWebgpuModule(g: GradGraph, lowered: Lowered = lower(g), plan: WebgpuPlan = planWebgpu(g, lowered)): WebgpuModule {
   const w = new Writer();

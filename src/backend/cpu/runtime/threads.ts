@@ -130,15 +130,17 @@ export function createGemmTeam(threads: number): GemmTeam {
 /**
  * Starts the helpers on the arena of `memory` (shared memory), each with its
  * own packing workspace of ws's block sizes (and, with WebAssembly, its own
- * instance of the kernels), and waits until they run. `source` is the
- * helpers' script (see createGemmHelperScript). A helper that does
- * not start in time leaves the team at one thread, with a note.
+ * instance of the kernels), and waits until they run. `script` makes the
+ * helpers' code (see createGemmHelperScript), called only where helpers can
+ * start. A helper that does not start in time leaves the team at one
+ * thread, with a note.
  */
-export function startGemmHelpers(team: GemmTeam, memory: KernelMemory, ws: GemmWorkspace, source: string): void {
+export function startGemmHelpers(team: GemmTeam, memory: KernelMemory, ws: GemmWorkspace, script: () => string): void {
   const platform = gemmWorkerThreads();
   const arena = memory.arena;
   if (team.threads < 2 || typeof platform === "string" || !(arena.buffer instanceof SharedArrayBuffer)) return;
   const ctl = team.control;
+  const source = script();
   for (let h = 1; h < team.threads; h++) {
     const data: GemmHelperData = {
       control: ctl.buffer as SharedArrayBuffer,

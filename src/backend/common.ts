@@ -3,7 +3,7 @@
 // share is here or in src/lower.
 import type { GradGraph, NodeId } from "../ir/graph.ts";
 import type { Persistent, Program } from "../lower/lower.ts";
-import type { Size } from "../lower/size.ts";
+import { shapeSize, type Size } from "../lower/size.ts";
 import { formatNumber } from "../ir/print.ts";
 import { initCode, paramStream } from "../lower/codes.ts";
 import type { Init } from "../ops/types.ts";
@@ -25,6 +25,9 @@ export function sizeText(s: Size): string {
   if (s.dims.length === 0) return String(s.factor);
   return [...s.dims.map(dimExpr), ...(s.factor !== 1 ? [String(s.factor)] : [])].join(" * ");
 }
+
+/** A shape's element count as an expression. */
+export const shapeSizeText = (shape: readonly (string | number)[]): string => sizeText(shapeSize(shape));
 
 /** The largest of several sizes, in TypeScript. */
 export const maxSizeText = (sizes: readonly Size[]): string => (sizes.length === 1 ? sizeText(sizes[0]!) : `Math.max(${sizes.map(sizeText).join(", ")})`);

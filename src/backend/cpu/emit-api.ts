@@ -4,11 +4,10 @@ import type { GradGraph } from "../../ir/graph.ts";
 import { createOptions, dataTypes, key, specAndDefaults } from "../api-types.ts";
 import type { Writer } from "../writer.ts";
 import type { Lowered, Program } from "../../lower/lower.ts";
-import { shapeSize, sizeKey, type Size } from "../../lower/size.ts";
-import { dimExpr, maxSizeText, sizeText } from "../common.ts";
+import { sizeKey, type Size } from "../../lower/size.ts";
+import { dimExpr, maxSizeText, shapeSizeText } from "../common.ts";
 import { offsetName } from "./emit-steps.ts";
 
-const sizeExpr = (shape: readonly (string | number)[]) => sizeText(shapeSize(shape));
 
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 
@@ -127,7 +126,7 @@ function workspaceSizes(programs: readonly Program[]): string {
 
 export function views(w: Writer, g: GradGraph, infer: Program, inferTraining: Program, dropout: boolean): void {
   w.comment("Views into the arena, made once.");
-  const view = (node: number, place: string) => `${g.dtypes[node] === "i32" ? "i32" : "f32"}.subarray(${place}, ${place} + ${sizeExpr(g.shapes[node]!)})`;
+  const view = (node: number, place: string) => `${g.dtypes[node] === "i32" ? "i32" : "f32"}.subarray(${place}, ${place} + ${shapeSizeText(g.shapes[node]!)})`;
   w.line(`const params: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `p${k}`)}`).join(", ")} };`);
   w.line(`const grads: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `g${k}`)}`).join(", ")} };`);
   const outputs = (p: Program) => `{ ${g.outputs.map((o) => `${key(o.name)}: ${view(o.node, offsetName(p, p.place.get(o.node)!))}`).join(", ")} }`;
@@ -139,7 +138,7 @@ export function loaders(w: Writer, g: GradGraph): void {
   const load = (d: (typeof g.inputs)[number], k: number, obj: string) => {
     const shape = g.shapes[d.node]!;
     const type = g.dtypes[d.node] === "i32" ? "Int32Array" : "Float32Array";
-    w.line(`${g.dtypes[d.node] === "i32" ? "i32" : "f32"}.set(checked(${at(obj, d.name)}, ${JSON.stringify(d.name)}, ${type}, ${sizeExpr(shape)}, ${JSON.stringify(`[${shape.join(", ")}]`)}, dims), x${k});`);
+    w.line(`${g.dtypes[d.node] === "i32" ? "i32" : "f32"}.set(checked(${at(obj, d.name)}, ${JSON.stringify(d.name)}, ${type}, ${shapeSizeText(shape)}, ${JSON.stringify(`[${shape.join(", ")}]`)}, dims), x${k});`);
   };
   w.block("function loadInputs(inputs: Inputs): void {", () => g.inputs.forEach((d, k) => load(d, k, "inputs")));
   w.block("function loadTargets(batch: Batch): void {", () => g.targets.forEach((d, k) => load(d, g.inputs.length + k, "batch")));
@@ -147,7 +146,7 @@ export function loaders(w: Writer, g: GradGraph): void {
 }
 
 export function optimizer(w: Writer, g: GradGraph): void {
-  const each = (call: (k: number, n: string) => string) => g.params.forEach((p, k) => w.line(call(k, sizeExpr(g.shapes[p.node]!))));
+  const each = (call: (k: number, n: string) => string) => g.params.forEach((p, k) => w.line(call(k, shapeSizeText(g.shapes[p.node]!))));
   w.block("function update(o: TrainOptions | undefined): void {", () => {
     w.line("const lr = option(o?.lr, TRAIN_DEFAULTS.lr, \"lr\");");
     w.line("const wd = option(o?.weightDecay, TRAIN_DEFAULTS.weightDecay, \"weightDecay\");");
@@ -242,7 +241,7 @@ export function modelObject(w: Writer, g: GradGraph, plan: Lowered, threads: boo
     w.block("setParams(values: Partial<Params>): void {", () => {
       for (const p of g.params) {
         w.line(`const ${"v_" + g.params.indexOf(p)} = ${at("values", p.name)};`);
-        w.line(`if (${"v_" + g.params.indexOf(p)} !== undefined) ${at("params", p.name)}.set(checked(${"v_" + g.params.indexOf(p)}, ${JSON.stringify(p.name)}, Float32Array, ${sizeExpr(g.shapes[p.node]!)}, ${JSON.stringify(`[${g.shapes[p.node]!.join(", ")}]`)}, dims));`);
+        w.line(`if (${"v_" + g.params.indexOf(p)} !== undefined) ${at("params", p.name)}.set(checked(${"v_" + g.params.indexOf(p)}, ${JSON.stringify(p.name)}, Float32Array, ${shapeSizeText(g.shapes[p.node]!)}, ${JSON.stringify(`[${g.shapes[p.node]!.join(", ")}]`)}, dims));`);
       }
     }, "},");
     w.block("saveCheckpoint(): Uint8Array {", () => {

@@ -4,11 +4,11 @@
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import type { Program } from "../../lower/lower.ts";
 import { isTemp, placeName, type Place } from "../../lower/places.ts";
-import { constantSize, shapeSize } from "../../lower/size.ts";
+import { constantSize } from "../../lower/size.ts";
 import type { GemmStep, Step } from "../../lower/steps.ts";
 import { OPS } from "../../ops/registry.ts";
 import type { CpuKernelCtx, CpuValue, OpDef, OpName, Shape } from "../../ops/types.ts";
-import { dimExpr, num, sizeText } from "../common.ts";
+import { dimExpr, num, shapeSizeText, sizeText } from "../common.ts";
 import type { Writer } from "../writer.ts";
 import { GEMM_SPLIT_MIN_WORK } from "./runtime/threads.ts";
 import { scalarCode, scalarPrelude } from "./scalar.ts";
@@ -34,7 +34,7 @@ export function offsetOf(c: StepContext, id: NodeId): string {
 
 export function valueOf(c: StepContext, id: NodeId): CpuValue {
   const shape = c.g.shapes[id]!;
-  return { arr: c.g.dtypes[id] === "i32" ? "i32" : "f32", off: offsetOf(c, id), shape: shape.map(dimExpr), size: sizeText(shapeSize(shape)) };
+  return { arr: c.g.dtypes[id] === "i32" ? "i32" : "f32", off: offsetOf(c, id), shape: shape.map(dimExpr), size: shapeSizeText(shape) };
 }
 
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -83,7 +83,7 @@ function emitLoop(w: Writer, c: StepContext, nodes: readonly NodeId[], out: Node
   };
   for (const id of nodes) w.lines_(scalarPrelude(g, id, c.program.training));
   if (flat || rank === 0) {
-    w.block(`for (let i = 0; i < ${sizeText(shapeSize(outShape))}; i++) {`, body);
+    w.block(`for (let i = 0; i < ${shapeSizeText(outShape)}; i++) {`, body);
     return;
   }
   // Nested loops over the output's axes; `i` counts elements in order.

@@ -5,15 +5,13 @@ import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import type { Writer } from "../writer.ts";
 import type { Lowered, Program } from "../../lower/lower.ts";
 import { placeName } from "../../lower/places.ts";
-import { shapeSize } from "../../lower/size.ts";
-import { dimExpr, sizeText } from "../common.ts";
+import { dimExpr, shapeSizeText, sizeText } from "../common.ts";
 import { LOSS_LOG } from "./emit-api.ts";
 import { HYPER_FIELDS, METHODS } from "./optim.ts";
 import { bufferOf } from "./plan.ts";
 import { key } from "../api-types.ts";
 import { commentText } from "../comment.ts";
 
-const sizeExpr = (shape: readonly (string | number)[]) => sizeText(shapeSize(shape));
 
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 const shapeText = (g: GradGraph, id: NodeId) => `[${g.shapes[id]!.join(", ")}]`;
@@ -95,7 +93,7 @@ export function readback(w: Writer): void {
 export function modelObject(w: Writer, g: GradGraph, plan: Lowered): void {
   const { forward: infer, forwardTraining: inferTraining, loss: evalP, train } = plan;
   const loss = g.loss!.node;
-  const size = (id: NodeId) => sizeExpr(g.shapes[id]!);
+  const size = (id: NodeId) => shapeSizeText(g.shapes[id]!);
   const view = (id: NodeId, off: string) => `${g.dtypes[id] === "i32" ? "i32" : "f32"}.subarray(${off}, ${off} + ${size(id)})`;
   const tensors = [
     ...g.params.map((p, k) => ({ name: `param/${p.name}`, off: `hp${k}`, buf: `p${k}`, node: p.node })),
@@ -172,16 +170,16 @@ export function hostMemory(w: Writer, g: GradGraph): void {
   w.comment("Host memory, for what is read back and for checkpoints; regions 256-byte aligned (64 floats).");
   w.line("let top = 0;");
   const region = (name: string, size: string, comment: string) => w.line(`const ${name} = top; top += Math.ceil((${size}) / 64) * 64; // ${commentText(comment)}`);
-  g.params.forEach((p, k) => region(`hp${k}`, sizeExpr(g.shapes[p.node]!), `param ${p.name}`));
+  g.params.forEach((p, k) => region(`hp${k}`, shapeSizeText(g.shapes[p.node]!), `param ${p.name}`));
   w.line("const paramsEnd = top;");
   g.params.forEach((p, k) => {
-    region(`hm${k}`, sizeExpr(g.shapes[p.node]!), `optimizer state 1 of ${p.name}`);
-    region(`hv${k}`, sizeExpr(g.shapes[p.node]!), `optimizer state 2 of ${p.name}`);
+    region(`hm${k}`, shapeSizeText(g.shapes[p.node]!), `optimizer state 1 of ${p.name}`);
+    region(`hv${k}`, shapeSizeText(g.shapes[p.node]!), `optimizer state 2 of ${p.name}`);
   });
   w.line("const stateEnd = top;");
-  g.params.forEach((p, k) => region(`hg${k}`, sizeExpr(g.shapes[p.node]!), `gradient of ${p.name}`));
+  g.params.forEach((p, k) => region(`hg${k}`, shapeSizeText(g.shapes[p.node]!), `gradient of ${p.name}`));
   w.line("const gradsEnd = top;");
-  g.outputs.forEach((o, k) => region(`ho${k}`, sizeExpr(g.shapes[o.node]!), `output ${o.name}`));
+  g.outputs.forEach((o, k) => region(`ho${k}`, shapeSizeText(g.shapes[o.node]!), `output ${o.name}`));
   w.line("const outputsEnd = top;");
   region("hl", String(LOSS_LOG), "the loss log");
   region("hs", "1", "one loss");
@@ -195,7 +193,7 @@ export function loaders(w: Writer, g: GradGraph): void {
   const load = (d: (typeof g.inputs)[number], k: number, obj: string) => {
     const shape = g.shapes[d.node]!;
     const type = g.dtypes[d.node] === "i32" ? "Int32Array" : "Float32Array";
-    w.line(`device.queue.writeBuffer(x${k}, 0, checked(${at(obj, d.name)}, ${JSON.stringify(d.name)}, ${type}, ${sizeExpr(shape)}, ${JSON.stringify(`[${shape.join(", ")}]`)}, dims));`);
+    w.line(`device.queue.writeBuffer(x${k}, 0, checked(${at(obj, d.name)}, ${JSON.stringify(d.name)}, ${type}, ${shapeSizeText(shape)}, ${JSON.stringify(`[${shape.join(", ")}]`)}, dims));`);
   };
   w.block("function loadInputs(inputs: Inputs): void {", () => g.inputs.forEach((d, k) => load(d, k, "inputs")));
   w.block("function loadTargets(batch: Batch): void {", () => g.targets.forEach((d, k) => load(d, g.inputs.length + k, "batch")));

@@ -11,11 +11,10 @@ import type { GradGraph } from "../../ir/graph.ts";
 import { codeDeclarations } from "../../lower/codes.ts";
 import { lower, type Lowered } from "../../lower/lower.ts";
 import { placeName } from "../../lower/places.ts";
-import { shapeSize } from "../../lower/size.ts";
 import { VERSION } from "../../version.ts";
 import { key } from "../api-types.ts";
 import { commentText } from "../comment.ts";
-import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, PROGRAM_FUNCTIONS, sizeText, sourceComment, sourceLocation } from "../common.ts";
+import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, PROGRAM_FUNCTIONS, shapeSizeText, sizeText, sourceComment, sourceLocation } from "../common.ts";
 import { runtimeSource } from "../cpu/runtime-source.ts";
 import { Writer } from "../writer.ts";
 import { api, header, LOSS_LOG } from "./emit-api.ts";
@@ -136,7 +135,7 @@ function pipelines(w: Writer, g: GradGraph, plan: WebgpuPlan): void {
   }
   g.params.forEach((p, k) => {
     for (const m of METHODS) w.line(`const bg_${m}${k} = bindGroup(device, o_${m}, [hyper, p${k}, g${k}${STATE[m].map((s) => `, ${s}${k}`).join("")}]);`);
-    w.line(`const grid_opt${k} = workgroups(device, "the optimizer of ${p.name.replace(/[^A-Za-z0-9_]/g, "?")}", ${sizeText(shapeSize(g.shapes[p.node]!))}, ${THREADS_PER_GROUP});`);
+    w.line(`const grid_opt${k} = workgroups(device, "the optimizer of ${p.name.replace(/[^A-Za-z0-9_]/g, "?")}", ${shapeSizeText(g.shapes[p.node]!)}, ${THREADS_PER_GROUP});`);
   });
   w.line();
 }
@@ -145,7 +144,7 @@ function initParams(w: Writer, g: GradGraph): void {
   w.comment("Params, drawn on the host from the counter-based RNG (the same values as the CPU module and the interpreter), then uploaded.");
   g.params.forEach((p, k) => {
     w.line(initParamCall(g, k, "f32", `hp${k}`));
-    w.line(`device.queue.writeBuffer(p${k}, 0, f32, hp${k}, ${sizeText(shapeSize(g.shapes[p.node]!))});`);
+    w.line(`device.queue.writeBuffer(p${k}, 0, f32, hp${k}, ${shapeSizeText(g.shapes[p.node]!)});`);
   });
   w.line("const validation = await device.popErrorScope();");
   w.line("if (validation !== null) throw new Error(`createModel: WebGPU rejected the model: ${validation.message}`);");

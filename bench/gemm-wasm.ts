@@ -79,7 +79,7 @@ for (const n of sizes) {
   const ja = a.slice();
   const jb = b.slice();
   const jc = new Float32Array(n * n);
-  const tj = median(() => gemm(ws, false, false, n, n, n, ja, 0, n, jb, 0, n, jc, 0, n, false, null, 0, 0), Math.min(samples, 5), inner, 1);
+  const tj = median(() => gemm(ws, false, false, n, n, n, ja, 0, n, jb, 0, n, jc, 0, n, false), Math.min(samples, 5), inner, 1);
   console.log(`| ${n} | ${gflops(tw).toFixed(2)} | ${gflops(tj).toFixed(2)} | ${(tj / tw).toFixed(1)}× |`);
 }
 
@@ -95,7 +95,7 @@ for (const n of sizes) {
   const jx = x.slice();
   const jw = w.slice();
   const jc = new Float32Array(nn);
-  const tj = median(() => gemm(ws, false, false, 1, nn, k, jx, 0, k, jw, 0, nn, jc, 0, nn, false, null, 0, 0), 31, 200);
+  const tj = median(() => gemm(ws, false, false, 1, nn, k, jx, 0, k, jw, 0, nn, jc, 0, nn, false), 31, 200);
   console.log(`\n1 × 784 · 784 × 100: wasm gemv ${(tw * 1000).toFixed(1)} µs, JS gemm ${(tj * 1000).toFixed(1)} µs`);
   // Batch 2: the two rows share every load of W.
   const x2 = heap.subarray(aAt / 4, aAt / 4 + 2 * k);
@@ -103,6 +103,6 @@ for (const n of sizes) {
   const tw2 = median(() => wasmGemv(2, nn, k, aAt, k, 1, bAt, nn, cAt, nn, 1, 0), 31, 1000);
   const jx2 = x2.slice();
   const jc2 = new Float32Array(2 * nn);
-  const tj2 = median(() => gemm(ws, false, false, 2, nn, k, jx2, 0, k, jw, 0, nn, jc2, 0, nn, false, null, 0, 0), 31, 100);
+  const tj2 = median(() => gemm(ws, false, false, 2, nn, k, jx2, 0, k, jw, 0, nn, jc2, 0, nn, false), 31, 100);
   console.log(`2 × 784 · 784 × 100: wasm gemv ${(tw2 * 1000).toFixed(1)} µs, JS gemm ${(tj2 * 1000).toFixed(1)} µs`);
 }

@@ -40,7 +40,7 @@ export function squareProduct(n: number, wasm: boolean): () => void {
   arena.set(filled(n * n, 1, -0.5, 0.5), 0);
   arena.set(filled(n * n, 2, -0.5, 0.5), n * n);
   const ws = gemmWorkspace(n, n, n, memory.wasm);
-  return () => gemm(ws, false, false, n, n, n, arena, 0, n, arena, n * n, n, arena, 2 * n * n, n, false, null, 0, 0);
+  return () => gemm(ws, false, false, n, n, n, arena, 0, n, arena, n * n, n, arena, 2 * n * n, n, false);
 }
 
 export async function benchMatmul(o: TimingOptions, sizes: readonly number[] = [256, 512, 1024]): Promise<MatmulRow[]> {

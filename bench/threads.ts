@@ -57,7 +57,7 @@ export function benchGemmThreads(sizes: readonly number[] = [256, 512, 1024]): T
   for (let i = 0; i < 2 * max * max; i++) arena[i] = Math.sin(i) / 2;
   const ws = gemmWorkspace(max, max, max, memory.wasm);
   const team = createGemmTeam(2);
-  startGemmHelpers(team, memory, ws, gemmHelperSource());
+  startGemmHelpers(team, memory, ws, gemmHelperSource);
   if (team.threads !== 2) throw new Error(`no helper thread: ${team.note}`);
   const rows: ThreadsRow[] = [];
   for (const n of sizes) {
@@ -65,8 +65,8 @@ export function benchGemmThreads(sizes: readonly number[] = [256, 512, 1024]): T
     const c = 2 * max * max;
     const runs = n >= 1024 ? 7 : 25;
     const [one, two] = fastest(
-      () => gemm(ws, false, false, n, n, n, arena, 0, n, arena, b, n, arena, c, n, false, null, 0, 0),
-      () => gemmSplit(team, ws, false, false, n, n, n, arena, 0, n, arena, b, n, arena, c, n, false, null, 0, 0),
+      () => gemm(ws, false, false, n, n, n, arena, 0, n, arena, b, n, arena, c, n, false),
+      () => gemmSplit(team, ws, false, false, n, n, n, arena, 0, n, arena, b, n, arena, c, n, false),
       runs,
       2,
     );

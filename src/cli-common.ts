@@ -2,7 +2,7 @@
 // parsing common options, and the usage error (exit code 2).
 import { readFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
-import { planModule, planStats } from "./backend/cpu/plan.ts";
+import { lower, planStats, type Lowered } from "./lower/lower.ts";
 import { DataError } from "./data/errors.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { Option } from "commander";
@@ -99,8 +99,8 @@ const WASM_MEMORY_BYTES = 2 ** 32;
  * `--batch 100000000`) with NNC520 and the memory they would need, before
  * the module tries and fails with a RangeError.
  */
-export function checkModelFits(g: GradGraph, dims: Readonly<Record<string, number>>, limit = Math.min(WASM_MEMORY_BYTES, totalmem())): void {
-  const bytes = planStats(g, planModule(g), dims).plannedBytes;
+export function checkModelFits(g: GradGraph, dims: Readonly<Record<string, number>>, plan: Lowered = lower(g), limit = Math.min(WASM_MEMORY_BYTES, totalmem())): void {
+  const bytes = planStats(g, plan, dims).plannedBytes;
   if (bytes <= limit) return;
   const sizes = Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(", ");
   throw new DataError("NNC520", `${g.modelName} needs ${formatBytes(bytes)} for its values at ${sizes || "its sizes"}, more than the ${formatBytes(limit)} it can have here; lower --batch or the --dim sizes`);

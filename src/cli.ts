@@ -3,8 +3,9 @@ import { writeFileSync } from "node:fs";
 import { emitCpuModule } from "./backend/cpu/emit-module.ts";
 import { emitWebgpuModule } from "./backend/webgpu/emit-module.ts";
 import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
-import { planModule, planStats } from "./backend/cpu/plan.ts";
+import { planWebgpu } from "./backend/webgpu/plan.ts";
 import { GEMM_WASM_PACK_FLOATS } from "./backend/cpu/runtime/gemm-wasm.ts";
+import { lower, planStats } from "./lower/lower.ts";
 import { Command, CommanderError, Option } from "commander";
 import { checkDimNames, dimOption, formatBytes, formatOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { printGraph } from "./ir/print.ts";
@@ -115,23 +116,26 @@ export function makeProgram(): Command {
       const g = result.grad;
       checkDimNames(g.dims, opts.dim);
       if (opts.wgsl !== undefined && opts.target !== "webgpu") throw new UsageError("--wgsl needs --target webgpu");
+      // Lowered once: both emitters, the limits check and the statistics read the same plan.
+      const plan = lower(g);
       let code: string;
       if (opts.target === "webgpu") {
-        const checked = checkWebgpuLimits(g);
+        const gpu = planWebgpu(g, plan);
+        const checked = checkWebgpuLimits(g, undefined, plan, gpu);
         if (report([{ ...result, diagnostics: checked }], "text", useColor(opts.color))) {
           process.exitCode = 1;
           return;
         }
-        const m = emitWebgpuModule(g);
+        const m = emitWebgpuModule(g, plan, gpu);
         code = m.code;
         if (opts.wgsl !== undefined) writeFileSync(opts.wgsl, m.wgsl);
-      } else code = emitCpuModule(g);
+      } else code = emitCpuModule(g, plan);
       if (opts.out) writeFileSync(opts.out, code);
       else process.stdout.write(code);
       if (opts.stats) {
         const dims: Record<string, number> = Object.create(null);
         for (const d of g.dims) dims[d.name] = givenDim(opts.dim, d.name) ?? d.default ?? STATS_DEFAULT_DIM;
-        const s = planStats(g, planModule(g), dims);
+        const s = planStats(g, plan, dims);
         const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
         process.stderr.write(
           `memory (${Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(", ") || "no dims"}): planned ${mb(s.plannedBytes)}, one buffer per value ${mb(s.naiveBytes)} (${((1 - s.plannedBytes / s.naiveBytes) * 100).toFixed(0)}% saved), and ${mb(4 * GEMM_WASM_PACK_FLOATS)} of packing space per thread for the matrix products\n`,

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
-import { planModule, planStats } from "../src/backend/cpu/plan.ts";
+import { lower, planStats } from "../src/lower/lower.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
 
@@ -166,7 +166,7 @@ describe("the memory plan (nnc compile --stats)", () => {
     const r = runGrad("examples/mnist_tanh.nn", readFileSync(join(ROOT, "examples", "mnist_tanh.nn"), "utf8"));
     const g = r.grad!;
     const dims = { batch: 100, hidden: 100 };
-    const stats = planStats(g, planModule(g), dims);
+    const stats = planStats(g, lower(g), dims);
     // Persistent: l0, y, and W0 and W1 with their gradients and two optimizer states; then the training
     // step's temporaries, the largest program: tanh, l1 (reused backward), the logits, l2 (reused), the loss.
     const persistent = 100 * 784 + 100 * 10 + 4 * (784 * 100) + 4 * (100 * 10);

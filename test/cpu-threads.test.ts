@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import { gemmHelperSource } from "../src/backend/cpu/runtime-source.ts";
-import { ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, gemm, gemmWorkspace } from "../src/backend/cpu/runtime/gemm.ts";
+import { gemm, gemmWorkspace } from "../src/backend/cpu/runtime/gemm.ts";
 import { createGemmTeam, disposeGemmTeam, GEMM_SPLIT_MIN_WORK, gemmSplit, HELPER_SLOT, startGemmHelpers, TEAM_SLOTS, type GemmTeam } from "../src/backend/cpu/runtime/threads.ts";
 import { createKernelMemory, type KernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { toJavaScript } from "../src/backend/cpu/strip-types.ts";
@@ -51,24 +51,22 @@ interface Case {
   k: number;
   transA?: boolean;
   transB?: boolean;
-  bias?: boolean;
-  act?: number;
   accumulate?: boolean;
   what: string;
 }
 
 const CASES: Case[] = [
-  { m: 100, n: 100, k: 784, act: ACT_TANH, what: "a layer's forward product (rows, k over several blocks)" },
+  { m: 100, n: 100, k: 784, what: "a layer's forward product (rows, k over several blocks)" },
   { m: 784, n: 100, k: 100, transA: true, what: "a weight gradient, Aᵀ read in place" },
-  { m: 64, n: 300, k: 100, transB: true, bias: true, act: ACT_RELU, what: "more columns than rows, Bᵀ, bias and relu" },
-  { m: 257, n: 129, k: 300, transA: true, transB: true, act: ACT_SIGMOID, accumulate: true, what: "odd sizes, both transposed, accumulating" },
-  { m: 2, n: 5000, k: 60, bias: true, what: "two rows: the direct kernel, split by columns" },
+  { m: 64, n: 300, k: 100, transB: true, what: "more columns than rows, Bᵀ" },
+  { m: 257, n: 129, k: 300, transA: true, transB: true, accumulate: true, what: "odd sizes, both transposed, accumulating" },
+  { m: 2, n: 5000, k: 60, what: "two rows: the direct kernel, split by columns" },
   { m: 3000, n: 1, k: 200, what: "one column: the direct kernel, split by rows" },
   { m: 3000, n: 1, k: 200, transA: true, what: "one column of Aᵀ: the matrix-vector kernel, split by rows" },
 ];
 
 /** Fills the arena with NaN, then a case's operands (C too, for accumulating products); returns their offsets. */
-function place(arena: Float32Array, c: Case, seed: number): { a: number; b: number; bias: number; out: number } {
+function place(arena: Float32Array, c: Case, seed: number): { a: number; b: number; out: number } {
   arena.fill(NaN);
   let s = seed;
   const next = () => {
@@ -77,13 +75,11 @@ function place(arena: Float32Array, c: Case, seed: number): { a: number; b: numb
   };
   const a = 13;
   const b = a + c.m * c.k + 5;
-  const bias = b + c.k * c.n + 3;
-  const out = bias + c.n + 7;
+  const out = b + c.k * c.n + 3;
   for (let i = 0; i < c.m * c.k; i++) arena[a + i] = next();
   for (let i = 0; i < c.k * c.n; i++) arena[b + i] = next();
-  for (let i = 0; i < c.n; i++) arena[bias + i] = next();
   for (let i = 0; i < c.m * c.n; i++) arena[out + i] = c.accumulate ? next() : NaN;
-  return { a, b, bias, out };
+  return { a, b, out };
 }
 
 /** A model-like memory of ARENA floats for `threads` threads: WebAssembly (shared when threads > 1) or plain arrays. */
@@ -99,7 +95,7 @@ function run(team: GemmTeam | null, memory: KernelMemory, c: Case, at: ReturnTyp
   const arena = memory.arena;
   const lda = c.transA ? c.m : c.k;
   const ldb = c.transB ? c.k : c.n;
-  const args = [c.transA ?? false, c.transB ?? false, c.m, c.n, c.k, arena, at.a, lda, arena, at.b, ldb, arena, at.out, c.n, c.accumulate ?? false, c.bias ? arena : null, at.bias, c.act ?? ACT_NONE] as const;
+  const args = [c.transA ?? false, c.transB ?? false, c.m, c.n, c.k, arena, at.a, lda, arena, at.b, ldb, arena, at.out, c.n, c.accumulate ?? false] as const;
   if (team === null) gemm(ws, ...args);
   else gemmSplit(team, ws, ...args);
 }
@@ -117,7 +113,7 @@ describe.each([
   beforeAll(() => {
     team = createGemmTeam(threads);
     shared = memoryFor(threads, wasm);
-    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource());
+    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource);
   });
   afterAll(() => disposeGemmTeam(team));
 
@@ -156,7 +152,7 @@ describe("a disposed team", () => {
   it("computes on the calling thread and says why", () => {
     const team = createGemmTeam(2);
     const shared = memoryFor(2, true);
-    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource());
+    startGemmHelpers(team, shared, gemmWorkspace(1024, 1024, 1024, shared.wasm), gemmHelperSource);
     disposeGemmTeam(team);
     expect(team.threads).toBe(1);
     expect(team.note).toMatch(/dispose/);

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { newOptimizerSettings, OPTIMIZERS, optimizerHyper, optimizerSettings, optimizerStep, type OptimizerMethod, type OptimizerOptions, type OptimizerShader } from "../src/backend/cpu/runtime/optim.ts";
 import { HYPER_FIELDS, optimizerShader, STATE } from "../src/backend/webgpu/optim.ts";
 import { THREADS_PER_GROUP } from "../src/backend/webgpu/kernels.ts";
-import { bindGroup, computePipeline, dispatch, MAP_MODE_READ, storageBuffer, uniformBuffer, USAGE_COPY_DST, USAGE_MAP_READ, workgroups } from "../src/backend/webgpu/runtime.ts";
+import { bindGroup, computePipeline, dispatch, MAP_MODE, storageBuffer, uniformBuffer, USAGE, workgroups } from "../src/backend/webgpu/runtime.ts";
 import { seededRandom } from "./helpers.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
@@ -16,11 +16,11 @@ if (typeof ctx === "string" && REQUIRED) throw new Error(`NNC_REQUIRE_WEBGPU=1 b
 if (typeof ctx === "string") console.warn(`WGSL optimizer tests skipped: ${ctx}. To run them without a GPU: ${SETUP_COMMAND}`);
 
 async function readBuffer(device: GPUDevice, buffer: GPUBuffer, n: number): Promise<Float32Array> {
-  const staging = device.createBuffer({ size: 4 * n, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+  const staging = device.createBuffer({ size: 4 * n, usage: USAGE.MAP_READ | USAGE.COPY_DST });
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(buffer, 0, staging, 0, 4 * n);
   device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(MAP_MODE_READ);
+  await staging.mapAsync(MAP_MODE.READ);
   const out = new Float32Array(staging.getMappedRange().slice(0));
   staging.unmap();
   staging.destroy();

@@ -104,7 +104,7 @@ loss = mse(loop, struct)
 describe("hostile names", () => {
   it("stay inside strings, comments and prefixed WGSL names", () => {
     const { code, plan } = compile("hostile.nn", HOSTILE);
-    const wgsl = plan.shaders.join("\n"); // the optimizers' shaders name their buffers p, g, m, v
+    const wgsl = plan.shaders.map((s) => s.wgsl).join("\n"); // the optimizers' shaders name their buffers p, g, m, v
     // Every buffer is named v_NAME (a user's value) or t_ID (a temporary), never a bare user name.
     const names = [...wgsl.matchAll(/var<storage, read(?:_write)?> (\w+):/g)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(0);
@@ -119,7 +119,7 @@ describe("WebGPU limits", () => {
   it("splits a fused chain that needs more than 8 storage buffers, each part within the limit", () => {
     const { plan, wgsl } = compile("wide.nn", WIDE);
     expect(wgsl).toContain("(part 1 of 2)");
-    for (const kernels of plan.kernels.values()) for (const k of kernels) expect(k.bindings.filter((b) => b.access !== "uniform").length).toBeLessThanOrEqual(8);
+    for (const kernels of plan.kernels.values()) for (const { kernel: k } of kernels) expect(k.bindings.filter((b) => b.access !== "uniform").length).toBeLessThanOrEqual(8);
     const r = runGrad("wide.nn", WIDE);
     expect(checkWebgpuLimits(r.grad!).items).toEqual([]);
   });
@@ -187,5 +187,21 @@ describe("nnc compile --target webgpu", () => {
     const r = cli(["compile", "examples/perceptron_and.nn", "--wgsl", "x.wgsl"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--wgsl needs --target webgpu");
+  });
+});
+
+describe("bind groups", () => {
+  it.each(EXAMPLES)("%s: one per distinct pipeline and buffers, shared by the steps (and programs) that bind the same", (file) => {
+    const { code } = example(file);
+    const groups = [...code.matchAll(/const (bg\d+) = bindGroup\(device, (k\d+), \[([^\]]*)\]\);/g)];
+    const keys = groups.map((m) => `${m[2]} ${m[3]}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    const dispatches = [...code.matchAll(/dispatch\(pass, (k\d+), (bg\d+), grid_\w+\)/g)];
+    // Each dispatch binds a group made for its own pipeline, and every group is used.
+    const pipelineOf = new Map(groups.map((m) => [m[1]!, m[2]!]));
+    for (const d of dispatches) expect(pipelineOf.get(d[2]!)).toBe(d[1]);
+    expect(new Set(dispatches.map((d) => d[2]))).toEqual(new Set(pipelineOf.keys()));
+    // The forward steps recur in the loss and training programs: fewer groups than dispatches.
+    expect(groups.length).toBeLessThan(dispatches.length);
   });
 });

@@ -3,7 +3,7 @@
 // training options. What differs (sync or async methods, threads or a
 // device) each backend's emit-api.ts adds.
 import type { GradGraph } from "../ir/graph.ts";
-import { num } from "./cpu/emit-steps.ts";
+import { num } from "./common.ts";
 import type { Writer } from "./writer.ts";
 import { LR_DEFAULT, OPTIMIZERS } from "./cpu/runtime/optim.ts";
 import { fileOptimizerOptions, methodsReading, NN_OPTION_NAME, type OptionName } from "./train-options.ts";
@@ -58,4 +58,14 @@ export function specAndDefaults(w: Writer, g: GradGraph, dropout: boolean): void
   const defaults = Object.entries(fileOptimizerOptions(t)).map(([k, v]) => `${k}: ${typeof v === "string" ? JSON.stringify(v) : num(v)}`);
   w.line(`const TRAIN_DEFAULTS: OptimizerOptions = { ${defaults.join(", ")} };`);
   w.line();
+}
+
+/** `CreateOptions`: the dims and the seed, then what the backend adds. */
+export function createOptions(w: Writer, more: () => void): void {
+  w.block("export interface CreateOptions {", () => {
+    w.line("dims: Dims;");
+    w.line("/** Seeds the initializers and dropout; the same seed gives the same numbers. */");
+    w.line("seed?: number;");
+    more();
+  });
 }

@@ -1,5 +1,6 @@
 // An indent-aware text writer for emitters: code is written line by line
 // with explicit blocks, never assembled from ad-hoc string concatenation.
+import { commentText } from "./comment.ts";
 
 export class Writer {
   private readonly lines: string[] = [];
@@ -35,13 +36,13 @@ export class Writer {
   }
 
   /**
-   * A `//` comment, wrapped at 100 columns. Characters JavaScript reads as
-   * line breaks (\r, U+2028, U+2029) and other controls become spaces, so no
-   * text from a source file can end the comment and become code.
+   * A `//` comment, wrapped at 100 columns, one per line of `text`. Each line
+   * goes through commentText, so no text from a source file can end the
+   * comment and become code.
    */
   comment(text: string): this {
-    for (const para of text.replace(/[\u0000-\u0009\u000b-\u001f\u007f\u2028\u2029]/g, " ").split("\n")) {
-      let rest = para;
+    for (const para of text.split("\n")) {
+      let rest = commentText(para);
       while (rest.length > 96) {
         const cut = rest.lastIndexOf(" ", 96);
         const at = cut > 20 ? cut : 96;

@@ -1,11 +1,13 @@
 // The public face of an emitted CPU module: its types, `spec`, input checks,
 // views, the optimizer step, checkpoints and the model object.
 import type { GradGraph } from "../../ir/graph.ts";
-import { dataTypes, key, specAndDefaults } from "../api-types.ts";
+import { createOptions, dataTypes, key, specAndDefaults } from "../api-types.ts";
 import type { Writer } from "../writer.ts";
-import { dimExpr } from "./emit-steps.ts";
-import { sizeExpr, type ProgramMemory } from "./memory.ts";
-import type { Program } from "./schedule.ts";
+import type { Lowered, Program } from "../../lower/lower.ts";
+import { sizeKey, type Size } from "../../lower/size.ts";
+import { dimExpr, maxSizeText, shapeSizeText } from "../common.ts";
+import { offsetName } from "./emit-steps.ts";
+
 
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 
@@ -30,10 +32,7 @@ export function header(w: Writer, g: GradGraph, src: string, threads: boolean): 
 
 export function api(w: Writer, g: GradGraph, dropout: boolean): void {
   dataTypes(w, g);
-  w.block("export interface CreateOptions {", () => {
-    w.line("dims: Dims;");
-    w.line("/** Seeds the initializers and dropout; the same seed gives the same numbers. */");
-    w.line("seed?: number;");
+  createOptions(w, () => {
     w.line("/**");
     w.line(" * Threads for the large matrix products (default 1). With more, helper threads share the model's");
     w.line(" * memory (a SharedArrayBuffer) and each computes part of every large product; the results are");
@@ -107,7 +106,7 @@ export function workspace(g: GradGraph, programs: readonly Program[]): { workspa
     }
   }
   const max = (xs: Set<string>) => (xs.size === 1 ? [...xs][0]! : `Math.max(${[...xs].join(", ")})`);
-  const gemmWs = `gemmWorkspace(${workspaceSizes(g, programs)}, memory.wasm)`;
+  const gemmWs = `gemmWorkspace(${workspaceSizes(programs)}, memory.wasm)`;
   if (pixels.size === 0) return { workspaces: `{ gemm: ${gemmWs} }`, columns: "0" };
   return {
     workspaces: `{ gemm: ${gemmWs}, conv: convWorkspace(${max(pixels)}, ${max(patches)}, ${max(channels)}, null, memory) }`,
@@ -115,30 +114,22 @@ export function workspace(g: GradGraph, programs: readonly Program[]): { workspa
   };
 }
 
-function workspaceSizes(g: GradGraph, programs: readonly Program[]): string {
-  const ms = new Set<string>(["1"]);
-  const ns = new Set<string>(["1"]);
-  const ks = new Set<string>(["1"]);
-  for (const p of programs) {
-    for (const s of p.steps) {
-      if (s.kind !== "gemm") continue;
-      const sa = g.shapes[s.a]!.map(dimExpr);
-      const sb = g.shapes[s.b]!.map(dimExpr);
-      ms.add(sa.length === 1 ? "1" : s.transA ? sa[1]! : sa.slice(0, -1).join(" * "));
-      ks.add(sa.length === 1 ? sa[0]! : s.transA ? sa[0]! : sa[sa.length - 1]!);
-      ns.add(sb.length === 1 ? "1" : s.transB ? sb[0]! : sb[sb.length - 1]!);
-    }
-  }
-  const max = (xs: Set<string>) => (xs.size === 1 ? [...xs][0]! : `Math.max(${[...xs].join(", ")})`);
-  return `${max(ms)}, ${max(ns)}, ${max(ks)}`;
+/** The largest m, n and k of any program's products. */
+function workspaceSizes(programs: readonly Program[]): string {
+  const largest = (pick: (s: { m: Size; n: Size; k: Size }) => Size) => {
+    const sizes = new Map<string, Size>([["1", { factor: 1, dims: [] }]]);
+    for (const p of programs) for (const s of p.steps) if (s.kind === "gemm") sizes.set(sizeKey(pick(s.geometry)), pick(s.geometry));
+    return maxSizeText([...sizes.values()]);
+  };
+  return `${largest((x) => x.m)}, ${largest((x) => x.n)}, ${largest((x) => x.k)}`;
 }
 
-export function views(w: Writer, g: GradGraph, infer: ProgramMemory, inferTraining: ProgramMemory, dropout: boolean): void {
+export function views(w: Writer, g: GradGraph, infer: Program, inferTraining: Program, dropout: boolean): void {
   w.comment("Views into the arena, made once.");
-  const view = (node: number, place: string) => `${g.dtypes[node] === "i32" ? "i32" : "f32"}.subarray(${place}, ${place} + ${sizeExpr(g.shapes[node]!)})`;
+  const view = (node: number, place: string) => `${g.dtypes[node] === "i32" ? "i32" : "f32"}.subarray(${place}, ${place} + ${shapeSizeText(g.shapes[node]!)})`;
   w.line(`const params: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `p${k}`)}`).join(", ")} };`);
   w.line(`const grads: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `g${k}`)}`).join(", ")} };`);
-  const outputs = (m: ProgramMemory) => `{ ${g.outputs.map((o) => `${key(o.name)}: ${view(o.node, m.place.get(o.node)!)}`).join(", ")} }`;
+  const outputs = (p: Program) => `{ ${g.outputs.map((o) => `${key(o.name)}: ${view(o.node, offsetName(p, p.place.get(o.node)!))}`).join(", ")} }`;
   w.line(`const outputs: Outputs = ${outputs(infer)};`);
   if (dropout) w.line(`const outputsTraining: Outputs = ${outputs(inferTraining)};`);
 }
@@ -147,7 +138,7 @@ export function loaders(w: Writer, g: GradGraph): void {
   const load = (d: (typeof g.inputs)[number], k: number, obj: string) => {
     const shape = g.shapes[d.node]!;
     const type = g.dtypes[d.node] === "i32" ? "Int32Array" : "Float32Array";
-    w.line(`${g.dtypes[d.node] === "i32" ? "i32" : "f32"}.set(checked(${at(obj, d.name)}, ${JSON.stringify(d.name)}, ${type}, ${sizeExpr(shape)}, ${JSON.stringify(`[${shape.join(", ")}]`)}, dims), x${k});`);
+    w.line(`${g.dtypes[d.node] === "i32" ? "i32" : "f32"}.set(checked(${at(obj, d.name)}, ${JSON.stringify(d.name)}, ${type}, ${shapeSizeText(shape)}, ${JSON.stringify(`[${shape.join(", ")}]`)}, dims), x${k});`);
   };
   w.block("function loadInputs(inputs: Inputs): void {", () => g.inputs.forEach((d, k) => load(d, k, "inputs")));
   w.block("function loadTargets(batch: Batch): void {", () => g.targets.forEach((d, k) => load(d, g.inputs.length + k, "batch")));
@@ -159,13 +150,14 @@ export function optimizer(w: Writer, g: GradGraph): void {
   w.line("const settings = newOptimizerSettings();");
   w.block("function update(o: TrainOptions | undefined): void {", () => {
     w.line("const s = optimizerSettings(o, TRAIN_DEFAULTS, settings);");
-    g.params.forEach((p, k) => w.line(`optimizerStep(s, f32, p${k}, f32, g${k}, f32, m${k}, f32, v${k}, ${sizeExpr(g.shapes[p.node]!)}, step + 1);`));
+    g.params.forEach((p, k) => w.line(`optimizerStep(s, f32, p${k}, f32, g${k}, f32, m${k}, f32, v${k}, ${shapeSizeText(g.shapes[p.node]!)}, step + 1);`));
   });
   w.line();
 }
 
-export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, trainMem: ProgramMemory, dropout: boolean, threads: boolean): void {
-  const loss = g.loss!.node;
+export function modelObject(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void {
+  const dropout = plan.dropout;
+  const lossAt = (p: Program) => offsetName(p, p.place.get(g.loss!.node)!);
   const tensors = [
     ...g.params.map((p, k) => ({ name: `param/${p.name}`, off: `p${k}`, node: p.node })),
     ...g.params.flatMap((p, k) => [
@@ -193,7 +185,7 @@ export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, tra
       w.line("loadInputs(batch);");
       w.line("loadTargets(batch);");
       w.line("runEval();");
-      w.line(`return f32[${evalMem.place.get(loss)}]!;`);
+      w.line(`return f32[${lossAt(plan.loss)}]!;`);
     }, "},");
     w.block("gradients(batch: Batch): Params {", () => {
       w.line("loadInputs(batch);");
@@ -205,7 +197,7 @@ export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, tra
       w.line("loadInputs(batch);");
       w.line("loadTargets(batch);");
       w.line("runTrain();");
-      w.line(`const value = f32[${trainMem.place.get(loss)}]!;`);
+      w.line(`const value = f32[${lossAt(plan.train)}]!;`);
       w.line("update(options);");
       w.line("step++;");
       w.line("return value;");
@@ -216,7 +208,7 @@ export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, tra
     w.block("setParams(values: Partial<Params>): void {", () => {
       for (const p of g.params) {
         w.line(`const ${"v_" + g.params.indexOf(p)} = ${at("values", p.name)};`);
-        w.line(`if (${"v_" + g.params.indexOf(p)} !== undefined) ${at("params", p.name)}.set(checked(${"v_" + g.params.indexOf(p)}, ${JSON.stringify(p.name)}, Float32Array, ${sizeExpr(g.shapes[p.node]!)}, ${JSON.stringify(`[${g.shapes[p.node]!.join(", ")}]`)}, dims));`);
+        w.line(`if (${"v_" + g.params.indexOf(p)} !== undefined) ${at("params", p.name)}.set(checked(${"v_" + g.params.indexOf(p)}, ${JSON.stringify(p.name)}, Float32Array, ${shapeSizeText(g.shapes[p.node]!)}, ${JSON.stringify(`[${g.shapes[p.node]!.join(", ")}]`)}, dims));`);
       }
     }, "},");
     w.block("saveCheckpoint(): Uint8Array {", () => {

@@ -1,32 +1,32 @@
-// `nnc compile --target cpu`: one self-contained TypeScript module per model.
-// It needs nothing at run time: the runtime kernels it uses are included at
-// the end, verbatim. All memory is one Float32Array (and one Int32Array for
-// integer data) allocated at createModel; the programs allocate nothing.
-// With `threads`, large matrix products are shared with helper threads that
-// work in the same arena (runtime/threads.ts).
+// `nnc compile --target cpu`: one self-contained TypeScript module per model,
+// rendered from the lowered plan (src/lower). It needs nothing at run time:
+// the runtime kernels it uses are included at the end, verbatim. All memory
+// is one Float32Array (and one Int32Array for integer data) allocated at
+// createModel; the programs allocate nothing. With `threads`, large matrix
+// products are shared with helper threads that work in the same arena
+// (runtime/threads.ts).
 import { basename } from "node:path";
-import type { GradGraph, NodeId } from "../../ir/graph.ts";
-import { key } from "../api-types.ts";
-import { Writer } from "../writer.ts";
-import { dimExpr, emitStep, mayShareGemm, num, sourceComment, type StepContext } from "./emit-steps.ts";
-import { slotSize } from "./memory.ts";
-import { planModule } from "./plan.ts";
-import { HELPER_SOURCE_NAME, runtimeSource } from "./runtime-source.ts";
-import { api, header, loaders, modelObject, optimizer, views, workspace } from "./emit-api.ts";
+import type { GradGraph } from "../../ir/graph.ts";
+import { lower, type Lowered, type Program } from "../../lower/lower.ts";
+import { placeName } from "../../lower/places.ts";
 import { VERSION } from "../../version.ts";
-import type { Init } from "../../ops/types.ts";
-import { initParamCall } from "../param-init.ts";
+import { key } from "../api-types.ts";
+import { constantValue, describeValue, initParamCall, maxSizeText, persistentLabel, PROGRAM_FUNCTIONS, sizeText, sourceComment } from "../common.ts";
+import { commentText } from "../comment.ts";
+import { Writer } from "../writer.ts";
+import { api, header, loaders, modelObject, optimizer, views, workspace } from "./emit-api.ts";
+import { emitStep, mayShareGemm, offsetName, type StepContext } from "./emit-steps.ts";
+import { gemmHelperDeclarations, runtimeSource } from "./runtime-source.ts";
 
 
-export function emitCpuModule(g: GradGraph): string {
-  const src = basename(g.file.path);
-  const { dropout, programs, inferProgram, inferTrainingProgram, evalProgram, trainProgram, persistent, constants, gradientCopies, memory } = planModule(g);
+const PROGRAM_LABELS: { readonly [K in Program["kind"]]: string } = { forward: "forward (inference)", forwardTraining: "forward in training mode", loss: "loss evaluation", train: "training step" };
+
+export function emitCpuModule(g: GradGraph, plan: Lowered = lower(g)): string {
   const w = new Writer();
-  const tables: string[] = [];
   // Helper threads only where some product may be large enough to share.
-  const threads = programs.some((p) => p.steps.some((s) => s.kind === "gemm" && mayShareGemm(g, s)));
-  header(w, g, src, threads);
-  api(w, g, dropout);
+  const threads = plan.programs.some((p) => p.steps.some((s) => s.kind === "gemm" && mayShareGemm(s)));
+  header(w, g, commentText(basename(g.file.path)), threads);
+  api(w, g, plan.dropout);
   w.block(`export function createModel(options: CreateOptions): Model {`, () => {
     for (const d of g.dims) w.line(`const dim_${d.name} = dimension(options.dims, "${d.name}", ${d.default ?? "undefined"});`);
     w.line(`const dims = { ${g.dims.map((d) => `${key(d.name)}: dim_${d.name}`).join(", ")} };`);
@@ -38,118 +38,105 @@ export function emitCpuModule(g: GradGraph): string {
       w.line(`const threadsNote = threadsOption(options.threads) > 1 ? "no matrix product of this model is large enough to share between threads" : null;`);
     }
     w.line();
-    w.comment("Memory, planned at compile time: persistent values first, then each program's temporaries (slots reused by liveness).");
-    w.line("let top = 0;");
-    let intTop = false;
-    for (const p of persistent) {
-      if (p.arr === "i32") {
-        if (!intTop) w.line("let itop = 0;");
-        intTop = true;
-        w.line(`const ${p.name} = itop; itop += ${p.size}; // ${p.comment}`);
-      } else w.line(`const ${p.name} = top; top += ${p.size}; // ${p.comment}`);
-    }
-    if (!intTop && g.dtypes.some((t) => t === "i32")) w.line("const itop = 0;");
-    const temps: string[] = [];
-    const intTemps: string[] = [];
-    programs.forEach((p) => {
-      const m = memory.get(p)!;
-      const label = p === trainProgram ? "training step" : p === evalProgram ? "loss evaluation" : p.training ? "forward in training mode" : "forward (inference)";
-      if (m.slots.length + m.intSlots.length === 0) return;
-      w.comment(`${label}:`);
-      let at = "top";
-      for (const s of m.slots) {
-        w.line(`const ${s.name} = ${at}; // ${s.values.map((v) => describe(g, v)).join(", ")}`);
-        at = `${s.name} + ${slotSize(s)}`;
-      }
-      temps.push(`${at} - top`);
-      let iat = "itop";
-      for (const s of m.intSlots) {
-        w.line(`const ${s.name} = ${iat}; // ${s.values.map((v) => describe(g, v)).join(", ")}`);
-        iat = `${s.name} + ${slotSize(s)}`;
-      }
-      intTemps.push(`${iat} - itop`);
-    });
-    const nonzero = (xs: string[], base: string) => xs.filter((x) => x !== `${base} - ${base}`);
-    const f32Temps = nonzero(temps, "top");
-    const i32Temps = nonzero(intTemps, "itop");
-    const { workspaces, columns } = workspace(g, programs);
-    w.line(`const arenaLength = top${f32Temps.length > 0 ? ` + Math.max(${f32Temps.join(", ")})` : ""};`);
-    w.comment(
-      "One memory for the arena and the kernels' scratch: a WebAssembly memory, where the SIMD matrix products work in place" +
-        (threads ? " (shared with the helper threads, which work in it too)" : "") +
-        ", or plain arrays for the JavaScript kernels where the platform has no WebAssembly SIMD.",
-    );
-    w.line(`const memory = createKernelMemory(arenaLength, ${columns}, ${threads ? "team.threads" : "1"}, options.wasm !== false);`);
-    w.line("const f32 = memory.arena;");
-    const integers = g.dtypes.some((t) => t === "i32");
-    if (integers) w.line(`const i32 = new Int32Array(itop${i32Temps.length > 0 ? ` + Math.max(${i32Temps.join(", ")})` : ""});`);
-    for (const c of constants) {
-      const n = g.nodes[c.node]!;
-      w.line(`f32[${c.name}] = ${n.op === "const" ? num((n.attrs as { value: number }).value) : dimExpr((n.attrs as { dim: string }).dim)};`);
-    }
-    w.line(`const ws = ${workspaces};`);
-    if (threads) w.line(`startGemmHelpers(team, memory, ws.gemm, ${HELPER_SOURCE_NAME});`);
-    w.line();
-    w.comment("Params, drawn from the counter-based RNG: the same values for the same seed everywhere.");
-    g.params.forEach((p, k) => {
-      const init = (g.nodes[p.node]!.attrs as { init: Init }).init;
-      w.line(`${initParamCall(init, k, g.shapes[p.node]!.map(dimExpr), "f32", `p${k}`, num)} // ${p.name} = ${init.kind}`);
-    });
-    w.line();
-    views(w, g, memory.get(inferProgram)!, memory.get(inferTrainingProgram)!, dropout);
+    memory(w, g, plan, threads);
+    initParams(w, g);
+    views(w, g, plan.forward, plan.forwardTraining, plan.dropout);
     w.line("let step = 0;");
     w.line();
     loaders(w, g);
-    for (const p of programs) {
-      const m = memory.get(p)!;
-      const fname = p === trainProgram ? "runTrain" : p === evalProgram ? "runEval" : p.training ? "runForwardTraining" : "runForward";
-      w.block(`function ${fname}(): void {`, () => {
-        const ctx: StepContext = {
-          g,
-          place: (id) => {
-            const at = m.place.get(id);
-            if (at === undefined) throw new Error(`internal: no memory for node ${id}`);
-            return at;
-          },
-          training: p.training,
-          threads,
-          table: (init) => {
-            const name = `table${tables.length}`;
-            tables.push(`const ${name} = ${init};`);
-            return name;
-          },
-        };
-        let last = "";
-        for (const s of p.steps) {
-          // One comment per source line, above the first step that computes it.
-          const comment = sourceComment(g, s.out);
-          if (comment !== last) w.comment(comment);
-          last = comment;
-          emitStep(w, ctx, s);
-        }
-        if (p === trainProgram) {
-          for (const c of gradientCopies) {
-            const from = m.place.get(c.from);
-            if (from === undefined) w.line(`f32.fill(${num((g.nodes[c.from]!.attrs as { value: number }).value)}, ${c.to}, ${c.to} + ${c.size});`);
-            else w.line(`f32.copyWithin(${c.to}, ${from}, ${from} + ${c.size});`);
-          }
-        }
-      });
-    }
-    for (const t of tables) w.line(t);
-    w.line();
+    programs(w, g, plan, threads);
     optimizer(w, g);
-    modelObject(w, g, memory.get(evalProgram)!, memory.get(trainProgram)!, dropout, threads);
+    modelObject(w, g, plan, threads);
   });
   w.line();
   w.comment(`---- runtime: the nnc ${VERSION} kernels this model uses, included verbatim ----`);
   w.line();
   const body = w.toString();
-  return body + runtimeSource(body);
+  // The helpers' code is named after the runtime it refers to, so that it can come last.
+  const helper = threads ? gemmHelperDeclarations() : "";
+  return body + runtimeSource(body + helper) + helper;
 }
 
-function describe(g: GradGraph, id: NodeId): string {
-  const n = g.nodes[id]!;
-  const name = n.name ?? (id >= g.forwardCount ? `backward ${n.op}` : n.op);
-  return `${name} [${g.shapes[id]!.join(", ")}]`;
+/** The arena: persistent values, then each program's temporaries (slots reused by liveness), the kernels' scratch, constants. */
+function memory(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void {
+  w.comment("Memory, planned at compile time: persistent values first, then each program's temporaries (slots reused by liveness).");
+  w.line("let top = 0;");
+  const integers = g.dtypes.some((t) => t === "i32");
+  if (integers) w.line("let itop = 0;");
+  for (const p of plan.persistent) {
+    w.line(`const ${placeName(p.place)} = ${p.arr === "i32" ? "itop; itop" : "top; top"} += ${sizeText(p.size)}; // ${persistentLabel(g, p)}`);
+  }
+  const temps: string[] = [];
+  const intTemps: string[] = [];
+  for (const p of plan.programs) {
+    if (p.slots.length + p.intSlots.length === 0) continue;
+    w.comment(`${PROGRAM_LABELS[p.kind]}:`);
+    for (const [slots, base, ends] of [[p.slots, "top", temps], [p.intSlots, "itop", intTemps]] as const) {
+      let at: string = base;
+      for (const s of slots) {
+        const name = offsetName(p, s.place);
+        w.line(`const ${name} = ${at}; // ${s.values.map((v) => describeValue(g, v)).join(", ")}`);
+        at = `${name} + ${maxSizeText(s.sizes)}`;
+      }
+      if (slots.length > 0) ends.push(`${at} - ${base}`);
+    }
+  }
+  const { workspaces, columns } = workspace(g, plan.programs);
+  w.line(`const arenaLength = top${temps.length > 0 ? ` + Math.max(${temps.join(", ")})` : ""};`);
+  w.comment(
+    "One memory for the arena and the kernels' scratch: a WebAssembly memory, where the SIMD matrix products work in place" +
+      (threads ? " (shared with the helper threads, which work in it too)" : "") +
+      ", or plain arrays for the JavaScript kernels where the platform has no WebAssembly SIMD.",
+  );
+  w.line(`const memory = createKernelMemory(arenaLength, ${columns}, ${threads ? "team.threads" : "1"}, options.wasm !== false);`);
+  w.line("const f32 = memory.arena;");
+  if (integers) w.line(`const i32 = new Int32Array(itop${intTemps.length > 0 ? ` + Math.max(${intTemps.join(", ")})` : ""});`);
+  for (const p of plan.persistent) if (p.place.kind === "const") w.line(`f32[${placeName(p.place)}] = ${constantValue(g, p.node)};`);
+  w.line(`const ws = ${workspaces};`);
+  if (threads) w.line(`startGemmHelpers(team, memory, ws.gemm, () => createGemmHelperScript(GEMM_HELPER));`);
+  w.line();
+}
+
+function initParams(w: Writer, g: GradGraph): void {
+  w.comment("Params, drawn from the counter-based RNG: the same values for the same seed everywhere.");
+  g.params.forEach((_, k) => w.line(initParamCall(g, k, "f32", `p${k}`)));
+  w.line();
+}
+
+/** One function per program: its steps, each source line's comment above the first step that computes it. */
+function programs(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void {
+  const tables: string[] = [];
+  for (const p of plan.programs) {
+    w.block(`function ${PROGRAM_FUNCTIONS[p.kind]}(): void {`, () => {
+      const ctx: StepContext = {
+        g,
+        program: p,
+        threads,
+        table: (init) => {
+          tables.push(`const table${tables.length} = ${init};`);
+          return `table${tables.length - 1}`;
+        },
+      };
+      let last = "";
+      for (const s of p.steps) {
+        const comment = sourceComment(g, s.out);
+        if (comment !== last) w.comment(comment);
+        last = comment;
+        emitStep(w, ctx, s);
+      }
+      if (p === plan.train) gradientCopies(w, g, plan);
+    });
+  }
+  for (const t of tables) w.line(t);
+  w.line();
+}
+
+function gradientCopies(w: Writer, g: GradGraph, plan: Lowered): void {
+  for (const c of plan.gradientCopies) {
+    const from = plan.train.place.get(c.from);
+    const to = placeName(c.to);
+    const end = `${to} + ${sizeText(c.size)}`;
+    if (from === undefined) w.line(`f32.fill(${constantValue(g, c.from)}, ${to}, ${end});`);
+    else w.line(`f32.copyWithin(${to}, ${offsetName(plan.train, from)}, ${offsetName(plan.train, from)} + ${sizeText(c.size)});`);
+  }
 }

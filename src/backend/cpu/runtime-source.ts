@@ -11,6 +11,7 @@ const DIR = join(import.meta.dirname, "runtime");
 
 interface Declaration {
   readonly name: string;
+  readonly kind: "function" | "const" | "interface" | "type";
   readonly file: string;
   /** The declaration with the comments directly above it, `export` removed. */
   readonly text: string;
@@ -18,7 +19,7 @@ interface Declaration {
 
 let cache: Declaration[] | undefined;
 
-const DECLARATION = /^(?:export )?(?:function|const|interface|type) ([A-Za-z0-9_]+)/;
+const DECLARATION = /^(?:export )?(function|const|interface|type) ([A-Za-z0-9_]+)/;
 const IMPORT = /^import .* from "\.\/[a-z0-9-]+\.ts";$/;
 
 /** Splits a runtime file into its top-level declarations (each starts at column 0, as the runtime's rules require). */
@@ -27,12 +28,13 @@ function declarations(file: string, text: string): Declaration[] {
   const out: Declaration[] = [];
   let start = -1;
   let name = "";
+  let kind: Declaration["kind"] = "const";
   const close = (end: number) => {
     if (start < 0) return;
     // Trailing blank lines and the next declaration's comments belong to the next one.
     let stop = end;
     while (stop > start && (lines[stop - 1]!.trim() === "" || isComment(lines[stop - 1]!))) stop--;
-    out.push({ name, file, text: lines.slice(start, stop).join("\n").replace(/^export /m, "") });
+    out.push({ name, kind, file, text: lines.slice(start, stop).join("\n").replace(/^export /m, "") });
   };
   const isComment = (l: string) => /^(\/\/|\/\*\*|\s\*)/.test(l);
   for (let i = 0; i < lines.length; i++) {
@@ -42,7 +44,8 @@ function declarations(file: string, text: string): Declaration[] {
     let first = i;
     while (first > 0 && isComment(lines[first - 1]!) && !IMPORT.test(lines[first - 1]!)) first--;
     start = first;
-    name = m[1]!;
+    kind = m[1] as Declaration["kind"];
+    name = m[2]!;
   }
   close(lines.length);
   return out;
@@ -84,13 +87,10 @@ function closure(names: readonly string[]): Set<string> {
 /** Declarations by name, files in an order where each comes after the files it imports, declarations in file order. */
 function ordered(wanted: ReadonlySet<string>): Declaration[] {
   const decls = all();
-  const order = ["support.ts", "rng.ts", "gemm.ts", "wasm.ts", "threads.ts", "conv.ts", "nn.ts", "loss.ts", "optim.ts", "init.ts", "gemm-wasm.ts"];
+  const order = ["support.ts", "rng.ts", "gemm.ts", "gemm-direct.ts", "wasm.ts", "threads.ts", "conv.ts", "nn.ts", "broadcast.ts", "loss.ts", "optim.ts", "init.ts", "gemm-wasm.ts"];
   const rank = (f: string) => (order.includes(f) ? order.indexOf(f) : order.length);
   return decls.filter((d) => wanted.has(d.name)).sort((a, b) => rank(a.file) - rank(b.file) || decls.indexOf(a) - decls.indexOf(b));
 }
-
-/** The name under which an emitted module holds its helper threads' code (see gemmHelperSource). */
-export const HELPER_SOURCE_NAME = "GEMM_HELPER_SOURCE";
 
 /** The runtime source a module body needs, ready to append to it. */
 export function runtimeSource(body: string): string {
@@ -103,18 +103,37 @@ export function runtimeSource(body: string): string {
     file = d.file;
     parts.push(d.text, "");
   }
-  if (mentions(used, HELPER_SOURCE_NAME)) {
-    parts.push("// The helper threads' code: the kernels above that they run, as JavaScript (a Worker evaluates no", "// TypeScript).");
-    parts.push(`const ${HELPER_SOURCE_NAME} = \`${gemmHelperSource().replace(/[\\`]|\$\{/g, (c) => `\\${c}`)}\`;`, "");
-  }
   return parts.join("\n");
 }
 
+/** The declarations a gemm helper thread runs: startGemmHelper and everything it uses, in order. */
+function helperDeclarations(): Declaration[] {
+  return ordered(closure(["startGemmHelper"]));
+}
+
 /**
- * The script a gemm helper thread runs: startGemmHelper and everything it
- * uses, as JavaScript, then a call of it with the worker's start data.
+ * What an emitted module hands its helper threads: the functions (and the
+ * constants they read) of its own runtime, which createGemmHelperScript turns back
+ * into source text at createModel, so that the module carries the kernels
+ * once. Types need no code; they are left out.
  */
+export function gemmHelperDeclarations(): string {
+  const decls = helperDeclarations();
+  const named = (kind: Declaration["kind"]) => decls.filter((d) => d.kind === kind).map((d) => d.name);
+  const functions = named("function");
+  const constants = named("const");
+  return [
+    "// The helper threads' code: these functions and constants of the runtime above, as source text (createGemmHelperScript).",
+    `const GEMM_HELPER: GemmHelperCode = {`,
+    `  functions: [${functions.join(", ")}],`,
+    `  constants: { ${constants.join(", ")} },`,
+    "};",
+    "",
+  ].join("\n");
+}
+
+/** The helper threads' script as JavaScript, for tests and benchmarks that run the runtime's files directly. */
 export function gemmHelperSource(): string {
-  const kernels = toJavaScript(ordered(closure(["startGemmHelper"])).map((d) => d.text));
+  const kernels = toJavaScript(helperDeclarations().map((d) => d.text));
   return ['"use strict";', kernels, 'startGemmHelper(require("node:worker_threads").workerData);', ""].join("\n");
 }

@@ -3,7 +3,7 @@
 // methods that let training run without waiting (enqueueTrainStep,
 // readLosses) and `device`/`destroy`.
 import type { GradGraph } from "../../ir/graph.ts";
-import { dataTypes, specAndDefaults } from "../api-types.ts";
+import { createOptions, dataTypes, specAndDefaults } from "../api-types.ts";
 import type { Writer } from "../writer.ts";
 
 
@@ -23,10 +23,7 @@ export function header(w: Writer, g: GradGraph, src: string): void {
 
 export function api(w: Writer, g: GradGraph, dropout: boolean): void {
   dataTypes(w, g);
-  w.block("export interface CreateOptions {", () => {
-    w.line("dims: Dims;");
-    w.line("/** Seeds the initializers and dropout; the same seed gives the same numbers. */");
-    w.line("seed?: number;");
+  createOptions(w, () => {
     w.line("/** The GPUDevice to run on; by default one is requested (navigator.gpu, or the npm package `webgpu` in Node). */");
     w.line("device?: GPUDevice;");
   });

@@ -3,13 +3,15 @@
 // model object whose methods submit the programs and read what they return.
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import type { Writer } from "../writer.ts";
-import { dimExpr } from "../cpu/emit-steps.ts";
-import { sizeExpr } from "../cpu/memory.ts";
-import type { Program } from "../cpu/schedule.ts";
+import type { Lowered, Program } from "../../lower/lower.ts";
+import { placeName } from "../../lower/places.ts";
+import { dimExpr, shapeSizeText, sizeText } from "../common.ts";
 import { LOSS_LOG } from "./emit-api.ts";
 import { METHODS } from "./optim.ts";
-import type { WebgpuPlan } from "./plan.ts";
+import { bufferOf } from "./plan.ts";
 import { key } from "../api-types.ts";
+import { commentText } from "../comment.ts";
+
 
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 const shapeText = (g: GradGraph, id: NodeId) => `[${g.shapes[id]!.join(", ")}]`;
@@ -47,7 +49,7 @@ export function readback(w: Writer): void {
       w.line("const encoder = device.createCommandEncoder();");
       w.line("for (const [buffer, hostFloat, floats] of copies) encoder.copyBufferToBuffer(buffer, 0, readback, 4 * hostFloat, 4 * floats);");
       w.line("device.queue.submit([encoder.finish()]);");
-      w.line("await readback.mapAsync(MAP_MODE_READ, 4 * from, 4 * (to - from));");
+      w.line("await readback.mapAsync(MAP_MODE.READ, 4 * from, 4 * (to - from));");
       w.line("new Uint8Array(host, 4 * from, 4 * (to - from)).set(new Uint8Array(readback.getMappedRange(4 * from, 4 * (to - from))));");
       w.line("readback.unmap();");
     }, "} finally {");
@@ -57,9 +59,10 @@ export function readback(w: Writer): void {
   w.line();
 }
 
-export function modelObject(w: Writer, g: GradGraph, plan: WebgpuPlan, infer: Program, inferTraining: Program, evalP: Program, train: Program): void {
+export function modelObject(w: Writer, g: GradGraph, plan: Lowered): void {
+  const { forward: infer, forwardTraining: inferTraining, loss: evalP, train } = plan;
   const loss = g.loss!.node;
-  const size = (id: NodeId) => sizeExpr(g.shapes[id]!);
+  const size = (id: NodeId) => shapeSizeText(g.shapes[id]!);
   const view = (id: NodeId, off: string) => `${g.dtypes[id] === "i32" ? "i32" : "f32"}.subarray(${off}, ${off} + ${size(id)})`;
   const tensors = [
     ...g.params.map((p, k) => ({ name: `param/${p.name}`, off: `hp${k}`, buf: `p${k}`, node: p.node })),
@@ -73,105 +76,24 @@ export function modelObject(w: Writer, g: GradGraph, plan: WebgpuPlan, infer: Pr
   w.line(`const paramCopies: Copy[] = ${copies(tensors.slice(0, g.params.length))};`);
   w.line(`const stateCopies: Copy[] = ${copies(tensors)};`);
   w.line(`const gradCopies: Copy[] = ${copies(g.params.map((p, k) => ({ buf: `g${k}`, off: `hg${k}`, node: p.node })))};`);
-  const outs = (p: Program) => copies(g.outputs.map((o, k) => ({ buf: plan.bufferOf(p, o.node), off: `ho${k}`, node: o.node })));
+  const outs = (p: Program) => copies(g.outputs.map((o, k) => ({ buf: bufferOf(p, o.node), off: `ho${k}`, node: o.node })));
   w.line(`const outputCopies: Copy[] = ${outs(infer)};`);
   if (inferTraining !== infer) w.line(`const outputCopiesTraining: Copy[] = ${outs(inferTraining)};`);
-  w.line(`const evalLossCopy: Copy[] = [[${plan.bufferOf(evalP, loss)}, hs, 1]];`);
-  w.line(`const trainLossCopy: Copy[] = [[${plan.bufferOf(train, loss)}, hs, 1]];`);
+  w.line(`const evalLossCopy: Copy[] = [[${bufferOf(evalP, loss)}, hs, 1]];`);
+  w.line(`const trainLossCopy: Copy[] = [[${bufferOf(train, loss)}, hs, 1]];`);
   w.line(`const logCopy: Copy[] = [[lossLog, hl, ${LOSS_LOG}]];`);
   w.line(`const params: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `hp${k}`)}`).join(", ")} };`);
   w.line(`const grads: Params = { ${g.params.map((p, k) => `${key(p.name)}: ${view(p.node, `hg${k}`)}`).join(", ")} };`);
   w.line(`const outputs: Outputs = { ${g.outputs.map((o, k) => `${key(o.name)}: ${view(o.node, `ho${k}`)}`).join(", ")} };`);
   w.line(`const entries: TensorEntry[] = [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}];`);
   w.line();
-  w.comment("One training step, submitted: forward and backward, gradients into place, the loss into the log, the update.");
-  w.block("function submitTrainStep(batch: Batch, options: TrainOptions | undefined): void {", () => {
-    w.line("const method = settings(options);");
-    w.line("loadInputs(batch);");
-    w.line("loadTargets(batch);");
-    w.line("setRun();");
-    w.line("device.queue.writeBuffer(hyper, 0, hyperData);");
-    w.line("const encoder = device.createCommandEncoder();");
-    w.line("const pass = encoder.beginComputePass();");
-    w.line("runTrain(pass);");
-    w.line("pass.end();");
-    gradientCopiesCode(w, plan);
-    w.line(`encoder.copyBufferToBuffer(${plan.bufferOf(train, loss)}, 0, lossLog, 4 * (step % ${LOSS_LOG}), 4);`);
-    w.line("const updatePass = encoder.beginComputePass();");
-    w.line("update(updatePass, method);");
-    w.line("updatePass.end();");
-    w.line("device.queue.submit([encoder.finish()]);");
-    w.line("step++;");
-  });
-  w.block("function submit(program: (pass: GPUComputePassEncoder) => void): void {", () => {
-    w.line("const encoder = device.createCommandEncoder();");
-    w.line("const pass = encoder.beginComputePass();");
-    w.line("program(pass);");
-    w.line("pass.end();");
-    w.line("device.queue.submit([encoder.finish()]);");
-  });
-  w.line();
+  submitters(w, g, plan);
   w.block("return {", () => {
     w.line("spec,");
     w.line("dims,");
     w.line("device,");
     w.block("get step(): number {", () => w.line("return step;"), "},");
-    w.block("async forward(inputs: Inputs, options?: { training?: boolean }): Promise<Outputs> {", () => {
-      w.line('begin("forward");');
-      w.line("loadInputs(inputs);");
-      if (inferTraining !== infer) {
-        w.block("if (options?.training === true) {", () => {
-          w.line("setRun();");
-          w.line("submit(runForwardTraining);");
-          w.line('await finish("forward", outputCopiesTraining, gradsEnd, outputsEnd);');
-          w.line("return outputs;");
-        });
-      } else w.line("void options; // no dropout: training mode computes the same");
-      w.line("submit(runForward);");
-      w.line('await finish("forward", outputCopies, gradsEnd, outputsEnd);');
-      w.line("return outputs;");
-    }, "},");
-    w.block("async loss(batch: Batch): Promise<number> {", () => {
-      w.line('begin("loss");');
-      w.line("loadInputs(batch);");
-      w.line("loadTargets(batch);");
-      w.line("submit(runEval);");
-      w.line('await finish("loss", evalLossCopy, hs, hs + 1);');
-      w.line("return f32[hs]!;");
-    }, "},");
-    w.block("async gradients(batch: Batch): Promise<Params> {", () => {
-      w.line('begin("gradients");');
-      w.line("loadInputs(batch);");
-      w.line("loadTargets(batch);");
-      w.line("setRun();");
-      w.line("const encoder = device.createCommandEncoder();");
-      w.line("const pass = encoder.beginComputePass();");
-      w.line("runTrain(pass);");
-      w.line("pass.end();");
-      gradientCopiesCode(w, plan);
-      w.line("device.queue.submit([encoder.finish()]);");
-      w.line('await finish("gradients", gradCopies, stateEnd, gradsEnd);');
-      w.line("return grads;");
-    }, "},");
-    w.block("async trainStep(batch: Batch, options?: TrainOptions): Promise<number> {", () => {
-      w.line('begin("trainStep");');
-      w.line("submitTrainStep(batch, options);");
-      w.line('await finish("trainStep", trainLossCopy, hs, hs + 1);');
-      w.line("return f32[hs]!;");
-    }, "},");
-    w.block("enqueueTrainStep(batch: Batch, options?: TrainOptions): void {", () => {
-      w.line("submitTrainStep(batch, options);");
-    }, "},");
-    w.block("async readLosses(): Promise<Float32Array> {", () => {
-      w.line('begin("readLosses");');
-      w.line(`const first = Math.max(lossesRead, step - ${LOSS_LOG});`);
-      w.line("const count = step - first;");
-      w.line("lossesRead = step;");
-      w.line(`await finish("readLosses", logCopy, hl, hl + ${LOSS_LOG});`);
-      w.line("const losses = new Float32Array(count);");
-      w.line(`for (let s = 0; s < count; s++) losses[s] = f32[hl + ((first + s) % ${LOSS_LOG})]!;`);
-      w.line("return losses;");
-    }, "},");
+    runMethods(w, plan);
     w.block("async getParams(): Promise<Params> {", () => {
       w.line('begin("getParams");');
       w.line('await finish("getParams", paramCopies, 0, paramsEnd);');
@@ -194,17 +116,149 @@ export function modelObject(w: Writer, g: GradGraph, plan: WebgpuPlan, infer: Pr
       w.line("for (const [buffer, hostFloat, floats] of stateCopies) device.queue.writeBuffer(buffer, 0, f32, hostFloat, floats);");
     }, "},");
     w.block("destroy(): void {", () => {
-      const all = [...plan.module.persistent.map((p) => p.name), ...plan.temps.map((t) => t.name), "run", "hyper", "lossLog", "readback"];
+      const all = [...plan.persistent.map((p) => placeName(p.place)), ...plan.temps.map((t) => placeName(t.place)), "run", "hyper", "lossLog", "readback"];
       w.line(`for (const buffer of [${all.join(", ")}]) buffer.destroy();`);
     }, "},");
   }, "};");
 }
 
 /** Gradients a backward step did not compute in place: copied into their buffers after the pass. */
-function gradientCopiesCode(w: Writer, plan: WebgpuPlan): void {
-  const m = plan.module.memory.get(plan.module.trainProgram)!;
-  for (const c of plan.module.gradientCopies) {
-    if (m.place.get(c.from) === undefined) continue; // a constant, written at createModel
-    w.line(`encoder.copyBufferToBuffer(${plan.bufferOf(plan.module.trainProgram, c.from)}, 0, ${c.to}, 0, 4 * (${c.size}));`);
+function gradientCopiesCode(w: Writer, plan: Lowered): void {
+  for (const c of plan.gradientCopies) {
+    if (plan.train.place.get(c.from) === undefined) continue; // a constant, written at createModel
+    w.line(`encoder.copyBufferToBuffer(${bufferOf(plan.train, c.from)}, 0, ${placeName(c.to)}, 0, 4 * (${sizeText(c.size)}));`);
   }
+}
+
+/**
+ * The host's mirror: params, optimizer state, gradients, outputs and the
+ * loss log in one ArrayBuffer, each region 256-byte aligned so that it can
+ * be copied from the GPU and mapped on its own.
+ */
+export function hostMemory(w: Writer, g: GradGraph): void {
+  w.comment("Host memory, for what is read back and for checkpoints; regions 256-byte aligned (64 floats).");
+  w.line("let top = 0;");
+  const region = (name: string, size: string, comment: string) => w.line(`const ${name} = top; top += Math.ceil((${size}) / 64) * 64; // ${commentText(comment)}`);
+  g.params.forEach((p, k) => region(`hp${k}`, shapeSizeText(g.shapes[p.node]!), `param ${p.name}`));
+  w.line("const paramsEnd = top;");
+  g.params.forEach((p, k) => {
+    region(`hm${k}`, shapeSizeText(g.shapes[p.node]!), `optimizer state 1 of ${p.name}`);
+    region(`hv${k}`, shapeSizeText(g.shapes[p.node]!), `optimizer state 2 of ${p.name}`);
+  });
+  w.line("const stateEnd = top;");
+  g.params.forEach((p, k) => region(`hg${k}`, shapeSizeText(g.shapes[p.node]!), `gradient of ${p.name}`));
+  w.line("const gradsEnd = top;");
+  g.outputs.forEach((o, k) => region(`ho${k}`, shapeSizeText(g.shapes[o.node]!), `output ${o.name}`));
+  w.line("const outputsEnd = top;");
+  region("hl", String(LOSS_LOG), "the loss log");
+  region("hs", "1", "one loss");
+  w.line("const host = new ArrayBuffer(4 * top);");
+  w.line("const f32 = new Float32Array(host);");
+  if (g.outputs.some((o) => g.dtypes[o.node] === "i32")) w.line("const i32 = new Int32Array(host);");
+  w.line(`const readback = device.createBuffer({ label: "readback", size: 4 * top, usage: USAGE.MAP_READ | USAGE.COPY_DST });`);
+}
+
+export function loaders(w: Writer, g: GradGraph): void {
+  const load = (d: (typeof g.inputs)[number], k: number, obj: string) => {
+    const shape = g.shapes[d.node]!;
+    const type = g.dtypes[d.node] === "i32" ? "Int32Array" : "Float32Array";
+    w.line(`device.queue.writeBuffer(x${k}, 0, checked(${at(obj, d.name)}, ${JSON.stringify(d.name)}, ${type}, ${shapeSizeText(shape)}, ${JSON.stringify(`[${shape.join(", ")}]`)}, dims));`);
+  };
+  w.block("function loadInputs(inputs: Inputs): void {", () => g.inputs.forEach((d, k) => load(d, k, "inputs")));
+  w.block("function loadTargets(batch: Batch): void {", () => g.targets.forEach((d, k) => load(d, g.inputs.length + k, "batch")));
+  w.line();
+}
+
+/** The functions that record and submit a training step, or any program, on one encoder. */
+function submitters(w: Writer, g: GradGraph, plan: Lowered): void {
+  const loss = g.loss!.node;
+  const train = plan.train;
+  w.comment("One training step, submitted: forward and backward, gradients into place, the loss into the log, the update.");
+  w.block("function submitTrainStep(batch: Batch, options: TrainOptions | undefined): void {", () => {
+    w.line("const method = settings(options);");
+    w.line("loadInputs(batch);");
+    w.line("loadTargets(batch);");
+    w.line("setRun();");
+    w.line("device.queue.writeBuffer(hyper, 0, hyperData);");
+    w.line("const encoder = device.createCommandEncoder();");
+    w.line("const pass = encoder.beginComputePass();");
+    w.line("runTrain(pass);");
+    w.line("pass.end();");
+    gradientCopiesCode(w, plan);
+    w.line(`encoder.copyBufferToBuffer(${bufferOf(train, loss)}, 0, lossLog, 4 * (step % ${LOSS_LOG}), 4);`);
+    w.line("const updatePass = encoder.beginComputePass();");
+    w.line("update(updatePass, method);");
+    w.line("updatePass.end();");
+    w.line("device.queue.submit([encoder.finish()]);");
+    w.line("step++;");
+  });
+  w.block("function submit(program: (pass: GPUComputePassEncoder) => void): void {", () => {
+    w.line("const encoder = device.createCommandEncoder();");
+    w.line("const pass = encoder.beginComputePass();");
+    w.line("program(pass);");
+    w.line("pass.end();");
+    w.line("device.queue.submit([encoder.finish()]);");
+  });
+  w.line();
+}
+
+/** The methods that run a program and read its result back. */
+function runMethods(w: Writer, plan: Lowered): void {
+  const { forward: infer, forwardTraining: inferTraining } = plan;
+  w.block("async forward(inputs: Inputs, options?: { training?: boolean }): Promise<Outputs> {", () => {
+    w.line('begin("forward");');
+    w.line("loadInputs(inputs);");
+    if (inferTraining !== infer) {
+      w.block("if (options?.training === true) {", () => {
+        w.line("setRun();");
+        w.line("submit(runForwardTraining);");
+        w.line('await finish("forward", outputCopiesTraining, gradsEnd, outputsEnd);');
+        w.line("return outputs;");
+      });
+    } else w.line("void options; // no dropout: training mode computes the same");
+    w.line("submit(runForward);");
+    w.line('await finish("forward", outputCopies, gradsEnd, outputsEnd);');
+    w.line("return outputs;");
+  }, "},");
+  w.block("async loss(batch: Batch): Promise<number> {", () => {
+    w.line('begin("loss");');
+    w.line("loadInputs(batch);");
+    w.line("loadTargets(batch);");
+    w.line("submit(runEval);");
+    w.line('await finish("loss", evalLossCopy, hs, hs + 1);');
+    w.line("return f32[hs]!;");
+  }, "},");
+  w.block("async gradients(batch: Batch): Promise<Params> {", () => {
+    w.line('begin("gradients");');
+    w.line("loadInputs(batch);");
+    w.line("loadTargets(batch);");
+    w.line("setRun();");
+    w.line("const encoder = device.createCommandEncoder();");
+    w.line("const pass = encoder.beginComputePass();");
+    w.line("runTrain(pass);");
+    w.line("pass.end();");
+    gradientCopiesCode(w, plan);
+    w.line("device.queue.submit([encoder.finish()]);");
+    w.line('await finish("gradients", gradCopies, stateEnd, gradsEnd);');
+    w.line("return grads;");
+  }, "},");
+  w.block("async trainStep(batch: Batch, options?: TrainOptions): Promise<number> {", () => {
+    w.line('begin("trainStep");');
+    w.line("submitTrainStep(batch, options);");
+    w.line('await finish("trainStep", trainLossCopy, hs, hs + 1);');
+    w.line("return f32[hs]!;");
+  }, "},");
+  w.block("enqueueTrainStep(batch: Batch, options?: TrainOptions): void {", () => {
+    w.line("submitTrainStep(batch, options);");
+  }, "},");
+  w.block("async readLosses(): Promise<Float32Array> {", () => {
+    w.line('begin("readLosses");');
+    w.line(`const first = Math.max(lossesRead, step - ${LOSS_LOG});`);
+    w.line("const count = step - first;");
+    w.line("lossesRead = step;");
+    w.line(`await finish("readLosses", logCopy, hl, hl + ${LOSS_LOG});`);
+    w.line("const losses = new Float32Array(count);");
+    w.line(`for (let s = 0; s < count; s++) losses[s] = f32[hl + ((first + s) % ${LOSS_LOG})]!;`);
+    w.line("return losses;");
+  }, "},");
 }

@@ -6,8 +6,12 @@
 // again at createModel against the device's own limits (runtime.ts).
 import type { GradGraph } from "../../ir/graph.ts";
 import { DiagnosticBag } from "../../diag/diagnostic.ts";
-import { stepComment, type Kernel } from "./kernels.ts";
+import { lower, type Lowered } from "../../lower/lower.ts";
+import { placeName } from "../../lower/places.ts";
+import { constantSize } from "../../lower/size.ts";
+import { sourceLocation } from "../common.ts";
 import { planWebgpu, type WebgpuPlan } from "./plan.ts";
+import type { Kernel } from "./shader.ts";
 
 /** WebGPU's guaranteed limits (the values a device gets when it asks for nothing more). */
 export const WEBGPU_LIMITS = {
@@ -22,20 +26,27 @@ export const WEBGPU_LIMITS = {
 export type Limits = { readonly [K in keyof typeof WEBGPU_LIMITS]: number };
 
 /** The NNC401 errors of a model's kernels, none when every kernel fits. */
-export function checkWebgpuLimits(g: GradGraph, limits: Limits = WEBGPU_LIMITS, plan: WebgpuPlan = planWebgpu(g)): DiagnosticBag {
+export function checkWebgpuLimits(g: GradGraph, limits: Limits = WEBGPU_LIMITS, lowered: Lowered = lower(g), plan: WebgpuPlan = planWebgpu(g, lowered)): DiagnosticBag {
   const bag = new DiagnosticBag();
   const seen = new Set<string>();
   const fail = (k: Kernel, message: string, hint?: string) => {
-    const text = `the WebGPU kernel of ${stepComment(g, k.node).split("  ")[0]} (${k.what}) ${message}`;
+    const text = `the WebGPU kernel of ${sourceLocation(g, k.node)} (${k.what}) ${message}`;
     if (seen.has(text)) return; // the same step in several programs
     seen.add(text);
     bag.error("NNC401", g.nodes[k.node]!.span, text, hint ? { hint } : {});
   };
   const sizes = new Map<string, number>();
-  for (const p of plan.module.persistent) if (/^\d+$/.test(p.size)) sizes.set(p.name, 4 * Number(p.size));
-  for (const t of plan.temps) if (t.sizes.every((s) => /^\d+$/.test(s))) sizes.set(t.name, 4 * Math.max(...t.sizes.map(Number)));
+  // Buffers whose size is known at compile time: those of no dim.
+  for (const p of plan.lowered.persistent) {
+    const n = constantSize(p.size);
+    if (n !== undefined) sizes.set(placeName(p.place), 4 * n);
+  }
+  for (const t of plan.lowered.temps) {
+    const ns = t.sizes.map(constantSize);
+    if (ns.every((n) => n !== undefined)) sizes.set(placeName(t.place), 4 * Math.max(...(ns as number[])));
+  }
   for (const kernels of plan.kernels.values()) {
-    for (const k of kernels) {
+    for (const { kernel: k } of kernels) {
       const storage = k.bindings.filter((b) => b.access !== "uniform").length;
       if (storage > limits.maxStorageBuffersPerShaderStage) {
         fail(k, `binds ${storage} storage buffers; WebGPU guarantees ${limits.maxStorageBuffersPerShaderStage} per shader stage (maxStorageBuffersPerShaderStage)`, "split the expression into smaller definitions");

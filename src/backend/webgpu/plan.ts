@@ -1,64 +1,61 @@
-// The WebGPU module's plan: the CPU backend's programs and memory plan
-// (src/backend/cpu/plan.ts), with every value a GPU buffer of its own place
-// (persistent values, and one buffer per temporary slot shared by the
-// programs), and one WGSL kernel per step. Identical shaders share one
-// pipeline; each step has its own bind group.
+// The WebGPU module's plan, rendered from the lowered plan (src/lower): every
+// place is a GPU buffer of its own (persistent values, and one buffer per
+// temporary index, shared by the programs), and each step one or more WGSL
+// kernels. Identical shaders share one pipeline, and steps that bind the
+// same buffers to the same pipeline share one bind group.
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
-import { planModule, type ModulePlan } from "../cpu/plan.ts";
-import { slotSize } from "../cpu/memory.ts";
-import type { Program } from "../cpu/schedule.ts";
-import { stepKernels, type Kernel } from "./kernels.ts";
+import { lower, type Lowered, type Program } from "../../lower/lower.ts";
+import { placeName } from "../../lower/places.ts";
+import { stepKernels } from "./kernels.ts";
+import type { Kernel } from "./shader.ts";
 
-export interface TempBuffer {
-  readonly name: string;
-  readonly type: "f32" | "i32";
-  /** Size expressions (elements) of the slots that share it. */
-  readonly sizes: string[];
-  readonly values: NodeId[];
+/** A kernel as a program runs it: its pipeline (shader index) and bind group. */
+export interface Dispatched {
+  readonly kernel: Kernel;
+  readonly shader: number;
+  readonly bindGroup: number;
 }
 
 export interface WebgpuPlan {
-  readonly module: ModulePlan;
+  readonly lowered: Lowered;
   /** The kernels of each program, step by step (a step may need more than one). */
-  readonly kernels: ReadonlyMap<Program, readonly Kernel[]>;
-  /** Unique shader texts, in order of first use: one pipeline each. */
-  readonly shaders: readonly string[];
-  readonly temps: readonly TempBuffer[];
-  /** The GPU buffer holding a value in a program. */
-  bufferOf(p: Program, id: NodeId): string;
+  readonly kernels: ReadonlyMap<Program, readonly Dispatched[]>;
+  /** Unique shader texts, in order of first use: one pipeline each, with the kernel that first uses it. */
+  readonly shaders: readonly { readonly wgsl: string; readonly first: Kernel }[];
+  /** Unique (pipeline, buffers) pairs, in order of first use: one bind group each. */
+  readonly bindGroups: readonly { readonly shader: number; readonly buffers: readonly string[] }[];
 }
 
-/** A slot of one program ("bt2") is temporary buffer "t2", shared with the other programs' slot 2. */
-const tempName = (slot: string) => slot.slice(1);
+/** The GPU buffer holding a value in a program. */
+export function bufferOf(p: Program, id: NodeId): string {
+  const at = p.place.get(id);
+  if (at === undefined) throw new Error(`internal: no memory for node ${id}`);
+  return placeName(at);
+}
 
-export function planWebgpu(g: GradGraph): WebgpuPlan {
-  const module = planModule(g);
-  const temps = new Map<string, TempBuffer>();
-  for (const p of module.programs) {
-    const m = module.memory.get(p)!;
-    for (const [slots, type] of [[m.slots, "f32"], [m.intSlots, "i32"]] as const) {
-      for (const s of slots) {
-        const name = tempName(s.name);
-        const t = temps.get(name) ?? { name, type, sizes: [], values: [] };
-        temps.set(name, t);
-        const size = slotSize(s);
-        if (!t.sizes.includes(size)) t.sizes.push(size);
-        t.values.push(...s.values);
-      }
-    }
+export function planWebgpu(g: GradGraph, lowered: Lowered = lower(g)): WebgpuPlan {
+  const shaders: { wgsl: string; first: Kernel }[] = [];
+  const bindGroups: { shader: number; buffers: string[] }[] = [];
+  const groupIndex = new Map<string, number>();
+  const kernels = new Map<Program, Dispatched[]>();
+  for (const p of lowered.programs) {
+    const place = (id: NodeId) => {
+      const at = p.place.get(id);
+      if (at === undefined) throw new Error(`internal: no memory for node ${id}`);
+      return at;
+    };
+    const list = p.steps.flatMap((s) => stepKernels(g, s, place, p.training));
+    kernels.set(
+      p,
+      list.map((kernel) => {
+        let shader = shaders.findIndex((s) => s.wgsl === kernel.wgsl);
+        if (shader < 0) shader = shaders.push({ wgsl: kernel.wgsl, first: kernel }) - 1;
+        const buffers = kernel.bindings.map((b) => b.buffer);
+        const key = `${shader}:${buffers.join(",")}`;
+        if (!groupIndex.has(key)) groupIndex.set(key, bindGroups.push({ shader, buffers }) - 1);
+        return { kernel, shader, bindGroup: groupIndex.get(key)! };
+      }),
+    );
   }
-  const bufferOf = (p: Program, id: NodeId): string => {
-    const at = module.memory.get(p)!.place.get(id);
-    if (at === undefined) throw new Error(`internal: no memory for node ${id}`);
-    return /^[a-d][ti]\d+$/.test(at) ? tempName(at) : at;
-  };
-  const kernels = new Map<Program, Kernel[]>();
-  const shaders: string[] = [];
-  for (const p of module.programs) {
-    const list = p.steps.flatMap((s) => stepKernels(g, s, (id) => bufferOf(p, id), p.training));
-    for (const k of list) if (!shaders.includes(k.wgsl)) shaders.push(k.wgsl);
-    kernels.set(p, list);
-  }
-  const ordered = [...temps.values()].sort((a, b) => (a.type === b.type ? Number(a.name.slice(1)) - Number(b.name.slice(1)) : a.type === "f32" ? -1 : 1));
-  return { module, kernels, shaders, temps: ordered, bufferOf };
+  return { lowered, kernels, shaders, bindGroups };
 }

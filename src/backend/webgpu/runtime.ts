@@ -6,12 +6,8 @@
 // run at createModel only; the per-step code calls `dispatch` alone.
 
 /** GPUBufferUsage and GPUMapMode flags as numbers: Node's `webgpu` package only defines the globals when asked. */
-export const USAGE_MAP_READ = 0x1;
-export const USAGE_COPY_SRC = 0x4;
-export const USAGE_COPY_DST = 0x8;
-export const USAGE_UNIFORM = 0x40;
-export const USAGE_STORAGE = 0x80;
-export const MAP_MODE_READ = 0x1;
+export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+export const MAP_MODE = { READ: 0x1 } as const;
 
 /** Dawn's GPU object in Node: it must outlive its devices (collected, it takes them down), so it is kept here. */
 let dawnGpu: GPU | undefined;
@@ -54,11 +50,11 @@ export function storageBuffer(device: GPUDevice, label: string, bytes: number, d
     const at = Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(", ");
     throw new Error(`createModel: ${label} needs ${bytes} bytes${at ? ` with ${at}` : ""}, more than this device allows in one storage buffer (maxStorageBufferBindingSize ${max}); use smaller dims`);
   }
-  return device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
+  return device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
 }
 
 export function uniformBuffer(device: GPUDevice, label: string, bytes: number): GPUBuffer {
-  return device.createBuffer({ label, size: Math.ceil(bytes / 16) * 16, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+  return device.createBuffer({ label, size: Math.ceil(bytes / 16) * 16, usage: USAGE.UNIFORM | USAGE.COPY_DST });
 }
 
 /** A compute pipeline for one shader; its dims are pipeline-overridable constants. A shader that fails says where. */

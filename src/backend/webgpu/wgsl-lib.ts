@@ -4,7 +4,15 @@
 // GPU draws the very same dropout masks as the interpreter and the CPU.
 import { DROPOUT_STREAM } from "../cpu/runtime/rng.ts";
 
-export const WGSL_LIB: Readonly<Record<string, { readonly needs: readonly string[]; readonly text: string }>> = {
+export interface WgslFunction {
+  /** Library functions it calls. */
+  readonly needs: readonly string[];
+  readonly text: string;
+  /** Whether it reads the `run` uniform (seed and step), which a shader calling it must bind. */
+  readonly run?: boolean;
+}
+
+export const WGSL_LIB: Readonly<Record<string, WgslFunction>> = {
   nnc_hash32: {
     needs: [],
     text: `// lowbias32 (src/backend/cpu/runtime/rng.ts hash32)
@@ -20,6 +28,7 @@ fn nnc_hash32(v: u32) -> u32 {
   },
   nnc_dropout_key: {
     needs: ["nnc_hash32"],
+    run: true,
     text: `// A dropout (or dropout_mask) with attrs.stream s draws from stream DROPOUT_STREAM + s.
 const DROPOUT_STREAM: u32 = 0x${DROPOUT_STREAM.toString(16)}u;
 // The part of uniform01(seed, stream, step, index) that does not depend on the index.
@@ -50,8 +59,8 @@ fn nnc_pow(a: f32, b: f32) -> f32 {
 };
 
 /** The library functions `names` need, each once, dependencies first. */
-export function libraryFor(names: Iterable<string>): string[] {
-  const out: string[] = [];
+export function libraryFor(names: Iterable<string>): WgslFunction[] {
+  const out: WgslFunction[] = [];
   const seen = new Set<string>();
   const add = (n: string) => {
     if (seen.has(n)) return;
@@ -59,7 +68,7 @@ export function libraryFor(names: Iterable<string>): string[] {
     const f = WGSL_LIB[n];
     if (!f) throw new Error(`internal: no WGSL library function ${n}`);
     f.needs.forEach(add);
-    out.push(f.text);
+    out.push(f);
   };
   [...names].sort().forEach(add);
   return out;

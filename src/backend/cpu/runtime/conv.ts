@@ -151,7 +151,7 @@ export function conv2d(
   const pixels = b * oh * ow;
   const patch = kh * kw * c;
   if (kh === 1 && kw === 1 && stride === 1) {
-    gemm(ws.gemm, false, false, pixels, f, c, x, xOff, c, k, kOff, f, out, outOff, f, false, null, 0, 0);
+    gemm(ws.gemm, false, false, pixels, f, c, x, xOff, c, k, kOff, f, out, outOff, f, false);
     return;
   }
   const padTop = convPadBefore(h, kh, stride, same);
@@ -161,7 +161,7 @@ export function conv2d(
     const rows = Math.min(chunk, pixels - r0);
     convPatches(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, false);
     // out rows r0 … = col · K, K being k viewed as (kh·kw·c) × f.
-    gemm(ws.gemm, false, false, rows, f, patch, ws.col, 0, patch, k, kOff, f, out, outOff + r0 * f, f, false, null, 0, 0);
+    gemm(ws.gemm, false, false, rows, f, patch, ws.col, 0, patch, k, kOff, f, out, outOff + r0 * f, f, false);
   }
 }
 
@@ -190,7 +190,7 @@ export function conv2dGradInput(
   const patch = kh * kw * c;
   if (kh === 1 && kw === 1 && stride === 1) {
     // dx = dout · Kᵀ.
-    gemm(ws.gemm, false, true, pixels, c, f, dout, doutOff, f, k, kOff, f, dx, dxOff, c, false, null, 0, 0);
+    gemm(ws.gemm, false, true, pixels, c, f, dout, doutOff, f, k, kOff, f, dx, dxOff, c, false);
     return;
   }
   const padTop = convPadBefore(h, kh, stride, same);
@@ -200,7 +200,7 @@ export function conv2dGradInput(
   for (let r0 = 0; r0 < pixels; r0 += chunk) {
     const rows = Math.min(chunk, pixels - r0);
     // The gradient of the chunk's columns, dcol = dout · Kᵀ, then back to the pixels they came from.
-    gemm(ws.gemm, false, true, rows, patch, f, dout, doutOff + r0 * f, f, k, kOff, f, ws.col, 0, patch, false, null, 0, 0);
+    gemm(ws.gemm, false, true, rows, patch, f, dout, doutOff + r0 * f, f, k, kOff, f, ws.col, 0, patch, false);
     convPatches(dx, dxOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, true);
   }
 }
@@ -230,7 +230,7 @@ export function conv2dGradKernel(
   const patch = kh * kw * c;
   if (kh === 1 && kw === 1 && stride === 1) {
     // dk = xᵀ · dout.
-    gemm(ws.gemm, true, false, c, f, pixels, x, xOff, c, dout, doutOff, f, dk, dkOff, f, false, null, 0, 0);
+    gemm(ws.gemm, true, false, c, f, pixels, x, xOff, c, dout, doutOff, f, dk, dkOff, f, false);
     return;
   }
   const padTop = convPadBefore(h, kh, stride, same);
@@ -241,6 +241,6 @@ export function conv2dGradKernel(
     const rows = Math.min(chunk, pixels - r0);
     convPatches(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, false);
     // dk (+)= colᵀ · dout over the chunk's pixels; the first chunk overwrites.
-    gemm(ws.gemm, true, false, patch, f, rows, ws.col, 0, patch, dout, doutOff + r0 * f, f, dk, dkOff, f, r0 > 0, null, 0, 0);
+    gemm(ws.gemm, true, false, patch, f, rows, ws.col, 0, patch, dout, doutOff + r0 * f, f, dk, dkOff, f, r0 > 0);
   }
 }

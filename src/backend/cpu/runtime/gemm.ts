@@ -1,6 +1,8 @@
 // The matrix product of the CPU runtime: C = (accumulate ? C : 0) + op(A)·op(B),
-// then + bias and an activation, over Float32Array operands addressed by an
-// offset and a leading dimension, so that every operand can live in one arena.
+// over Float32Array operands addressed by an offset and a leading dimension,
+// so that every operand can live in one arena. What follows a product (a
+// bias, an activation: its epilogue) is an emitted loop over C, written by
+// the compiler from the ops' scalar rules like every fused loop.
 //
 // Large products are cache-blocked the GotoBLAS way: a kc × nc panel of B and
 // an mc × kc block of A are packed (transposes are resolved while packing) into
@@ -13,11 +15,12 @@
 //
 // Where the model's memory is a WebAssembly memory (runtime/wasm.ts), gemm
 // hands the packed products and the matrix-vector ones to the SIMD kernels
-// of gemm.wat instead, which sum in float32, and applies the bias and the
-// activation itself; the tiny and the strided direct products stay here.
+// of gemm.wat instead, which sum in float32; the tiny and the strided direct
+// products stay here.
 //
 // Nothing here allocates: the packing buffer comes from a GemmWorkspace that
 // the caller creates once with gemmWorkspace().
+import { gemmDirect, gemvRows } from "./gemm-direct.ts";
 import { type WasmGemm } from "./wasm.ts";
 
 /** Rows of A per micro-kernel sliver (the micro-kernel is written for exactly 2). */
@@ -39,11 +42,11 @@ export const GEMM_DIRECT_MAX_SIDE = 2;
 /** So does a product of at most this many multiply-adds (3 × 3 × 3 and smaller; 4 × 4 × 4 packs faster). */
 export const GEMM_DIRECT_MAX_WORK = 32;
 
-/** Epilogue activations: the `act` argument of gemm. */
-export const ACT_NONE = 0;
-export const ACT_RELU = 1;
-export const ACT_TANH = 2;
-export const ACT_SIGMOID = 3;
+/** The transA and transB arguments of gemm, named for the calls a module emits. */
+export const AS_STORED = false;
+export const TRANSPOSED = true;
+/** The accumulate argument of gemm when C is overwritten. */
+export const OVERWRITE = false;
 
 /**
  * The packing buffer of gemm. It is a plain array of numbers, not a typed
@@ -91,38 +94,6 @@ export function gemmWorkspace(maxM: number, maxN: number, maxK: number, wasm: Wa
   for (let i = 0; i < length; i++) pack[i] = 0;
   const acc = new Float64Array(Math.min(GEMM_NC, Math.max(maxM, maxN, 1)));
   return { pack, bBase: mc * kc, acc, mc, kc, nc, wasm };
-}
-
-/** 1 / (1 + e^−x) without overflow, as the interpreter computes it. */
-export function stableSigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-/** An epilogue activation (ACT_*) of one value. Math.max keeps a NaN a NaN, as the interpreter's relu does. */
-export function applyActivation(v: number, act: number): number {
-  switch (act) {
-    case ACT_RELU:
-      return Math.max(v, 0);
-    case ACT_TANH:
-      return Math.tanh(v);
-    case ACT_SIGMOID:
-      return stableSigmoid(v);
-    default:
-      return v;
-  }
-}
-
-/** Adds bias[biasOff + j] (when given) and applies act to an m × n block of C, in place. */
-function gemmEpilogue(m: number, n: number, c: Float32Array, cOff: number, ldc: number, bias: Float32Array | null, biasOff: number, act: number): void {
-  for (let i = 0; i < m; i++) {
-    const row = cOff + i * ldc;
-    for (let j = 0; j < n; j++) {
-      const v = bias === null ? c[row + j] : c[row + j] + bias[biasOff + j];
-      c[row + j] = applyActivation(v, act);
-    }
-  }
 }
 
 /**
@@ -302,262 +273,13 @@ function gemmPut(c: Float32Array, i: number, v: number, overwrite: boolean): voi
 }
 
 /**
- * The unpacked kernel, for one or two rows or columns and for tiny products
- * (those gemvRows does not take): C(i, j) for i < mm, j < nn, with every
- * operand given by two strides:
- * A(i, p) = a[aOff + i·sai + p·sap], B(p, j) = b[bOff + p·sbp + j·sbj],
- * C(i, j) = c[cOff + i·sci + j·scj], bias(i, j) = bias[biasOff + i·bsi + j·bsj].
- * Columns go eight at a time, so each A value is read once per eight
- * products (measured 2.7 GFLOP/s on a 784 × 100 matrix-vector product, 2.2
- * four at a time; packing first halves it, as every value is used once).
- * Each element is summed in float64 and stored once, with its epilogue.
- */
-function gemmDirect(
-  mm: number,
-  nn: number,
-  k: number,
-  a: Float32Array,
-  aOff: number,
-  sai: number,
-  sap: number,
-  b: Float32Array,
-  bOff: number,
-  sbp: number,
-  sbj: number,
-  c: Float32Array,
-  cOff: number,
-  sci: number,
-  scj: number,
-  accumulate: boolean,
-  bias: Float32Array | null,
-  biasOff: number,
-  bsi: number,
-  bsj: number,
-  act: number,
-): void {
-  for (let i = 0; i < mm; i++) {
-    const ai = aOff + i * sai;
-    const ci = cOff + i * sci;
-    const bi = biasOff + i * bsi;
-    let j = 0;
-    for (; j + 8 <= nn; j += 8) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let s4 = 0;
-      let s5 = 0;
-      let s6 = 0;
-      let s7 = 0;
-      let ap = ai;
-      let bp = bOff + j * sbj;
-      for (let p = 0; p < k; p++) {
-        const av = a[ap];
-        s0 += av * b[bp];
-        s1 += av * b[bp + sbj];
-        s2 += av * b[bp + 2 * sbj];
-        s3 += av * b[bp + 3 * sbj];
-        s4 += av * b[bp + 4 * sbj];
-        s5 += av * b[bp + 5 * sbj];
-        s6 += av * b[bp + 6 * sbj];
-        s7 += av * b[bp + 7 * sbj];
-        ap += sap;
-        bp += sbp;
-      }
-      const cj = ci + j * scj;
-      const bj = bi + j * bsj;
-      gemmFinish(c, cj, s0, accumulate, bias, bj, act);
-      gemmFinish(c, cj + scj, s1, accumulate, bias, bj + bsj, act);
-      gemmFinish(c, cj + 2 * scj, s2, accumulate, bias, bj + 2 * bsj, act);
-      gemmFinish(c, cj + 3 * scj, s3, accumulate, bias, bj + 3 * bsj, act);
-      gemmFinish(c, cj + 4 * scj, s4, accumulate, bias, bj + 4 * bsj, act);
-      gemmFinish(c, cj + 5 * scj, s5, accumulate, bias, bj + 5 * bsj, act);
-      gemmFinish(c, cj + 6 * scj, s6, accumulate, bias, bj + 6 * bsj, act);
-      gemmFinish(c, cj + 7 * scj, s7, accumulate, bias, bj + 7 * bsj, act);
-    }
-    for (; j < nn; j++) {
-      let s = 0;
-      let ap = ai;
-      let bp = bOff + j * sbj;
-      for (let p = 0; p < k; p++) {
-        s += a[ap] * b[bp];
-        ap += sap;
-        bp += sbp;
-      }
-      gemmFinish(c, ci + j * scj, s, accumulate, bias, bi + j * bsj, act);
-    }
-  }
-}
-
-/**
- * The matrix-vector kernel, for one or two rows of A against a B whose rows
- * are contiguous (B(p, j) = b[bOff + p·sbp + j]): x·W at batch 1. With
- * WebAssembly kernels, gemm.wat's gemv does the sums (in float32, four
- * columns to a vector) and the epilogue follows here. Otherwise, for each
- * row of A, gemvSum sums the products of every column into float64
- * accumulators (ws.acc; wider products go in slices of its length), reading
- * B in order; then each element gets its epilogue and is stored once.
- * Operands, C and the bias are addressed as in gemmDirect. Every column is
- * summed in the same order whichever columns a call covers, so a product
- * split among threads by columns gives the same numbers.
- */
-function gemvRows(
-  ws: GemmWorkspace,
-  mm: number,
-  nn: number,
-  k: number,
-  a: Float32Array,
-  aOff: number,
-  sai: number,
-  sap: number,
-  b: Float32Array,
-  bOff: number,
-  sbp: number,
-  c: Float32Array,
-  cOff: number,
-  sci: number,
-  scj: number,
-  accumulate: boolean,
-  bias: Float32Array | null,
-  biasOff: number,
-  bsi: number,
-  bsj: number,
-  act: number,
-): void {
-  const wasm = ws.wasm;
-  if (wasm !== null) {
-    wasm.gemv(mm, nn, k, a.byteOffset + 4 * aOff, sai, sap, b.byteOffset + 4 * bOff, sbp, c.byteOffset + 4 * cOff, sci, scj, accumulate ? 1 : 0);
-    if (bias === null && act === ACT_NONE) return;
-    for (let i = 0; i < mm; i++) {
-      for (let j = 0; j < nn; j++) {
-        const at = cOff + i * sci + j * scj;
-        gemmFinish(c, at, c[at], false, bias, biasOff + i * bsi + j * bsj, act);
-      }
-    }
-    return;
-  }
-  const acc = ws.acc;
-  for (let i = 0; i < mm; i++) {
-    for (let j0 = 0; j0 < nn; j0 += acc.length) {
-      const nb = Math.min(acc.length, nn - j0);
-      gemvSum(k, a, aOff + i * sai, sap, b, bOff + j0, sbp, acc, nb);
-      const cj = cOff + i * sci + j0 * scj;
-      const bj = biasOff + i * bsi + j0 * bsj;
-      for (let j = 0; j < nb; j++) gemmFinish(c, cj + j * scj, acc[j], accumulate, bias, bj + j * bsj, act);
-    }
-  }
-}
-
-/**
- * acc[j] = Σ_p a[ap + p·sap]·b[bp + p·sbp + j] for j < nb: the sums of
- * gemvRows. Sixteen depths at a time: their sixteen A values are held in
- * locals while every column j adds up its sixteen products down B (rows
- * sbp apart, all within a few KB, so in L1) into one local, then into
- * acc[j]. V8 checks acc and b once per column and each read of b, so the
- * more multiply-adds per column step the better, until the A values no
- * longer fit in registers (measured on a 784 × 100 product: 4, 8, 16 and 32
- * depths per step took 59, 49, 45 and 46 µs, gemmDirect's dot products 60).
- * Depths left over are added one at a time.
- */
-function gemvSum(k: number, a: Float32Array, ap: number, sap: number, b: Float32Array, bp: number, sbp: number, acc: Float64Array, nb: number): void {
-  for (let j = 0; j < nb; j++) acc[j] = 0;
-  let p = 0;
-  for (; p + 16 <= k; p += 16) {
-    let t = ap;
-    const a0 = a[t];
-    t += sap;
-    const a1 = a[t];
-    t += sap;
-    const a2 = a[t];
-    t += sap;
-    const a3 = a[t];
-    t += sap;
-    const a4 = a[t];
-    t += sap;
-    const a5 = a[t];
-    t += sap;
-    const a6 = a[t];
-    t += sap;
-    const a7 = a[t];
-    t += sap;
-    const a8 = a[t];
-    t += sap;
-    const a9 = a[t];
-    t += sap;
-    const a10 = a[t];
-    t += sap;
-    const a11 = a[t];
-    t += sap;
-    const a12 = a[t];
-    t += sap;
-    const a13 = a[t];
-    t += sap;
-    const a14 = a[t];
-    t += sap;
-    const a15 = a[t];
-    for (let j = 0; j < nb; j++) {
-      // `| 0`: the indices cannot overflow, which spares V8 a check per step.
-      let r = (bp + j) | 0;
-      let s = a0 * b[r];
-      r = (r + sbp) | 0;
-      s += a1 * b[r];
-      r = (r + sbp) | 0;
-      s += a2 * b[r];
-      r = (r + sbp) | 0;
-      s += a3 * b[r];
-      r = (r + sbp) | 0;
-      s += a4 * b[r];
-      r = (r + sbp) | 0;
-      s += a5 * b[r];
-      r = (r + sbp) | 0;
-      s += a6 * b[r];
-      r = (r + sbp) | 0;
-      s += a7 * b[r];
-      r = (r + sbp) | 0;
-      s += a8 * b[r];
-      r = (r + sbp) | 0;
-      s += a9 * b[r];
-      r = (r + sbp) | 0;
-      s += a10 * b[r];
-      r = (r + sbp) | 0;
-      s += a11 * b[r];
-      r = (r + sbp) | 0;
-      s += a12 * b[r];
-      r = (r + sbp) | 0;
-      s += a13 * b[r];
-      r = (r + sbp) | 0;
-      s += a14 * b[r];
-      r = (r + sbp) | 0;
-      s += a15 * b[r];
-      acc[j] += s;
-    }
-    ap += 16 * sap;
-    bp += 16 * sbp;
-  }
-  for (; p < k; p++) {
-    const av = a[ap];
-    for (let j = 0; j < nb; j++) acc[j] += av * b[bp + j];
-    ap += sap;
-    bp += sbp;
-  }
-}
-
-/** Stores one finished sum of the direct kernel: the old value, the bias and the activation applied in float64. */
-function gemmFinish(c: Float32Array, at: number, s: number, accumulate: boolean, bias: Float32Array | null, biasAt: number, act: number): void {
-  if (accumulate) s += c[at];
-  if (bias !== null) s += bias[biasAt];
-  c[at] = applyActivation(s, act);
-}
-
-/**
- * C(i, j) = act((accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j) + bias[biasOff + j])
+ * C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j)
  * for i < m, j < n, where
  *   A(i, p) = transA ? a[aOff + p·lda + i] : a[aOff + i·lda + p]
  *   B(p, j) = transB ? b[bOff + j·ldb + p] : b[bOff + p·ldb + j]
  *   C(i, j) = c[cOff + i·ldc + j]
- * The bias term is left out when bias is null; act is one of ACT_*. Only the
- * m × n elements of C are written. C must not overlap A, B or the bias.
- * With ws.wasm, A, B and C must be views of its memory (the bias need not).
+ * Only the m × n elements of C are written. C must not overlap A or B.
+ * With ws.wasm, A, B and C must be views of its memory.
  */
 export function gemm(
   ws: GemmWorkspace,
@@ -576,15 +298,11 @@ export function gemm(
   cOff: number,
   ldc: number,
   accumulate: boolean,
-  bias: Float32Array | null,
-  biasOff: number,
-  act: number,
 ): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    // An empty sum: C keeps its value (or becomes 0) and still gets its epilogue.
+    // An empty sum: C keeps its value (or becomes 0).
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
-    gemmEpilogue(m, n, c, cOff, ldc, bias, biasOff, act);
     return;
   }
   const wasm = ws.wasm;
@@ -602,15 +320,14 @@ export function gemm(
     // added up (gemvRows); otherwise dot products (gemmDirect). The choice
     // depends only on the strides, so every part of a split product makes it alike.
     if (n >= m) {
-      if (sbj === 1 && sbp !== 1) gemvRows(ws, m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act);
-      else gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate, bias, biasOff, 0, 1, act);
-    } else if (sai === 1 && sap !== 1) gemvRows(ws, n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act);
-    else gemmDirect(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, sai, c, cOff, 1, ldc, accumulate, bias, biasOff, 1, 0, act);
+      if (sbj === 1 && sbp !== 1) gemvRows(ws, m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate);
+      else gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate);
+    } else if (sai === 1 && sap !== 1) gemvRows(ws, n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate);
+    else gemmDirect(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, sai, c, cOff, 1, ldc, accumulate);
     return;
   }
   if (wasm !== null) {
     wasm.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset + 4 * aOff, lda, b.byteOffset + 4 * bOff, ldb, c.byteOffset + 4 * cOff, ldc, accumulate ? 1 : 0, wasm.pack);
-    if (bias !== null || act !== ACT_NONE) gemmEpilogue(m, n, c, cOff, ldc, bias, biasOff, act);
     return;
   }
   const pk = ws.pack;
@@ -636,6 +353,5 @@ export function gemm(
         }
       }
     }
-    if (bias !== null || act !== ACT_NONE) gemmEpilogue(m, nb, c, cOff + jc, ldc, bias, bias === null ? 0 : biasOff + jc, act);
   }
 }

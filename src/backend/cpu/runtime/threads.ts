@@ -40,12 +40,12 @@ export const GEMM_HELPER_START_MS = 10000;
 
 /**
  * The control block is an Int32Array over shared memory: slots 0–15 hold the
- * job, the arguments of gemm (one 64-byte cache line; bias is −1 for none);
+ * job, the arguments of gemm (one 64-byte cache line);
  * helper h (1, 2, …) has the 16 slots from 16·h, so that two threads'
  * counters never share a cache line.
  */
 export const TEAM_SLOTS = 16;
-const GEMM_JOB = { op: 0, transA: 1, transB: 2, m: 3, n: 4, k: 5, a: 6, lda: 7, b: 8, ldb: 9, c: 10, ldc: 11, accumulate: 12, bias: 13, act: 14, parts: 15 };
+const GEMM_JOB = { op: 0, transA: 1, transB: 2, m: 3, n: 4, k: 5, a: 6, lda: 7, b: 8, ldb: 9, c: 10, ldc: 11, accumulate: 12, parts: 13 };
 /** A helper's slots: jobs posted to it, jobs it has finished, and 1 once it runs. */
 export const HELPER_SLOT = { posted: 0, done: 1, ready: 2 };
 /** Values of the job's op. */
@@ -130,15 +130,17 @@ export function createGemmTeam(threads: number): GemmTeam {
 /**
  * Starts the helpers on the arena of `memory` (shared memory), each with its
  * own packing workspace of ws's block sizes (and, with WebAssembly, its own
- * instance of the kernels), and waits until they run. `source` is the
- * helpers' code (GEMM_HELPER_SOURCE of an emitted module). A helper that does
- * not start in time leaves the team at one thread, with a note.
+ * instance of the kernels), and waits until they run. `script` makes the
+ * helpers' code (see createGemmHelperScript), called only where helpers can
+ * start. A helper that does not start in time leaves the team at one
+ * thread, with a note.
  */
-export function startGemmHelpers(team: GemmTeam, memory: KernelMemory, ws: GemmWorkspace, source: string): void {
+export function startGemmHelpers(team: GemmTeam, memory: KernelMemory, ws: GemmWorkspace, script: () => string): void {
   const platform = gemmWorkerThreads();
   const arena = memory.arena;
   if (team.threads < 2 || typeof platform === "string" || !(arena.buffer instanceof SharedArrayBuffer)) return;
   const ctl = team.control;
+  const source = script();
   for (let h = 1; h < team.threads; h++) {
     const data: GemmHelperData = {
       control: ctl.buffer as SharedArrayBuffer,
@@ -168,6 +170,26 @@ export function startGemmHelpers(team: GemmTeam, memory: KernelMemory, ws: GemmW
     }
   }
   team.arena = arena;
+}
+
+/** A helper's code as parts of the module that starts it: its functions, and the constants they read. */
+export interface GemmHelperCode {
+  readonly functions: readonly ((...args: never[]) => unknown)[];
+  readonly constants: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The script a helper thread runs, made from the calling module's own code:
+ * the constants as JSON, the functions as the platform gives their source
+ * (Function.prototype.toString: JavaScript, whatever compiled the module),
+ * then a call of startGemmHelper with the worker's start data. `__name` is
+ * defined for code compiled with esbuild's keepNames (as tsx does), which
+ * wraps inner functions in calls of it.
+ */
+export function createGemmHelperScript(code: GemmHelperCode): string {
+  const constants = Object.entries(code.constants).map(([name, value]) => `const ${name} = ${JSON.stringify(value)};`);
+  const functions = code.functions.map((f) => f.toString());
+  return ['"use strict";', "var __name = (target) => target;", ...constants, ...functions, 'startGemmHelper(require("node:worker_threads").workerData);', ""].join("\n");
 }
 
 /** Stops the helpers; later products run on the calling thread. */
@@ -205,20 +227,17 @@ export function gemmPart(ws: GemmWorkspace, ctl: Int32Array, arena: Float32Array
   const cOff = ctl[GEMM_JOB.c];
   const ldc = ctl[GEMM_JOB.ldc];
   const accumulate = ctl[GEMM_JOB.accumulate] === 1;
-  const biasOff = ctl[GEMM_JOB.bias];
-  const bias = biasOff < 0 ? null : arena;
-  const act = ctl[GEMM_JOB.act];
   const parts = ctl[GEMM_JOB.parts];
   if (m >= n) {
     const from = gemmPartStart(m, parts, part, GEMM_MR);
     const to = gemmPartStart(m, parts, part + 1, GEMM_MR);
     const aFrom = aOff + (transA ? from : from * lda);
-    gemm(ws, transA, transB, to - from, n, k, arena, aFrom, lda, arena, bOff, ldb, arena, cOff + from * ldc, ldc, accumulate, bias, biasOff, act);
+    gemm(ws, transA, transB, to - from, n, k, arena, aFrom, lda, arena, bOff, ldb, arena, cOff + from * ldc, ldc, accumulate);
   } else {
     const from = gemmPartStart(n, parts, part, GEMM_NR);
     const to = gemmPartStart(n, parts, part + 1, GEMM_NR);
     const bFrom = bOff + (transB ? from * ldb : from);
-    gemm(ws, transA, transB, m, to - from, k, arena, aOff, lda, arena, bFrom, ldb, arena, cOff + from, ldc, accumulate, bias, biasOff + from, act);
+    gemm(ws, transA, transB, m, to - from, k, arena, aOff, lda, arena, bFrom, ldb, arena, cOff + from, ldc, accumulate);
   }
 }
 
@@ -251,17 +270,14 @@ export function gemmSplit(
   cOff: number,
   ldc: number,
   accumulate: boolean,
-  bias: Float32Array | null,
-  biasOff: number,
-  act: number,
 ): void {
   const parts = team.threads;
   const arena = team.arena;
-  const shared = arena !== null && a === arena && b === arena && c === arena && (bias === null || bias === arena);
+  const shared = arena !== null && a === arena && b === arena && c === arena;
   // Split along the longer side: a product with one or two rows (or columns) keeps its direct kernel.
   const side = m >= n ? m : n;
   if (!shared || parts < 2 || m * n * k < GEMM_SPLIT_MIN_WORK || side < parts * GEMM_SPLIT_MIN_SIDE) {
-    gemm(ws, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, bias, biasOff, act);
+    gemm(ws, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
     return;
   }
   const ctl = team.control;
@@ -278,8 +294,6 @@ export function gemmSplit(
   ctl[GEMM_JOB.c] = cOff;
   ctl[GEMM_JOB.ldc] = ldc;
   ctl[GEMM_JOB.accumulate] = accumulate ? 1 : 0;
-  ctl[GEMM_JOB.bias] = bias === null ? -1 : biasOff;
-  ctl[GEMM_JOB.act] = act;
   ctl[GEMM_JOB.parts] = parts;
   // The atomic increment publishes the job (and the arena's contents) to the helper that sees it.
   for (let h = 1; h < parts; h++) {

@@ -45,6 +45,10 @@ export const DIAG_CODES = {
   NNC506: "training stopped: a value became non-finite",
   NNC507: "a checkpoint cannot be used",
   NNC508: "no WebGPU device to train on",
+  NNC509: "a file or directory cannot be read or written",
+  NNC510: "--out already holds trained work",
+  NNC511: "the module cache directory is not private",
+  NNC512: "--resume: the run differs from the checkpoint's",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

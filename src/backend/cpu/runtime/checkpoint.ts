@@ -40,7 +40,7 @@ export const CHECKPOINT_MAGIC = 0x4b434e4e;
 export const CHECKPOINT_VERSION = 2;
 
 /** CRC-32 (IEEE 802.3, the one of zip and PNG) of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
+export function checksumOfCheckpoint(bytes: Uint8Array): number {
   const table = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
@@ -63,7 +63,7 @@ export function encodeCheckpoint(header: CheckpointHeader, data: Uint8Array): Ui
   view.setUint32(8, head.length, true);
   bytes.set(head, 16);
   bytes.set(data, start);
-  view.setUint32(12, crc32(bytes.subarray(16)), true);
+  view.setUint32(12, checksumOfCheckpoint(bytes.subarray(16)), true);
   return bytes;
 }
 
@@ -90,7 +90,7 @@ function wholeIn(v: unknown, min: number, max: number): v is number {
 }
 
 /** The header's tensors, checked to lie one after another from offset 0 with lengths that match their shapes; returns the data section's length. */
-function checkTensors(tensors: unknown): number {
+function tensorsOfCheckpoint(tensors: unknown): number {
   if (!Array.isArray(tensors)) throw new Error("loadCheckpoint: the header has no `tensors` list");
   const names = new Set<string>();
   let offset = 0;
@@ -110,7 +110,7 @@ function checkTensors(tensors: unknown): number {
 }
 
 /** Every field of the header, checked. */
-function checkHeader(h: Partial<CheckpointHeader> | null, version: number): CheckpointHeader {
+function headerOfCheckpoint(h: Partial<CheckpointHeader> | null, version: number): CheckpointHeader {
   if (typeof h !== "object" || h === null || Array.isArray(h)) throw new Error("loadCheckpoint: the checkpoint's header is not a JSON object");
   if (h.format !== "nnc-checkpoint") throw new Error(`loadCheckpoint: the header's format is ${JSON.stringify(h.format)}, not "nnc-checkpoint"`);
   if (h.version !== version) throw new Error(`loadCheckpoint: the header says version ${String(h.version)} but the file is version ${version}`);
@@ -132,18 +132,19 @@ export function parseCheckpoint(bytes: Uint8Array): ParsedCheckpoint {
   const at = version === 1 ? 12 : 16;
   const length = view.getUint32(8, true);
   if (bytes.length < at || at + length > bytes.length) throw new Error("loadCheckpoint: the checkpoint is truncated");
-  if (version !== 1 && view.getUint32(12, true) !== crc32(bytes.subarray(16))) throw new Error("loadCheckpoint: the checksum does not match: the file was damaged or edited");
   let parsed: Partial<CheckpointHeader> | null;
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(at, at + length))) as Partial<CheckpointHeader> | null;
   } catch {
     throw new Error("loadCheckpoint: the checkpoint's header is corrupt");
   }
-  const header = checkHeader(parsed, version);
-  const dataLength = checkTensors(header.tensors);
+  const header = headerOfCheckpoint(parsed, version);
+  const dataLength = tensorsOfCheckpoint(header.tensors);
   const start = at + Math.ceil(length / 4) * 4;
   if (start + dataLength > bytes.length) throw new Error("loadCheckpoint: the checkpoint is truncated");
   if (start + dataLength < bytes.length) throw new Error(`loadCheckpoint: the checkpoint has ${bytes.length - start - dataLength} bytes after its last tensor`);
+  // Last, so that a damaged header or length is named above; this catches any other changed byte.
+  if (version !== 1 && view.getUint32(12, true) !== checksumOfCheckpoint(bytes.subarray(16))) throw new Error("loadCheckpoint: the checksum does not match: the file was damaged or edited");
   return { header, data: new DataView(bytes.buffer, bytes.byteOffset + start, dataLength) };
 }
 

@@ -85,8 +85,8 @@ function writeDerived(out: string, model: string, history: readonly EpochMetrics
 
 /**
  * Once every check has passed: the directory, the module the user keeps, and
- * (resuming) the derived files as the checkpoint says they were, in case a
- * crash came between its rename and theirs.
+ * (resuming) best.nnck and the derived files as the checkpoint says they
+ * were, in case a crash came between its rename and theirs.
  */
 export function prepareOut(out: string, code: string, model: string, resumed: Resumable | undefined): void {
   try {
@@ -95,21 +95,23 @@ export function prepareOut(out: string, code: string, model: string, resumed: Re
     throw writeError(out, e, "give --out a directory you can write to (it is created if missing)");
   }
   writeAtomic(join(out, OUT_FILES.module), code);
-  if (resumed) writeDerived(out, model, resumed.state.metrics);
-  else {
+  if (resumed) {
+    // best.nnck is renamed after checkpoint.nnck: when the checkpoint is the best, it is best.nnck, byte for byte.
+    if (resumed.state.best?.epoch === resumed.state.epoch) writeAtomic(join(out, OUT_FILES.best), resumed.bytes);
+    writeDerived(out, model, resumed.state.metrics);
+  } else {
     // --overwrite: an old best.nnck (or old-style state) would pass for this run's.
     for (const f of [OUT_FILES.best, OUT_FILES.legacyState]) if (existsSync(join(out, f))) unlinkSync(join(out, f));
   }
 }
 
 /**
- * An epoch's files: best.nnck first (when the epoch is the best so far), then
- * checkpoint.nnck, then the derived files. A crash after best.nnck and before
- * checkpoint.nnck resumes from the epoch before, which trains again to the
- * same numbers and writes the same best.nnck.
+ * An epoch's files: checkpoint.nnck first (the unit --resume reads), then
+ * best.nnck when the epoch is the best so far (prepareOut repairs it after a
+ * crash between the two), then the derived files.
  */
 export function saveEpoch(out: string, model: string, checkpoint: Uint8Array, history: readonly EpochMetrics[], isBest: boolean): void {
-  if (isBest) writeAtomic(join(out, OUT_FILES.best), checkpoint);
   writeAtomic(join(out, OUT_FILES.checkpoint), checkpoint);
+  if (isBest) writeAtomic(join(out, OUT_FILES.best), checkpoint);
   writeDerived(out, model, history);
 }

@@ -54,7 +54,7 @@ export function isFsError(e: unknown): e is NodeJS.ErrnoException {
 }
 
 export function readError(path: string, e: unknown, what = "file"): CodedError {
-  return new CodedError("NNC509", `cannot read ${shownPath(path)}: ${fsReason(e)}`, `check the path of the ${what}, and that it is a readable file`, 2);
+  return new CodedError("NNC509", `cannot read ${shownPath(path)}: ${fsReason(e)}`, `check that the path names the ${what}, and that you may read it`, 2);
 }
 
 export function writeError(path: string, e: unknown, help = "give the path of a file (not a directory) in an existing directory you can write to"): CodedError {

@@ -193,14 +193,14 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
   let { startEpoch, history, best } = resumed ? await resumeFrom(resumed, model, run, out, flags.lr) : { startEpoch: 0, history: [] as EpochMetrics[], best: undefined as TrainState["best"] };
   prepareOut(out, code, g.modelName, resumed);
-  if (startEpoch >= epochs) process.stdout.write(`${out}: already trained for ${startEpoch} epochs; ask for more with --epochs\n`);
+  if (startEpoch >= epochs) process.stdout.write(`${shownPath(out)}: already trained for ${startEpoch} epochs; ask for more with --epochs\n`);
   // The CPU module uses fewer threads where the platform allows fewer, and says why.
   const threadsUsed = model.threads ?? 1;
   if (threadsUsed < flags.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${flags.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
 
   const rows = data.train.rows;
   process.stdout.write(
-    `training ${g.modelName} (${basename(file)}) on ${flags.data}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
+    `training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
   );
   const tty = Boolean(process.stdout.isTTY);
   const bar = tty ? new cliProgress.SingleBar({ format: "epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | {eta_formatted}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
@@ -244,7 +244,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   } catch (e) {
     bar?.stop();
     if (e instanceof NonFiniteError) {
-      process.stderr.write(`error[NNC506]: ${e.message}\n  = note: the last good checkpoint (epoch ${history.at(-1)?.epoch ?? "none"}) is kept in ${out}\n  = help: lower the learning rate (--lr) or check the data's scale (--normalize)\n`);
+      process.stderr.write(`error[NNC506]: ${e.message}\n  = note: the last good checkpoint (epoch ${history.at(-1)?.epoch ?? "none"}) is kept in ${shownPath(out)}\n  = help: lower the learning rate (--lr) or check the data's scale (--normalize)\n`);
       throw new ExitError(1);
     }
     throw e;
@@ -252,7 +252,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const last = history.at(-1);
   const bestText = best ? `; ${OUT_FILES.best} holds epoch ${best.epoch} (${data.test ? `test accuracy ${pct(best.score)}` : `training loss ${(-best.score).toPrecision(5)}`})` : "";
   process.stdout.write(
-    `done in ${formatDuration((performance.now() - started) / 1000)}: test accuracy ${pct(last?.testAccuracy)}${bestText}\nwrote ${join(out, OUT_FILES.checkpoint)}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
+    `done in ${formatDuration((performance.now() - started) / 1000)}: test accuracy ${pct(last?.testAccuracy)}${bestText}\nwrote ${shownPath(join(out, OUT_FILES.checkpoint))}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
   );
 }
 

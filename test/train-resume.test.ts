@@ -175,6 +175,26 @@ describe("trained work in --out", () => {
     expect(r2.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("a version 1 checkpoint still evaluates, and --resume refuses it with a clear message", () => {
+    const old = join(dir, "v1");
+    expect(nnc(["train", TANH, ...DATA, "--epochs", "1", "--out", old]).code).toBe(0);
+    const { header, data } = parseCheckpoint(readFileSync(join(old, "checkpoint.nnck")));
+    const { train: _train, ...v1Header } = { ...header, version: 1 };
+    const head = new TextEncoder().encode(JSON.stringify(v1Header));
+    const start = 12 + Math.ceil(head.length / 4) * 4;
+    const v1 = new Uint8Array(start + data.byteLength);
+    new DataView(v1.buffer).setUint32(0, 0x4b434e4e, true);
+    new DataView(v1.buffer).setUint32(4, 1, true);
+    new DataView(v1.buffer).setUint32(8, head.length, true);
+    v1.set(head, 12);
+    v1.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), start);
+    writeFileSync(join(old, "checkpoint.nnck"), v1);
+    expect(nnc(["eval", TANH, ...DATA, "--checkpoint", join(old, "checkpoint.nnck")]).code).toBe(0);
+    const r = nnc(["train", TANH, ...DATA, "--out", old, "--resume"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error\[NNC507\]: .*holds no training state \(it was written by an older nnc.*--overwrite/);
+  });
+
   it("eval refuses a checkpoint holding a NaN weight (exit 1), and a directory", () => {
     const { header, data } = parseCheckpoint(readFileSync(join(out, "checkpoint.nnck")));
     const copy = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));

@@ -41,7 +41,7 @@ export function privateCacheDir(dir = moduleCacheDir()): string {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw writeError(dir, e);
+    throw writeError(dir, e, "set NNC_CACHE_DIR (or XDG_CACHE_HOME) to a directory you can write to");
   }
   const st = lstatSync(dir);
   const uid = process.getuid?.();

@@ -157,7 +157,7 @@ function dataDescription(flags: DataFlags): string {
 }
 
 /** Loads the checkpoint of the run being resumed, after checking that this is that run; returns the epoch, history and best to continue from. */
-async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Array): unknown }, run: TrainState["run"], out: string, lr: number | undefined) {
+async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Array): unknown }, run: TrainState["run"], out: string, lr: number) {
   const diffs = runDifferences(resumed.state.run, run);
   if (diffs.length > 0) {
     throw new CodedError("NNC512", `--resume: the checkpoint in ${shownPath(out)} belongs to another run: ${diffs.join("; ")}; nothing was written`, "resume with the same model, seed, data and batch, or train into another --out (or replace this one with --overwrite)");
@@ -167,7 +167,8 @@ async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Ar
   } catch (e) {
     throw new DataError("NNC507", `--resume: ${(e as Error).message.replace(/^loadCheckpoint: /, "")}; the model's shapes changed since it was saved — train without --resume, or into another --out`, resumed.path);
   }
-  if (resumed.state.lr !== lr) process.stderr.write(`note: --resume with ${lr === undefined ? "the train statement's learning rate" : `--lr ${lr}`}, where the run so far used ${resumed.state.lr === undefined ? "the train statement's" : `--lr ${resumed.state.lr}`}\n`);
+  // A new learning rate is a deliberate change (after a blow-up, say): said, not refused.
+  if (resumed.state.lr !== lr) process.stderr.write(`note: --resume with learning rate ${lr}; the run so far used ${resumed.state.lr}\n`);
   return { startEpoch: resumed.state.epoch, history: [...resumed.state.metrics], best: resumed.state.best };
 }
 
@@ -191,7 +192,10 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const make = factory(mod, dims, flags.seed, batchDim, gpu?.device, flags.threads);
   const model = await make(batch);
   const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
-  let { startEpoch, history, best } = resumed ? await resumeFrom(resumed, model, run, out, flags.lr) : { startEpoch: 0, history: [] as EpochMetrics[], best: undefined as TrainState["best"] };
+  const lr = flags.lr ?? mod.spec.train.lr;
+  const from = resumed ? await resumeFrom(resumed, model, run, out, lr) : { startEpoch: 0, history: [] as EpochMetrics[], best: undefined };
+  const { startEpoch, history } = from;
+  let best: TrainState["best"] = from.best;
   prepareOut(out, code, g.modelName, resumed);
   if (startEpoch >= epochs) process.stdout.write(`${shownPath(out)}: already trained for ${startEpoch} epochs; ask for more with --epochs\n`);
   // The CPU module uses fewer threads where the platform allows fewer, and says why.
@@ -200,7 +204,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
 
   const rows = data.train.rows;
   process.stdout.write(
-    `training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
+    `training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
   );
   const tty = Boolean(process.stdout.isTTY);
   const bar = tty ? new cliProgress.SingleBar({ format: "epoch {epoch} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | {eta_formatted}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
@@ -211,7 +215,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
     const score = bestScore(m, data.test !== undefined);
     const isBest = score !== undefined && (best === undefined || score > best.score);
     if (isBest) best = { epoch: m.epoch, score };
-    const state: TrainState = { epoch: m.epoch, metrics: history, run, ...(flags.lr !== undefined ? { lr: flags.lr } : {}), ...(best ? { best } : {}) };
+    const state: TrainState = { epoch: m.epoch, metrics: history, run, lr, ...(best ? { best } : {}) };
     saveEpoch(out, g.modelName, withTrainState(await model.saveCheckpoint(), state), history, isBest);
   };
   try {

@@ -43,7 +43,7 @@ async function pool<T, R>(items: readonly T[], n: number, f: (t: T) => Promise<R
   return results;
 }
 
-function model(name: string, activation: string): string {
+function model(name: string, activation: string, train = "adam(lr = 0.05, batch = 5, epochs = 2)"): string {
   const path = join(dir, name);
   writeFileSync(
     path,
@@ -57,7 +57,7 @@ h = ${activation}(x W0)
 p = softmax(h W1)
 output p
 loss = cross_entropy(p, y)
-train adam(lr = 0.05, batch = 5, epochs = 2)
+train ${train}
 `,
   );
   return path;
@@ -146,6 +146,7 @@ describe("trained work in --out", () => {
 
   const refusals: [string, string[], RegExp][] = [
     ["a model of other ops and the same shapes", ["train", model("relu.nn", "relu"), ...DATA], /graph differs/],
+    ["another optimizer", ["train", model("sgd.nn", "tanh", "sgd(lr = 0.05, batch = 5, epochs = 2)"), ...DATA], /`train` statement differs/],
     ["another seed", ["train", TANH, ...DATA, "--seed", "9"], /the seed was 1, now 9/],
     ["another batch", ["train", TANH, ...DATA, "--batch", "4"], /the batch size was 5, now 4/],
     ["other data", ["train", TANH, "--data", OTHER_CSV, "--test-data", CSV], /the data were `--data .*data\.csv --test-data .*`, now `--data .*other\.csv/],
@@ -157,6 +158,16 @@ describe("trained work in --out", () => {
     expect(r.stderr).toMatch(/error\[NNC512\]/);
     expect(r.stderr).toMatch(message);
     expect(snapshot(out)).toEqual(before);
+  });
+
+  it("--resume continues when only the epochs asked for changed in the file, and notes another --lr", () => {
+    const more = join(dir, "more");
+    expect(nnc(["train", TANH, ...DATA, "--epochs", "1", "--out", more]).code).toBe(0);
+    const r = nnc(["train", model("more.nn", "tanh", "adam(lr = 0.05, batch = 5, epochs = 3)"), ...DATA, "--out", more, "--resume", "--lr", "0.01"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("note: --resume with learning rate 0.01; the run so far used 0.05\n");
+    expect(r.stdout).toMatch(/epoch 3\/3/);
+    expect(r.stdout).not.toMatch(/epoch 1\/3/);
   });
 
   it("a damaged training state in the checkpoint is a coded error for --resume", () => {

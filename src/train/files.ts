@@ -65,7 +65,7 @@ export function metricsCsv(rows: readonly EpochMetrics[]): string {
 export interface RunIdentity {
   /** Hash of the model's forward graph (ops, shapes, params and their initializers). */
   graph: string;
-  /** Hash of the train statement (optimizer and its options). */
+  /** Hash of the train statement: its optimizer and options but `epochs` (ask for more), `batch` and `lr` (compared on their own). */
   trainStatement: string;
   seed: number;
   batch: number;
@@ -80,7 +80,8 @@ export interface TrainState {
   epoch: number;
   metrics: EpochMetrics[];
   run: RunIdentity;
-  lr?: number;
+  /** The learning rate the run used (--lr, else the train statement's): a change is noted on --resume, not refused. */
+  lr: number;
   /** The epoch best.nnck holds, and its score (see bestScore). */
   best?: { epoch: number; score: number };
 }
@@ -98,7 +99,7 @@ export function trainStateOf(train: unknown): TrainState | undefined {
   if (!isObject(train) || !Number.isInteger(train["epoch"]) || !Array.isArray(train["metrics"]) || !isObject(train["run"])) return undefined;
   const run = train["run"];
   const strings = ["graph", "trainStatement", "data", "dataHash"].every((k) => typeof run[k] === "string");
-  const numbers = ["seed", "batch"].every((k) => Number.isInteger(run[k]));
+  const numbers = ["seed", "batch"].every((k) => Number.isInteger(run[k])) && typeof train["lr"] === "number";
   if (!strings || !numbers) return undefined;
   if (!(train["metrics"] as unknown[]).every((m) => isObject(m) && Number.isInteger(m["epoch"]) && typeof m["loss"] === "number")) return undefined;
   return train as unknown as TrainState;
@@ -108,7 +109,7 @@ export function trainStateOf(train: unknown): TrainState | undefined {
 export function runDifferences(then: RunIdentity, now: RunIdentity): string[] {
   const out: string[] = [];
   if (then.graph !== now.graph) out.push("the model's graph differs (its operations, shapes or initializers changed in the .nn file)");
-  if (then.trainStatement !== now.trainStatement) out.push("the model's `train` statement differs (optimizer or its options)");
+  if (then.trainStatement !== now.trainStatement) out.push("the model's `train` statement differs (its optimizer, or an option other than epochs, batch and lr)");
   if (then.seed !== now.seed) out.push(`the seed was ${then.seed}, now ${now.seed} (--seed)`);
   if (then.batch !== now.batch) out.push(`the batch size was ${then.batch}, now ${now.batch} (--batch)`);
   // The data are compared by content, so a path written another way is no difference.

@@ -30,8 +30,10 @@ export function graphHash(g: GradGraph): string {
   );
 }
 
+/** The train statement's optimizer and options, but those --resume treats on their own: epochs (more may be asked for), batch (compared as used) and lr (noted). */
 export function trainStatementHash(g: GradGraph): string {
-  return sha(JSON.stringify(g.train ? [g.train.optimizer, [...g.train.options].sort(([a], [b]) => (a < b ? -1 : 1))] : null));
+  const options = g.train ? [...g.train.options].filter(([k]) => !["epochs", "batch", "lr"].includes(k)).sort(([a], [b]) => (a < b ? -1 : 1)) : [];
+  return sha(JSON.stringify([g.train?.optimizer ?? null, options]));
 }
 
 /** Hash of every column of the training and test sets, in name order. */

@@ -15,7 +15,6 @@ import { formatGradCheck, gradcheck } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
 import { CodedError, fsReason, isFsError, shownPath, writeOutputFile } from "./cli-files.ts";
-import { DataError } from "./data/errors.ts";
 
 export function makeProgram(): Command {
   const program = new Command("nnc")
@@ -215,10 +214,6 @@ function reportError(e: unknown): number {
   if (e instanceof CodedError) {
     process.stderr.write(e.render());
     return e.exit;
-  }
-  if (e instanceof DataError) {
-    process.stderr.write(`error[${e.code}]: ${e.message}\n`);
-    return 1;
   }
   if (isFsError(e)) {
     process.stderr.write(`error[NNC509]: ${e.path !== undefined ? `${shownPath(e.path)}: ` : ""}${fsReason(e)}\n`);

@@ -116,7 +116,7 @@ function headerOfCheckpoint(h: Partial<CheckpointHeader> | null, version: number
   if (h.version !== version) throw new Error(`loadCheckpoint: the header says version ${String(h.version)} but the file is version ${version}`);
   if (typeof h.model !== "string") throw new Error("loadCheckpoint: the header names no model");
   const dims = h.dims;
-  if (typeof dims !== "object" || dims === null || !Object.values(dims).every((v) => wholeIn(v, 1, 2 ** 31))) throw new Error("loadCheckpoint: the header's dims are not positive whole numbers");
+  if (typeof dims !== "object" || dims === null || Array.isArray(dims) || !Object.values(dims).every((v) => wholeIn(v, 1, 2 ** 31))) throw new Error("loadCheckpoint: the header's dims are not positive whole numbers");
   if (!wholeIn(h.step, 0, Number.MAX_SAFE_INTEGER)) throw new Error(`loadCheckpoint: the header's step ${String(h.step)} is not a whole number`);
   if (!wholeIn(h.seed, 0, 0xffffffff)) throw new Error(`loadCheckpoint: the header's seed ${String(h.seed)} is not a whole number from 0 to 4294967295`);
   return h as CheckpointHeader;

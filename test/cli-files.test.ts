@@ -3,7 +3,7 @@
 // do, never a stack trace (issue 17, part 3). And the module cache: private
 // to its user, never written through a link, importing only what was just
 // compiled (part 8).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,16 @@ const isRoot = process.getuid?.() === 0;
 function nnc(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: dir, input, env: { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: join(dir, "cache") } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking: the walk over every file argument runs a few commands at a time. */
+function nncAsync(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: join(dir, "cache") }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => done({ code: code ?? -1, stderr }));
+  });
 }
 
 const MODEL = join(dir, "m.nn");
@@ -53,39 +63,40 @@ if (!readOnlyWorks) console.warn(`cli-files.test.ts: ${readOnlyDir} is writable 
 
 const NO_TRACE = /\n\s+at .*\(|node:internal/;
 
-/** [case, arguments, path the message must name]: what every command does with a bad file argument. */
+/** [case, arguments, the reason the message must give, the path it must name]: what every command does with a bad file argument. */
 const inputs = ["check", "graph", "grad", "compile", "gradcheck", "train", "eval", "predict"].flatMap((cmd) => {
   const extra = cmd === "eval" || cmd === "predict" ? ["--checkpoint", A_FILE] : cmd === "train" ? ["--out", join(dir, "never")] : [];
-  const cases: [string, string[], string][] = [
-    [`${cmd}: a missing .nn file`, [cmd, MISSING, ...extra], "no such file or directory"],
-    [`${cmd}: a directory as .nn file`, [cmd, A_DIR, ...extra], "it is a directory"],
+  const cases: [string, string[], string, string][] = [
+    [`${cmd}: a missing .nn file`, [cmd, MISSING, ...extra], "no such file or directory", MISSING],
+    [`${cmd}: a directory as .nn file`, [cmd, A_DIR, ...extra], "it is a directory", A_DIR],
   ];
-  if (unreadable) cases.push([`${cmd}: an unreadable .nn file`, [cmd, unreadable, ...extra], "permission denied"]);
+  if (unreadable) cases.push([`${cmd}: an unreadable .nn file`, [cmd, unreadable, ...extra], "permission denied", unreadable]);
   return cases;
 });
 
-const outputs: [string, string[], string][] = [
-  ["compile -o DIR", ["compile", MODEL, "-o", A_DIR], "it is a directory"],
-  ["compile -o missing/dir/m.ts", ["compile", MODEL, "-o", join(dir, "missing", "dir", "m.ts")], "no such file or directory"],
-  ["compile --wgsl DIR", ["compile", MODEL, "--target", "webgpu", "--wgsl", A_DIR, "-o", join(dir, "w.ts")], "it is a directory"],
-  ["train --out FILE", ["train", MODEL, "--out", A_FILE], "exists and is not a directory"],
-  ["eval --checkpoint DIR", ["eval", MODEL, "--checkpoint", A_DIR], "it is a directory"],
-  ["eval --checkpoint missing", ["eval", MODEL, "--checkpoint", join(dir, "none.nnck")], "no such file or directory"],
-  ["predict --checkpoint DIR", ["predict", MODEL, "--checkpoint", A_DIR], "it is a directory"],
-  ["eval --checkpoint -", ["eval", MODEL, "--checkpoint", "-"], "standard input"],
+const outputs: [string, string[], string, string][] = [
+  ["compile -o DIR", ["compile", MODEL, "-o", A_DIR], "it is a directory", A_DIR],
+  ["compile -o missing/dir/m.ts", ["compile", MODEL, "-o", join(dir, "missing", "dir", "m.ts")], "no such file or directory", join(dir, "missing", "dir", "m.ts")],
+  ["compile --wgsl DIR", ["compile", MODEL, "--target", "webgpu", "--wgsl", A_DIR, "-o", join(dir, "w.ts")], "it is a directory", A_DIR],
+  ["train --out FILE", ["train", MODEL, "--out", A_FILE], "exists and is not a directory", A_FILE],
+  ["eval --checkpoint DIR", ["eval", MODEL, "--checkpoint", A_DIR], "it is a directory", A_DIR],
+  ["eval --checkpoint missing", ["eval", MODEL, "--checkpoint", join(dir, "none.nnck")], "no such file or directory", join(dir, "none.nnck")],
+  ["predict --checkpoint DIR", ["predict", MODEL, "--checkpoint", A_DIR], "it is a directory", A_DIR],
+  ["eval --checkpoint -", ["eval", MODEL, "--checkpoint", "-"], "cannot read a checkpoint from standard input", ""],
 ];
 if (readOnlyWorks) {
-  outputs.push(["compile -o in a read-only directory", ["compile", MODEL, "-o", join(readOnlyDir, "m.ts")], "denied"]);
-  outputs.push(["train --out in a read-only directory", ["train", MODEL, "--limit", "10", "--out", join(readOnlyDir, "run")], "denied"]);
+  outputs.push(["compile -o in a read-only directory", ["compile", MODEL, "-o", join(readOnlyDir, "m.ts")], "denied", join(readOnlyDir, "m.ts")]);
+  outputs.push(["train --out in a read-only directory", ["train", MODEL, "--limit", "10", "--out", join(readOnlyDir, "run")], "denied", join(readOnlyDir, "run")]);
 }
-if (unreadable) outputs.push(["eval: an unreadable checkpoint", ["eval", MODEL, "--checkpoint", unreadable], "permission denied"]);
+if (unreadable) outputs.push(["eval: an unreadable checkpoint", ["eval", MODEL, "--checkpoint", unreadable], "permission denied", unreadable]);
 
 describe("file arguments", () => {
-  it.each([...inputs, ...outputs])("%s: a coded error naming the path, no stack trace", (_, args, reason) => {
-    const r = nnc(args);
+  it.concurrent.each([...inputs, ...outputs])("%s: a coded error naming the path, no stack trace", async (_, args, reason, path) => {
+    const r = await nncAsync(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error\[NNC509\]: /);
     expect(r.stderr).toContain(reason);
+    expect(r.stderr).toContain(path);
     expect(r.stderr).toMatch(/= help: /);
     expect(r.stderr).not.toMatch(NO_TRACE);
   });

@@ -1,23 +1,19 @@
 // Pieces every `nnc` command shares: reading sources, printing diagnostics,
 // parsing common options, and the usage error (exit code 2).
-import { readFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { lower, planStats, type Lowered } from "./lower/lower.ts";
 import { DataError } from "./data/errors.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { Option } from "commander";
+import { readTextFile } from "./cli-files.ts";
 import { renderDiagnostics, diagnosticToJson } from "./diag/render.ts";
 import type { FrontEndResult } from "./pipeline.ts";
 
 export class UsageError extends Error {}
 
+/** A .nn file's text (`-`: standard input); a coded error (NNC509) if it cannot be read. */
 export function readSource(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new UsageError(`cannot read ${path}: ${reason}`);
-  }
+  return readTextFile(path);
 }
 
 export function useColor(opt: boolean | undefined): boolean {

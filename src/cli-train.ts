@@ -1,9 +1,7 @@
 // `nnc train`, `nnc eval` and `nnc predict`: the main job. Compiles the model
 // for the CPU, loads data (the bundled MNIST by default), trains with a
 // progress bar and writes a checkpoint, metrics and a plot into --out.
-import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { createHash } from "node:crypto";
 import { Option, type Command } from "commander";
 import cliProgress from "cli-progress";
 import { capThreads, checkDimNames, checkModelFits, dimOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
@@ -12,10 +10,12 @@ import type { GradGraph } from "./ir/graph.ts";
 import { runGrad } from "./pipeline.ts";
 import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
 import { nodeDevice } from "./backend/webgpu/node-device.ts";
+import { CodedError, readBinaryFile, shownPath } from "./cli-files.ts";
 import { compileAndLoad, dataSpecs, type CompiledModule, type Target } from "./train/compile.ts";
-import { metricsCsv, OUT_FILES, readState, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
+import { bestScore, OUT_FILES, runDifferences, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
+import { runIdentity } from "./train/identity.ts";
 import { evaluate, NonFiniteError, predictedClass, runProgress, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
-import { plotMetrics } from "./train/plot.ts";
+import { checkOut, prepareOut, saveEpoch, withTrainState, type Resumable } from "./train/run-dir.ts";
 
 interface DataFlags {
   data: string;
@@ -65,7 +65,7 @@ function addDataOptions(cmd: Command): Command {
 
 /** Compiles a file, checked against WebGPU's limits for that target; diagnostics are printed and end the command. */
 function compileGraph(file: string, color: boolean, target: Target = "cpu"): GradGraph {
-  const result = runGrad(file, readSource(file));
+  const result = runGrad(shownPath(file), readSource(file));
   if (report([result], "text", color) || !result.grad) throw new ExitError(1);
   if (target === "webgpu" && report([{ ...result, diagnostics: checkWebgpuLimits(result.grad) }], "text", color)) throw new ExitError(1);
   return result.grad;
@@ -155,15 +155,38 @@ interface TrainFlags extends DataFlags {
   threads: number;
   out?: string;
   resume?: boolean;
+  overwrite?: boolean;
   evalEvery: number;
+}
+
+/** The data options as given, for the message when --resume finds other data. */
+function dataDescription(flags: DataFlags): string {
+  const given: [string, unknown][] = [["--data", flags.data], ["--labels", flags.labels], ["--test-data", flags.testData], ["--test-labels", flags.testLabels], ["--label-column", flags.labelColumn], ["--limit", flags.limit], ["--normalize", flags.normalize]];
+  return given.filter(([, v]) => v !== undefined).map(([k, v]) => (v === true ? k : v === false ? `--no-${k.slice(2)}` : `${k} ${String(v)}`)).join(" ");
+}
+
+/** Loads the checkpoint of the run being resumed, after checking that this is that run; returns the epoch, history and best to continue from. */
+async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Array): unknown }, run: TrainState["run"], out: string, lr: number) {
+  const diffs = runDifferences(resumed.state.run, run);
+  if (diffs.length > 0) {
+    throw new CodedError("NNC512", `--resume: the checkpoint in ${shownPath(out)} belongs to another run: ${diffs.join("; ")}; nothing was written`, "resume with the same model, seed, data and batch, or train into another --out (or replace this one with --overwrite)");
+  }
+  try {
+    await model.loadCheckpoint(resumed.bytes);
+  } catch (e) {
+    throw new DataError("NNC507", `--resume: ${(e as Error).message.replace(/^loadCheckpoint: /, "")}; the model's shapes changed since it was saved — train without --resume, or into another --out`, resumed.path);
+  }
+  // A new learning rate is a deliberate change (after a blow-up, say): said, not refused.
+  if (resumed.state.lr !== lr) process.stderr.write(`note: --resume with learning rate ${lr}; the run so far used ${resumed.state.lr}\n`);
+  return { startEpoch: resumed.state.epoch, history: [...resumed.state.metrics], best: resumed.state.best };
 }
 
 async function train(file: string, flags: TrainFlags): Promise<void> {
   const color = useColor(flags.color);
   const g = compileGraph(file, color, flags.target);
   const out = flags.out ?? join("runs", g.modelName);
-  const source = readFileSync(file, "utf8");
-  const sourceHash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  // Nothing is written until every check (this one, the data, the resumed checkpoint) has passed.
+  const resumed = checkOut(out, Boolean(flags.resume), Boolean(flags.overwrite));
   const spec = g.train ? Object.fromEntries(g.train.options) : {};
   const batch = flags.batch ?? spec["batch"] ?? 32;
   const epochs = flags.epochs ?? spec["epochs"] ?? 10;
@@ -172,37 +195,28 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   let gpu: { device: GPUDevice; adapterInfo: string } | undefined;
   if (flags.target === "webgpu" && flags.threads > 1) throw new UsageError("--threads is for --target cpu: WebGPU runs the model on the GPU");
   if (flags.target === "webgpu") gpu = await webgpuDevice();
-  const mod = await compileAndLoad(g, out, flags.target);
+  const { mod, code } = await compileAndLoad(g, flags.target);
   const data = loadData(g, flags, dims);
-  if (data.vocabulary) writeAtomic(join(out, VOCABULARY_FILE), vocabularyJson(data.vocabulary));
+  const run = runIdentity(g, flags.seed, batch, dataDescription(flags), data.train, data.test);
   const capped = capThreads(flags.threads);
   if (capped.note) process.stderr.write(capped.note + "\n");
   const make = factory(g, mod, dims, flags.seed, batchDim, gpu?.device, capped.threads);
   const model = await make(batch);
+  const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
+  const lr = flags.lr ?? mod.spec.train.lr;
+  const from = resumed ? await resumeFrom(resumed, model, run, out, lr) : { startEpoch: 0, history: [] as EpochMetrics[], best: undefined };
+  const { startEpoch, history } = from;
+  let best: TrainState["best"] = from.best;
+  prepareOut(out, code, g.modelName, resumed);
+  if (data.vocabulary) writeAtomic(join(out, VOCABULARY_FILE), vocabularyJson(data.vocabulary));
+  if (startEpoch >= epochs) process.stdout.write(`${shownPath(out)}: already trained for ${startEpoch} epochs; ask for more with --epochs\n`);
   // The CPU module uses fewer threads where the platform allows fewer, and says why.
   const threadsUsed = model.threads ?? 1;
   if (threadsUsed < capped.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${capped.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
-  const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
-
-  let startEpoch = 0;
-  let history: EpochMetrics[] = [];
-  if (flags.resume) {
-    const state = readState(out);
-    const ckpt = join(out, OUT_FILES.checkpoint);
-    if (!state || !existsSync(ckpt)) throw new UsageError(`--resume: ${out} holds no checkpoint to continue from; train without --resume first`);
-    try {
-      await model.loadCheckpoint(new Uint8Array(readFileSync(ckpt)));
-    } catch (e) {
-      throw new DataError("NNC507", `--resume: ${(e as Error).message.replace(/^loadCheckpoint: /, "")}; the model's shapes changed since it was saved — train without --resume, or into another --out`, ckpt);
-    }
-    startEpoch = state.epoch;
-    history = state.metrics;
-    if (startEpoch >= epochs) process.stdout.write(`${out}: already trained for ${startEpoch} epochs; ask for more with --epochs\n`);
-  }
 
   const rows = data.train.rows;
   process.stdout.write(
-    `training ${g.modelName} (${basename(file)}) on ${flags.data}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${flags.lr ?? mod.spec.train.lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
+    `training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
   );
   const tty = Boolean(process.stdout.isTTY);
   const bar = tty ? new cliProgress.SingleBar({ format: `epoch {epoch}/${epochs} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | {eta_formatted}`, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
@@ -210,12 +224,11 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const o = loopOptions(g, epochs, batch, startEpoch, flags.evalEvery, trainOptions);
   let barShown = false;
   const save = async (m: EpochMetrics) => {
-    const state: TrainState = { model: g.modelName, source: sourceHash, epoch: m.epoch, metrics: history, options: { batch, epochs, lr: flags.lr, seed: flags.seed, data: flags.data, limit: flags.limit } };
-    writeAtomic(join(out, OUT_FILES.checkpoint), await model.saveCheckpoint());
-    writeAtomic(join(out, OUT_FILES.state), JSON.stringify(state, null, 2) + "\n");
-    writeAtomic(join(out, OUT_FILES.csv), metricsCsv(history));
-    writeAtomic(join(out, OUT_FILES.json), JSON.stringify({ model: g.modelName, metrics: history }, null, 2) + "\n");
-    writeAtomic(join(out, OUT_FILES.plot), plotMetrics(`${g.modelName}: loss and accuracy per epoch`, history));
+    const score = bestScore(m, data.test !== undefined);
+    const isBest = score !== undefined && (best === undefined || score > best.score);
+    if (isBest) best = { epoch: m.epoch, score };
+    const state: TrainState = { epoch: m.epoch, metrics: history, run, lr, ...(best ? { best } : {}) };
+    saveEpoch(out, g.modelName, withTrainState(await model.saveCheckpoint(), state), history, isBest);
   };
   try {
     await trainLoop(
@@ -250,15 +263,15 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   } catch (e) {
     bar?.stop();
     if (e instanceof NonFiniteError) {
-      process.stderr.write(`error[NNC506]: ${e.message}\n  = note: the last good checkpoint (epoch ${history.at(-1)?.epoch ?? "none"}) is kept in ${out}\n  = help: lower the learning rate (--lr) or check the data's scale (--normalize)\n`);
+      process.stderr.write(`error[NNC506]: ${e.message}\n  = note: the last good checkpoint (epoch ${history.at(-1)?.epoch ?? "none"}) is kept in ${shownPath(out)}\n  = help: lower the learning rate (--lr) or check the data's scale (--normalize)\n`);
       throw new ExitError(1);
     }
     throw e;
   }
   const last = history.at(-1);
-  const best = history.reduce<EpochMetrics | undefined>((b, m) => (m.testAccuracy !== undefined && (b?.testAccuracy === undefined || m.testAccuracy > b.testAccuracy!) ? m : b), undefined);
+  const bestText = best ? `; ${OUT_FILES.best} holds epoch ${best.epoch} (${data.test ? `test accuracy ${pct(best.score)}` : `training loss ${(-best.score).toPrecision(5)}`})` : "";
   process.stdout.write(
-    `done in ${formatDuration((performance.now() - started) / 1000)}: test accuracy ${pct(last?.testAccuracy)}${best ? ` (peak ${pct(best.testAccuracy)} at epoch ${best.epoch})` : ""}\nwrote ${join(out, OUT_FILES.checkpoint)}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
+    `done in ${formatDuration((performance.now() - started) / 1000)}: test accuracy ${pct(last?.testAccuracy)}${bestText}\nwrote ${shownPath(join(out, OUT_FILES.checkpoint))}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
   );
 }
 
@@ -273,15 +286,14 @@ interface EvalFlags extends TrainedFlags {
 async function loadTrained(file: string, flags: TrainedFlags) {
   const g = compileGraph(file, useColor(flags.color));
   const dims = modelDims(g, flags.dim, undefined);
-  const mod = await compileAndLoad(g, join(".cache", "nnc", g.modelName));
-  if (!existsSync(flags.checkpoint)) throw new DataError("NNC501", `${flags.checkpoint}: no such checkpoint`, flags.checkpoint);
-  const bytes = new Uint8Array(readFileSync(flags.checkpoint));
+  const bytes = readBinaryFile(flags.checkpoint, "checkpoint");
+  const { mod } = await compileAndLoad(g);
   const make = factory(g, mod, dims, flags.seed, batchDimOf(g));
   const probe = await make(1);
   try {
     await probe.loadCheckpoint(bytes);
   } catch (e) {
-    throw new DataError("NNC507", `${(e as Error).message.replace(/^loadCheckpoint: /, "")}`, flags.checkpoint);
+    throw new DataError("NNC507", `${shownPath(flags.checkpoint)}: ${(e as Error).message.replace(/^loadCheckpoint: /, "")}; use a checkpoint nnc train wrote for this model (best.nnck or checkpoint.nnck)`, flags.checkpoint);
   }
   return { g, dims, make, params: await probe.getParams() };
 }
@@ -330,7 +342,10 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<void>) {
       process.exitCode = 0;
     } catch (e) {
       if (e instanceof ExitError) process.exitCode = e.code;
-      else if (e instanceof DataError) {
+      else if (e instanceof CodedError) {
+        process.stderr.write(e.render());
+        process.exitCode = e.exit;
+      } else if (e instanceof DataError) {
         process.stderr.write(`error[${e.code}]: ${e.message}\n`);
         process.exitCode = 1;
       } else throw e;
@@ -350,7 +365,8 @@ export function addTrainCommands(program: Command): void {
       .addOption(new Option("--target <target>", "where to train: the CPU, or the GPU through WebGPU").choices(["cpu", "webgpu"]).default("cpu"))
       .option("--threads <n>", "with --target cpu: threads for the large matrix products (the same numbers as one)", positiveInt("--threads"), 1)
       .option("--out <dir>", "where to write the checkpoint, metrics and plot (default: runs/<model>)")
-      .option("--resume", "continue from the checkpoint in --out")
+      .option("--resume", "continue from the checkpoint in --out (the same model, seed, data and batch)")
+      .option("--overwrite", "replace the trained work --out holds (without it, nnc train refuses to)")
       .option("--eval-every <n>", "evaluate train and test accuracy every N epochs (and after the last)", positiveInt("--eval-every"), 1),
   ).action(action(train));
   addDataOptions(

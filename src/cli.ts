@@ -1,5 +1,4 @@
 // The `nnc` command line. Exit codes: 0 clean, 1 errors in the input, 2 usage.
-import { writeFileSync } from "node:fs";
 import { emitCpuModule } from "./backend/cpu/emit-module.ts";
 import { emitWebgpuModule } from "./backend/webgpu/emit-module.ts";
 import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
@@ -16,6 +15,7 @@ import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
 import { formatGradCheck, gradcheck, TooLargeError } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
+import { CodedError, fsReason, isFsError, shownPath, writeOutputFile } from "./cli-files.ts";
 
 export function makeProgram(): Command {
   const program = new Command("nnc")
@@ -31,7 +31,7 @@ export function makeProgram(): Command {
     .addOption(formatOption())
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((files: string[], opts: { format: string; color?: boolean }) => {
-      const results = files.map((f) => runFrontEnd(f, readSource(f)));
+      const results = files.map((f) => runFrontEnd(shownPath(f), readSource(f)));
       const failed = report(results, opts.format, useColor(opts.color));
       if (opts.format === "text" && !failed) {
         for (const r of results) process.stdout.write(`${r.file.path}: ok\n`);
@@ -46,7 +46,7 @@ export function makeProgram(): Command {
     .addOption(formatOption())
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((file: string, opts: { format: string; color?: boolean }) => {
-      const result = runFrontEnd(file, readSource(file));
+      const result = runFrontEnd(shownPath(file), readSource(file));
       const failed = report([result], opts.format === "json" && !result.shaped ? "json" : "text", useColor(opts.color));
       if (failed || !result.shaped) {
         process.exitCode = 1;
@@ -67,7 +67,7 @@ export function makeProgram(): Command {
     .addOption(dimOption("a size for a symbolic dim in --stats, e.g. --dim batch=100 (repeatable)"))
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((file: string, opts: { wrt?: string[]; format: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
-      const result = runGrad(file, readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
+      const result = runGrad(shownPath(file), readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
       const failed = report([result], "text", useColor(opts.color));
       if (failed || !result.grad) {
         process.exitCode = 1;
@@ -107,7 +107,7 @@ export function makeProgram(): Command {
     .addOption(dimOption("a size for a symbolic dim in --stats, e.g. --dim batch=100 (repeatable)"))
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((file: string, opts: { target: string; out?: string; wgsl?: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
-      const result = runGrad(file, readSource(file));
+      const result = runGrad(shownPath(file), readSource(file));
       const failed = report([result], "text", useColor(opts.color));
       if (failed || !result.grad) {
         process.exitCode = 1;
@@ -128,9 +128,9 @@ export function makeProgram(): Command {
         }
         const m = emitWebgpuModule(g, plan, gpu);
         code = m.code;
-        if (opts.wgsl !== undefined) writeFileSync(opts.wgsl, m.wgsl);
+        if (opts.wgsl !== undefined) writeOutputFile(opts.wgsl, m.wgsl);
       } else code = emitCpuModule(g, plan);
-      if (opts.out) writeFileSync(opts.out, code);
+      if (opts.out) writeOutputFile(opts.out, code);
       else process.stdout.write(code);
       if (opts.stats) {
         const dims: Record<string, number> = Object.create(null);
@@ -153,7 +153,7 @@ export function makeProgram(): Command {
     .option("--wrt <names...>", "check these values instead of the params")
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((file: string, opts: { dim: Record<string, number>; seed: number; wrt?: string[]; color?: boolean }) => {
-      const result = runGrad(file, readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
+      const result = runGrad(shownPath(file), readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
       const failed = report([result], "text", useColor(opts.color));
       if (failed || !result.grad) {
         process.exitCode = 1;
@@ -216,8 +216,21 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nnc: ${e.message}\n`);
       return 2;
     }
-    throw e;
+    return reportError(e);
   }
+}
+
+/** Coded errors as diagnostics; a file-system error no command caught is still one (NNC509), never a stack trace. */
+function reportError(e: unknown): number {
+  if (e instanceof CodedError) {
+    process.stderr.write(e.render());
+    return e.exit;
+  }
+  if (isFsError(e)) {
+    process.stderr.write(`error[NNC509]: ${e.path !== undefined ? `${shownPath(e.path)}: ` : ""}${fsReason(e)}\n`);
+    return 2;
+  }
+  throw e;
 }
 
 const isMain = process.argv[1] !== undefined && /cli\.ts$/.test(process.argv[1]);

@@ -1,8 +1,7 @@
 // Trains an example on the data `nnc train` finds for it (its table in
 // examples/data/), through the same library calls as the CLI, for the tests
 // and the README's figures of the seed systems (test/seed-figures.test.ts).
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultDataSource, loadDataset, type LoadedData } from "../src/data/index.ts";
 import { runGrad } from "../src/pipeline.ts";
@@ -33,7 +32,7 @@ export async function seedRun(name: string, { edit = (t) => t, params }: SeedOpt
   const result = runGrad(path, edit(readFileSync(path, "utf8")));
   const g = result.grad;
   if (!g) throw new Error(`${name}: ${result.diagnostics.items.map((d) => d.message).join("; ")}`);
-  const mod = await compileAndLoad(g, mkdtempSync(join(tmpdir(), `nnc-seed-${name}-`)));
+  const { mod } = await compileAndLoad(g);
   const dims: Record<string, number> = {};
   for (const d of g.dims) if (d.default !== undefined) dims[d.name] = d.default;
   const data = loadDataset(defaultDataSource(path), dataSpecs(g), dims, {});

@@ -45,8 +45,12 @@ export const DIAG_CODES = {
   NNC504: "the data do not fit the model (sizes, row counts, labels out of range, a bad CSV cell)",
   NNC505: "a data option makes no sense (`--limit 0`, normalising integers)",
   NNC506: "training stopped: a loss or param became non-finite (names the first tensor and the step; the last good checkpoint is kept)",
-  NNC507: "a checkpoint cannot be used (another model, changed shapes, truncated)",
+  NNC507: "a checkpoint cannot be used (another model, changed shapes, truncated, a checksum or header field that does not match, a non-finite value)",
   NNC508: "`nnc train --target webgpu` found no WebGPU adapter (the message names the set-up command for the software driver)",
+  NNC509: "a file or directory cannot be read or written (missing, a directory where a file is wanted, permission denied, read-only); names the path and what to do",
+  NNC510: "`nnc train --out DIR`: DIR already holds a checkpoint and neither `--resume` nor `--overwrite` was given (nothing is written)",
+  NNC511: "the per-user module cache directory is not private (another owner, a symbolic link, or open to other users)",
+  NNC512: "`nnc train --resume`: the model, seed, data or batch differ from the run the checkpoint belongs to (the message says which)",
   NNC520: "the model does not fit in memory at these sizes (names the memory it would need)",
 } as const;
 

@@ -1,12 +1,15 @@
-// Compiles a .nn file for training: the CPU or WebGPU module written to disk
-// (so the user has it) and imported, plus what the data loader needs to know.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+// Compiles a .nn file for training: the CPU or WebGPU module, imported from
+// a per-user private cache, plus what the data loader needs to know. The
+// module the user keeps (--out/model.ts) is written by the caller, once
+// every check has passed.
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, chmodSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { homedir, tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { emitCpuModule } from "../backend/cpu/emit-module.ts";
 import { emitWebgpuModule } from "../backend/webgpu/emit-module.ts";
+import { CodedError, writeError } from "../cli-files.ts";
 import type { DataSpec } from "../data/dataset.ts";
 import type { GradGraph } from "../ir/graph.ts";
 import type { TrainableModel } from "./loop.ts";
@@ -20,19 +23,83 @@ export interface CompiledModule {
 }
 
 /**
- * Writes the module to `dir/model.ts` for the user, and imports a copy named
- * by its content hash with the .mts extension, which is an ES module wherever
- * it lies (the out directory may sit under no package.json at all).
+ * Where compiled modules are cached, one place per user: $NNC_CACHE_DIR,
+ * else $XDG_CACHE_HOME/nnc/modules, else ~/.cache/nnc/modules, else
+ * <tmpdir>/nnc-<uid>/modules. README.md documents it.
  */
-export async function compileAndLoad(g: GradGraph, dir: string, target: Target = "cpu"): Promise<CompiledModule> {
-  mkdirSync(dir, { recursive: true });
-  const code = target === "webgpu" ? emitWebgpuModule(g).code : emitCpuModule(g);
-  writeFileSync(join(dir, "model.ts"), code);
-  const cache = join(tmpdir(), "nnc-modules");
-  mkdirSync(cache, { recursive: true });
-  const path = resolve(join(cache, `${g.modelName}-${target}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mts`));
-  writeFileSync(path, code);
+export function moduleCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env["NNC_CACHE_DIR"] && isAbsolute(env["NNC_CACHE_DIR"])) return env["NNC_CACHE_DIR"];
+  const xdg = env["XDG_CACHE_HOME"];
+  if (xdg && isAbsolute(xdg)) return join(xdg, "nnc", "modules");
+  const home = env["HOME"] ?? homedir();
+  if (home && isAbsolute(home)) return join(home, ".cache", "nnc", "modules");
+  return join(tmpdir(), `nnc-${process.getuid?.() ?? "user"}`, "modules");
+}
+
+/** The cache directory, created 0700 if missing; refused unless it is a real directory of this user's that nobody else can write to. */
+export function privateCacheDir(dir = moduleCacheDir()): string {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw writeError(dir, e, "set NNC_CACHE_DIR (or XDG_CACHE_HOME) to a directory you can write to");
+  }
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  const unsafe = st.isSymbolicLink() ? "it is a symbolic link" : !st.isDirectory() ? "it is not a directory" : uid !== undefined && st.uid !== uid ? `it belongs to user ${st.uid}, not to you (${uid})` : undefined;
+  const help = `remove it, or set NNC_CACHE_DIR or XDG_CACHE_HOME to a directory of your own`;
+  if (unsafe) throw new CodedError("NNC511", `the module cache ${dir} is not private: ${unsafe}`, help);
+  // Ours but open to others (made with a loose umask, say): close it before trusting it.
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** Whether `path` is a regular file of this user's (not a link) holding exactly `code`. */
+function holds(path: string, code: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    const st = fstatSync(fd);
+    const uid = process.getuid?.();
+    return st.isFile() && (uid === undefined || st.uid === uid) && readFileSync(fd, "utf8") === code;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Imports `code` from the cache under its content hash, with the .mts
+ * extension, which is an ES module wherever it lies. A new file is created
+ * exclusively (never through a link) and renamed into place, and what is
+ * imported is read back first: only the code just compiled is ever run.
+ */
+async function importCached(code: string, dir: string): Promise<CompiledModule> {
+  const path = join(dir, `${createHash("sha256").update(code).digest("hex")}.mts`);
+  if (!holds(path, code)) {
+    const tmp = `${path}.${randomBytes(8).toString("hex")}.tmp`;
+    try {
+      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      try {
+        writeSync(fd, code);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+    } catch (e) {
+      throw writeError(tmp, e);
+    }
+    if (!holds(path, code)) throw new CodedError("NNC511", `the module cache ${dir} changed while nnc wrote ${path}`, "make sure no other user can write to it, then run again");
+  }
   return (await import(pathToFileURL(path).href)) as CompiledModule;
+}
+
+/** Compiles and imports the module; writes nothing but the private cache. */
+export async function compileAndLoad(g: GradGraph, target: Target = "cpu"): Promise<{ mod: CompiledModule; code: string }> {
+  const code = target === "webgpu" ? emitWebgpuModule(g).code : emitCpuModule(g);
+  return { mod: await importCached(code, privateCacheDir()), code };
 }
 
 /** The model's inputs and targets, as the data loader reads them. */

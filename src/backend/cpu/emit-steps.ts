@@ -4,6 +4,8 @@
 // computes, so the generated code reads alongside the .nn file.
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import { OPS } from "../../ops/registry.ts";
+import { scalarOf } from "../../ops/scalar-rule.ts";
+import { toTypeScript } from "../../ops/scalar/render.ts";
 import type { CpuKernelCtx, CpuValue, OpDef, OpName, Shape } from "../../ops/types.ts";
 import type { Writer } from "../writer.ts";
 import { sizeExpr } from "./memory.ts";
@@ -34,7 +36,8 @@ export interface StepContext {
 }
 
 function cpuRule(op: OpName) {
-  return (OPS[op] as unknown as OpDef<OpName>).cpu;
+  const def = OPS[op] as OpDef<OpName>;
+  return "cpu" in def ? def.cpu : undefined;
 }
 
 export function valueOf(c: StepContext, id: NodeId): CpuValue {
@@ -86,20 +89,21 @@ function emitFused(w: Writer, c: StepContext, s: Extract<Step, { kind: "fused" }
     const idx = index(a);
     return `${valueOf(c, a).arr}[${c.place(a)}${idx === "0" ? "" : ` + ${idx}`}]`;
   };
+  // Each node's scalar expression, rendered once; its prelude runs before the loop.
+  const rendered = s.nodes.map((id) => {
+    const n = g.nodes[id]!;
+    const e = scalarOf(n, c.training);
+    if (e === undefined) throw new Error(`internal: ${n.op} is not a scalar op`);
+    return { id, ...toTypeScript(e, n.args.map(ref), { id, i: "i" }) };
+  });
   const body = () => {
-    for (const id of s.nodes) {
-      const n = g.nodes[id]!;
-      const rule = cpuRule(n.op);
-      if (typeof rule !== "object" || !("scalar" in rule)) throw new Error(`internal: ${n.op} is not a scalar op`);
-      const expr = rule.scalar(n.args.map(ref), n.attrs as never, "i", c.training, id);
-      if (id === s.out) w.line(`f32[${c.place(id)} + i] = ${expr};`);
-      else w.line(`const v${id} = ${expr};`);
+    for (const r of rendered) {
+      w.lines_(r.stmts);
+      if (r.id === s.out) w.line(`f32[${c.place(r.id)} + i] = ${r.value};`);
+      else w.line(`const v${r.id} = ${r.value};`);
     }
   };
-  for (const id of s.nodes) {
-    const rule = cpuRule(g.nodes[id]!.op);
-    if (typeof rule === "object" && "scalar" in rule && rule.prelude) w.lines_(rule.prelude(g.nodes[id]!.attrs as never, c.training, id));
-  }
+  for (const r of rendered) w.lines_(r.prelude);
   if (flat || rank === 0) {
     w.block(`for (let i = 0; i < ${sizeExpr(outShape)}; i++) {`, body);
     return;

@@ -4,8 +4,8 @@
 // epilogue) and reads transposed operands in place; everything else is one
 // runtime kernel.
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
-import { OPS } from "../../ops/registry.ts";
-import type { OpDef, OpName } from "../../ops/types.ts";
+import { isScalarOp } from "../../ops/scalar-rule.ts";
+import type { OpName } from "../../ops/types.ts";
 
 export type Step =
   /** Scalar ops fused into one loop; only the last node's value is stored. */
@@ -43,10 +43,6 @@ export const ACTIVATIONS: Partial<Record<OpName, number>> = { relu: 1, tanh: 2, 
 
 const SOURCES = new Set<OpName>(["input", "param", "const", "dimval"]);
 
-export function isScalarOp(op: OpName): boolean {
-  const rule = (OPS[op] as unknown as OpDef<OpName>).cpu;
-  return typeof rule === "object" && "scalar" in rule;
-}
 
 function sameShape(g: GradGraph, a: NodeId, b: NodeId): boolean {
   const x = g.shapes[a]!;

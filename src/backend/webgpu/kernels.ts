@@ -7,6 +7,8 @@
 // once at createModel, so one shader text serves every batch size.
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import { OPS } from "../../ops/registry.ts";
+import { scalarOf } from "../../ops/scalar-rule.ts";
+import { toWgsl } from "../../ops/scalar/render.ts";
 import type { OpDef, OpName, Shape, WgslKernel, WgslKernelCtx, WgslValue } from "../../ops/types.ts";
 import { product } from "../../ops/cpu-util.ts";
 import { WGSL_ROW_THREADS, wnum } from "../../ops/wgsl-util.ts";
@@ -49,7 +51,8 @@ export interface Kernel {
 }
 
 function wgslRule(op: OpName) {
-  return (OPS[op] as unknown as OpDef<OpName>).wgsl;
+  const def = OPS[op] as OpDef<OpName>;
+  return "wgsl" in def ? def.wgsl : undefined;
 }
 
 /** A WGSL name for a value: the user's, prefixed so it cannot meet a WGSL keyword or a kernel's locals. */
@@ -212,21 +215,20 @@ function fusedPart(g: GradGraph, s: Extract<Step, { kind: "fused" }>, nodes: rea
     else if (n.op === "dimval") refs.set(l, `f32(${dimExpr(n.attrs.dim)})`);
     else refs.set(l, `${b.value(l).ref}[${index(l)}]`);
   }
-  const uses = new Set<string>();
-  for (const id of nodes) {
-    const rule = wgslRule(g.nodes[id]!.op);
-    if (typeof rule !== "object" || !("scalar" in rule)) throw new Error(`internal: ${g.nodes[id]!.op} is not a scalar op`);
-    if (rule.prelude) body.push(...rule.prelude(g.nodes[id]!.attrs as never, training, id));
-    for (const u of rule.uses ?? []) uses.add(u);
-  }
-  const names: string[] = [];
-  for (const id of nodes) {
+  // Each node's scalar expression; the preludes (dropout keys) come first.
+  const rendered = nodes.map((id) => {
     const n = g.nodes[id]!;
-    const rule = wgslRule(n.op) as Extract<ReturnType<typeof wgslRule>, { scalar: unknown }>;
-    const expr = rule.scalar(n.args.map((a) => refs.get(a) ?? `e${a}`), n.attrs as never, "i", training, id);
-    names.push(n.op);
-    if (id === target) body.push(`${out.ref}[i] = ${expr};`);
-    else body.push(`let e${id}: f32 = ${expr};`);
+    const e = scalarOf(n, training);
+    if (e === undefined) throw new Error(`internal: ${n.op} is not a scalar op`);
+    return { id, ...toWgsl(e, n.args.map((a) => refs.get(a) ?? `e${a}`), { id, i: "i" }) };
+  });
+  const uses = new Set(rendered.flatMap((r) => r.uses));
+  for (const r of rendered) body.push(...r.prelude);
+  const names = nodes.map((id) => g.nodes[id]!.op);
+  for (const r of rendered) {
+    body.push(...r.stmts);
+    if (r.id === target) body.push(`${out.ref}[i] = ${r.value};`);
+    else body.push(`let e${r.id}: f32 = ${r.value};`);
   }
   const count = sizeExpr(outShape);
   const what = `fused elementwise: ${names.join(", ")}${part}`;

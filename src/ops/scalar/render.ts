@@ -25,6 +25,7 @@ export interface RenderAt {
 }
 
 // Precedence: higher binds tighter.
+const TERNARY = 1;
 const CMP = 3;
 const ADD = 4;
 const MUL = 5;
@@ -67,8 +68,7 @@ const TS: Dialect = {
   num: tsNum,
   fn1: (f, x) => (f === "neg" ? negate(x) : atom(`Math.${f}(${x.text})`)),
   fn2: (f, a, b) => (f === "pow" ? { text: `${wrap(a, ATOM)} ** ${wrap(b, POW)}`, prec: POW } : f === "max" || f === "min" ? atom(`Math.${f}(${a.text}, ${b.text})`) : ARITH[f](a, b)),
-  // Bracketed even where precedence would allow less: a ternary reads as one value.
-  select: (c, t, e) => atom(`(${c.text} ? ${t.text} : ${e.text})`),
+  select: (c, t, e) => ({ text: `${wrap(c, CMP)} ? ${wrap(t, CMP)} : ${wrap(e, CMP)}`, prec: TERNARY }),
   eq: "===",
   keep: ({ p, stream }, { id, i }) => ({
     cond: { text: `uniformAt(key${id}, ${i}) >= ${tsNum(p)}`, prec: CMP },
@@ -164,16 +164,18 @@ function render(d: Dialect, e: Scalar, refs: readonly string[], at: RenderAt): R
         return d.select(cond(x.cond), go(x.then), go(x.else));
     }
   };
+  // A whole value (a statement's right-hand side) brackets a ternary all the same: it reads as one value.
+  const whole = (t: Text) => wrap(t, CMP);
   const go = (x: Scalar): Text => {
     const known = temps.get(x);
     if (known) return known;
     const t = text(x);
     if (!shared.has(x)) return t;
     const name = d.tempName(at, temps.size);
-    stmts.push(d.temp(name, t.text));
+    stmts.push(d.temp(name, whole(t)));
     temps.set(x, atom(name));
     return atom(name);
   };
-  const value = go(e).text;
+  const value = whole(go(e));
   return { prelude: [...prelude], stmts, value, uses: [...uses].sort() };
 }

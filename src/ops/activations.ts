@@ -14,7 +14,7 @@ const X = S.arg(0);
 
 /** The vjp of an op whose slope is derived from its scalar expression: g · ∂f/∂argₖ for each argument. */
 export function derived<K extends Exclude<ScalarOpName, "derivative">>(of: K): VjpRule<K> {
-  return ({ g, args, attrs, b, needs }) => args.map((_, k) => (needs[k] ? b.mul(g, b.op("derivative", args, { ...(attrs as object), of, wrt: [k] })) : null));
+  return ({ g, args, attrs, b, needs }) => args.map((_, k) => (needs[k] ? b.mul(g, b.op("derivative", args, { ...(attrs as object), of, arg: k })) : null));
 }
 
 /** √(2/π), of GELU's tanh form. */
@@ -77,9 +77,8 @@ export const activationOps = {
     kind: "elementwise",
     tensors: ["x"],
     attrs: {},
-    scalar: ({ of, wrt, ...attrs }, training) => wrt.reduce(diff, registryScalar(of, attrs as OpAttrs[typeof of], training)),
-    // Second derivatives come the same way: one more argument to differentiate by.
-    vjp: ({ g, args, attrs, b, needs }) => args.map((_, k) => (needs[k] ? b.mul(g, b.op("derivative", args, { ...attrs, wrt: [...attrs.wrt, k] })) : null)),
+    scalar: ({ of, arg, ...attrs }, training) => diff(registryScalar(of, attrs as OpAttrs[typeof of], training), arg),
+    vjp: "unsupported", // second derivatives are not implemented
     shape: (args, _attrs, ctx) => (args.length === 2 ? broadcast(args[0]!, args[1]!, ctx) : args[0]!.shape),
     doc: "the slope of an elementwise op with respect to one argument, from its formula",
   }),

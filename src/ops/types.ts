@@ -115,11 +115,11 @@ export interface OpAttrs {
   /** Gradient of embed with respect to the table: rows of g added at the ids. */
   embed_grad: { readonly tableShape: Shape };
   /**
-   * ∂f/∂x_wrt[0]…∂x_wrt[n−1] of the elementwise op `of` (whose own
-   * attributes follow), derived from its scalar expression: the slope of an
-   * op whose derivative rule is `derived`.
+   * ∂f/∂(argument `arg`) of the elementwise op `of` (whose own attributes
+   * follow), derived from its scalar expression: the slope of an op whose
+   * derivative rule is `derived`.
    */
-  derivative: { readonly of: Exclude<ScalarOpName, "derivative">; readonly wrt: readonly number[]; readonly [attr: string]: unknown };
+  derivative: { readonly of: Exclude<ScalarOpName, "derivative">; readonly arg: number; readonly [attr: string]: unknown };
 }
 
 /**

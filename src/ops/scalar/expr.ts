@@ -63,9 +63,10 @@ export const keep = (p: number, stream: number): Cond => ({ k: "keep", p, stream
 // written with the plain builders above, so their formulas render as written.
 const sAdd = (a: Scalar, b: Scalar) => (isNum(a, 0) ? b : isNum(b, 0) ? a : add(a, b));
 const sSub = (a: Scalar, b: Scalar) => (isNum(b, 0) ? a : isNum(a, 0) ? neg(b) : sub(a, b));
-const sMul = (a: Scalar, b: Scalar) => (isNum(a, 0) || isNum(b, 0) ? num(0) : isNum(a, 1) ? b : isNum(b, 1) ? a : mul(a, b));
+const sMul = (a: Scalar, b: Scalar): Scalar =>
+  isNum(a, 0) || isNum(b, 0) ? num(0) : isNum(a, 1) ? b : isNum(b, 1) ? a : isNum(a, -1) ? sNeg(b) : isNum(b, -1) ? sNeg(a) : mul(a, b);
 const sDiv = (a: Scalar, b: Scalar) => (isNum(a, 0) ? num(0) : isNum(b, 1) ? a : div(a, b));
-const sNeg = (a: Scalar) => (isNum(a, 0) ? a : neg(a));
+const sNeg = (a: Scalar) => (a.k === "num" ? num(-a.v) : neg(a));
 const sSelect = (c: Cond, t: Scalar, e: Scalar) => (t.k === "num" && e.k === "num" && t.v === e.v ? t : select(c, t, e));
 
 /**

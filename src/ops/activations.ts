@@ -4,7 +4,6 @@
 // one entry. Adding such an op: an OpAttrs entry and a ScalarOpName in
 // types.ts, and an entry here.
 import { registryScalar } from "./scalar-rule.ts";
-import { diff } from "./scalar/expr.ts";
 import * as S from "./scalar/expr.ts";
 import { erf, sigmoid } from "./scalar/lib.ts";
 import { broadcast } from "./shape-rules.ts";
@@ -13,7 +12,7 @@ import { defineOp, type OpAttrs, type ScalarOpName, type VjpRule } from "./types
 const X = S.arg(0);
 
 /** The vjp of an op whose slope is derived from its scalar expression: g · ∂f/∂argₖ for each argument. */
-export function derived<K extends Exclude<ScalarOpName, "derivative">>(of: K): VjpRule<K> {
+function derived<K extends Exclude<ScalarOpName, "derivative">>(of: K): VjpRule<K> {
   return ({ g, args, attrs, b, needs }) => args.map((_, k) => (needs[k] ? b.mul(g, b.op("derivative", args, { ...(attrs as object), of, arg: k })) : null));
 }
 
@@ -75,9 +74,9 @@ export const activationOps = {
   derivative: defineOp({
     name: "derivative",
     kind: "elementwise",
-    tensors: ["x"],
+    tensors: ["x"], // the arguments of `of`: one for every op that uses `derived`
     attrs: {},
-    scalar: ({ of, arg, ...attrs }, training) => diff(registryScalar(of, attrs as OpAttrs[typeof of], training), arg),
+    scalar: ({ of, arg, ...attrs }, training) => S.diff(registryScalar(of, attrs as OpAttrs[typeof of], training), arg),
     vjp: "unsupported", // second derivatives are not implemented
     shape: (args, _attrs, ctx) => (args.length === 2 ? broadcast(args[0]!, args[1]!, ctx) : args[0]!.shape),
     doc: "the slope of an elementwise op with respect to one argument, from its formula",

@@ -127,33 +127,10 @@ export interface OpAttrs {
  * backends); OpDef requires their `scalar` rule and no backend code.
  */
 export type ScalarOpName =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "pow"
-  | "neg"
-  | "maximum"
-  | "minimum"
-  | "relu"
-  | "leaky_relu"
-  | "sigmoid"
-  | "tanh"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "abs"
-  | "step"
-  | "sign"
-  | "stop_gradient"
-  | "gelu"
-  | "silu"
-  | "softplus"
-  | "elu"
-  | "eq"
-  | "dropout"
-  | "dropout_mask"
-  | "derivative";
+  | "add" | "sub" | "mul" | "div" | "pow" | "neg" | "maximum" | "minimum"
+  | "relu" | "leaky_relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign" | "stop_gradient"
+  | "gelu" | "silu" | "softplus" | "elu"
+  | "eq" | "dropout" | "dropout_mask" | "derivative";
 
 export type OpName = keyof OpAttrs;
 

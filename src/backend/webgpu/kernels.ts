@@ -269,9 +269,9 @@ function gemmKernel(g: GradGraph, s: Extract<Step, { kind: "gemm" }>, place: (id
   const act = Object.entries(ACTIVATIONS).find(([, v]) => v === s.act)?.[0];
   const epilogue: string[] = [];
   if (bias) epilogue.push(`v = v + ${bias.ref}[col];`);
-  if (act === "relu") epilogue.push("v = max(v, 0.0);");
-  if (act === "tanh") epilogue.push("v = tanh(clamp(v, -15.0, 15.0));");
-  if (act === "sigmoid") epilogue.push("v = 1.0 / (1.0 + exp(-v));");
+  // The activation's own scalar expression, as in a fused loop: one formula whether fused or not.
+  const activation = act !== undefined ? toWgsl(scalarOf({ op: act as OpName, attrs: {} }, false)!, ["v"], { id: s.out, i: "col" }) : undefined;
+  if (activation) epilogue.push(...activation.stmts, `v = ${activation.value};`);
   const T = `${TILE}u`;
   const body = [
     `let M: u32 = ${m}; let N: u32 = ${n}; let K: u32 = ${k};`,
@@ -305,7 +305,7 @@ function gemmKernel(g: GradGraph, s: Extract<Step, { kind: "gemm" }>, place: (id
   return {
     what,
     node: s.out,
-    ...shader(g, s.out, what, b, body, [], "tiles", "1"),
+    ...shader(g, s.out, what, b, body, activation?.uses ?? [], "tiles", "1"),
     dispatch: { kind: "tiles", rows: m, cols: n, batch },
     workgroupSize: [TILE, TILE],
     workgroupBytes: 2 * TILE * TILE * 4,

@@ -1,7 +1,7 @@
 // Writes the parts of the documentation that restate a table of the code, so
 // that they cannot drift from it:
 //
-//   docs/language.md         the built-in functions, by kind  (from OPS: callName, tensors, attrs, doc)
+//   docs/language.md         the built-in functions, by kind  (from OPS and COMPOSITES: callName, tensors, attrs, doc)
 //   README.md                the list of built-in names        (from OPS)
 //   grammar/nn.tmLanguage.json  the builtin-call pattern       (from OPS)
 //   docs/diagnostics.md      the table of codes                (from DIAG_CODES)
@@ -16,6 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DIAG_CODES } from "../src/diag/codes.ts";
+import { COMPOSITES } from "../src/ops/composites.ts";
 import { OPS } from "../src/ops/registry.ts";
 import type { AttrSpec, OpDef, OpKind, OpName } from "../src/ops/types.ts";
 
@@ -37,9 +38,9 @@ const KIND_HEADINGS: { readonly [K in OpKind]: string | null } = {
 /** What the documentation reads of an op definition. */
 type Documented = Pick<OpDef<OpName>, "kind" | "callName" | "tensors" | "doc"> & { readonly attrs: object };
 
-/** Every callable op of a kind, in registry order. */
+/** Every callable op of a kind, in registry order, then the composites of that kind (src/ops/composites.ts). */
 function builtinsOf(kind: OpKind): Documented[] {
-  return (Object.values(OPS) as Documented[]).filter((d) => d.kind === kind && d.callName !== undefined);
+  return [...(Object.values(OPS) as Documented[]), ...(COMPOSITES.values() as Iterable<Documented>)].filter((d) => d.kind === kind && d.callName !== undefined);
 }
 
 /** The groups that have built-ins: [heading, ops]. */

@@ -47,6 +47,12 @@ const CASES: Case[] = [
   { expr: "log(A)", a: "[2, 3]", initA: POS, out: [2, 3] },
   { expr: "sqrt(A)", a: "[2, 3]", initA: POS, out: [2, 3] },
   { expr: "abs(A)", a: "[2, 3]", out: [2, 3] },
+  { expr: "gelu(A)", a: "[2, 3]", initA: "uniform(-3, 3)", out: [2, 3] },
+  { expr: 'gelu(A, approximate = "tanh")', a: "[2, 3]", initA: "uniform(-3, 3)", out: [2, 3] },
+  { expr: "silu(A)", a: "[2, 3]", initA: "uniform(-3, 3)", out: [2, 3] },
+  { expr: "softplus(A)", a: "[2, 3]", initA: "uniform(-3, 3)", out: [2, 3] },
+  { expr: "elu(A)", a: "[2, 3]", initA: "uniform(-3, 3)", out: [2, 3] },
+  { expr: "elu(A, alpha = 0.5)", a: "[2, 3]", initA: "uniform(-3, 3)", out: [2, 3] },
   { expr: "A B", a: "[2, 3]", b: "[3, 4]", out: [2, 4] },
   { expr: "A B", a: "[3]", b: "[3, 4]", out: [4] },
   { expr: "A B", a: "[2, 3]", b: "[3]", out: [2] },
@@ -68,6 +74,9 @@ const CASES: Case[] = [
   { expr: "mean(A)", a: "[2, 3]", out: [] },
   { expr: "max(A, axis = -1)", a: "[2, 3]", out: [2] },
   { expr: "max(A)", a: "[2, 3]", out: [] },
+  { expr: "logsumexp(A, axis = -1)", a: "[2, 3]", out: [2] },
+  { expr: "logsumexp(A, axis = 0, keepdims = true)", a: "[2, 3]", out: [1, 3] },
+  { expr: "logsumexp(A)", a: "[2, 3]", out: [] },
   { expr: "dropout(A, 0.5)", a: "[4, 4]", out: [4, 4] },
   { expr: "conv2d(A, B)", a: "[1, 4, 4, 2]", b: "[3, 3, 2, 2]", out: [1, 2, 2, 2] },
   { expr: 'conv2d(A, B, padding = "same")', a: "[1, 3, 3, 1]", b: "[2, 2, 1, 2]", out: [1, 3, 3, 2] },
@@ -148,6 +157,16 @@ describe("stability", () => {
     const check = gradcheck(r.grad!, { dims: { batch: 2 }, params: new Map([["W", w]]), feeds: new Map([["x", tensor([2, 3], [1, 0, 0, 0, 1, 0])], ["y", tensor([2, 3], [0, 0, 1, 1, 0, 0])]]) });
     expect(Number.isFinite(check.loss)).toBe(true);
     expect(check.loss).toBeCloseTo(1.5e4, 6); // rows: logsumexp − z_label = 1e4 and 2e4
+    expect(check.ok, formatGradCheck(check)).toBe(true);
+  });
+});
+
+describe("logsumexp", () => {
+  it("stays finite for values of ±1e4, with the softmax as its slope", () => {
+    const r = runGrad("lse.nn", "param W: [2, 3]\nloss = sum(logsumexp(W, axis = -1))\n");
+    const w = tensor([2, 3], [1e4, -1e4, 0, 1e4, 1e4, -1e4]);
+    const check = gradcheck(r.grad!, { params: new Map([["W", w]]) });
+    expect(check.loss).toBeCloseTo(1e4 + 1e4 + Math.log(2), 6);
     expect(check.ok, formatGradCheck(check)).toBe(true);
   });
 });

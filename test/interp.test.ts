@@ -166,6 +166,38 @@ describe("elementwise kernels", () => {
     expect(s.data[1]).toBeGreaterThan(0);
     expect(s.data[3]).toBe(1);
   });
+
+  // The closed forms the interpreter had before its kernels were evaluated
+  // from the ops' scalar expressions: the numbers must not have moved by a bit.
+  const CLOSED_FORMS: [OpName, (a: number, b: number) => number, object?][] = [
+    ["add", (a, b) => a + b],
+    ["sub", (a, b) => a - b],
+    ["mul", (a, b) => a * b],
+    ["div", (a, b) => a / b],
+    ["pow", Math.pow],
+    ["maximum", Math.max],
+    ["minimum", Math.min],
+    ["eq", (a, b) => (a === b ? 1 : 0)],
+    ["neg", (v) => -v],
+    ["relu", (v) => Math.max(v, 0)],
+    ["leaky_relu", (v) => (v > 0 ? v : 0.3 * v), { slope: 0.3 }],
+    ["sigmoid", (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)))],
+    ["tanh", Math.tanh],
+    ["exp", Math.exp],
+    ["log", Math.log],
+    ["sqrt", Math.sqrt],
+    ["abs", Math.abs],
+    ["step", (v) => (v > 0 ? 1 : 0)],
+    ["sign", (v) => Math.sign(v) + 0],
+    ["stop_gradient", (v) => v],
+  ];
+  it.each(CLOSED_FORMS)("%s computes the same float64 numbers as its closed form", (op, f, attrs = {}) => {
+    const xs = [-1000, -40, -3, -1, -0.5, -0, 0, 1e-9, 0.25, 0.5, 1, 2, 3, 40, 1000, NaN, Infinity, -Infinity, ...rand(64, 9).map((v) => v * 5)];
+    const ys = xs.map((_, i) => xs[(i * 7 + 3) % xs.length]!);
+    const binary = OPS[op].tensors.length === 2;
+    const got = run(op, binary ? [t([xs.length], xs), t([ys.length], ys)] : [t([xs.length], xs)], attrs as never);
+    xs.forEach((x, i) => expect(Object.is(got.data[i], f(x, ys[i]!)), `${op}(${x}, ${ys[i]})`).toBe(true));
+  });
 });
 
 // ---------------------------------------------------------------- linear algebra and shape

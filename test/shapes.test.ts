@@ -32,6 +32,8 @@ describe("elementwise and broadcasting", () => {
     ["maximum(a, 0)", "[batch, 3]"],
     ["-tanh(exp(log(sqrt(abs(a)))))", "[batch, 3]"],
     ["step(a) + sign(a)", "[batch, 3]"],
+    ['gelu(a) + gelu(v, approximate = "tanh")', "[batch, 3]"],
+    ["silu(a) + softplus(c) + elu(s, alpha = 0.5)", "[batch, 3]"],
     ["a * batch", "[batch, 3]"],
   ])("%s : %s", (e, want) => expect(shapeOf(decls, e)).toBe(want));
 
@@ -86,7 +88,21 @@ describe("along an axis", () => {
     ["sum(x, axis = -1, keepdims = true)", "[batch, 3, 1]"],
     ["softmax(x)", "[batch, 3, 4]"],
     ["log_softmax(x, axis = 1)", "[batch, 3, 4]"],
+    ["logsumexp(x)", "[]"],
+    ["logsumexp(x, axis = 1)", "[batch, 4]"],
+    ["logsumexp(x, axis = -1, keepdims = true)", "[batch, 3, 1]"],
   ])("%s : %s", (e, want) => expect(shapeOf(decls, e)).toBe(want));
+
+  it("reports a composite's mistakes at the user's call, once", () => {
+    const r = frontEnd(PRELUDE + "input x: [batch, 3, 4]\nout = 1 + logsumexp(x, axis = 3)\noutput out\n");
+    const d = only(r, "NNC208");
+    expect(spanText(d)).toBe("logsumexp(x, axis = 3)");
+  });
+
+  it("checks a composite's options as a built-in's", () => {
+    const r = frontEnd(PRELUDE + "input x: [batch, 3, 4]\nout = logsumexp(x, keepdims = 2)\noutput out\n");
+    expect(only(r, "NNC214").message).toBe("`keepdims` of logsumexp must be `true` or `false`");
+  });
 
   it("gives argmax an integer result", () => {
     const r = frontEnd(PRELUDE + "input x: [batch, 3]\nout = argmax(x, axis = -1)\noutput out\n");
@@ -94,7 +110,7 @@ describe("along an axis", () => {
     expect(namedShapes(r)["out"]).toBe("[batch]");
   });
 
-  it.each([["sum(x, axis = 3)"], ["softmax(x, axis = -4)"]])("rejects a bad axis: %s", (e) => {
+  it.each([["sum(x, axis = 3)"], ["softmax(x, axis = -4)"], ["logsumexp(x, axis = -4)"]])("rejects a bad axis: %s", (e) => {
     const r = frontEnd(PRELUDE + `input x: [batch, 3, 4]\nout = ${e}\noutput out\n`);
     expect(only(r, "NNC208").hint).toBe("valid axes are -3 to 2");
   });

@@ -1,16 +1,13 @@
-// Layer kernels (NHWC): dropout and its mask, conv2d, maxpool2d, embed, and
+// Layer kernels (NHWC): conv2d, maxpool2d, embed, and
 // the internal gradient ops of conv2d, maxpool2d and embed. Each forward op
 // and its gradients share one loop over the same index geometry, so the
 // gradients are exact adjoints by construction.
 import { convOutSize, convPadBefore } from "../backend/cpu/runtime/conv.ts";
-import { DROPOUT_STREAM, uniform01 } from "../backend/cpu/runtime/rng.ts";
-import type { Kernel, KernelCtx } from "./kernels.ts";
+import type { Kernel } from "./kernels.ts";
 import { argmaxOf } from "./kernels-shape.ts";
 import { checkIndex, formatDims, sameDims, size, tensor, type Tensor } from "./tensor.ts";
 
 type LayerName =
-  | "dropout"
-  | "dropout_mask"
   | "conv2d"
   | "maxpool2d"
   | "embed"
@@ -18,21 +15,6 @@ type LayerName =
   | "conv2d_grad_kernel"
   | "maxpool2d_grad"
   | "embed_grad";
-
-/**
- * The scaled keep-mask of a dropout: element i is kept iff
- * uniform01(seed, DROPOUT_STREAM + stream, step, i) ≥ p, and a kept element
- * is worth 1/(1−p). Outside training every element is 1. dropout multiplies
- * by exactly these numbers, so dropout(x) == x · dropout_mask(x) bit for bit.
- */
-function dropoutMask(n: number, p: number, stream: number, ctx: KernelCtx): Float64Array {
-  if (!(p >= 0 && p < 1)) throw new Error(`dropout probability must be in [0, 1), got ${p}`);
-  const mask = new Float64Array(n);
-  if (!ctx.training) return mask.fill(1);
-  const keep = 1 / (1 - p);
-  for (let i = 0; i < n; i++) mask[i] = uniform01(ctx.seed, DROPOUT_STREAM + stream, ctx.step, i) >= p ? keep : 0;
-  return mask;
-}
 
 interface ConvGeometry {
   readonly b: number;
@@ -113,13 +95,6 @@ function poolArgmax(x: Tensor, s: number): { shape: number[]; at: Int32Array } {
 }
 
 export const layerKernels: { readonly [K in LayerName]: Kernel<K> } = {
-  dropout: ([x], { p, stream }, ctx) => {
-    const mask = dropoutMask(x!.data.length, p, stream, ctx);
-    const out = new Float64Array(mask.length);
-    for (let i = 0; i < out.length; i++) out[i] = x!.data[i]! * mask[i]!;
-    return { shape: [...x!.shape], data: out };
-  },
-  dropout_mask: ([x], { p, stream }, ctx) => ({ shape: [...x!.shape], data: dropoutMask(x!.data.length, p, stream, ctx) }),
   // out[b, oy, ox, f] = Σ_{dy, dx, c} x[b, oy·s + dy − padTop, ox·s + dx − padLeft, c] · k[dy, dx, c, f]
   conv2d: ([x, k], { stride, padding }) => {
     const geo = convGeometry(x!.shape, k!.shape, stride, padding);

@@ -4,6 +4,7 @@
 import type { DiagnosticBag } from "../diag/diagnostic.ts";
 import type { Span } from "../diag/source.ts";
 import { didYouMean } from "../diag/suggest.ts";
+import { COMPOSITES } from "../ops/composites.ts";
 import { BUILTINS, OPS } from "../ops/registry.ts";
 import type { AttrSpec, OpAttrs, OpName, ReshapeDim } from "../ops/types.ts";
 import type { Expr } from "../syntax/ast.ts";
@@ -106,8 +107,10 @@ export class ExprBuilder {
     if (sym?.kind === "fn") return this.expandFn(fname, sym, e, locals);
     if (sym?.kind === "broken") return undefined;
     const op = BUILTINS.get(fname);
-    if (op === undefined) {
-      const candidates = [...BUILTINS.keys(), ...[...this.symbols].filter(([, s]) => s.kind === "fn").map(([k]) => k)];
+    const composite = COMPOSITES.get(fname);
+    const def = op !== undefined ? OPS[op] : composite;
+    if (def === undefined) {
+      const candidates = [...BUILTINS.keys(), ...COMPOSITES.keys(), ...[...this.symbols].filter(([, s]) => s.kind === "fn").map(([k]) => k)];
       const hint = didYouMean(fname, candidates);
       const isValue = sym !== undefined || locals.has(fname);
       this.bag.error("NNC204", e.callee.span, `unknown function \`${fname}\``, {
@@ -115,7 +118,26 @@ export class ExprBuilder {
       });
       return undefined;
     }
-    const def = OPS[op];
+    const bound = this.bindCall(fname, def, e, locals);
+    if (!bound) return undefined;
+    if (op === undefined) {
+      // A composite's parts all stand at the call, so their diagnostics point at it (or at the user's argument).
+      const spanOf = new Map(bound.args.map((a, k) => [a, bound.argSpans[k]!]));
+      const parts = { op: <K extends OpName>(k: K, args: readonly NodeId[], attrs: OpAttrs[K]) => this.add(k, args, attrs, e.span, args.map((a) => spanOf.get(a) ?? e.span)) };
+      return composite!.expand(parts, bound.args, bound.attrs as never);
+    }
+    // Each dropout draws its own random stream, numbered in the order they are built.
+    if (op === "dropout") bound.attrs["stream"] = this.nodes.filter((n) => n.op === "dropout").length;
+    return this.add(op, bound.args, bound.attrs as OpAttrs[typeof op], e.span, bound.argSpans);
+  }
+
+  /** The tensor arguments (built) and attributes (read) of a call to a built-in or composite. */
+  private bindCall(
+    fname: string,
+    def: { readonly tensors: readonly string[]; readonly attrs: object },
+    e: Extract<Expr, { kind: "call" }>,
+    locals: ReadonlyMap<string, NodeId>,
+  ): { args: NodeId[]; argSpans: Span[]; attrs: Record<string, unknown> } | undefined {
     const attrNames = Object.keys(def.attrs);
     const specs = def.attrs as Record<string, AttrSpec<unknown>>;
     const optional = new Set(attrNames.filter((a) => specs[a]!.default !== undefined));
@@ -137,10 +159,7 @@ export class ExprBuilder {
       if (v === undefined) ok = false;
       attrs[a] = v;
     }
-    if (!ok) return undefined;
-    // Each dropout draws its own random stream, numbered in the order they are built.
-    if (op === "dropout") attrs["stream"] = this.nodes.filter((n) => n.op === "dropout").length;
-    return this.add(op, args, attrs as OpAttrs[typeof op], e.span, argSpans);
+    return ok ? { args, argSpans, attrs } : undefined;
   }
 
   /** Reads one non-tensor argument according to its spec. */

@@ -5,26 +5,15 @@
 // kernel. Fusion is decided from what both backends can do (an op is fused
 // only where both have a scalar rule for it), never from one backend's rule.
 import type { GradGraph, NodeId } from "../ir/graph.ts";
-import { OPS } from "../ops/registry.ts";
-import type { OpDef, OpName } from "../ops/types.ts";
+import { isScalarOp, needsSetup } from "../ops/scalar-rule.ts";
+import type { OpName } from "../ops/types.ts";
 import { gemmGeometry } from "./gemm.ts";
 import type { FusedStep, GemmStep, Step } from "./steps.ts";
 
 const SOURCES = new Set<OpName>(["input", "param", "const", "dimval"]);
 
-const def = (op: OpName) => OPS[op] as unknown as OpDef<OpName>;
-
-/** An op both backends compute as a scalar expression, so that it fuses into loops. */
-export function isScalarOp(op: OpName): boolean {
-  const { cpu, wgsl } = def(op);
-  return typeof cpu === "object" && "scalar" in cpu && typeof wgsl === "object" && "scalar" in wgsl;
-}
-
-/** A scalar op with no per-loop setup (a prelude), so that it can follow a matrix product in its epilogue. */
-function isEpilogueOp(op: OpName): boolean {
-  const { cpu, wgsl } = def(op);
-  return isScalarOp(op) && !(typeof cpu === "object" && "prelude" in cpu && cpu.prelude) && !(typeof wgsl === "object" && "prelude" in wgsl && wgsl.prelude);
-}
+/** A scalar op without per-loop setup can follow a matrix product in its epilogue. */
+const isEpilogueNode = (n: { readonly op: OpName; readonly attrs: unknown }): boolean => isScalarOp(n.op) && !needsSetup(n);
 
 const sameShape = (g: GradGraph, a: NodeId, b: NodeId): boolean => {
   const x = g.shapes[a]!;
@@ -163,7 +152,7 @@ function epilogueOf(uses: Uses, id: NodeId): NodeId[] {
   let bias: NodeId | undefined;
   for (let cur = id, next = uses.soleUser(id); next !== undefined; cur = next, next = uses.soleUser(next)) {
     const n = g.nodes[next]!;
-    if (!isEpilogueOp(n.op) || !sameShape(g, next, id)) break;
+    if (!isEpilogueNode(n) || !sameShape(g, next, id)) break;
     const others = n.args.filter((a) => a !== cur && !constant(a));
     if (others.length > 1 || (others.length === 1 && (!rowBias(others[0]!) || (bias !== undefined && bias !== others[0])))) break;
     bias ??= others[0];

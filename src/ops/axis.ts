@@ -94,7 +94,7 @@ function reduction<K extends ReduceName>(name: K, doc: string, vjp: VjpRule<K>):
     wgsl: wgslReduce<ReduceName>(name),
     shape: ([x], { axis, keepdims }, ctx) => reduced(x!.shape, axis, keepdims, ctx),
     doc,
-  }) as OpDef<K>;
+  }) as unknown as OpDef<K>;
 }
 
 const sumVjp = ({ g, args: [x], attrs, b }: { g: Ref; args: readonly Ref[]; attrs: ReduceAttrs; b: GradBuilder }) =>
@@ -113,7 +113,7 @@ function softmaxLike<K extends SoftmaxName>(name: K, doc: string, vjp: VjpRule<K
     wgsl: wgslSoftmax<SoftmaxName>(name === "log_softmax"),
     shape: ([x], { axis }, ctx) => (normalizeAxis(axis, x!.shape.length, ctx) === undefined ? undefined : x!.shape),
     doc,
-  }) as OpDef<K>;
+  }) as unknown as OpDef<K>;
 }
 
 export const axisOps = {

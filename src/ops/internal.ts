@@ -1,9 +1,10 @@
 // Internal ops: created by the compiler's own passes (differentiation and
 // expansion), never written by users, so they have no call name.
 import { broadcast, formatShape, sameShape } from "./shape-rules.ts";
-import { conv, wgslConvSizes, wgslDropout, wgslDropoutKey } from "./layers.ts";
+import { conv, dropoutMask, wgslConvSizes } from "./layers.ts";
 import { lossKernel, wgslLoss } from "./losses.ts";
-import { coords, strides, times, wnum } from "./wgsl-util.ts";
+import * as S from "./scalar/expr.ts";
+import { coords, strides, times } from "./wgsl-util.ts";
 import { defineOp, type WgslKernel, type WgslValue } from "./types.ts";
 
 /**
@@ -84,8 +85,7 @@ export const internalOps = {
     tensors: ["a", "b"],
     attrs: {},
     vjp: "nograd", // piecewise constant
-    cpu: { scalar: ([a, b]) => `(${a} === ${b} ? 1 : 0)` },
-    wgsl: { scalar: ([a, b]) => `select(0.0, 1.0, ${a} == ${b})` },
+    scalar: () => S.select(S.cmp("==", S.arg(0), S.arg(1)), 1, 0),
     shape: ([a, b], _attrs, ctx) => broadcast(a!, b!, ctx),
     doc: "1 where a == b, else 0",
   }),
@@ -95,15 +95,7 @@ export const internalOps = {
     tensors: ["x"],
     attrs: { p: { kind: "number" }, stream: { kind: "int" } },
     vjp: "nograd", // the mask does not depend on x's values
-    cpu: {
-      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, DROPOUT_STREAM + ${attrs.stream}, step);`] : []),
-      scalar: (_args, attrs, i, training, id) => (training ? `(uniformAt(key${id}, ${i}) >= ${attrs.p} ? ${1 / (1 - attrs.p)} : 0)` : "1"),
-    },
-    wgsl: {
-      prelude: (attrs, training, id) => (training ? wgslDropoutKey(attrs.stream, id) : []),
-      scalar: (_args, attrs, i, training, id) => (training ? wgslDropout(attrs.p, id, wnum(1 / (1 - attrs.p)), i) : "1.0"),
-      uses: ["nnc_keep", "nnc_dropout_key"],
-    },
+    scalar: ({ p, stream }, training) => (training ? dropoutMask(p, stream) : S.num(1)),
     shape: ([x]) => x!.shape,
     doc: "the mask dropout multiplied by: 0 or 1/(1−p) per element in training, 1 otherwise",
   }),

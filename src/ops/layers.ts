@@ -1,5 +1,6 @@
 // Layers: dropout, 2-D convolution and pooling (NHWC), embedding lookup.
 import { concrete, formatShape, originNote, requireRank } from "./shape-rules.ts";
+import * as S from "./scalar/expr.ts";
 import { coords } from "./wgsl-util.ts";
 import { convOutSize, convPadBefore } from "../backend/cpu/runtime/conv.ts";
 import { defineOp, type CpuValue, type WgslValue } from "./types.ts";
@@ -29,11 +30,8 @@ export function wgslConvSizes(x: WgslValue, k: WgslValue, attrs: { stride: numbe
   ];
 }
 
-/** Dropout's WGSL: keep element i when the top 24 bits of its hash reach p·2²⁴ (the CPU's uniform01 ≥ p, compared exactly). */
-export function wgslDropout(p: number, id: number, kept: string, i: string): string {
-  return `select(0.0, ${kept}, nnc_keep(key${id}, ${i}, ${Math.ceil(p * 16777216)}u))`;
-}
-export const wgslDropoutKey = (stream: number, id: number) => [`let key${id}: u32 = nnc_dropout_key(DROPOUT_STREAM + ${stream}u);`];
+/** The scaled keep-mask of a dropout in training: 1/(1−p) where the element is kept, else 0. */
+export const dropoutMask = (p: number, stream: number): S.Scalar => S.select(S.keep(p, stream), 1 / (1 - p), 0);
 
 export const layerOps = {
   dropout: defineOp({
@@ -44,15 +42,8 @@ export const layerOps = {
     attrs: { p: { kind: "number" } },
     // d dropout(x) = g · mask, the same mask as the forward pass (regenerated from its counter-based stream)
     vjp: ({ g, args: [x], attrs, b }) => [b.mul(g, b.op("dropout_mask", [x!], { p: attrs.p, stream: attrs.stream }))],
-    cpu: {
-      prelude: (attrs, training, id) => (training ? [`const key${id} = dropoutKey(seed, DROPOUT_STREAM + ${attrs.stream}, step);`] : []),
-      scalar: ([x], attrs, i, training, id) => (training ? `(uniformAt(key${id}, ${i}) >= ${attrs.p} ? ${x} * ${1 / (1 - attrs.p)} : 0)` : x!),
-    },
-    wgsl: {
-      prelude: (attrs, training, id) => (training ? wgslDropoutKey(attrs.stream, id) : []),
-      scalar: ([x], attrs, i, training, id) => (training ? wgslDropout(attrs.p, id, `${x} * ${1 / (1 - attrs.p)}`, i) : x!),
-      uses: ["nnc_keep", "nnc_dropout_key"],
-    },
+    // x times its mask, so that dropout(x) == x · dropout_mask(x) bit for bit (−0 included); outside training, x.
+    scalar: ({ p, stream }, training) => (training ? S.mul(S.arg(0), dropoutMask(p, stream)) : S.arg(0)),
     shape: ([x], { p }, ctx) => {
       if (!(p >= 0 && p < 1)) {
         ctx.error("NNC214", `dropout probability must be in [0, 1), got ${p}`);

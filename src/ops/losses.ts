@@ -99,7 +99,7 @@ function pairLoss<K extends PairLoss>(name: K, doc: string, vjp: Vjp<K>): OpDef<
     wgsl: wgslLoss<PairLoss>(name),
     shape: ([p, y], _attrs, ctx) => (sameShape(p!, y!, ctx, name) ? [] : undefined),
     doc,
-  }) as OpDef<K>;
+  }) as unknown as OpDef<K>;
 }
 
 type Penalty = "sumsq" | "sumabs";
@@ -126,7 +126,7 @@ function penalty<K extends Penalty>(name: K, doc: string, vjp: Vjp<K>): OpDef<K>
     },
     shape: () => [],
     doc,
-  }) as OpDef<K>;
+  }) as unknown as OpDef<K>;
 }
 
 /** The number of rows of a [..., C] tensor: every axis but the last. */

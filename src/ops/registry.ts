@@ -1,6 +1,7 @@
 // The op registry: one definition per op, gathered into a table typed so that
 // an op missing from it (or from any later rule table keyed by OpName) fails
 // to compile.
+import { activationOps } from "./activations.ts";
 import { axisOps } from "./axis.ts";
 import { elementwiseOps } from "./elementwise.ts";
 import { layerOps } from "./layers.ts";
@@ -13,6 +14,7 @@ import type { OpDef, OpName } from "./types.ts";
 export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   ...sourceOps,
   ...elementwiseOps,
+  ...activationOps,
   ...linalgOps,
   ...axisOps,
   ...layerOps,

@@ -3,6 +3,7 @@
 import type { DiagCode } from "../diag/codes.ts";
 import type { DiagOptions } from "../diag/diagnostic.ts";
 import type { Span } from "../diag/source.ts";
+import type { Scalar } from "./scalar/expr.ts";
 
 /** A resolved dimension: a size, or the name of a symbolic `dim`. */
 export type Dim = number | string;
@@ -59,6 +60,11 @@ export interface OpAttrs {
   abs: {};
   step: {};
   sign: {};
+  /** `approximate`: "none" for x·Φ(x) with the exact normal CDF, "tanh" for the tanh approximation. */
+  gelu: { readonly approximate: "none" | "tanh" };
+  silu: {};
+  softplus: {};
+  elu: { readonly alpha: number };
   /** x going forward; no gradient going back (for backward passes written by hand). */
   stop_gradient: {};
   // Linear algebra and shape
@@ -108,7 +114,23 @@ export interface OpAttrs {
   maxpool2d_grad: { readonly size: number };
   /** Gradient of embed with respect to the table: rows of g added at the ids. */
   embed_grad: { readonly tableShape: Shape };
+  /**
+   * ∂f/∂(argument `arg`) of the elementwise op `of` (whose own attributes
+   * follow), derived from its scalar expression: the slope of an op whose
+   * derivative rule is `derived`.
+   */
+  derivative: { readonly of: Exclude<ScalarOpName, "derivative">; readonly arg: number; readonly [attr: string]: unknown };
 }
+
+/**
+ * The ops defined by one scalar expression (elementwise, fused by the
+ * backends); OpDef requires their `scalar` rule and no backend code.
+ */
+export type ScalarOpName =
+  | "add" | "sub" | "mul" | "div" | "pow" | "neg" | "maximum" | "minimum"
+  | "relu" | "leaky_relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign" | "stop_gradient"
+  | "gelu" | "silu" | "softplus" | "elu"
+  | "eq" | "dropout" | "dropout_mask" | "derivative";
 
 export type OpName = keyof OpAttrs;
 
@@ -168,7 +190,32 @@ export type OpKind =
   | "loss"
   | "metric";
 
-export interface OpDef<K extends OpName> {
+/**
+ * An elementwise op's value at one element, as an expression over its
+ * arguments (`arg(0)`…); `training` is false when dropout is off.
+ */
+export type ScalarRule<K extends OpName> = (attrs: OpAttrs[K], training: boolean) => Scalar;
+
+/** How the backends compute an op: one scalar expression, or code of each backend's own. */
+export type OpCode<K extends OpName> = [K] extends [ScalarOpName]
+  ? ScalarCode<K>
+  : [K] extends [Exclude<OpName, ScalarOpName>]
+    ? BackendCode<K>
+    : ScalarCode<K> | BackendCode<K>; // any op: ask with `"scalar" in def`
+
+interface ScalarCode<K extends OpName> {
+  readonly scalar: ScalarRule<K>;
+}
+interface BackendCode<K extends OpName> {
+  /** The CPU backend's code for this op. */
+  readonly cpu: CpuRule<K>;
+  /** The WebGPU backend's code for this op (WGSL). */
+  readonly wgsl: WgslRule<K>;
+}
+
+export type OpDef<K extends OpName> = OpDefBase<K> & OpCode<K>;
+
+export interface OpDefBase<K extends OpName> {
   readonly name: K;
   readonly kind: OpKind;
   /** The name users call it by, if it can be called (`relu`); sources and operators have none. */
@@ -184,10 +231,6 @@ export interface OpDef<K extends OpName> {
    * rule (a compile-time diagnostic if a loss ever needs it).
    */
   readonly vjp: Vjp<K>;
-  /** The CPU backend's code for this op. */
-  readonly cpu: CpuRule<K>;
-  /** The WebGPU backend's code for this op (WGSL). */
-  readonly wgsl: WgslRule<K>;
   /** Output shape, or undefined after reporting an error through ctx. */
   shape(args: readonly ArgInfo[], attrs: OpAttrs[K], ctx: ShapeCtx): IShape | undefined;
   /** Element type of the result (default f32); args are already checked. */
@@ -203,7 +246,7 @@ export interface OpDef<K extends OpName> {
 }
 
 /** Attributes a user writes; sources are built by the compiler, not called. */
-export type UserAttrs<K extends OpName> = K extends "input" | "param" | "const" | "dimval"
+export type UserAttrs<K extends OpName> = K extends "input" | "param" | "const" | "dimval" | "derivative"
   ? {}
   : K extends "dropout"
     ? Omit<OpAttrs[K], "stream"> // numbered by the IR builder, not written by users
@@ -279,17 +322,10 @@ export interface CpuKernelCtx<K extends OpName> {
 }
 
 /**
- * How the CPU backend computes an op: as a scalar expression (fused with its
- * elementwise neighbours into one loop; `i` is the flat element index), or as
- * lines of TypeScript calling the runtime's kernels.
+ * How the CPU backend computes a non-elementwise op: lines of TypeScript
+ * calling the runtime's kernels. (Elementwise ops are scalar expressions.)
  */
 export type CpuRule<K extends OpName> =
-  | {
-      /** `id` names this node's locals; `i` is the flat element index. */
-      readonly scalar: (args: readonly string[], attrs: OpAttrs[K], i: string, training: boolean, id: number) => string;
-      /** Lines to run once before the loop (hoisted work, such as a dropout key). */
-      readonly prelude?: (attrs: OpAttrs[K], training: boolean, id: number) => readonly string[];
-    }
   | { readonly kernel: (c: CpuKernelCtx<K>) => readonly string[] }
   /** Graph sources: inputs and params live in memory, constants are written inline. */
   | "source"
@@ -338,19 +374,10 @@ export interface WgslKernel {
 }
 
 /**
- * How the WebGPU backend computes an op: a scalar WGSL expression (fused
- * with its elementwise neighbours into one kernel; `i` is the flat element
- * index, u32), or a kernel of its own. Sources and matrix products are the
- * backend's, as on the CPU.
+ * How the WebGPU backend computes a non-elementwise op: a kernel of its own.
+ * Sources and matrix products are the backend's, as on the CPU.
  */
 export type WgslRule<K extends OpName> =
-  | {
-      readonly scalar: (args: readonly string[], attrs: OpAttrs[K], i: string, training: boolean, id: number) => string;
-      /** Statements before the expression, once per invocation (a dropout key). */
-      readonly prelude?: (attrs: OpAttrs[K], training: boolean, id: number) => readonly string[];
-      /** Library functions the expression calls. */
-      readonly uses?: readonly string[];
-    }
   | { readonly kernel: (c: WgslKernelCtx<K>) => WgslKernel }
   | "source"
   | "gemm";

@@ -1,7 +1,9 @@
 // Op counts and floating-point operation estimates of a forward graph and its
 // backward graph, for `nnc grad --stats` and the cheap-gradient bound test.
 import type { GradGraph, Node } from "../ir/graph.ts";
-import type { OpName, Shape } from "../ops/types.ts";
+import { isScalarOp, scalarOf } from "../ops/scalar-rule.ts";
+import { cost } from "../ops/scalar/eval.ts";
+import type { OpName, ScalarOpName, Shape } from "../ops/types.ts";
 
 /** Sizes for symbolic dims without a default when counting FLOPs. */
 export const STATS_DEFAULT_DIM = 32;
@@ -13,31 +15,16 @@ const perOut = (k: number): Cost => (out) => k * out;
 const perIn = (k: number): Cost => (_out, args) => k * (args[0] ?? 0);
 const perAllIn = (k: number): Cost => (_out, args) => k * args.reduce((a, b) => a + b, 0);
 
-/** Estimated FLOPs of each op: one per add or multiply, a few for transcendental functions. */
-const COSTS: { readonly [K in OpName]: Cost } = {
+/**
+ * Estimated FLOPs of each op: one per add or multiply, a few for
+ * transcendental functions. Elementwise ops count their scalar expression
+ * (src/ops/scalar/eval.ts `cost`) per output element.
+ */
+const COSTS: { readonly [K in Exclude<OpName, ScalarOpName>]: Cost } = {
   input: free,
   param: free,
   const: free,
   dimval: free,
-  add: perOut(1),
-  sub: perOut(1),
-  mul: perOut(1),
-  div: perOut(1),
-  pow: perOut(4),
-  neg: perOut(1),
-  maximum: perOut(1),
-  minimum: perOut(1),
-  relu: perOut(1),
-  leaky_relu: perOut(2),
-  sigmoid: perOut(4),
-  tanh: perOut(4),
-  exp: perOut(4),
-  log: perOut(4),
-  sqrt: perOut(4),
-  abs: perOut(1),
-  step: perOut(1),
-  sign: perOut(1),
-  stop_gradient: perOut(0),
   // 2·m·k·n: the inner dimension is the first argument's last
   matmul: (out, _args, n, shapes) => {
     const a = shapes(n.args[0]!);
@@ -53,7 +40,6 @@ const COSTS: { readonly [K in OpName]: Cost } = {
   mean: perIn(1),
   max: perIn(1),
   argmax: perIn(1),
-  dropout: perOut(2),
   // 2·kh·kw·C per output element
   conv2d: (out, _args, n, shapes) => {
     const k = shapes(n.args[1]!);
@@ -71,8 +57,6 @@ const COSTS: { readonly [K in OpName]: Cost } = {
   accuracy: perIn(2),
   sum_to: perIn(1),
   broadcast_to: free,
-  eq: perOut(1),
-  dropout_mask: perOut(1),
   sigmoid_binary_cross_entropy: perIn(8),
   // each input element gathers kh·kw·F products
   conv2d_grad_input: (out, _args, n, shapes) => {
@@ -84,6 +68,12 @@ const COSTS: { readonly [K in OpName]: Cost } = {
   maxpool2d_grad: perIn(1),
   embed_grad: (_out, args) => args[1] ?? 0,
 };
+
+/** The grad graph is the training graph: dropout counts its draw. */
+function flopsOf(n: Node, out: number, args: readonly number[], shapes: (i: number) => number[]): number {
+  if (isScalarOp(n.op)) return cost(scalarOf(n, true)!) * out;
+  return COSTS[n.op](out, args, n, shapes);
+}
 
 export interface PassStats {
   ops: number;
@@ -116,7 +106,7 @@ export function gradStats(g: GradGraph, given: Record<string, number> = {}): Gra
       if (n.op === "input" || n.op === "param" || n.op === "const" || n.op === "dimval") continue;
       ops++;
       byOp[n.op] = (byOp[n.op] ?? 0) + 1;
-      flops += COSTS[n.op](size(g.shapes[i]!), n.args.map((a) => size(g.shapes[a]!)), n, shapes);
+      flops += flopsOf(n, size(g.shapes[i]!), n.args.map((a) => size(g.shapes[a]!)), shapes);
     }
     return { ops, flops, byOp };
   };

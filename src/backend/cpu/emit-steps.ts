@@ -11,7 +11,7 @@ import type { CpuKernelCtx, CpuValue, OpDef, OpName, Shape } from "../../ops/typ
 import { dimExpr, num, shapeSizeText, sizeText } from "../common.ts";
 import type { Writer } from "../writer.ts";
 import { GEMM_SPLIT_MIN_WORK } from "./runtime/threads.ts";
-import { scalarCode, scalarPrelude } from "./scalar.ts";
+import { scalarCode } from "./scalar.ts";
 
 export interface StepContext {
   readonly g: GradGraph;
@@ -75,13 +75,15 @@ function emitLoop(w: Writer, c: StepContext, nodes: readonly NodeId[], out: Node
     const idx = index(a);
     return `${valueOf(c, a).arr}[${offsetOf(c, a)}${idx === "0" ? "" : ` + ${idx}`}]`;
   };
+  // Each node's expression, rendered once; its prelude (a dropout key) runs before the loop.
+  const rendered = nodes.map((id) => ({ id, ...scalarCode(g, id, g.nodes[id]!.args.map(ref), "i", c.program.training) }));
   const body = () => {
-    for (const id of nodes) {
-      const expr = scalarCode(g, id, g.nodes[id]!.args.map(ref), "i", c.program.training);
-      w.line(id === out ? `f32[${offsetOf(c, id)} + i] = ${expr};` : `const v${id} = ${expr};`);
+    for (const r of rendered) {
+      w.lines_(r.stmts);
+      w.line(r.id === out ? `f32[${offsetOf(c, r.id)} + i] = ${r.value};` : `const v${r.id} = ${r.value};`);
     }
   };
-  for (const id of nodes) w.lines_(scalarPrelude(g, id, c.program.training));
+  for (const r of rendered) w.lines_(r.prelude);
   if (flat || rank === 0) {
     w.block(`for (let i = 0; i < ${shapeSizeText(outShape)}; i++) {`, body);
     return;
@@ -134,7 +136,8 @@ function emitGemm(w: Writer, c: StepContext, s: GemmStep): void {
 
 function emitKernel(w: Writer, c: StepContext, node: NodeId): void {
   const n = c.g.nodes[node]!;
-  const rule = (OPS[n.op] as unknown as OpDef<OpName>).cpu;
+  const def = OPS[n.op] as OpDef<OpName>;
+  const rule = "cpu" in def ? def.cpu : undefined;
   if (typeof rule !== "object" || !("kernel" in rule)) throw new Error(`internal: ${n.op} has no CPU kernel`);
   const ctx: CpuKernelCtx<OpName> = {
     out: valueOf(c, node),

@@ -114,7 +114,8 @@ function gemmKernel(g: GradGraph, s: GemmStep, place: PlaceOf, training: boolean
 
 function opKernel(g: GradGraph, s: KernelStep, place: PlaceOf, training: boolean): Kernel {
   const n = g.nodes[s.node]!;
-  const rule = (OPS[n.op] as unknown as OpDef<OpName>).wgsl;
+  const def = OPS[n.op] as OpDef<OpName>;
+  const rule = "wgsl" in def ? def.wgsl : undefined;
   if (typeof rule !== "object" || !("kernel" in rule)) throw new Error(`internal: ${n.op} has no WGSL kernel`);
   const b = new Bindings(g, place);
   const ctx: WgslKernelCtx<OpName> = { out: b.value(s.node, "read_write"), args: n.args.map((a) => b.value(a)), attrs: n.attrs as never, training, num: wnum };

@@ -1,0 +1,44 @@
+// Composite ops: built-ins defined as a composition of registry ops. The IR
+// builder expands a call into its parts where it is written, so shape rules,
+// derivatives and both backends' code come from the parts, and a part's
+// diagnostic points at the user's call. An op that needs a rule of its own
+// for stability or speed belongs in the registry instead (gelu, softplus).
+import type { AttrSpecs, OpAttrs, OpKind, OpName, Ref } from "./types.ts";
+
+/** What an expansion may do: add registry ops, over the call's tensor arguments. */
+export interface ExpandBuilder {
+  op<K extends OpName>(op: K, args: readonly Ref[], attrs: OpAttrs[K]): Ref;
+}
+
+export interface CompositeDef<A> {
+  readonly callName: string;
+  /** The group the documentation lists it in, with the registry's ops of that kind. */
+  readonly kind: OpKind;
+  /** Positional tensor parameters, in order. */
+  readonly tensors: readonly string[];
+  /** Non-tensor parameters, read as a registry op's are. */
+  readonly attrs: AttrSpecs<A>;
+  expand(b: ExpandBuilder, args: readonly Ref[], attrs: A): Ref;
+  /** One line for docs and `--help`. */
+  readonly doc: string;
+}
+
+const defineComposite = <A>(def: CompositeDef<A>): CompositeDef<A> => def;
+
+const logsumexp = defineComposite<OpAttrs["sum"]>({
+  callName: "logsumexp",
+  kind: "reduce",
+  tensors: ["x"],
+  attrs: { axis: { kind: "int?", default: null }, keepdims: { kind: "bool", default: false } },
+  // m + log Σ e^(x − m) with m the maximum, held constant (stop_gradient): the
+  // sum never overflows, and the slope is the softmax whatever m is.
+  expand: (b, [x], { axis, keepdims }) => {
+    const peak = (keep: boolean) => b.op("stop_gradient", [b.op("max", [x!], { axis, keepdims: keep })], {});
+    const shifted = b.op("exp", [b.op("sub", [x!, peak(true)], {})], {});
+    return b.op("add", [peak(keepdims), b.op("log", [b.op("sum", [shifted], { axis, keepdims })], {})], {});
+  },
+  doc: "logsumexp(x, axis = none, keepdims = false): log Σ e^x along an axis (or over everything), computed without overflow",
+});
+
+/** Composite built-ins by the name users call them. A Map, so `constructor` or `__proto__` find nothing. */
+export const COMPOSITES: ReadonlyMap<string, CompositeDef<never>> = new Map([logsumexp].map((c) => [c.callName, c as CompositeDef<never>]));

@@ -80,7 +80,7 @@ describe("TypeScript rendering", () => {
 
   it("hoists dropout's key before the loop", () => {
     const r = toTypeScript(registryScalar("dropout", { p: 0.5, stream: 2 }, true), ["x"], { id: 9, i: "i" });
-    expect(r.prelude).toEqual(["const key9 = dropoutKey(seed, 131074, step);"]);
+    expect(r.prelude).toEqual(["const key9 = dropoutKey(seed, DROPOUT_STREAM + 2, step);"]);
     expect(r.value).toBe("x * (uniformAt(key9, i) >= 0.5 ? 2 : 0)");
     expect(toTypeScript(registryScalar("dropout", { p: 0.5, stream: 2 }, false), ["x"], { id: 9, i: "i" }).value).toBe("x");
   });
@@ -94,7 +94,7 @@ describe("WGSL rendering", () => {
     const pow = w(S.pow(X, S.arg(1)));
     expect([pow.value, pow.uses]).toEqual(["nnc_pow(x, y)", ["nnc_pow"]]);
     const drop = w(registryScalar("dropout_mask", { p: 0.5, stream: 0 }, true));
-    expect(drop).toEqual({ prelude: ["let key3: u32 = nnc_dropout_key(131072u);"], stmts: [], value: "select(0.0, 2.0, nnc_keep(key3, i, 8388608u))", uses: ["nnc_dropout_key", "nnc_keep"] });
+    expect(drop).toEqual({ prelude: ["let key3: u32 = nnc_dropout_key(DROPOUT_STREAM + 0u);"], stmts: [], value: "select(0.0, 2.0, nnc_keep(key3, i, 8388608u))", uses: ["nnc_dropout_key", "nnc_keep"] });
     expect(w(registryScalar("sigmoid", {}, false)).stmts).toEqual(["let e3_0: f32 = exp(select(x, -x, x >= 0.0));"]);
   });
 });

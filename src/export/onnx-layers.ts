@@ -3,10 +3,10 @@
 // with [F, C, kh, kw] weights, so each is wrapped in Transposes (ONNX
 // runtimes fold the ones on constant weights). The gradients of conv2d are
 // a ConvTranspose (input) and a dilated Conv over the batch (kernel), both
-// with explicit pads, which need the image sizes as numbers.
+// with explicit pads, from the image sizes (numbers: the front end requires them).
 import type { Shape } from "../ops/types.ts";
 import type { OnnxBuilder } from "./onnx-builder.ts";
-import type { RuleCtx, Rules, Unsupported } from "./onnx-rules.ts";
+import type { RuleCtx, Rules } from "./onnx-rules.ts";
 
 const NCHW = [0, 3, 1, 2];
 const NHWC = [0, 2, 3, 1];
@@ -27,13 +27,13 @@ interface Geometry {
   readonly ow: number;
 }
 
-/** The same geometry as the interpreter's convGeometry, or why it cannot be fixed (a symbolic image size). */
-function geometry(c: RuleCtx<"conv2d_grad_input" | "conv2d_grad_kernel">, x: Shape, k: Shape): Geometry | Unsupported {
-  const sizes = [x[1]!, x[2]!, k[0]!, k[1]!].map((d) => c.b.dim(d));
-  if (!sizes.every((d) => typeof d === "number")) {
-    return { unsupported: `the gradient of conv2d needs the image and kernel sizes as numbers, but ${sizes.filter((d) => typeof d === "string").join(", ")} is symbolic (bind it with --dim)` };
-  }
-  const [h, w, kh, kw] = sizes as number[] as [number, number, number, number];
+/** The same geometry as the interpreter's convGeometry; the front end has made the image and kernel sizes numbers. */
+function geometry(c: RuleCtx<"conv2d_grad_input" | "conv2d_grad_kernel">, x: Shape, k: Shape): Geometry {
+  const [h, w, kh, kw] = [x[1]!, x[2]!, k[0]!, k[1]!].map((d) => {
+    const v = c.b.dim(d);
+    if (typeof v !== "number") throw new Error(`internal: conv2d's spatial size \`${v}\` is symbolic`);
+    return v;
+  }) as [number, number, number, number];
   const { stride: s, padding } = c.attrs;
   const out = (n: number, kn: number) => (padding === "same" ? Math.ceil(n / s) : Math.floor((n - kn) / s) + 1);
   const oh = out(h, kh);
@@ -66,7 +66,6 @@ export const layerRules: Rules<LayerOp> = {
   conv2d_grad_input: (c) => {
     const { b, args: [g, k] } = c;
     const geo = geometry(c, c.attrs.inputShape, c.argShapes[1]!);
-    if ("unsupported" in geo) return geo;
     const [pt, pl, pb, pr] = geo.pads as [number, number, number, number];
     // ConvTranspose's output is s·(o − 1) + output_padding + k − pads: output_padding makes it the input's size.
     const outPad = [geo.h - geo.stride * (geo.oh - 1) - geo.kh + pt + pb, geo.w - geo.stride * (geo.ow - 1) - geo.kw + pl + pr];
@@ -80,7 +79,6 @@ export const layerRules: Rules<LayerOp> = {
   conv2d_grad_kernel: (c) => {
     const { b, args: [x, g] } = c;
     const geo = geometry(c, c.argShapes[0]!, c.attrs.kernelShape);
-    if ("unsupported" in geo) return geo;
     // dk[dy, dx, c, f] = Σ_{b, oy, ox} x[b, oy·s + dy − pt, ox·s + dx − pl, c] · g[b, oy, ox, f]: a Conv whose
     // batch is C, whose channels are the images and whose kernel is g, dilated by the stride.
     const toCBHW = [3, 0, 1, 2];

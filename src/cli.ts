@@ -15,6 +15,7 @@ import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
 import { formatGradCheck, gradcheck } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
+import { addExportCommand } from "./export/cli.ts";
 
 export function makeProgram(): Command {
   const program = new Command("nnc")
@@ -164,6 +165,7 @@ export function makeProgram(): Command {
     });
 
   addTrainCommands(program);
+  addExportCommand(program);
   return program;
 }
 

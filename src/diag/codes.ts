@@ -47,6 +47,7 @@ export const DIAG_CODES = {
   NNC506: "training stopped: a loss or param became non-finite (names the first tensor and the step; the last good checkpoint is kept)",
   NNC507: "a checkpoint cannot be used (another model, changed shapes, truncated)",
   NNC508: "`nnc train --target webgpu` found no WebGPU adapter (the message names the set-up command for the software driver)",
+  NNC509: "weights do not fit the model (`nnc train --init-from`, `model.loadParams`): a param missing from the file, a tensor the model has no param for, or a shape that differs; lists every one",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { Option, type Command } from "commander";
 import cliProgress from "cli-progress";
 import { collectDims, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
+import { initialParams } from "./export/init-from.ts";
 import { DataError, loadDataset, type Dataset, type LoadOptions } from "./data/index.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { runGrad } from "./pipeline.ts";
@@ -146,6 +147,7 @@ interface TrainFlags extends DataFlags {
   threads: number;
   out?: string;
   resume?: boolean;
+  initFrom?: string;
   evalEvery: number;
 }
 
@@ -167,6 +169,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const data = loadData(g, flags, dims);
   const make = factory(mod, dims, flags.seed, batchDim, gpu?.device, flags.threads);
   const model = await make(batch);
+  if (flags.initFrom !== undefined) await model.setParams(initialParams(g, flags.initFrom, flags.resume, dims));
   // The CPU module uses fewer threads where the platform allows fewer, and says why.
   const threadsUsed = model.threads ?? 1;
   if (threadsUsed < flags.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${flags.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
@@ -341,6 +344,7 @@ export function addTrainCommands(program: Command): void {
       .option("--threads <n>", "with --target cpu: threads for the large matrix products (the same numbers as one)", positiveInt("--threads"), 1)
       .option("--out <dir>", "where to write the checkpoint, metrics and plot (default: runs/<model>)")
       .option("--resume", "continue from the checkpoint in --out")
+      .option("--init-from <path>", "start from these params: a safetensors file, a folder of NAME.npy files or an nnc checkpoint (matched by name, checked by shape)")
       .option("--eval-every <n>", "evaluate train and test accuracy every N epochs (and after the last)", positiveInt("--eval-every"), 1),
   ).action(action(train));
   addDataOptions(

@@ -15,6 +15,7 @@ import { DiagnosticBag } from "../src/diag/diagnostic.ts";
 import { exportForward, exportTraining } from "../src/export/onnx-export.ts";
 import { optimizerOf } from "../src/export/onnx-optim.ts";
 import type { GradGraph } from "../src/ir/graph.ts";
+import type { Shape } from "../src/ops/types.ts";
 import { bindDims, interpret } from "../src/interp/interpret.ts";
 import { resolveShape, size, tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
@@ -142,7 +143,9 @@ describe.each([...EXAMPLES, ...Object.keys(EXTRA)])("%s exported to ONNX", (file
     const want = model.forward(batch);
     // The module's forward reads no targets, so an output that does (accuracy) is checked against the float64 interpreter.
     const fromTargets = new Set(g.targets.map((d) => d.name).filter((n) => session.inputNames.includes(n)));
-    const reference = interpret(g, { dims, feeds: new Map(Object.entries(batch).map(([k, v]) => [k, tensor(resolveShape(feeds[k]!.dims as number[], dims), v)])), params: new Map(Object.entries(model.getParams()).map(([k, v]) => [k, tensor(resolveShape(g.shapes[g.params.find((p) => p.name === k)!.node]!, dims), v)])), training: false, seed: SEED });
+    const tensors = (values: Record<string, Arr>, shapeOf: (name: string) => Shape) => new Map(Object.entries(values).map(([k, v]) => [k, tensor(resolveShape(shapeOf(k), dims), v)]));
+    const shapeOf = (name: string) => g.shapes[[...g.inputs, ...g.targets, ...g.params].find((d) => d.name === name)!.node]!;
+    const reference = interpret(g, { dims, feeds: tensors(batch, shapeOf), params: tensors(model.getParams(), shapeOf), training: false, seed: SEED });
     for (const o of g.outputs) {
       const expected = fromTargets.size > 0 ? reference[o.node]!.data : want[o.name]!;
       expect(relError(got[o.name]!.data as Arr, expected), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
@@ -176,5 +179,26 @@ describe.each([...EXAMPLES, ...Object.keys(EXTRA)])("%s exported to ONNX", (file
       for (const name of Object.keys(state)) state[name] = out[`new/${name}`]!;
       expect((out["new/train/step"]!.data as Float32Array)[0]).toBe(t + 1);
     }
+  });
+});
+
+describe("what has no ONNX form", () => {
+  // The size of `batch` is used, but the only output reads no input that carries it.
+  const text = "model m\ndim batch\ninput x: [batch, 2]\nparam W: [2] = ones\ns = W / batch\noutput s\n";
+
+  it("is NNC402 at its line, and no file", () => {
+    const r = runGrad("m.nn", text);
+    const diags = new DiagnosticBag();
+    expect(exportForward(r.shaped!, new Map([["W", Float32Array.of(1, 1)]]), diags)).toBeUndefined();
+    expect(diags.items.map((d) => [d.code, r.file.lineCol(d.span.start).line])).toEqual([["NNC402", 5]]);
+    expect(diags.items[0]!.message).toContain("dim `batch`");
+  });
+
+  it("exports once the size is fixed with --dim", async () => {
+    const r = runGrad("m.nn", text);
+    const diags = new DiagnosticBag();
+    const bytes = exportForward(r.shaped!, new Map([["W", Float32Array.of(1, 1)]]), diags, { dims: { batch: 4 } });
+    const out = await (await ort.InferenceSession.create(bytes!)).run({});
+    expect([...(out["s"]!.data as Float32Array)]).toEqual([0.25, 0.25]);
   });
 });

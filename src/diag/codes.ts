@@ -38,7 +38,7 @@ export const DIAG_CODES = {
   NNC303: "nothing to differentiate (no `loss`)",
   NNC304: "cannot differentiate with respect to this value (unknown, or integer)",
   NNC401: "a WebGPU kernel exceeds a limit WebGPU guarantees (storage buffers per stage, buffer size, workgroup size or memory); names the kernel and the limit (`nnc compile --target webgpu`)",
-  NNC402: "`nnc export --format onnx`: an op has no ONNX form here (names the op, the line and why, such as a symbolic image size in a conv2d gradient)",
+  NNC402: "`nnc export --format onnx`: something in the graph has no ONNX form (the message names it, such as the size of a dim no input of the exported graph carries)",
   NNC501: "a data file is missing or unreadable",
   NNC502: "a data file is corrupt or of an unknown format (bad magic, bad header, corrupt gzip)",
   NNC503: "a data file is truncated (fewer bytes than its header promises)",

@@ -43,7 +43,8 @@ function exportFile(file: string, flags: ExportFlags): void {
   // The training step needs the backward graph; the forward graph and the weights do not (a model without a loss exports too).
   const result: GradResult = flags.training ? runGrad(file, readSource(file)) : runFrontEnd(file, readSource(file));
   const g: ShapedGraph | GradGraph | undefined = flags.training ? result.grad : result.shaped;
-  if (report([result], "text", color) || g === undefined) {
+  if (result.diagnostics.hasErrors || g === undefined) {
+    report([result], "text", color);
     process.exitCode = 1;
     return;
   }
@@ -51,6 +52,7 @@ function exportFile(file: string, flags: ExportFlags): void {
   const out = flags.output ?? (flags.format === "npy" ? `${g.modelName}-params` : `${g.modelName}${flags.training ? "-train" : ""}.${flags.format}`);
   if (flags.format === "onnx") {
     const bytes = flags.training && result.grad ? exportTraining(result.grad, result.diagnostics, { dims: flags.dim }) : exportForward(g, params(g, flags), result.diagnostics, { dims: flags.dim });
+    // Warnings of the front end and errors of the export, in one report.
     if (report([result], "text", color) || bytes === undefined) {
       process.exitCode = 1;
       return;
@@ -59,6 +61,7 @@ function exportFile(file: string, flags: ExportFlags): void {
     process.stdout.write(`wrote ${out} (ONNX opset ${OPSET}, ${flags.training ? "one training step" : "the forward graph"})\n`);
     return;
   }
+  report([result], "text", color);
   const values = params(g, flags);
   const dims = paramDims(g, flags.dim);
   const tensors = g.params.map((p) => ({ name: p.name, shape: resolveShape(g.shapes[p.node]!, dims), data: values.get(p.name)! }));

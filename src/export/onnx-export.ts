@@ -97,7 +97,7 @@ function lower(g: Graph, b: OnnxBuilder, use: Set<NodeId>, training: boolean, di
     if (typeof r === "string") names.set(n.id, r);
     else {
       failed = true;
-      diags.error("NNC402", n.span, `\`${n.op}\` has no ONNX form here: ${r.unsupported}`);
+      diags.error("NNC402", n.span, `cannot export to ONNX: ${r.unsupported}`);
     }
   });
   b.doc = undefined;

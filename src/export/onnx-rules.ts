@@ -1,7 +1,8 @@
 // How each nnc op is written in ONNX (opset 18): one rule per op, in a table
 // keyed by OpName so that a new op fails to compile until it has a rule.
 // A rule returns the name of the value it computed (usually `out`, the
-// node's own name), or why it has no ONNX form here: a diagnostic.
+// node's own name), or why it has no ONNX form here: a diagnostic (NNC402),
+// whose message names the op or value.
 import type { OpAttrs, OpName, Shape } from "../ops/types.ts";
 import type { OnnxBuilder } from "./onnx-builder.ts";
 import { layerRules, type LayerOp } from "./onnx-layers.ts";
@@ -100,5 +101,5 @@ export const ONNX_RULES: Rules<Exclude<OpName, "input" | "param">> = {
   ...layerRules,
   ...lossRules,
   const: ({ b, attrs }) => b.floats([attrs.value]),
-  dimval: ({ b, attrs }) => b.dimScalar(attrs.dim) ?? { unsupported: `the size of dim \`${attrs.dim}\` is used, but no input of the exported graph has it (bind it with --dim)` },
+  dimval: ({ b, attrs }) => b.dimScalar(attrs.dim) ?? { unsupported: `the size of dim \`${attrs.dim}\` is used here, but no input of the exported graph carries it: fix it with --dim ${attrs.dim}=N` },
 };

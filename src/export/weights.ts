@@ -61,7 +61,7 @@ export function writeNpy(shape: readonly number[], data: Float32Array): Uint8Arr
 function checkpointTensors(bytes: Uint8Array, file: string): Map<string, LoadedTensor> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.length >= 12 ? view.getUint32(8, true) : Infinity;
-  if (view.getUint32(4, true) !== 1 || 12 + n > bytes.length) throw new DataError("NNC507", `${file}: not a version 1 nnc checkpoint, or truncated`, file);
+  if (bytes.length < 12 || view.getUint32(4, true) !== 1 || 12 + n > bytes.length) throw new DataError("NNC507", `${file}: not a version 1 nnc checkpoint, or truncated`, file);
   let header: { tensors: { name: string; shape: number[]; offset: number; length: number }[] };
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + n))) as typeof header;

@@ -147,4 +147,21 @@ describe("nnc export and nnc train --init-from", () => {
     expect(r.stderr).toContain("error[NNC509]");
     expect(r.stderr).toContain("W has shape [2, 3] in the file but [2, 2] in the model; param b [2] is missing");
   });
+
+  it("trains from --init-from weights: a run at a negligible learning rate ends where they started", () => {
+    const model = join(dir, "cls.nn");
+    writeFileSync(model, "model cls\ndim batch\ninput x: [batch, 2]\ntarget y: [batch, 2]\nparam W: [2, 2] = uniform(-1, 1)\np = softmax(x W)\noutput p\nloss = cross_entropy(p, y)\n");
+    writeFileSync(join(dir, "d.csv"), "label,a,b\n0,1,2\n1,3,4\n");
+    // Seed 9's initialisers differ from those of the default seed the run would draw.
+    expect(nnc("export", model, "--format", "safetensors", "--seed", "9", "-o", join(dir, "init.safetensors")).status).toBe(0);
+    const run = nnc("train", model, "--data", join(dir, "d.csv"), "--init-from", join(dir, "init.safetensors"), "--lr", "1e-30", "--epochs", "1", "--batch", "2", "--out", join(dir, "run"));
+    expect(run.status, run.stderr).toBe(0);
+    const init = parseSafetensors(readFileSync(join(dir, "init.safetensors"))).get("W")!.data;
+    const r = runGrad("cls.nn", readFileSync(model, "utf8"));
+    expect(weightsFor(r.grad!, join(dir, "run", "checkpoint.nnck"), {})["W"]).toEqual(init);
+    writeFileSync(join(dir, "wrong.safetensors"), writeSafetensors([{ name: "W", shape: [3, 3], data: new Float32Array(9) }], {}));
+    const refused = nnc("train", model, "--data", join(dir, "d.csv"), "--init-from", join(dir, "wrong.safetensors"), "--out", join(dir, "run"));
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("error[NNC509]");
+  });
 });

@@ -153,12 +153,11 @@ export function exportForward(g: Graph, params: ReadonlyMap<string, Float32Array
 export function exportTraining(g: GradGraph, diags: DiagnosticBag, opts: OnnxExportOptions = {}): Uint8Array | undefined {
   const b = new OnnxBuilder(fixedDims(g, opts));
   const grads = new Map(g.gradients.map((x) => [x.name, x.node]));
-  const params = g.params.filter((p) => grads.has(p.name));
-  const use = needed(g, [g.loss!.node, ...params.map((p) => grads.get(p.name)!)]);
+  const use = needed(g, [g.loss!.node, ...g.params.map((p) => grads.get(p.name)!)]);
   declareData(g, b, use);
   const { slots } = optimizerOf(g.train);
   const stateNames = (name: string) => Array.from({ length: slots }, (_, k) => `state/${name}/${k + 1}`);
-  for (const p of params) {
+  for (const p of g.params) {
     b.input(p.name, "float", g.shapes[p.node]!);
     for (const s of stateNames(p.name)) b.input(s, "float", g.shapes[p.node]!);
   }
@@ -166,8 +165,10 @@ export function exportTraining(g: GradGraph, diags: DiagnosticBag, opts: OnnxExp
   const names = lower(g, b, use, true, diags);
   if (names === undefined) return undefined;
   output(g, b, names.get(g.loss!.node)!, "loss", g.loss!.node);
-  for (const p of params) {
-    const [param, ...state] = update(b, g.train, { param: p.name, grad: names.get(grads.get(p.name)!)!, state: stateNames(p.name) }, "train/step");
+  for (const p of g.params) {
+    // Every param has a gradient node: a zero one where the loss does not reach it (NNC302).
+    const grad = names.get(grads.get(p.name)!)!;
+    const [param, ...state] = update(b, g.train, { param: p.name, grad, state: stateNames(p.name) }, "train/step");
     output(g, b, param!, `new/${p.name}`, p.node);
     stateNames(p.name).forEach((s, k) => output(g, b, state[k]!, `new/${s}`, p.node));
   }

@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
-import { parseSafetensors } from "../src/backend/cpu/runtime/weights.ts";
+import { readSafetensorsParams } from "../src/backend/cpu/runtime/weights.ts";
 import { DataError } from "../src/data/errors.ts";
 import { parseNpy } from "../src/data/npy.ts";
 import { weightsFor, writeNpy, writeSafetensors } from "../src/export/weights.ts";
@@ -71,18 +71,18 @@ describe("safetensors", () => {
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect(n % 8).toBe(0);
     expect(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)))["__metadata__"]).toEqual({ model: "m" });
-    const back = parseSafetensors(bytes);
+    const back = readSafetensorsParams(bytes);
     expect(back.get("W")).toEqual({ shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6.5) });
     expect(back.get("b")).toEqual({ shape: [3], data: Float32Array.of(-1, 0, 1) });
   });
 
   it("refuses a malformed file, saying why", () => {
     const good = foreignSafetensors();
-    expect(() => parseSafetensors(good.subarray(0, good.length - 4))).toThrow(/"b" runs past the end of the file/);
+    expect(() => readSafetensorsParams(good.subarray(0, good.length - 4))).toThrow(/"b" runs past the end of the file/);
     const huge = good.slice();
     new DataView(huge.buffer).setUint32(0, 1e6, true);
-    expect(() => parseSafetensors(huge)).toThrow(/header length 1000000 runs past the end/);
-    expect(() => parseSafetensors(new TextEncoder().encode("\x02\0\0\0\0\0\0\0[]"))).toThrow(/not a JSON object/);
+    expect(() => readSafetensorsParams(huge)).toThrow(/header length 1000000 runs past the end/);
+    expect(() => readSafetensorsParams(new TextEncoder().encode("\x02\0\0\0\0\0\0\0[]"))).toThrow(/not a JSON object/);
   });
 
   it("loadParams lists every missing, extra or mis-shaped tensor and changes nothing", async () => {
@@ -156,7 +156,7 @@ describe("nnc export and nnc train --init-from", () => {
     expect(nnc("export", model, "--format", "safetensors", "--seed", "9", "-o", join(dir, "init.safetensors")).status).toBe(0);
     const run = nnc("train", model, "--data", join(dir, "d.csv"), "--init-from", join(dir, "init.safetensors"), "--lr", "1e-30", "--epochs", "1", "--batch", "2", "--out", join(dir, "run"));
     expect(run.status, run.stderr).toBe(0);
-    const init = parseSafetensors(readFileSync(join(dir, "init.safetensors"))).get("W")!.data;
+    const init = readSafetensorsParams(readFileSync(join(dir, "init.safetensors"))).get("W")!.data;
     const r = runGrad("cls.nn", readFileSync(model, "utf8"));
     expect(weightsFor(r.grad!, join(dir, "run", "checkpoint.nnck"), {})["W"]).toEqual(init);
     writeFileSync(join(dir, "wrong.safetensors"), writeSafetensors([{ name: "W", shape: [3, 3], data: new Float32Array(9) }], {}));

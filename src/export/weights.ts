@@ -7,7 +7,7 @@
 // fit the model (missing, extra or mis-shaped, all listed).
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { matchParams, parseSafetensors, type LoadedTensor } from "../backend/cpu/runtime/weights.ts";
+import { matchParams, readSafetensorsParams, type LoadedTensor } from "../backend/cpu/runtime/weights.ts";
 import { DataError } from "../data/errors.ts";
 import { parseNpy } from "../data/npy.ts";
 import type { ShapedGraph } from "../ir/graph.ts";
@@ -95,7 +95,7 @@ export function readWeights(path: string): Map<string, LoadedTensor> {
   const bytes = new Uint8Array(readFileSync(path));
   if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) === 0x4b434e4e) return checkpointTensors(bytes, path);
   try {
-    return parseSafetensors(bytes);
+    return readSafetensorsParams(bytes);
   } catch (e) {
     throw new DataError("NNC502", `${path}: ${(e as Error).message}`, path);
   }

@@ -260,7 +260,7 @@ export function modelObject(w: Writer, g: GradGraph, evalMem: ProgramMemory, tra
     w.block("loadCheckpoint(bytes: Uint8Array): void {", () => {
       w.line(`[step, seed] = readCheckpoint(bytes, spec.model, f32, [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}]);`);
     }, "},");
-    w.block("loadParams(bytes: Uint8Array): void {", () => w.line("loadParamsInto(bytes, spec.params, dims, params);"), "},");
+    w.block("loadParams(bytes: Uint8Array): void {", () => w.line("loadSafetensorsParams(bytes, spec.params, dims, params);"), "},");
     w.line("wasm: memory.wasm !== null,");
     w.line("wasmNote: memory.note,");
     if (threads) {

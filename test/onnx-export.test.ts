@@ -14,6 +14,7 @@ import { randomFeeds } from "../src/check/gradcheck.ts";
 import { DiagnosticBag } from "../src/diag/diagnostic.ts";
 import { exportForward, exportTraining } from "../src/export/onnx-export.ts";
 import { optimizerOf } from "../src/export/onnx-optim.ts";
+import { ProtoWriter } from "../src/export/proto.ts";
 import type { GradGraph } from "../src/ir/graph.ts";
 import type { Shape } from "../src/ops/types.ts";
 import { bindDims, interpret } from "../src/interp/interpret.ts";
@@ -200,5 +201,13 @@ describe("what has no ONNX form", () => {
     const bytes = exportForward(r.shaped!, new Map([["W", Float32Array.of(1, 1)]]), diags, { dims: { batch: 4 } });
     const out = await (await ort.InferenceSession.create(bytes!)).run({});
     expect([...(out["s"]!.data as Float32Array)]).toEqual([0.25, 0.25]);
+  });
+});
+
+describe("the protobuf writer", () => {
+  it("writes varints (negative int64 as ten bytes), fixed32 floats, strings and packed ints as the wire format says", () => {
+    const bytes = new ProtoWriter().int(1, 300).int(3, -1).float(2, 1.5).string(4, "é").packedInts(8, [1, 128]).finish();
+    // tag 1·8+0, 300 = 0xac 0x02; tag 3·8+0, −1 as 2⁶⁴ − 1; tag 2·8+5, 1.5f LE; tag 4·8+2, length 2, UTF-8; tag 8·8+2, length 3, 1, 128.
+    expect([...bytes]).toEqual([0x08, 0xac, 0x02, 0x18, ...Array(9).fill(0xff), 0x01, 0x15, 0, 0, 0xc0, 0x3f, 0x22, 2, 0xc3, 0xa9, 0x42, 3, 1, 0x80, 0x01]);
   });
 });

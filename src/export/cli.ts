@@ -49,6 +49,7 @@ function exportFile(file: string, flags: ExportFlags): void {
     return;
   }
   if (flags.training && flags.format !== "onnx") throw new UsageError("--training is for --format onnx: the weights are the same either way");
+  if (flags.format === "onnx" && !flags.training && g.outputs.length === 0) throw new UsageError(`${file} declares no \`output\`: the forward graph would compute nothing (--training exports the training step)`);
   const out = flags.output ?? (flags.format === "npy" ? `${g.modelName}-params` : `${g.modelName}${flags.training ? "-train" : ""}.${flags.format}`);
   if (flags.format === "onnx") {
     const bytes = flags.training && result.grad ? exportTraining(result.grad, result.diagnostics, { dims: flags.dim }) : exportForward(g, params(g, flags), result.diagnostics, { dims: flags.dim });

@@ -4,7 +4,7 @@
 import { ProtoWriter } from "./proto.ts";
 
 /** Element types nnc uses, with their TensorProto.DataType numbers. */
-export const ELEM = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
+export const ELEM = { float: 1, int32: 6, int64: 7 } as const;
 export type Elem = keyof typeof ELEM;
 
 /** A size, or the name of a symbolic dimension (dim_param). */

@@ -3,8 +3,8 @@
 // complement), length-delimited fields (strings, bytes, nested messages,
 // packed repeated numbers) and fixed32 floats. It only writes: ONNX files
 // are produced here, never parsed. Hand-written rather than a dependency:
-// it is these sixty lines, and the message layouts it serves (onnx-proto.ts)
-// name every field number next to the onnx.proto field it encodes.
+// it is these eighty lines, and the message layouts it serves (onnx-proto.ts)
+// name every field number next to the onnx.proto message it encodes.
 
 /** A message under construction: fields appended in the order written. */
 export class ProtoWriter {
@@ -72,7 +72,7 @@ export class ProtoWriter {
 }
 
 /** Base-128 varint; a negative value is its 64-bit two's complement (ten bytes), as protobuf encodes int64. */
-export function varint(value: bigint): Uint8Array {
+function varint(value: bigint): Uint8Array {
   let v = BigInt.asUintN(64, value);
   const out: number[] = [];
   do {

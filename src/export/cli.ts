@@ -49,6 +49,7 @@ function exportFile(file: string, flags: ExportFlags): void {
     return;
   }
   if (flags.training && flags.format !== "onnx") throw new UsageError("--training is for --format onnx: the weights are the same either way");
+  const dims = paramDims(g, flags.dim); // checks --dim names whatever the format
   if (flags.format === "onnx" && !flags.training && g.outputs.length === 0) throw new UsageError(`${file} declares no \`output\`: the forward graph would compute nothing (--training exports the training step)`);
   const out = flags.output ?? (flags.format === "npy" ? `${g.modelName}-params` : `${g.modelName}${flags.training ? "-train" : ""}.${flags.format}`);
   if (flags.format === "onnx") {
@@ -64,7 +65,6 @@ function exportFile(file: string, flags: ExportFlags): void {
   }
   report([result], "text", color);
   const values = params(g, flags);
-  const dims = paramDims(g, flags.dim);
   const tensors = g.params.map((p) => ({ name: p.name, shape: resolveShape(g.shapes[p.node]!, dims), data: values.get(p.name)! }));
   if (flags.format === "safetensors") writeFileSync(out, writeSafetensors(tensors, { model: g.modelName, producer: "nnc" }));
   else {

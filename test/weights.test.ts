@@ -11,12 +11,14 @@ import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
+import { emitWebgpuModule } from "../src/backend/webgpu/emit-module.ts";
 import { readSafetensorsParams } from "../src/backend/cpu/runtime/weights.ts";
 import { DataError } from "../src/data/errors.ts";
 import { parseNpy } from "../src/data/npy.ts";
 import { weightsFor, writeNpy, writeSafetensors } from "../src/export/weights.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
+import { REQUIRED, webgpuDevice } from "./webgpu-device.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "nnc-weights-"));
@@ -91,6 +93,24 @@ describe("safetensors", () => {
     const wrong = writeSafetensors([{ name: "W", shape: [3, 2], data: new Float32Array(6) }, { name: "bias", shape: [2], data: new Float32Array(2) }], {});
     expect(() => model.loadParams(wrong)).toThrow('loadParams: the weights do not fit the model: W has shape [3, 2] in the file but [2, 2] in the model; param b [2] is missing; "bias" is not a param of the model (its params: W, b)');
     expect([...model.params["W"]!]).toEqual(before);
+  });
+});
+
+const gpu = await webgpuDevice();
+if (typeof gpu === "string" && REQUIRED) throw new Error(`NNC_REQUIRE_WEBGPU=1 but WebGPU is unavailable: ${gpu}`);
+const device = typeof gpu === "string" ? undefined : gpu.device;
+
+describe.skipIf(device === undefined)("safetensors in a WebGPU module", () => {
+  it("loadParams writes the params on the device, and refuses weights that do not fit", async () => {
+    const r = runGrad("tiny.nn", MODEL);
+    const path = join(import.meta.dirname, ".generated", "weights-tiny-webgpu.ts");
+    writeFileSync(path, emitWebgpuModule(r.grad!).code);
+    type GpuModel = { loadParams(b: Uint8Array): void; getParams(): Promise<Record<string, Float32Array>> };
+    const mod = (await import(pathToFileURL(path).href)) as { createModel(o: { dims: Record<string, number>; device: GPUDevice }): Promise<GpuModel> };
+    const model = await mod.createModel({ dims: { batch: 2 }, device: device! });
+    model.loadParams(foreignSafetensors());
+    expect(await model.getParams()).toEqual({ W: Float32Array.of(1, -2, 0.5, 0), b: Float32Array.of(0.25, -1) });
+    expect(() => model.loadParams(writeSafetensors([], {}))).toThrow("loadParams: the weights do not fit the model: param W [2, 2] is missing; param b [2] is missing");
   });
 });
 

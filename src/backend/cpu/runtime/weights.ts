@@ -101,13 +101,17 @@ export function matchParams(tensors: ReadonlyMap<string, LoadedTensor>, params: 
   return out;
 }
 
-/** model.loadParams: a safetensors file's tensors written into the model's params, all or nothing. */
-export function loadSafetensorsParams(bytes: Uint8Array, specs: readonly ParamSpec[], dims: Readonly<Record<string, number>>, params: object): void {
-  let values: Record<string, Float32Array>;
+/** model.loadParams: a safetensors file's tensors for a model's params, checked; errors start with "loadParams:". */
+export function checkedSafetensorsParams(bytes: Uint8Array, specs: readonly ParamSpec[], dims: Readonly<Record<string, number>>): Record<string, Float32Array> {
   try {
-    values = matchParams(readSafetensorsParams(bytes), specs, dims);
+    return matchParams(readSafetensorsParams(bytes), specs, dims);
   } catch (e) {
     throw new Error(`loadParams: ${(e as Error).message}`);
   }
+}
+
+/** The CPU module's loadParams: every param written into the model's arrays, once all are checked. */
+export function loadSafetensorsParams(bytes: Uint8Array, specs: readonly ParamSpec[], dims: Readonly<Record<string, number>>, params: object): void {
+  const values = checkedSafetensorsParams(bytes, specs, dims);
   for (const p of specs) (params as Record<string, Float32Array>)[p.name]!.set(values[p.name]!);
 }

@@ -6,6 +6,7 @@ import { Option, type Command } from "commander";
 import cliProgress from "cli-progress";
 import { capThreads, checkDimNames, checkModelFits, dimOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { DataError, defaultDataSource, loadDataset, normalizesByDefault, vocabularyJson, VOCABULARY_FILE, type LoadedData, type LoadOptions } from "./data/index.ts";
+import { initialParams } from "./export/init-from.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { runGrad } from "./pipeline.ts";
 import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
@@ -156,6 +157,7 @@ interface TrainFlags extends DataFlags {
   out?: string;
   resume?: boolean;
   overwrite?: boolean;
+  initFrom?: string;
   evalEvery: number;
 }
 
@@ -202,6 +204,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   if (capped.note) process.stderr.write(capped.note + "\n");
   const make = factory(g, mod, dims, flags.seed, batchDim, gpu?.device, capped.threads);
   const model = await make(batch);
+  if (flags.initFrom !== undefined) await model.setParams(initialParams(g, flags.initFrom, flags.resume, dims));
   const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
   const lr = flags.lr ?? mod.spec.train.lr;
   const from = resumed ? await resumeFrom(resumed, model, run, out, lr) : { startEpoch: 0, history: [] as EpochMetrics[], best: undefined };
@@ -367,6 +370,7 @@ export function addTrainCommands(program: Command): void {
       .option("--out <dir>", "where to write the checkpoint, metrics and plot (default: runs/<model>)")
       .option("--resume", "continue from the checkpoint in --out (the same model, seed, data and batch)")
       .option("--overwrite", "replace the trained work --out holds (without it, nnc train refuses to)")
+      .option("--init-from <path>", "start from these params: a safetensors file, a folder of NAME.npy files or an nnc checkpoint (matched by name, checked by shape)")
       .option("--eval-every <n>", "evaluate train and test accuracy every N epochs (and after the last)", positiveInt("--eval-every"), 1),
   ).action(action(train));
   addDataOptions(

@@ -16,6 +16,7 @@ import { formatGradCheck, gradcheck, TooLargeError } from "./check/gradcheck.ts"
 import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
 import { CodedError, fsReason, isFsError, shownPath, writeOutputFile } from "./cli-files.ts";
+import { addExportCommand } from "./export/cli.ts";
 
 export function makeProgram(): Command {
   const program = new Command("nnc")
@@ -175,6 +176,7 @@ export function makeProgram(): Command {
     });
 
   addTrainCommands(program);
+  addExportCommand(program);
   return program;
 }
 

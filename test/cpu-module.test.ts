@@ -72,7 +72,7 @@ describe("the programs allocate nothing", () => {
     const runtime = code.slice(code.indexOf("---- runtime"));
     // Types (erased, so they allocate nothing, though a constructor or function type reads like code) go too.
     const kernels = runtime
-      .replace(/^(export )?function (\w*(Workspace|Table|Checkpoint)|create\w*|start\w*)\([\s\S]*?^\}$/gm, "")
+      .replace(/^(export )?function (\w*(Workspace|Table|Checkpoint|Params)|create\w*|start\w*)\([\s\S]*?^\}$/gm, "")
       .replace(/^(export )?interface \w+ \{[\s\S]*?^\}$/gm, "")
       .replace(/^(export )?type \w+ = [^;]*;$/gm, "");
     for (const body of [...perCall, kernels]) {

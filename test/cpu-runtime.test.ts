@@ -799,8 +799,8 @@ describe("runtime files", () => {
 
   it("allocate only in their workspace and table builders (or to report an error)", () => {
     // Builders run once at createModel (as do create*/start* functions, which set up helper threads);
-    // checkpoints are saved and loaded, never part of a step.
-    const builders = /Workspace$|Table$|^nnTable$|^initParam$|Checkpoint$|^(create|start)[A-Z]/;
+    // checkpoints and params files (functions ending in Params) are saved and loaded, never part of a step.
+    const builders = /Workspace$|Table$|^nnTable$|^initParam$|Checkpoint$|Params$|^(create|start)[A-Z]/;
     for (const f of files) {
       let fn = "";
       for (const line of readFileSync(join(dir, f), "utf8").split("\n")) {

@@ -8,7 +8,7 @@
 //   NNC505 an option that makes no sense (--limit 0, --normalize -1)
 // Messages start with the file and say what was expected and what was found.
 
-export type DataErrorCode = "NNC501" | "NNC502" | "NNC503" | "NNC504" | "NNC505" | "NNC507" | "NNC508" | "NNC520";
+export type DataErrorCode = "NNC501" | "NNC502" | "NNC503" | "NNC504" | "NNC505" | "NNC507" | "NNC508" | "NNC509" | "NNC513" | "NNC520";
 
 export class DataError extends Error {
   override readonly name = "DataError";

@@ -39,6 +39,7 @@ export const DIAG_CODES = {
   NNC303: "nothing to differentiate (no `loss`)",
   NNC304: "cannot differentiate with respect to this value (unknown, or integer)",
   NNC401: "a WebGPU kernel exceeds a limit WebGPU guarantees (storage buffers per stage, buffer size, workgroup size or memory); names the kernel and the limit (`nnc compile --target webgpu`)",
+  NNC402: "`nnc export --format onnx`: something in the graph has no ONNX form (the message names it, such as the size of a dim no input of the exported graph carries)",
   NNC501: "a data file is missing or unreadable",
   NNC502: "a data file is corrupt or of an unknown format (bad magic, bad header, corrupt gzip)",
   NNC503: "a data file is truncated (fewer bytes than its header promises)",
@@ -51,6 +52,7 @@ export const DIAG_CODES = {
   NNC510: "`nnc train --out DIR`: DIR already holds a checkpoint and neither `--resume` nor `--overwrite` was given (nothing is written)",
   NNC511: "the per-user module cache directory is not private (another owner, a symbolic link, or open to other users)",
   NNC512: "`nnc train --resume`: the model, seed, data or batch differ from the run the checkpoint belongs to (the message says which)",
+  NNC513: "weights do not fit the model (`nnc train --init-from`, `model.loadParams`): a param missing from the file, a tensor the model has no param for, or a shape that differs; lists every one",
   NNC520: "the model does not fit in memory at these sizes (names the memory it would need)",
 } as const;
 

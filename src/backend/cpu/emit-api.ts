@@ -66,6 +66,8 @@ export function api(w: Writer, g: GradGraph, dropout: boolean): void {
     w.line("setParams(params: Partial<Params>): void;");
     w.line("saveCheckpoint(): Uint8Array;");
     w.line("loadCheckpoint(bytes: Uint8Array): void;");
+    w.line("/** Params from a safetensors file (`nnc export --format safetensors`, or another tool's), matched by name and checked by shape; all or nothing. */");
+    w.line("loadParams(bytes: Uint8Array): void;");
     w.line("/** Threads the matrix products use: options.threads, or fewer where the platform allows fewer. */");
     w.line("readonly threads: number;");
     w.line("/** Why threads is less than options.threads asked for; null when it is not. */");
@@ -217,6 +219,7 @@ export function modelObject(w: Writer, g: GradGraph, plan: Lowered, threads: boo
     w.block("loadCheckpoint(bytes: Uint8Array): void {", () => {
       w.line(`[step, seed] = readCheckpoint(bytes, spec.model, f32, [${tensors.map((t) => `[${JSON.stringify(t.name)}, ${t.off}, [${g.shapes[t.node]!.map(dimExpr).join(", ")}]]`).join(", ")}]);`);
     }, "},");
+    w.block("loadParams(bytes: Uint8Array): void {", () => w.line("loadSafetensorsParams(bytes, spec.params, dims, params);"), "},");
     w.line("wasm: memory.wasm !== null,");
     w.line("wasmNote: memory.note,");
     if (threads) {

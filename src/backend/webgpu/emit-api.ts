@@ -46,6 +46,8 @@ export function api(w: Writer, g: GradGraph, dropout: boolean): void {
     w.line("readLosses(): Promise<Float32Array>;");
     w.line("getParams(): Promise<Params>;");
     w.line("setParams(params: Partial<Params>): void;");
+    w.line("/** Params from a safetensors file (`nnc export --format safetensors`, or another tool's), matched by name and checked by shape; all or nothing. */");
+    w.line("loadParams(bytes: Uint8Array): void;");
     w.line("saveCheckpoint(): Promise<Uint8Array>;");
     w.line("loadCheckpoint(bytes: Uint8Array): void;");
     w.line("/** Frees the model's GPU buffers (not the device). */");

@@ -105,6 +105,11 @@ export function modelObject(w: Writer, g: GradGraph, plan: Lowered): void {
         w.line(`if (v_${k} !== undefined) device.queue.writeBuffer(p${k}, 0, checked(v_${k}, ${JSON.stringify(p.name)}, Float32Array, ${size(p.node)}, ${JSON.stringify(shapeText(g, p.node))}, dims));`);
       });
     }, "},");
+    w.block("loadParams(bytes: Uint8Array): void {", () => {
+      w.line("const values = checkedSafetensorsParams(bytes, spec.params, dims);");
+      // Already checked; checked() is what types the array as a buffer source, as in setParams.
+      g.params.forEach((p, k) => w.line(`device.queue.writeBuffer(p${k}, 0, checked(${at("values", p.name)}, ${JSON.stringify(p.name)}, Float32Array, ${size(p.node)}, ${JSON.stringify(shapeText(g, p.node))}, dims));`));
+    }, "},");
     w.block("async saveCheckpoint(): Promise<Uint8Array> {", () => {
       w.line('begin("saveCheckpoint");');
       w.line('await finish("saveCheckpoint", stateCopies, 0, stateEnd);');

@@ -65,7 +65,7 @@ export function makeProgram(): Command {
     .option("--stats", "also report op counts and FLOPs of forward vs backward")
     .option("--dim <binding...>", "sizes for symbolic dims in --stats, e.g. --dim batch=100", collectDims, {})
     .option("--no-color", "plain diagnostics even on a terminal")
-    .action((file: string, opts: { wrt?: string[]; format: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
+    .action(async (file: string, opts: { wrt?: string[]; format: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
       const result = runGrad(file, readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
       const failed = report([result], "text", useColor(opts.color));
       if (failed || !result.grad) {
@@ -85,7 +85,7 @@ export function makeProgram(): Command {
           process.stdout.write(toMermaid(g));
           break;
         case "svg":
-          process.stdout.write(toSvg(g));
+          process.stdout.write(await toSvg(g));
           break;
         default:
           process.stdout.write(printGrad(g));

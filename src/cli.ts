@@ -163,8 +163,27 @@ export function makeProgram(): Command {
       process.exitCode = check.ok ? 0 : 1;
     });
 
+  program
+    .command("playground")
+    .description("build the playground page and serve it on 127.0.0.1: edit a model, see its graphs, train it in the browser")
+    .option("--port <n>", "port to listen on (0: any free port)", (v) => parsePort(v), 8080)
+    .action(async (opts: { port: number }) => {
+      const { buildPlayground } = await import("../scripts/build-playground.ts");
+      const { servePlayground } = await import("./playground/serve.ts");
+      const { url } = await servePlayground(await buildPlayground(), opts.port).catch((e: Error) => {
+        throw new UsageError(`cannot listen on port ${opts.port}: ${e.message}`);
+      });
+      process.stdout.write(`nnc playground: ${url}  (Ctrl-C stops it)\n`);
+    });
+
   addTrainCommands(program);
   return program;
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535, got "${v}"`);
+  return n;
 }
 
 function graphToJson(result: FrontEndResult) {

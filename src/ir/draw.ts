@@ -87,11 +87,14 @@ const MARGIN = 20;
 const f1 = (v: number) => v.toFixed(1);
 // The bundle is a CommonJS module whose exports object is the constructor; its typings say `default`.
 const ELK = elkBundled as unknown as typeof ElkApi.default;
+// One engine, made when this module loads: the first construction loads ELK's
+// worker code, which in a browser Worker takes over self.onmessage, so it must
+// happen before the playground's Worker installs its own handler.
+const elk = new ELK();
 
 /** ELK's layered layout: nodes in rows top to bottom, edge crossings minimised, edges routed orthogonally around the boxes. */
 async function layout(nodes: readonly DrawNode[]): Promise<ElkNode> {
   const ids = new Set(nodes.map((n) => n.id));
-  const elk = new ELK();
   const graph: ElkNode = {
     id: "root",
     layoutOptions: {

@@ -147,8 +147,10 @@ async function init(): Promise<void> {
     const ex = examples.find((x) => x.name === menu.value);
     if (ex) replaceText(editor, ex.text);
   });
-  if (editor.state.doc.length === 0) replaceText(editor, examples.find((x) => x.name === "mnist_tanh")?.text ?? examples[0]?.text ?? "");
-  else analyzeSoon(editor.state.doc.toString());
+  if (editor.state.doc.length === 0) {
+    menu.value = "mnist_tanh";
+    replaceText(editor, examples.find((x) => x.name === menu.value)?.text ?? "");
+  } else analyzeSoon(editor.state.doc.toString());
   // WebGPU is offered where the browser has an adapter.
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   const adapter = await gpu?.requestAdapter().catch(() => null);

@@ -69,6 +69,7 @@ export function createEditor(parent: HTMLElement, text: string, hooks: EditorHoo
     parent,
     extensions: [
       basicSetup,
+      EditorView.lineWrapping,
       nnLanguage,
       lintGutter(),
       shapeHover(hooks),

@@ -4,6 +4,11 @@
 
 /** Shows a graph's SVG; clicking a node reports its source line. The SVG is ours (labels escaped in draw.ts). */
 export function showGraph(pane: HTMLElement, svg: string | undefined, note: string | undefined, onNode: (line: number) => void): void {
+  // While the model has errors the last good graph stays, faded, so a half-typed line does not blank the picture.
+  const stale = svg === undefined && pane.querySelector("svg") !== null;
+  pane.classList.toggle("stale", stale);
+  pane.title = stale ? (note ?? "") : "";
+  if (stale) return;
   pane.innerHTML = svg ?? "";
   if (svg === undefined) pane.textContent = note ?? "";
   for (const g of pane.querySelectorAll<SVGGElement>("g.node")) {

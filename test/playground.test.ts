@@ -15,6 +15,7 @@ import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import { renderDiagnostic } from "../src/diag/render.ts";
 import { toSvg } from "../src/ir/draw.ts";
 import { printGrad } from "../src/ir/print-grad.ts";
+import { main } from "../src/cli.ts";
 import { servePlayground } from "../src/playground/serve.ts";
 import { runFrontEnd, runGrad } from "../src/pipeline.ts";
 import { REQUIRED, useSoftwareDriverIfPresent } from "./webgpu-device.ts";
@@ -67,6 +68,12 @@ describe("nnc grad --format svg (ELK's layout, shared with the playground)", () 
     expect(svg.match(/class="node backward"/g)!.length).toBe(shown.filter((n) => n.id >= g.forwardCount).length);
     const w1 = g.nodes.find((n) => n.name === "W1")!;
     expect(svg).toContain(`data-node="${w1.id}" data-line="${g.file.lineCol(w1.span.start).line}"`);
+  });
+});
+
+describe("nnc playground", () => {
+  it("refuses a port that is not one, as a usage error", async () => {
+    for (const port of ["abc", "70000", "-1"]) expect(await main(["playground", "--port", port]), port).toBe(2);
   });
 });
 
@@ -158,6 +165,12 @@ describe.runIf(existsSync(CHROMIUM))("the playground in headless Chromium", () =
       // The helper threads' JavaScript is the one part that differs: sucrase strips its types in the browser, esbuild in Node.
       const outsideHelper = (m: string) => m.replace(/const GEMM_HELPER_SOURCE = `[\s\S]*?[^\\]`;\n/, "");
       expect(outsideHelper(cpu.module)).toBe(outsideHelper(emitCpuModule(g)));
+      // Resume goes on from the step it stopped at.
+      await page.click("#resume");
+      await page.waitForFunction((n) => (globalThis as unknown as { playground: State }).playground.losses.length > n, cpu.losses.length);
+      await page.click("#stop");
+      await page.waitForSelector("#resume:not([disabled])");
+      expect(await page.textContent("#train-status")).toMatch(new RegExp(`stopped at step ${(await state()).losses.length};`));
       const download = page.waitForEvent("download");
       await page.click("#download-checkpoint");
       const bytes = readFileSync((await (await download).path())!);

@@ -42,8 +42,16 @@ const CHUNK = 5;
 const EVAL_EVERY = 50;
 
 let data: Mnist | undefined;
-let session: { model: Model; feed: Feed; x: Float32Array; y: Float32Array; cursor: number } | undefined;
+interface Session {
+  readonly model: Model;
+  readonly feed: Feed;
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+  cursor: number;
+}
+let session: Session | undefined;
 let running = false;
+let loop: Promise<void> | undefined;
 
 function feedOf(g: GradGraph): Feed | string {
   const [input] = g.inputs;
@@ -93,8 +101,8 @@ function fill(x: Float32Array, y: Float32Array | undefined, images: Uint8Array, 
   }
 }
 
-async function evaluate(): Promise<void> {
-  const { model, feed, x } = session!;
+async function evaluate(s: Session): Promise<void> {
+  const { model, feed, x } = s;
   const d = data!;
   const batches = Math.max(1, Math.floor(d.testLabels.length / feed.batch));
   const predicted: number[] = [];
@@ -112,11 +120,18 @@ async function evaluate(): Promise<void> {
   post({ type: "evaluated", step: model.step, accuracy: right / predicted.length, predicted: predicted.slice(0, GRID_IMAGES), labels: labels.slice(0, GRID_IMAGES) });
 }
 
-async function run(): Promise<void> {
-  const s = session!;
+/** Starts the training loop unless one runs: a stop lets the running loop finish its step before another may start. */
+async function startLoop(): Promise<void> {
+  await loop;
+  if (running || !session) return;
+  running = true;
+  loop = run(session);
+  return loop;
+}
+
+async function run(s: Session): Promise<void> {
   const d = data!;
   const batch = { [s.feed.input]: s.x, [s.feed.target]: s.y };
-  running = true;
   while (running) {
     const losses: number[] = [];
     for (let k = 0; k < CHUNK; k++) {
@@ -125,11 +140,11 @@ async function run(): Promise<void> {
       losses.push(await s.model.trainStep(batch));
     }
     post({ type: "progress", step: s.model.step, losses });
-    if (s.model.step % EVAL_EVERY < CHUNK) await evaluate();
+    if (s.model.step % EVAL_EVERY < CHUNK) await evaluate(s);
     // Lets a stop message in between chunks.
     await new Promise((r) => setTimeout(r, 0));
   }
-  await evaluate();
+  await evaluate(s);
   post({ type: "stopped", step: s.model.step });
 }
 
@@ -137,16 +152,16 @@ async function handle(m: TrainRequest): Promise<void> {
   switch (m.type) {
     case "start":
       running = false;
+      await loop;
       session?.model.dispose?.();
       session = undefined;
       await compile(m.text, m.target);
-      return run();
+      return startLoop();
     case "stop":
       running = false;
       return;
     case "resume":
-      if (session && !running) return run();
-      return;
+      return startLoop();
     case "checkpoint":
       if (session) {
         const bytes = await session.model.saveCheckpoint();

@@ -15,12 +15,16 @@ export const PLAYGROUND_DIR = join(ROOT, "dist/playground");
 const TRAIN_IMAGES = 3000;
 const TEST_IMAGES = 500;
 
-/** Every runtime source the compiler reads at emit time, keyed by repository path. */
-function runtimeFiles(): Record<string, string> {
-  const files: Record<string, string> = {};
-  const cpu = "src/backend/cpu/runtime";
-  for (const f of readdirSync(join(ROOT, cpu)).filter((f) => f.endsWith(".ts")).sort()) files[`${cpu}/${f}`] = readFileSync(join(ROOT, cpu, f), "utf8");
-  files["src/backend/webgpu/runtime.ts"] = readFileSync(join(ROOT, "src/backend/webgpu/runtime.ts"), "utf8");
+/**
+ * Every runtime source the emitters read at emit time (what lies in or is named
+ * runtime under src/backend), keyed by repository path: the Worker's node:fs.
+ */
+function runtimeFiles(dir = "src/backend", files: Record<string, string> = {}): Record<string, string> {
+  for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory()) runtimeFiles(path, files);
+    else if (e.name.endsWith(".ts") && /\/runtime(\/|\.ts$)/.test(path)) files[path] = readFileSync(join(ROOT, path), "utf8");
+  }
   return files;
 }
 

@@ -120,6 +120,10 @@ describe.runIf(existsSync(CHROMIUM))("the playground in headless Chromium", () =
         await page.waitForFunction((n) => (globalThis as unknown as { playground: State }).playground.analyses > n, before);
       };
 
+      // The examples menu loads an example into the editor (and the URL).
+      await page.selectOption("#examples", "perceptron_and");
+      await page.waitForFunction('location.hash.startsWith("#model=") && document.querySelector(".cm-content").textContent.includes("model perceptron_and")');
+
       // The shape error: the page's diagnostics are `nnc check`'s, at the same span.
       await typeModel(BROKEN);
       const expected = runFrontEnd("model.nn", BROKEN).diagnostics.sorted();

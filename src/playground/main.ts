@@ -11,7 +11,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const DEBOUNCE_MS = 200;
 
 /** What the page has seen, readable from the console (and by the browser test). */
-export interface PageState {
+interface PageState {
   analyses: number;
   diagnostics: AnalyzeResult["diagnostics"];
   losses: number[];

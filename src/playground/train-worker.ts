@@ -33,6 +33,8 @@ interface Feed {
   readonly target: string;
   readonly output: string;
   readonly batch: number;
+  /** The name of the input's first dimension, when it is one. */
+  readonly batchDim: string | undefined;
 }
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent<TrainRequest>) => void) | null; postMessage(m: TrainEvent, transfer?: Transferable[]): void };
@@ -61,8 +63,10 @@ function feedOf(g: GradGraph): Feed | string {
   if (g.inputs.length !== 1 || !input || per(input.node) !== 784) return "the playground trains on MNIST: the model needs one input of 784 values per example, e.g. `input x: [batch, 784]`";
   if (g.targets.length !== 1 || !target || per(target.node) !== 10 || g.dtypes[target.node] !== "f32") return "the playground trains on MNIST: the model needs one one-hot target of 10, e.g. `target y: [batch, 10]`";
   if (!output) return "the model needs an `output` to predict the test images' labels";
-  const batch = Math.min(100, g.train?.options.get("batch") ?? 32);
-  return { input: input.name, target: target.name, output: output.name, batch };
+  const first = g.shapes[input.node]![0]!;
+  // A batch dimension takes the train statement's batch (at most 100); a fixed first dimension is the batch.
+  const batch = typeof first === "number" ? first : Math.min(100, g.train?.options.get("batch") ?? 32);
+  return { input: input.name, target: target.name, output: output.name, batch, batchDim: typeof first === "number" ? undefined : first };
 }
 
 async function compile(text: string, target: Target): Promise<void> {
@@ -82,7 +86,7 @@ async function compile(text: string, target: Target): Promise<void> {
   URL.revokeObjectURL(url);
   const dims: Record<string, number> = {};
   for (const d of g.dims) dims[d.name] = d.default ?? feed.batch;
-  dims[String(g.shapes[g.inputs[0]!.node]![0])] = feed.batch;
+  if (feed.batchDim !== undefined) dims[feed.batchDim] = feed.batch;
   const model = await mod.createModel({ dims, seed: 1 });
   data ??= await loadMnist(new URL("mnist.bin", self.location.href).href);
   session = { model, feed, x: new Float32Array(feed.batch * 784), y: new Float32Array(feed.batch * 10), cursor: 0 };

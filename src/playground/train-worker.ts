@@ -82,7 +82,7 @@ async function compile(text: string, target: Target): Promise<void> {
     code = emitWebgpuModule(g).code;
   } else code = emitCpuModule(g);
   const url = URL.createObjectURL(new Blob([transformSync(code).code], { type: "text/javascript" }));
-  const mod = (await import(/* @vite-ignore */ url)) as Module;
+  const mod = (await import(url)) as Module;
   URL.revokeObjectURL(url);
   const dims: Record<string, number> = {};
   for (const d of g.dims) dims[d.name] = d.default ?? feed.batch;

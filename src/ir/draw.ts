@@ -2,7 +2,6 @@
 // self-contained SVG laid out by ELK's layered algorithm (elkjs, pure
 // JavaScript, so no system tool is needed; the playground draws with the same
 // code). Forward nodes are white rounded boxes, backward nodes blue, gradients bold.
-import elkBundled from "elkjs/lib/elk.bundled.js";
 import type ElkApi from "elkjs/lib/elk-api.js";
 import type { ElkNode } from "elkjs/lib/elk-api.js";
 import type { GradGraph, NodeId, ShapedGraph } from "./graph.ts";
@@ -85,12 +84,20 @@ const BOX_H = 26;
 const TITLE_H = 34;
 const MARGIN = 20;
 const f1 = (v: number) => v.toFixed(1);
-// The bundle is a CommonJS module whose exports object is the constructor; its typings say `default`.
-const ELK = elkBundled as unknown as typeof ElkApi.default;
-// One engine, made when this module loads: the first construction loads ELK's
-// worker code, which in a browser Worker takes over self.onmessage, so it must
-// happen before the playground's Worker installs its own handler.
-const elk = new ELK();
+type Elk = InstanceType<typeof ElkApi.default>;
+let engine: Promise<Elk> | undefined;
+
+/**
+ * ELK, loaded on first use: loading it takes a third of a second, which
+ * commands that draw nothing should not pay. In a browser Worker, making the
+ * engine takes over self.onmessage (elkjs's own worker code runs), so the
+ * playground's Worker installs its handler again once this resolves.
+ */
+export function layoutEngine(): Promise<Elk> {
+  // The bundle is a CommonJS module whose exports object is the constructor; its typings say `default`.
+  engine ??= import("elkjs/lib/elk.bundled.js").then((m) => new (m.default as unknown as typeof ElkApi.default)());
+  return engine;
+}
 
 /** ELK's layered layout: nodes in rows top to bottom, edge crossings minimised, edges routed orthogonally around the boxes. */
 async function layout(nodes: readonly DrawNode[]): Promise<ElkNode> {
@@ -108,7 +115,7 @@ async function layout(nodes: readonly DrawNode[]): Promise<ElkNode> {
     children: nodes.map((n) => ({ id: `n${n.id}`, width: Math.max(40, n.label.length * CHAR_W + 16), height: BOX_H })),
     edges: nodes.flatMap((n) => n.args.filter((a) => ids.has(a)).map((a, i) => ({ id: `e${a}_${n.id}_${i}`, sources: [`n${a}`], targets: [`n${n.id}`] }))),
   };
-  return elk.layout(graph);
+  return (await layoutEngine()).layout(graph);
 }
 
 /**

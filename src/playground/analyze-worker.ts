@@ -2,7 +2,7 @@
 // differentiation (src/pipeline.ts, as `nnc check` and `nnc grad` run them),
 // then both graphs laid out by ELK. Off the main thread, so typing never waits.
 import { renderDiagnostic } from "../diag/render.ts";
-import { drawSvg, forwardDrawable, gradDrawable } from "../ir/draw.ts";
+import { drawSvg, forwardDrawable, gradDrawable, layoutEngine } from "../ir/draw.ts";
 import { printGrad } from "../ir/print-grad.ts";
 import { runGrad } from "../pipeline.ts";
 import { MODEL_FILE, type AnalyzeRequest, type AnalyzeResult, type PageDiagnostic } from "./protocol.ts";
@@ -29,10 +29,16 @@ async function analyze({ id, text }: AnalyzeRequest): Promise<AnalyzeResult> {
   return { id, diagnostics, shapes, forwardSvg, backwardSvg, gradText: printGrad(r.grad) };
 }
 
-// Set after the imports run: elkjs's bundle claims a Worker's onmessage when it loads.
-scope.onmessage = (e) => {
+function handle(e: MessageEvent<AnalyzeRequest>): void {
   analyze(e.data).then(
     (res) => scope.postMessage(res),
     (err: unknown) => scope.postMessage({ id: e.data.id, diagnostics: [], shapes: {}, note: `internal error: ${String(err)}` }),
   );
-};
+}
+
+// Loading ELK takes over this Worker's onmessage (see layoutEngine), so ours
+// goes back in once it has loaded; requests that come sooner wait for it.
+const ready = layoutEngine().then(() => {
+  scope.onmessage = handle;
+});
+scope.onmessage = (e) => void ready.then(() => handle(e));

@@ -61,8 +61,10 @@ export function drawPlot(canvas: HTMLCanvasElement, c: Curve): void {
   ctx.fillText(`${Math.exp(lo).toPrecision(3)}`, 2, h - pad);
   ctx.fillText(`step ${c.losses.length}`, w - pad - 50, h - 8);
   ctx.fillStyle = "#d97706";
-  ctx.fillText("100%", w - pad + 2, pad);
-  ctx.fillText("0%", w - pad + 2, h - pad);
+  ctx.textAlign = "right";
+  ctx.fillText("100%", w - 2, pad);
+  ctx.fillText("0%", w - 2, h - pad);
+  ctx.textAlign = "left";
 }
 
 /** The first test images, each with the predicted label (red where it is wrong). */

@@ -67,7 +67,7 @@ export function makeProgram(): Command {
     .option("--stats", "also report op counts and FLOPs of forward vs backward")
     .addOption(dimOption("a size for a symbolic dim in --stats, e.g. --dim batch=100 (repeatable)"))
     .option("--no-color", "plain diagnostics even on a terminal")
-    .action((file: string, opts: { wrt?: string[]; format: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
+    .action(async (file: string, opts: { wrt?: string[]; format: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
       const result = runGrad(shownPath(file), readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
       const failed = report([result], "text", useColor(opts.color));
       if (failed || !result.grad) {
@@ -88,7 +88,7 @@ export function makeProgram(): Command {
           process.stdout.write(toMermaid(g));
           break;
         case "svg":
-          process.stdout.write(toSvg(g));
+          process.stdout.write(await toSvg(g));
           break;
         default:
           process.stdout.write(printGrad(g));
@@ -175,9 +175,28 @@ export function makeProgram(): Command {
       process.exitCode = check.ok ? 0 : 1;
     });
 
+  program
+    .command("playground")
+    .description("build the playground page and serve it on 127.0.0.1: edit a model, see its graphs, train it in the browser")
+    .option("--port <n>", "port to listen on (0: any free port)", (v) => parsePort(v), 8080)
+    .action(async (opts: { port: number }) => {
+      const { buildPlayground } = await import("../scripts/build-playground.ts");
+      const { servePlayground } = await import("./playground/serve.ts");
+      const { url } = await servePlayground(await buildPlayground(), opts.port).catch((e: Error) => {
+        throw new UsageError(`cannot listen on port ${opts.port}: ${e.message}`);
+      });
+      process.stdout.write(`nnc playground: ${url}  (Ctrl-C stops it)\n`);
+    });
+
   addTrainCommands(program);
   addExportCommand(program);
   return program;
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535, got "${v}"`);
+  return n;
 }
 
 function graphToJson(result: FrontEndResult) {

@@ -12,7 +12,7 @@ import { VERSION } from "../version.ts";
 import { OnnxBuilder } from "./onnx-builder.ts";
 import { optimizerOf, update } from "./onnx-optim.ts";
 import { encodeModel, type Elem } from "./onnx-proto.ts";
-import { ONNX_RULES, type Rule, type RuleCtx } from "./onnx-rules.ts";
+import { onnxRule, type RuleCtx } from "./onnx-rules.ts";
 
 export const OPSET = 18;
 const IR_VERSION = 8;
@@ -93,7 +93,7 @@ function lower(g: Graph, b: OnnxBuilder, use: Set<NodeId>, training: boolean, di
       },
     };
     // n.attrs matches n.op, a correlation TypeScript cannot follow through the union of rules.
-    const r = (ONNX_RULES[n.op] as unknown as Rule<OpName>)(ctx);
+    const r = onnxRule(n.op as Exclude<OpName, "input" | "param">)(ctx);
     if (typeof r === "string") names.set(n.id, r);
     else {
       failed = true;

@@ -3,7 +3,8 @@
 // A rule returns the name of the value it computed (usually `out`, the
 // node's own name), or why it has no ONNX form here: a diagnostic (NNC402),
 // whose message names the op or value.
-import type { OpAttrs, OpName, Shape } from "../ops/types.ts";
+import { isScalarOp } from "../ops/scalar-rule.ts";
+import type { OpAttrs, OpName, ScalarOpName, Shape } from "../ops/types.ts";
 import type { OnnxBuilder } from "./onnx-builder.ts";
 import { layerRules, type LayerOp } from "./onnx-layers.ts";
 import { lossRules, type LossOp } from "./onnx-losses.ts";
@@ -42,7 +43,15 @@ function reduce(op: string) {
     attrs.axis === null ? b.op(op, [args[0]!], { keepdims: { i: attrs.keepdims ? 1 : 0 } }, out) : b.op(op, [args[0]!, b.ints([attrs.axis])], { keepdims: { i: attrs.keepdims ? 1 : 0 } }, out);
 }
 
-const mathRules: Rules<Exclude<OpName, "input" | "param" | "const" | "dimval" | LossOp | LayerOp>> = {
+/**
+ * Elementwise ops with a native ONNX op (Relu, Sigmoid, …). Partial on
+ * purpose: any other scalar op (gelu, silu, softplus, elu, derived slopes) is
+ * written from its formula by fromScalar, so a new elementwise op needs no
+ * rule here; every op that is not elementwise must have one.
+ */
+type MathOp = Exclude<OpName, "input" | "param" | "const" | "dimval" | LossOp | LayerOp | ScalarOpName>;
+
+const mathRules: Rules<MathOp> & Partial<Rules<ScalarOpName>> = {
   add: binary("Add"),
   sub: binary("Sub"),
   mul: binary("Mul"),
@@ -62,11 +71,6 @@ const mathRules: Rules<Exclude<OpName, "input" | "param" | "const" | "dimval" | 
   step: ({ b, args, out }) => b.op("Cast", [b.op("Greater", [args[0]!, b.floats([0])])], { to: { i: FLOAT } }, out),
   sign: unary("Sign"),
   stop_gradient: ({ args }) => args[0]!,
-  gelu: fromScalar("gelu"),
-  silu: fromScalar("silu"),
-  softplus: fromScalar("softplus"),
-  elu: fromScalar("elu"),
-  derivative: fromScalar("derivative"),
   matmul: binary("MatMul"),
   // nnc's transpose swaps the last two axes (of every matrix in a batch).
   transpose: ({ b, args, argShapes, out }) => {
@@ -102,10 +106,18 @@ const mathRules: Rules<Exclude<OpName, "input" | "param" | "const" | "dimval" | 
 };
 
 /** Every op's rule; sources (inputs, params, constants, dim sizes) are the exporter's. */
-export const ONNX_RULES: Rules<Exclude<OpName, "input" | "param">> = {
+const ONNX_RULES: Rules<Exclude<OpName, "input" | "param" | ScalarOpName>> & Partial<Rules<ScalarOpName>> = {
   ...mathRules,
   ...layerRules,
   ...lossRules,
   const: ({ b, attrs }) => b.floats([attrs.value]),
   dimval: ({ b, attrs }) => b.dimScalar(attrs.dim) ?? { unsupported: `the size of dim \`${attrs.dim}\` is used here, but no input of the exported graph carries it: fix it with --dim ${attrs.dim}=N` },
 };
+
+/** The rule of an op: its own, or, for an elementwise op without one, its scalar formula. */
+export function onnxRule(op: Exclude<OpName, "input" | "param">): Rule<OpName> {
+  const own = (ONNX_RULES as Partial<Record<OpName, Rule<OpName>>>)[op];
+  if (own !== undefined) return own;
+  if (isScalarOp(op)) return fromScalar(op) as unknown as Rule<OpName>;
+  throw new Error(`internal: ${op} has no ONNX rule`);
+}

@@ -1,13 +1,30 @@
 // Activation functions defined by their formula alone: each is one scalar
 // expression, and its derivative is derived from that expression (the
 // `derivative` op), so shape, slope and both backends' code come from this
-// one entry. Adding such an op: an OpAttrs entry and a ScalarOpName in
-// types.ts, and an entry here.
+// one entry. Adding such an op is this file alone: its attributes in the
+// OpAttrs and ScalarOps declarations below (merged into src/ops/types.ts's),
+// and its entry in activationOps.
 import { registryScalar } from "./scalar-rule.ts";
 import * as S from "./scalar/expr.ts";
 import { erf, sigmoid } from "./scalar/lib.ts";
 import { broadcast } from "./shape-rules.ts";
 import { defineOp, type OpAttrs, type ScalarOpName, type VjpRule } from "./types.ts";
+
+declare module "./types.ts" {
+  interface OpAttrs {
+    /** `approximate`: "none" for x·Φ(x) with the exact normal CDF, "tanh" for the tanh approximation. */
+    gelu: { readonly approximate: "none" | "tanh" };
+    silu: {};
+    softplus: {};
+    elu: { readonly alpha: number };
+  }
+  interface ScalarOps {
+    gelu: true;
+    silu: true;
+    softplus: true;
+    elu: true;
+  }
+}
 
 const X = S.arg(0);
 

@@ -60,11 +60,6 @@ export interface OpAttrs {
   abs: {};
   step: {};
   sign: {};
-  /** `approximate`: "none" for x·Φ(x) with the exact normal CDF, "tanh" for the tanh approximation. */
-  gelu: { readonly approximate: "none" | "tanh" };
-  silu: {};
-  softplus: {};
-  elu: { readonly alpha: number };
   /** x going forward; no gradient going back (for backward passes written by hand). */
   stop_gradient: {};
   // Linear algebra and shape
@@ -124,13 +119,16 @@ export interface OpAttrs {
 
 /**
  * The ops defined by one scalar expression (elementwise, fused by the
- * backends); OpDef requires their `scalar` rule and no backend code.
+ * backends); OpDef requires their `scalar` rule and no backend code. An
+ * interface, like OpAttrs, so that a file of ops can declare its own
+ * (src/ops/activations.ts augments both): adding such an op is one file.
  */
-export type ScalarOpName =
-  | "add" | "sub" | "mul" | "div" | "pow" | "neg" | "maximum" | "minimum"
-  | "relu" | "leaky_relu" | "sigmoid" | "tanh" | "exp" | "log" | "sqrt" | "abs" | "step" | "sign" | "stop_gradient"
-  | "gelu" | "silu" | "softplus" | "elu"
-  | "eq" | "dropout" | "dropout_mask" | "derivative";
+export interface ScalarOps {
+  add: true; sub: true; mul: true; div: true; pow: true; neg: true; maximum: true; minimum: true;
+  relu: true; leaky_relu: true; sigmoid: true; tanh: true; exp: true; log: true; sqrt: true; abs: true; step: true; sign: true; stop_gradient: true;
+  eq: true; dropout: true; dropout_mask: true; derivative: true;
+}
+export type ScalarOpName = keyof ScalarOps & OpName;
 
 export type OpName = keyof OpAttrs;
 

@@ -3,19 +3,20 @@
 // progress bar and writes a checkpoint, metrics and a plot into --out.
 import { basename, dirname, join } from "node:path";
 import { Option, type Command } from "commander";
-import cliProgress from "cli-progress";
 import { capThreads, checkDimNames, checkModelFits, dimOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { DataError, defaultDataSource, loadDataset, normalizesByDefault, vocabularyJson, VOCABULARY_FILE, type LoadedData, type LoadOptions } from "./data/index.ts";
 import { initialParams } from "./export/init-from.ts";
 import type { GradGraph } from "./ir/graph.ts";
 import { runGrad } from "./pipeline.ts";
-import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
+import { checkWebgpuLimits, WEBGPU_LIMITS } from "./backend/webgpu/limits.ts";
+import { lower, type Lowered } from "./lower/lower.ts";
 import { nodeDevice } from "./backend/webgpu/node-device.ts";
 import { CodedError, readBinaryFile, shownPath } from "./cli-files.ts";
 import { compileAndLoad, dataSpecs, type CompiledModule, type Target } from "./train/compile.ts";
 import { bestScore, OUT_FILES, runDifferences, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
 import { runIdentity } from "./train/identity.ts";
-import { evaluate, NonFiniteError, predictedClass, runProgress, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
+import { evaluate, NonFiniteError, predictedClass, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
+import { formatDuration, pct, Progress } from "./train/progress.ts";
 import { checkOut, prepareOut, saveEpoch, withTrainState, type Resumable } from "./train/run-dir.ts";
 
 interface DataFlags {
@@ -64,12 +65,17 @@ function addDataOptions(cmd: Command): Command {
     });
 }
 
-/** Compiles a file, checked against WebGPU's limits for that target; diagnostics are printed and end the command. */
-function compileGraph(file: string, color: boolean, target: Target = "cpu"): GradGraph {
+/**
+ * Compiles and lowers a file, checked against WebGPU's limits for that target; diagnostics are printed and end the command.
+ * The plan is lowered once here and shared by the limits check, the emitter and the memory check.
+ */
+function compileGraph(file: string, color: boolean, target: Target = "cpu"): { g: GradGraph; plan: Lowered } {
   const result = runGrad(shownPath(file), readSource(file));
   if (report([result], "text", color) || !result.grad) throw new ExitError(1);
-  if (target === "webgpu" && report([{ ...result, diagnostics: checkWebgpuLimits(result.grad) }], "text", color)) throw new ExitError(1);
-  return result.grad;
+  const g = result.grad;
+  const plan = lower(g);
+  if (target === "webgpu" && report([{ ...result, diagnostics: checkWebgpuLimits(g, WEBGPU_LIMITS, plan) }], "text", color)) throw new ExitError(1);
+  return { g, plan };
 }
 
 class ExitError extends Error {
@@ -107,9 +113,9 @@ function modelDims(g: GradGraph, given: Record<string, number>, batch: number | 
   return dims;
 }
 
-function factory(g: GradGraph, mod: CompiledModule, dims: Record<string, number>, seed: number, batchDim: string, device?: GPUDevice, threads = 1): ModelFactory {
+function factory(g: GradGraph, plan: Lowered, mod: CompiledModule, dims: Record<string, number>, seed: number, batchDim: string, device?: GPUDevice, threads = 1): ModelFactory {
   return (n) => {
-    checkModelFits(g, { ...dims, [batchDim]: n });
+    checkModelFits(g, { ...dims, [batchDim]: n }, plan);
     return mod.createModel({ dims: { ...dims, [batchDim]: n }, seed, ...(device ? { device } : {}), ...(threads > 1 ? { threads } : {}) });
   };
 }
@@ -132,20 +138,6 @@ function loopOptions(g: GradGraph, epochs: number, batch: number, startEpoch: nu
   const output = g.outputs.find((o) => target && g.shapes[o.node]!.join() === g.shapes[target.node]!.join()) ?? g.outputs[0];
   if (!output) throw new UsageError("the model declares no `output` to measure accuracy with");
   return { epochs, batch, startEpoch, evalEvery, trainOptions, inputs: g.inputs.map((d) => d.name), targets: g.targets.map((d) => d.name), output: output.name };
-}
-
-const pct = (v: number | undefined) => (v === undefined ? "   -  " : `${(100 * v).toFixed(2)}%`);
-
-function formatEpoch(m: EpochMetrics, epochs: number, etaSeconds: number): string {
-  const width = String(epochs).length;
-  return `epoch ${String(m.epoch).padStart(width)}/${epochs}  loss ${m.loss.toPrecision(5)}  train ${pct(m.trainAccuracy)}  test ${pct(m.testAccuracy)}  ${Math.round(m.samplesPerSecond)} samples/s  ${formatDuration(etaSeconds)} left`;
-}
-
-function formatDuration(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
 interface TrainFlags extends DataFlags {
@@ -185,7 +177,7 @@ async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Ar
 
 async function train(file: string, flags: TrainFlags): Promise<void> {
   const color = useColor(flags.color);
-  const g = compileGraph(file, color, flags.target);
+  const { g, plan } = compileGraph(file, color, flags.target);
   const out = flags.out ?? join("runs", g.modelName);
   // Nothing is written until every check (this one, the data, the resumed checkpoint) has passed.
   const resumed = checkOut(out, Boolean(flags.resume), Boolean(flags.overwrite));
@@ -197,12 +189,12 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   let gpu: { device: GPUDevice; adapterInfo: string } | undefined;
   if (flags.target === "webgpu" && flags.threads > 1) throw new UsageError("--threads is for --target cpu: WebGPU runs the model on the GPU");
   if (flags.target === "webgpu") gpu = await webgpuDevice();
-  const { mod, code } = await compileAndLoad(g, flags.target);
+  const { mod, code } = await compileAndLoad(g, flags.target, plan);
   const data = loadData(g, flags, dims);
   const run = runIdentity(g, flags.seed, batch, dataDescription(flags), data.train, data.test);
   const capped = capThreads(flags.threads);
   if (capped.note) process.stderr.write(capped.note + "\n");
-  const make = factory(g, mod, dims, flags.seed, batchDim, gpu?.device, capped.threads);
+  const make = factory(g, plan, mod, dims, flags.seed, batchDim, gpu?.device, capped.threads);
   const model = await make(batch);
   if (flags.initFrom !== undefined) await model.setParams(initialParams(g, flags.initFrom, flags.resume, dims));
   const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
@@ -216,16 +208,10 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   // The CPU module uses fewer threads where the platform allows fewer, and says why.
   const threadsUsed = model.threads ?? 1;
   if (threadsUsed < capped.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${capped.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
-
-  const rows = data.train.rows;
-  process.stdout.write(
-    `training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${lr}${gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : ""}\n`,
-  );
-  const tty = Boolean(process.stdout.isTTY);
-  const bar = tty ? new cliProgress.SingleBar({ format: `epoch {epoch}/${epochs} [{bar}] {percentage}% | loss {loss} | {speed} samples/s | {eta_formatted}`, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
-  const started = performance.now();
+  const on = gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : "";
+  process.stdout.write(`training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rowsText(data)}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${lr}${on}\n`);
   const o = loopOptions(g, epochs, batch, startEpoch, flags.evalEvery, trainOptions);
-  let barShown = false;
+  const progress = new Progress(o);
   const save = async (m: EpochMetrics) => {
     const score = bestScore(m, data.test !== undefined);
     const isBest = score !== undefined && (best === undefined || score > best.score);
@@ -233,49 +219,29 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
     const state: TrainState = { epoch: m.epoch, metrics: history, run, lr, ...(best ? { best } : {}) };
     saveEpoch(out, g.modelName, withTrainState(await model.saveCheckpoint(), state), history, isBest);
   };
+  const onEpoch = async (m: EpochMetrics) => {
+    history.push(m);
+    progress.epoch(m);
+    await save(m);
+  };
   try {
-    await trainLoop(
-      make,
-      data.train,
-      data.test,
-      o,
-      {
-        onStep: (epoch, done, total, loss) => {
-          if (!bar) return;
-          // One bar over the whole run (see runProgress), stopped while an epoch's line prints.
-          const run = runProgress(o, epoch, done, total);
-          if (!barShown) bar.start(run.total, run.done - 1, { epoch, loss: "-", speed: "-" });
-          barShown = true;
-          const speed = Math.round(((run.done * batch) / Math.max(1e-9, performance.now() - started)) * 1000);
-          bar.update(run.done, { epoch, loss: loss.toPrecision(4), speed });
-        },
-        onEpoch: async (m) => {
-          history.push(m);
-          const perEpoch = (performance.now() - started) / 1000 / (m.epoch - startEpoch);
-          // A line per evaluated epoch (and the last); the progress bar shows the others.
-          if (m.trainAccuracy !== undefined || m.epoch === epochs) {
-            if (barShown) bar?.stop();
-            barShown = false;
-            process.stdout.write(formatEpoch(m, epochs, perEpoch * (epochs - m.epoch)) + "\n");
-          }
-          await save(m);
-        },
-      },
-      model,
-    );
+    await trainLoop(make, data.train, data.test, o, { onStep: (epoch, done, total, loss) => progress.step(epoch, done, total, loss), onEpoch }, model);
   } catch (e) {
-    bar?.stop();
+    progress.stop();
     if (e instanceof NonFiniteError) {
       process.stderr.write(`error[NNC506]: ${e.message}\n  = note: the last good checkpoint (epoch ${history.at(-1)?.epoch ?? "none"}) is kept in ${shownPath(out)}\n  = help: lower the learning rate (--lr) or check the data's scale (--normalize)\n`);
       throw new ExitError(1);
     }
     throw e;
   }
-  const last = history.at(-1);
   const bestText = best ? `; ${OUT_FILES.best} holds epoch ${best.epoch} (${data.test ? `test accuracy ${pct(best.score)}` : `training loss ${(-best.score).toPrecision(5)}`})` : "";
   process.stdout.write(
-    `done in ${formatDuration((performance.now() - started) / 1000)}: test accuracy ${pct(last?.testAccuracy)}${bestText}\nwrote ${shownPath(join(out, OUT_FILES.checkpoint))}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
+    `done in ${formatDuration(progress.seconds())}: test accuracy ${pct(history.at(-1)?.testAccuracy)}${bestText}\nwrote ${shownPath(join(out, OUT_FILES.checkpoint))}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
   );
+}
+
+function rowsText(data: LoadedData): string {
+  return `${data.train.rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}`;
 }
 
 interface TrainedFlags extends DataFlags {
@@ -287,11 +253,11 @@ interface EvalFlags extends TrainedFlags {
 }
 
 async function loadTrained(file: string, flags: TrainedFlags) {
-  const g = compileGraph(file, useColor(flags.color));
+  const { g, plan } = compileGraph(file, useColor(flags.color));
   const dims = modelDims(g, flags.dim, undefined);
   const bytes = readBinaryFile(flags.checkpoint, "checkpoint");
-  const { mod } = await compileAndLoad(g);
-  const make = factory(g, mod, dims, flags.seed, batchDimOf(g));
+  const { mod } = await compileAndLoad(g, "cpu", plan);
+  const make = factory(g, plan, mod, dims, flags.seed, batchDimOf(g));
   const probe = await make(1);
   try {
     await probe.loadCheckpoint(bytes);
@@ -373,20 +339,17 @@ export function addTrainCommands(program: Command): void {
       .option("--init-from <path>", "start from these params: a safetensors file, a folder of NAME.npy files or an nnc checkpoint (matched by name, checked by shape)")
       .option("--eval-every <n>", "evaluate train and test accuracy every N epochs (and after the last)", positiveInt("--eval-every"), 1),
   ).action(action(train));
-  addDataOptions(
-    program
-      .command("eval")
-      .description("loss and accuracy of a trained model on the test set (or the training set when there is none)")
-      .argument("<file>", ".nn file")
-      .requiredOption("--checkpoint <path>", "a checkpoint written by nnc train")
-      .option("--batch <n>", "rows per evaluation step", positiveInt("--batch"), 1000),
-  ).action(action(evalCommand));
-  addDataOptions(
-    program
-      .command("predict")
-      .description("predicted classes for the first rows of the test set, with a trained model")
-      .argument("<file>", ".nn file")
-      .requiredOption("--checkpoint <path>", "a checkpoint written by nnc train")
-      .option("--count <n>", "how many rows", positiveInt("--count"), 10),
-  ).action(action(predictCommand));
+  trainedCommand(program, "eval", "loss and accuracy of a trained model on the test set (or the training set when there is none)", ["--batch <n>", "rows per evaluation step", 1000]);
+  trainedCommand(program, "predict", "predicted classes for the first rows of the test set, with a trained model", ["--count <n>", "how many rows", 10]);
+}
+
+/** A command that reads a FILE's checkpoint and data (eval, predict), with one count option of its own. */
+function trainedCommand(program: Command, name: "eval" | "predict", description: string, [flags, help, initial]: [string, string, number]): void {
+  const cmd = program
+    .command(name)
+    .description(description)
+    .argument("<file>", ".nn file")
+    .requiredOption("--checkpoint <path>", "a checkpoint written by nnc train")
+    .option(flags, help, positiveInt(flags.split(" ")[0]!), initial);
+  addDataOptions(cmd).action(name === "eval" ? action(evalCommand) : action(predictCommand));
 }

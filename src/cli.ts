@@ -4,11 +4,12 @@ import { emitWebgpuModule } from "./backend/webgpu/emit-module.ts";
 import { checkWebgpuLimits } from "./backend/webgpu/limits.ts";
 import { planWebgpu } from "./backend/webgpu/plan.ts";
 import { GEMM_WASM_PACK_FLOATS } from "./backend/cpu/runtime/gemm-wasm.ts";
-import { lower, planStats } from "./lower/lower.ts";
+import { lower, planStats, type Lowered } from "./lower/lower.ts";
+import type { GradGraph } from "./ir/graph.ts";
 import { Command, CommanderError, Option } from "commander";
 import { checkDimNames, dimOption, formatBytes, formatOption, givenDim, parseSeed, readSource, report, UsageError, useColor } from "./cli-common.ts";
 import { printGraph } from "./ir/print.ts";
-import { runFrontEnd, runGrad, type FrontEndResult } from "./pipeline.ts";
+import { runFrontEnd, runGrad, type FrontEndResult, type GradResult } from "./pipeline.ts";
 import { printGrad, gradToJson } from "./ir/print-grad.ts";
 import { toDot, toMermaid, toSvg } from "./ir/draw.ts";
 import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
@@ -24,7 +25,32 @@ export function makeProgram(): Command {
     .version(VERSION, "-v, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  // One function per command, so that a new command is one more line here.
+  addCheckCommand(program);
+  addGraphCommand(program);
+  addGradCommand(program);
+  addCompileCommand(program);
+  addGradcheckCommand(program);
+  addTrainCommands(program);
+  addExportCommand(program);
+  addPlaygroundCommand(program);
+  return program;
+}
 
+/**
+ * The backward graph of a file, with its diagnostics printed; undefined (and
+ * exit code 1) when they include errors, which ends the command.
+ */
+function gradOrFail(file: string, color: boolean, wrt?: string[]): { result: GradResult; g: GradGraph } | undefined {
+  const result = runGrad(shownPath(file), readSource(file), wrt ? { wrt } : {});
+  if (report([result], "text", color) || !result.grad) {
+    process.exitCode = 1;
+    return undefined;
+  }
+  return { result, g: result.grad };
+}
+
+function addCheckCommand(program: Command): void {
   program
     .command("check")
     .description("parse FILEs, resolve names and infer every shape; report diagnostics")
@@ -39,7 +65,9 @@ export function makeProgram(): Command {
       }
       process.exitCode = failed ? 1 : 0;
     });
+}
 
+function addGraphCommand(program: Command): void {
   program
     .command("graph")
     .description("print the shaped forward IR: every node with its shape and source line")
@@ -57,7 +85,12 @@ export function makeProgram(): Command {
       else process.stdout.write(printGraph(result.shaped));
       process.exitCode = 0;
     });
+}
 
+/** The backward graph in each --format; text may carry the --stats table. */
+const GRAD_FORMATS: { readonly [K in string]?: (g: GradGraph) => string | Promise<string> } = { dot: toDot, mermaid: toMermaid, svg: toSvg };
+
+function addGradCommand(program: Command): void {
   program
     .command("grad")
     .description("derive and print the backward graph: d loss / d every param (or --wrt values)")
@@ -68,35 +101,28 @@ export function makeProgram(): Command {
     .addOption(dimOption("a size for a symbolic dim in --stats, e.g. --dim batch=100 (repeatable)"))
     .option("--no-color", "plain diagnostics even on a terminal")
     .action(async (file: string, opts: { wrt?: string[]; format: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
-      const result = runGrad(shownPath(file), readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
-      const failed = report([result], "text", useColor(opts.color));
-      if (failed || !result.grad) {
-        process.exitCode = 1;
-        return;
-      }
-      const g = result.grad;
+      const g = gradOrFail(file, useColor(opts.color), opts.wrt)?.g;
+      if (!g) return;
       checkDimNames(g.dims, opts.dim);
       const stats = opts.stats ? gradStats(g, opts.dim) : undefined;
-      switch (opts.format) {
-        case "json":
-          process.stdout.write(JSON.stringify({ ...gradToJson(g), ...(stats ? { stats } : {}) }, null, 2) + "\n");
-          break;
-        case "dot":
-          process.stdout.write(toDot(g));
-          break;
-        case "mermaid":
-          process.stdout.write(toMermaid(g));
-          break;
-        case "svg":
-          process.stdout.write(await toSvg(g));
-          break;
-        default:
-          process.stdout.write(printGrad(g));
-          if (stats) process.stdout.write("\n" + formatStats(stats));
-      }
+      const drawn = GRAD_FORMATS[opts.format];
+      if (drawn) process.stdout.write(await drawn(g));
+      else if (opts.format === "json") process.stdout.write(JSON.stringify({ ...gradToJson(g), ...(stats ? { stats } : {}) }, null, 2) + "\n");
+      else process.stdout.write(printGrad(g) + (stats ? "\n" + formatStats(stats) : ""));
       process.exitCode = 0;
     });
+}
 
+interface CompileFlags {
+  target: string;
+  out?: string;
+  wgsl?: string;
+  stats?: boolean;
+  dim: Record<string, number>;
+  color?: boolean;
+}
+
+function addCompileCommand(program: Command): void {
   program
     .command("compile")
     .description("emit a TypeScript module that trains and runs the model")
@@ -107,44 +133,45 @@ export function makeProgram(): Command {
     .option("--stats", "report the memory plan: planned bytes against one buffer per value, and the kernels' scratch")
     .addOption(dimOption("a size for a symbolic dim in --stats, e.g. --dim batch=100 (repeatable)"))
     .option("--no-color", "plain diagnostics even on a terminal")
-    .action((file: string, opts: { target: string; out?: string; wgsl?: string; stats?: boolean; dim: Record<string, number>; color?: boolean }) => {
-      const result = runGrad(shownPath(file), readSource(file));
-      const failed = report([result], "text", useColor(opts.color));
-      if (failed || !result.grad) {
-        process.exitCode = 1;
-        return;
-      }
-      const g = result.grad;
-      checkDimNames(g.dims, opts.dim);
-      if (opts.wgsl !== undefined && opts.target !== "webgpu") throw new UsageError("--wgsl needs --target webgpu");
-      // Lowered once: both emitters, the limits check and the statistics read the same plan.
-      const plan = lower(g);
-      let code: string;
-      if (opts.target === "webgpu") {
-        const gpu = planWebgpu(g, plan);
-        const checked = checkWebgpuLimits(g, undefined, plan, gpu);
-        if (report([{ ...result, diagnostics: checked }], "text", useColor(opts.color))) {
-          process.exitCode = 1;
-          return;
-        }
-        const m = emitWebgpuModule(g, plan, gpu);
-        code = m.code;
-        if (opts.wgsl !== undefined) writeOutputFile(opts.wgsl, m.wgsl);
-      } else code = emitCpuModule(g, plan);
-      if (opts.out) writeOutputFile(opts.out, code);
-      else process.stdout.write(code);
-      if (opts.stats) {
-        const dims: Record<string, number> = Object.create(null);
-        for (const d of g.dims) dims[d.name] = givenDim(opts.dim, d.name) ?? d.default ?? STATS_DEFAULT_DIM;
-        const s = planStats(g, plan, dims);
-        const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
-        process.stderr.write(
-          `memory (${Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(", ") || "no dims"}): planned ${mb(s.plannedBytes)}, one buffer per value ${mb(s.naiveBytes)} (${((1 - s.plannedBytes / s.naiveBytes) * 100).toFixed(0)}% saved), and ${mb(4 * GEMM_WASM_PACK_FLOATS)} of packing space per thread for the matrix products\n`,
-        );
-      }
-      process.exitCode = 0;
-    });
+    .action(compile);
+}
 
+function compile(file: string, opts: CompileFlags): void {
+  const compiled = gradOrFail(file, useColor(opts.color));
+  if (!compiled) return;
+  const { result, g } = compiled;
+  checkDimNames(g.dims, opts.dim);
+  if (opts.wgsl !== undefined && opts.target !== "webgpu") throw new UsageError("--wgsl needs --target webgpu");
+  // Lowered once: both emitters, the limits check and the statistics read the same plan.
+  const plan = lower(g);
+  let code: string;
+  if (opts.target === "webgpu") {
+    const gpu = planWebgpu(g, plan);
+    const checked = checkWebgpuLimits(g, undefined, plan, gpu);
+    if (report([{ ...result, diagnostics: checked }], "text", useColor(opts.color))) {
+      process.exitCode = 1;
+      return;
+    }
+    const m = emitWebgpuModule(g, plan, gpu);
+    code = m.code;
+    if (opts.wgsl !== undefined) writeOutputFile(opts.wgsl, m.wgsl);
+  } else code = emitCpuModule(g, plan);
+  if (opts.out) writeOutputFile(opts.out, code);
+  else process.stdout.write(code);
+  if (opts.stats) process.stderr.write(memoryStats(g, plan, opts.dim));
+  process.exitCode = 0;
+}
+
+/** compile --stats: the memory plan at the given dims (others at their default, or STATS_DEFAULT_DIM). */
+function memoryStats(g: GradGraph, plan: Lowered, given: Record<string, number>): string {
+  const dims: Record<string, number> = Object.create(null);
+  for (const d of g.dims) dims[d.name] = givenDim(given, d.name) ?? d.default ?? STATS_DEFAULT_DIM;
+  const s = planStats(g, plan, dims);
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+  return `memory (${Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(", ") || "no dims"}): planned ${mb(s.plannedBytes)}, one buffer per value ${mb(s.naiveBytes)} (${((1 - s.plannedBytes / s.naiveBytes) * 100).toFixed(0)}% saved), and ${mb(4 * GEMM_WASM_PACK_FLOATS)} of packing space per thread for the matrix products\n`;
+}
+
+function addGradcheckCommand(program: Command): void {
   program
     .command("gradcheck")
     .description("check every derived gradient against central finite differences in float64")
@@ -154,16 +181,12 @@ export function makeProgram(): Command {
     .option("--wrt <names...>", "check these values instead of the params")
     .option("--no-color", "plain diagnostics even on a terminal")
     .action((file: string, opts: { dim: Record<string, number>; seed: number; wrt?: string[]; color?: boolean }) => {
-      const result = runGrad(shownPath(file), readSource(file), opts.wrt ? { wrt: opts.wrt } : {});
-      const failed = report([result], "text", useColor(opts.color));
-      if (failed || !result.grad) {
-        process.exitCode = 1;
-        return;
-      }
-      checkDimNames(result.grad.dims, opts.dim);
+      const g = gradOrFail(file, useColor(opts.color), opts.wrt)?.g;
+      if (!g) return;
+      checkDimNames(g.dims, opts.dim);
       let check;
       try {
-        check = gradcheck(result.grad, { dims: opts.dim, seed: opts.seed });
+        check = gradcheck(g, { dims: opts.dim, seed: opts.seed });
       } catch (e) {
         if (!(e instanceof TooLargeError)) throw new UsageError((e as Error).message);
         const sizes = Object.entries(e.dims).map(([k, v]) => `${k} = ${v}`).join(", ");
@@ -174,7 +197,9 @@ export function makeProgram(): Command {
       process.stdout.write(formatGradCheck(check));
       process.exitCode = check.ok ? 0 : 1;
     });
+}
 
+function addPlaygroundCommand(program: Command): void {
   program
     .command("playground")
     .description("build the playground page and serve it on 127.0.0.1: edit a model, see its graphs, train it in the browser")
@@ -187,10 +212,6 @@ export function makeProgram(): Command {
       });
       process.stdout.write(`nnc playground: ${url}  (Ctrl-C stops it)\n`);
     });
-
-  addTrainCommands(program);
-  addExportCommand(program);
-  return program;
 }
 
 function parsePort(v: string): number {

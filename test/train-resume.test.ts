@@ -170,6 +170,19 @@ describe("trained work in --out", () => {
     expect(r.stdout).not.toMatch(/epoch 1\/3/);
   });
 
+  it("--eval-every counts from epoch 0, so a resumed run evaluates the epochs an uninterrupted one does", () => {
+    const evaluated = (out: string) =>
+      (JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as { metrics: { epoch: number; testAccuracy?: number }[] }).metrics.filter((m) => m.testAccuracy !== undefined).map((m) => m.epoch);
+    const whole = join(dir, "every-whole");
+    const parts = join(dir, "every-parts");
+    expect(nnc(["train", TANH, ...DATA, "--epochs", "5", "--eval-every", "2", "--out", whole]).code).toBe(0);
+    expect(nnc(["train", TANH, ...DATA, "--epochs", "1", "--eval-every", "2", "--out", parts]).code).toBe(0);
+    expect(nnc(["train", TANH, ...DATA, "--epochs", "5", "--eval-every", "2", "--out", parts, "--resume"]).code).toBe(0);
+    expect(evaluated(whole)).toEqual([2, 4, 5]);
+    // Epoch 1 was the last of the first run, so it was evaluated then; after it, the same epochs as the whole run.
+    expect(evaluated(parts)).toEqual([1, 2, 4, 5]);
+  });
+
   it("a damaged training state in the checkpoint is a coded error for --resume", () => {
     const bad = join(dir, "bad-state");
     expect(nnc(["train", TANH, ...DATA, "--epochs", "1", "--out", bad]).code).toBe(0);

@@ -32,43 +32,33 @@ export function decodeArray(
 ): NumericArray {
   if (kind === "u8") return bytes.slice(offset, offset + count);
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * ELEMENT_BYTES[kind]);
-  switch (kind) {
-    case "i8": {
-      const out = new Int8Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getInt8(i);
-      return out;
-    }
-    case "i16": {
-      const out = new Int16Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, littleEndian);
-      return out;
-    }
-    case "i32": {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, littleEndian);
-      return out;
-    }
-    case "f32": {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, littleEndian);
-      return out;
-    }
-    case "f64": {
-      const out = new Float64Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, littleEndian);
-      return out;
-    }
-    case "i64": {
-      const out = new Float64Array(count);
-      const limit = 2n ** 53n;
-      for (let i = 0; i < count; i++) {
-        const v = view.getBigInt64(8 * i, littleEndian);
-        if (v > limit || v < -limit) throw new Int64RangeError(i, v);
-        out[i] = Number(v);
-      }
-      return out;
-    }
+  if (kind === "i64") return decodeI64(view, count, littleEndian);
+  const { make, get } = DECODERS[kind];
+  const out = make(count);
+  const size = ELEMENT_BYTES[kind];
+  for (let i = 0; i < count; i++) out[i] = get(view, size * i, littleEndian);
+  return out;
+}
+
+/** How each fixed-size kind is read: its array and its DataView getter. */
+const DECODERS: { readonly [K in Exclude<ElementKind, "u8" | "i64">]: { make: (n: number) => Exclude<NumericArray, Uint8Array>; get: (v: DataView, at: number, le: boolean) => number } } = {
+  i8: { make: (n) => new Int8Array(n), get: (v, at) => v.getInt8(at) },
+  i16: { make: (n) => new Int16Array(n), get: (v, at, le) => v.getInt16(at, le) },
+  i32: { make: (n) => new Int32Array(n), get: (v, at, le) => v.getInt32(at, le) },
+  f32: { make: (n) => new Float32Array(n), get: (v, at, le) => v.getFloat32(at, le) },
+  f64: { make: (n) => new Float64Array(n), get: (v, at, le) => v.getFloat64(at, le) },
+};
+
+/** i64 into doubles, refusing a value a double cannot hold exactly. */
+function decodeI64(view: DataView, count: number, littleEndian: boolean): Float64Array {
+  const out = new Float64Array(count);
+  const limit = 2n ** 53n;
+  for (let i = 0; i < count; i++) {
+    const v = view.getBigInt64(8 * i, littleEndian);
+    if (v > limit || v < -limit) throw new Int64RangeError(i, v);
+    out[i] = Number(v);
   }
+  return out;
 }
 
 /** Product of sizes, or Infinity once it passes 2^53 (no file is that big). */

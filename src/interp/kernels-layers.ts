@@ -3,6 +3,7 @@
 // and its gradients share one loop over the same index geometry, so the
 // gradients are exact adjoints by construction.
 import { convOutSize, convPadBefore } from "../backend/cpu/runtime/conv.ts";
+import { poolOutSize } from "../backend/cpu/runtime/nn.ts";
 import type { Kernel } from "./kernels.ts";
 import { argmaxOf } from "./kernels-shape.ts";
 import { checkIndex, formatDims, sameDims, size, tensor, type Tensor } from "./tensor.ts";
@@ -79,8 +80,8 @@ function checkGrad(what: string, g: Tensor, geo: ConvGeometry): void {
 function poolArgmax(x: Tensor, s: number): { shape: number[]; at: Int32Array } {
   if (x.shape.length !== 4) throw new Error(`maxpool2d: expected [b, H, W, C], got ${formatDims(x.shape)}`);
   const [b, h, w, c] = x.shape as [number, number, number, number];
-  const oh = Math.floor(h / s);
-  const ow = Math.floor(w / s);
+  const oh = poolOutSize(h, s);
+  const ow = poolOutSize(w, s);
   const at = new Int32Array(b * oh * ow * c);
   let o = 0;
   for (let bi = 0; bi < b; bi++)
@@ -92,6 +93,14 @@ function poolArgmax(x: Tensor, s: number): { shape: number[]; at: Int32Array } {
           at[o++] = idx(argmaxOf(s * s, (j) => x.data[idx(j)]!));
         }
   return { shape: [b, oh, ow, c], at };
+}
+
+/** A conv2d gradient of the given shape: g checked against the geometry, then `tap` adds each tap's terms into out. */
+function convGrad(what: string, geo: ConvGeometry, g: Tensor, shape: readonly number[], tap: (geo: ConvGeometry, out: Float64Array, xo: number, ko: number, oo: number) => void): Tensor {
+  checkGrad(what, g, geo);
+  const out = new Float64Array(size(shape));
+  forEachTap(geo, (xo, ko, oo) => tap(geo, out, xo, ko, oo));
+  return { shape: [...shape], data: out };
 }
 
 export const layerKernels: { readonly [K in LayerName]: Kernel<K> } = {
@@ -111,34 +120,24 @@ export const layerKernels: { readonly [K in LayerName]: Kernel<K> } = {
   },
   // dx[b, iy, ix, c] = Σ over the taps that read it of g[b, oy, ox, f] · k[dy, dx, c, f]
   conv2d_grad_input: ([g, k], { stride, padding }, ctx) => {
-    const geo = convGeometry(ctx.outShape, k!.shape, stride, padding);
-    checkGrad("conv2d_grad_input", g!, geo);
-    const out = new Float64Array(size(ctx.outShape));
-    const gd = g!.data;
-    const kd = k!.data;
-    forEachTap(geo, (xo, ko, oo) => {
+    const [gd, kd] = [g!.data, k!.data];
+    return convGrad("conv2d_grad_input", convGeometry(ctx.outShape, k!.shape, stride, padding), g!, ctx.outShape, (geo, out, xo, ko, oo) => {
       for (let c = 0; c < geo.c; c++) {
         let s = 0;
         for (let f = 0; f < geo.f; f++) s += gd[oo + f]! * kd[ko + c * geo.f + f]!;
         out[xo + c] += s;
       }
     });
-    return { shape: [...ctx.outShape], data: out };
   },
   // dk[dy, dx, c, f] = Σ over output positions of x[b, iy, ix, c] · g[b, oy, ox, f]
   conv2d_grad_kernel: ([x, g], { stride, padding }, ctx) => {
-    const geo = convGeometry(x!.shape, ctx.outShape, stride, padding);
-    checkGrad("conv2d_grad_kernel", g!, geo);
-    const out = new Float64Array(size(ctx.outShape));
-    const xd = x!.data;
-    const gd = g!.data;
-    forEachTap(geo, (xo, ko, oo) => {
+    const [xd, gd] = [x!.data, g!.data];
+    return convGrad("conv2d_grad_kernel", convGeometry(x!.shape, ctx.outShape, stride, padding), g!, ctx.outShape, (geo, out, xo, ko, oo) => {
       for (let c = 0; c < geo.c; c++) {
         const v = xd[xo + c]!;
         for (let f = 0; f < geo.f; f++) out[ko + c * geo.f + f] += v * gd[oo + f]!;
       }
     });
-    return { shape: [...ctx.outShape], data: out };
   },
   maxpool2d: ([x], { size: s }) => {
     const { shape, at } = poolArgmax(x!, s);

@@ -9,6 +9,7 @@ import type { Expr, Program, ShapeSpec, Stmt } from "../syntax/ast.ts";
 import { evalConst, readInit, readTrain } from "./consts.ts";
 import { ExprBuilder, type Symbol } from "./build-expr.ts";
 import type { Declared, DimDecl, Graph, NodeId, TrainSpec } from "./graph.ts";
+import { liveFrom } from "./compact.ts";
 
 function declaredName(s: Stmt): { text: string; span: Span } | undefined {
   switch (s.kind) {
@@ -257,14 +258,7 @@ class GraphBuild {
 /** Params and data that no output and no loss depend on are probably mistakes. */
 function warnUnused(builder: ExprBuilder, declared: readonly Declared[], roots: readonly NodeId[], bag: DiagnosticBag): void {
   if (roots.length === 0) return;
-  const live = new Set<NodeId>();
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (live.has(id)) continue;
-    live.add(id);
-    stack.push(...builder.nodes[id]!.args);
-  }
+  const live = liveFrom(builder.nodes, roots);
   for (const d of declared) {
     if (live.has(d.node)) continue;
     const node = builder.nodes[d.node]!;

@@ -82,19 +82,21 @@ function wgslSoftmax<K extends SoftmaxName>(log: boolean): WgslRule<K> {
 
 const REDUCE_KERNELS = { sum: "reduceSum", mean: "reduceMean", max: "reduceMax" } as const;
 
+/** An op along one axis of x (a reduction, softmax): callable by its name, the rest as given. */
+function axisOp<F extends ReduceName | SoftmaxName, K extends F>(name: K, rule: Omit<OpDef<F>, "name" | "kind" | "callName" | "tensors">): OpDef<K> {
+  // The rule is checked as OpDef<F>; TypeScript cannot see that the four fields added complete it for K.
+  return { name, kind: "reduce", callName: name, tensors: ["x"], ...rule } as unknown as OpDef<K>;
+}
+
 function reduction<K extends ReduceName>(name: K, doc: string, vjp: VjpRule<K>): OpDef<K> {
-  return defineOp<ReduceName>({
-    name,
-    kind: "reduce",
-    callName: name,
-    tensors: ["x"],
+  return axisOp<ReduceName, K>(name, {
     attrs: { axis: { kind: "int?", default: null }, keepdims: { kind: "bool", default: false } },
     vjp: vjp as VjpRule<ReduceName>,
     cpu: axisKernel<ReduceName>(REDUCE_KERNELS[name], (a) => a.axis),
     wgsl: wgslReduce<ReduceName>(name),
     shape: ([x], { axis, keepdims }, ctx) => reduced(x!.shape, axis, keepdims, ctx),
     doc,
-  }) as unknown as OpDef<K>;
+  });
 }
 
 const sumVjp = ({ g, args: [x], attrs, b }: { g: Ref; args: readonly Ref[]; attrs: ReduceAttrs; b: GradBuilder }) =>
@@ -102,18 +104,14 @@ const sumVjp = ({ g, args: [x], attrs, b }: { g: Ref; args: readonly Ref[]; attr
 
 type SoftmaxName = "softmax" | "log_softmax";
 function softmaxLike<K extends SoftmaxName>(name: K, doc: string, vjp: VjpRule<K>): OpDef<K> {
-  return defineOp<SoftmaxName>({
-    name,
-    kind: "reduce",
-    callName: name,
-    tensors: ["x"],
+  return axisOp<SoftmaxName, K>(name, {
     attrs: { axis: { kind: "int", default: -1 } },
     vjp: vjp as VjpRule<SoftmaxName>,
     cpu: axisKernel<SoftmaxName>(name === "softmax" ? "softmax" : "logSoftmax", (a) => a.axis),
     wgsl: wgslSoftmax<SoftmaxName>(name === "log_softmax"),
     shape: ([x], { axis }, ctx) => (normalizeAxis(axis, x!.shape.length, ctx) === undefined ? undefined : x!.shape),
     doc,
-  }) as unknown as OpDef<K>;
+  });
 }
 
 export const axisOps = {

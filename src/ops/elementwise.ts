@@ -27,6 +27,15 @@ function binary<K extends BinaryName>(name: K, doc: string, vjp: Vjp<K>, scalar:
   } as unknown as OpDef<K>; // every K here has empty attrs, which TypeScript cannot see through the generic
 }
 
+/** maximum or minimum: g goes to the argument that wins, with `first` = [a wins] = step(±(a − b)); a tie sends it to b. */
+function extremum<K extends "maximum" | "minimum">(name: K, doc: string, scalar: S.Scalar): OpDef<K> {
+  const vjp: Vjp<"maximum" | "minimum"> = ({ g, args: [x, y], b }) => {
+    const first = b.op("step", [name === "maximum" ? b.sub(x!, y!) : b.sub(y!, x!)], {});
+    return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
+  };
+  return binary(name, doc, vjp, scalar, name);
+}
+
 /** `callName` null: not callable by users (negation is written `-x`). */
 function unary<K extends UnaryName>(name: K, doc: string, vjp: Vjp<K>, scalar: S.Scalar, callName: string | null = name): OpDef<K> {
   return {
@@ -57,27 +66,9 @@ export const elementwiseOps = {
     needs[1] ? b.mul(g, b.mul(out, b.op("log", [x!], {}))) : null,
   ], S.pow(A, B)),
   // d max(a, b) = (g · [a > b], g · [a ≤ b]); a tie sends the gradient to b
-  maximum: binary(
-    "maximum",
-    "the larger of a and b, element by element",
-    ({ g, args: [x, y], b }) => {
-      const first = b.op("step", [b.sub(x!, y!)], {});
-      return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
-    },
-    S.max(A, B),
-    "maximum",
-  ),
+  maximum: extremum("maximum", "the larger of a and b, element by element", S.max(A, B)),
   // d min(a, b) = (g · [b > a], g · [b ≤ a]); a tie sends the gradient to b
-  minimum: binary(
-    "minimum",
-    "the smaller of a and b, element by element",
-    ({ g, args: [x, y], b }) => {
-      const first = b.op("step", [b.sub(y!, x!)], {});
-      return [b.mul(g, first), b.mul(g, b.sub(b.c(1), first))];
-    },
-    S.min(A, B),
-    "minimum",
-  ),
+  minimum: extremum("minimum", "the smaller of a and b, element by element", S.min(A, B)),
   // d(−x) = −g
   neg: unary("neg", "-x", ({ g, b }) => [b.neg(g)], S.neg(X), null),
   // d relu(x) = g · [y > 0]   (slope 0 at 0)

@@ -3,6 +3,7 @@ import { concrete, formatShape, originNote, requireRank } from "./shape-rules.ts
 import * as S from "./scalar/expr.ts";
 import { coords } from "./wgsl-util.ts";
 import { convOutSize, convPadBefore } from "../backend/cpu/runtime/conv.ts";
+import { poolOutSize } from "../backend/cpu/runtime/nn.ts";
 import { defineOp, type CpuValue, type WgslValue } from "./types.ts";
 
 /** The size arguments of the runtime's convolutions: b, h, w, c, kh, kw, f, stride, same. */
@@ -156,7 +157,7 @@ export const layerOps = {
         ctx.error("NNC216", `maxpool2d: window ${size}×${size} is larger than the ${h}×${w} input`);
         return undefined;
       }
-      return [x!.shape[0]!, Math.floor(h / size), Math.floor(w / size), x!.shape[3]!];
+      return [x!.shape[0]!, poolOutSize(h, size), poolOutSize(w, size), x!.shape[3]!];
     },
     doc: "max pooling over non-overlapping size × size windows: `[b, H, W, C]` → `[b, ⌊H/size⌋, ⌊W/size⌋, C]`",
   }),

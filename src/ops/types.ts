@@ -307,14 +307,18 @@ export interface CpuValue {
   readonly size: string;
 }
 
-export interface CpuKernelCtx<K extends OpName> {
-  readonly out: CpuValue;
-  readonly args: readonly CpuValue[];
+/** What a backend's kernel rule is given: the op's values as that backend sees them, its attributes, the mode. */
+interface KernelCtx<V, K extends OpName> {
+  readonly out: V;
+  readonly args: readonly V[];
   readonly attrs: OpAttrs[K];
   /** Training mode: dropout active. */
   readonly training: boolean;
-  /** A TypeScript expression for a numeric constant (exact, readable). */
+  /** A numeric constant in the backend's language (exact, readable). */
   num(v: number): string;
+}
+
+export interface CpuKernelCtx<K extends OpName> extends KernelCtx<CpuValue, K> {
   /** A constant made once at createModel from this expression (a stride table); returns its name. */
   table(init: string): string;
 }
@@ -346,14 +350,7 @@ export interface WgslValue {
   readonly size: string;
 }
 
-export interface WgslKernelCtx<K extends OpName> {
-  readonly out: WgslValue;
-  readonly args: readonly WgslValue[];
-  readonly attrs: OpAttrs[K];
-  readonly training: boolean;
-  /** A WGSL f32 literal for a number (exact, readable). */
-  num(v: number): string;
-}
+export type WgslKernelCtx<K extends OpName> = KernelCtx<WgslValue, K>;
 
 /**
  * A WGSL kernel, as the statements of its entry point. "threads": one

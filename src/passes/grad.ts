@@ -23,21 +23,7 @@ export function differentiate(input: ShapedGraph, bag: DiagnosticBag, opts: Grad
     bag.error("NNC303", start, "the model has no `loss` to differentiate", { hint: "add a line such as `loss = mse(out, y)`" });
     return undefined;
   }
-  const named = new Map<string, NodeId>();
-  for (const n of graph.nodes) if (n.name !== undefined && !named.has(n.name)) named.set(n.name, n.id);
-  const wrt: { name: string; node: NodeId }[] = [];
-  for (const name of opts.wrt ?? graph.params.map((p) => p.name)) {
-    const id = named.get(name);
-    if (id === undefined) {
-      bag.error("NNC304", start, `there is no value named \`${name}\` to differentiate with respect to`);
-      continue;
-    }
-    if (graph.dtypes[id] !== "f32") {
-      bag.error("NNC304", graph.nodes[id]!.span, `\`${name}\` holds integers and has no gradient`);
-      continue;
-    }
-    wrt.push({ name, node: id });
-  }
+  const wrt = wrtValues(graph, bag, opts.wrt ?? graph.params.map((p) => p.name));
   if (bag.hasErrors) return undefined;
 
   // Which values depend on a wrt value through ops that pass gradients.
@@ -103,6 +89,26 @@ export function differentiate(input: ShapedGraph, bag: DiagnosticBag, opts: Grad
     gradients.push({ name: w.name, of: w.node, node });
   }
   return prune(graph, b, gradients, adjoints);
+}
+
+/** The values named to differentiate with respect to; an unknown or integer one is an error. */
+function wrtValues(graph: ShapedGraph, bag: DiagnosticBag, names: readonly string[]): { name: string; node: NodeId }[] {
+  const named = new Map<string, NodeId>();
+  for (const n of graph.nodes) if (n.name !== undefined && !named.has(n.name)) named.set(n.name, n.id);
+  const wrt: { name: string; node: NodeId }[] = [];
+  for (const name of names) {
+    const id = named.get(name);
+    if (id === undefined) {
+      bag.error("NNC304", graph.file.span(0, 0), `there is no value named \`${name}\` to differentiate with respect to`);
+      continue;
+    }
+    if (graph.dtypes[id] !== "f32") {
+      bag.error("NNC304", graph.nodes[id]!.span, `\`${name}\` holds integers and has no gradient`);
+      continue;
+    }
+    wrt.push({ name, node: id });
+  }
+  return wrt;
 }
 
 function reportUnsupported(node: Node, bag: DiagnosticBag, arg?: number): void {

@@ -9,6 +9,7 @@ import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { emitCpuModule } from "../backend/cpu/emit-module.ts";
 import { emitWebgpuModule } from "../backend/webgpu/emit-module.ts";
+import { lower, type Lowered } from "../lower/lower.ts";
 import { CodedError, writeError } from "../cli-files.ts";
 import type { DataSpec } from "../data/dataset.ts";
 import type { GradGraph } from "../ir/graph.ts";
@@ -97,8 +98,8 @@ async function importCached(code: string, dir: string): Promise<CompiledModule> 
 }
 
 /** Compiles and imports the module; writes nothing but the private cache. */
-export async function compileAndLoad(g: GradGraph, target: Target = "cpu"): Promise<{ mod: CompiledModule; code: string }> {
-  const code = target === "webgpu" ? emitWebgpuModule(g).code : emitCpuModule(g);
+export async function compileAndLoad(g: GradGraph, target: Target = "cpu", plan: Lowered = lower(g)): Promise<{ mod: CompiledModule; code: string }> {
+  const code = target === "webgpu" ? emitWebgpuModule(g, plan).code : emitCpuModule(g, plan);
   return { mod: await importCached(code, privateCacheDir()), code };
 }
 

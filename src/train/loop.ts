@@ -182,7 +182,8 @@ export async function trainLoop(make: ModelFactory, train: Dataset, test: Datase
     const bad = firstNonFinite(params);
     if (bad) throw new NonFiniteError(`${bad} became non-finite in epoch ${epoch}`, epoch, steps);
     const seconds = (performance.now() - t0) / 1000;
-    const evaluateNow = (epoch - o.startEpoch) % o.evalEvery === 0 || epoch === o.epochs;
+    // Counted from epoch 0, not from a resumed epoch, so that a resumed run evaluates the epochs an uninterrupted one does.
+    const evaluateNow = epoch % o.evalEvery === 0 || epoch === o.epochs;
     const m: EpochMetrics = {
       epoch,
       loss: lossSum / train.rows,

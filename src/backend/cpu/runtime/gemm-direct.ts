@@ -219,7 +219,12 @@ function gemvSum(k: number, a: Float32Array, ap: number, sap: number, b: Float32
     ap += 16 * sap;
     bp += 16 * sbp;
   }
-  for (; p < k; p++) {
+  gemvSumRest(k - p, a, ap, sap, b, bp, sbp, acc, nb);
+}
+
+/** gemvSum's depths left over (fewer than sixteen), added one at a time. */
+function gemvSumRest(k: number, a: Float32Array, ap: number, sap: number, b: Float32Array, bp: number, sbp: number, acc: Float64Array, nb: number): void {
+  for (let p = 0; p < k; p++) {
     const av = a[ap];
     for (let j = 0; j < nb; j++) acc[j] += av * b[bp + j];
     ap += sap;

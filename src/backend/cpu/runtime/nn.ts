@@ -13,6 +13,16 @@ import { DROPOUT_STREAM, dropoutKey, uniformAt } from "./rng.ts";
 // ---------------------------------------------------------------- softmax
 
 /**
+ * max_j x[xb + j·inner] (−Infinity for len 0), for softmax, logSoftmax and
+ * reduceMax. Math.max, not a comparison, so that a NaN spreads as in the interpreter.
+ */
+function maxAlong(x: Float32Array, xb: number, len: number, inner: number): number {
+  let m = -Infinity;
+  for (let j = 0; j < len; j++) m = Math.max(m, x[xb + j * inner]);
+  return m;
+}
+
+/**
  * softmax along the middle axis of [outer, len, inner]: exp(x − max) / Σ exp(x − max).
  * out may be x itself (same array and offset).
  */
@@ -21,9 +31,7 @@ export function softmax(x: Float32Array, xOff: number, out: Float32Array, outOff
     for (let i = 0; i < inner; i++) {
       const xb = xOff + o * len * inner + i;
       const ob = outOff + o * len * inner + i;
-      let m = -Infinity;
-      // Math.max, not a comparison, so that a NaN spreads as in the interpreter.
-      for (let j = 0; j < len; j++) m = Math.max(m, x[xb + j * inner]);
+      const m = maxAlong(x, xb, len, inner);
       let s = 0;
       for (let j = 0; j < len; j++) {
         const e = Math.exp(x[xb + j * inner] - m);
@@ -42,12 +50,11 @@ export function logSoftmax(x: Float32Array, xOff: number, out: Float32Array, out
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const xb = xOff + o * len * inner + i;
-      const ob = outOff + o * len * inner + i;
-      let m = -Infinity;
-      for (let j = 0; j < len; j++) m = Math.max(m, x[xb + j * inner]);
+      const m = maxAlong(x, xb, len, inner);
       let s = 0;
       for (let j = 0; j < len; j++) s += Math.exp(x[xb + j * inner] - m);
       const shift = m + Math.log(s);
+      const ob = outOff + o * len * inner + i;
       for (let j = 0; j < len; j++) out[ob + j * inner] = x[xb + j * inner] - shift;
     }
   }
@@ -57,24 +64,22 @@ export function logSoftmax(x: Float32Array, xOff: number, out: Float32Array, out
 
 /** out[o·inner + i] = Σ_j x(o, j, i), summed in float64. */
 export function reduceSum(x: Float32Array, xOff: number, out: Float32Array, outOff: number, outer: number, len: number, inner: number): void {
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const xb = xOff + o * len * inner + i;
-      let s = 0;
-      for (let j = 0; j < len; j++) s += x[xb + j * inner];
-      out[outOff + o * inner + i] = s;
-    }
-  }
+  reduceSumOver(x, xOff, out, outOff, outer, len, inner, 1);
 }
 
 /** out[o·inner + i] = (Σ_j x(o, j, i)) / len. */
 export function reduceMean(x: Float32Array, xOff: number, out: Float32Array, outOff: number, outer: number, len: number, inner: number): void {
+  reduceSumOver(x, xOff, out, outOff, outer, len, inner, len);
+}
+
+/** out[o·inner + i] = (Σ_j x(o, j, i)) / divisor: the sum in float64, divided before the one rounding to float32. */
+function reduceSumOver(x: Float32Array, xOff: number, out: Float32Array, outOff: number, outer: number, len: number, inner: number, divisor: number): void {
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const xb = xOff + o * len * inner + i;
       let s = 0;
       for (let j = 0; j < len; j++) s += x[xb + j * inner];
-      out[outOff + o * inner + i] = s / len;
+      out[outOff + o * inner + i] = s / divisor;
     }
   }
 }
@@ -83,10 +88,7 @@ export function reduceMean(x: Float32Array, xOff: number, out: Float32Array, out
 export function reduceMax(x: Float32Array, xOff: number, out: Float32Array, outOff: number, outer: number, len: number, inner: number): void {
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
-      const xb = xOff + o * len * inner + i;
-      let m = -Infinity;
-      for (let j = 0; j < len; j++) m = Math.max(m, x[xb + j * inner]);
-      out[outOff + o * inner + i] = m;
+      out[outOff + o * inner + i] = maxAlong(x, xOff + o * len * inner + i, len, inner);
     }
   }
 }
@@ -136,14 +138,23 @@ export function transposeLast2(x: Float32Array, xOff: number, out: Float32Array,
 // ---------------------------------------------------------------- pooling
 
 /**
+ * maxpool2d's output height (or width): whole size × size windows only. The
+ * one definition: the shape rule, the interpreter and this runtime call it
+ * (the WGSL reads the output shape the shape rule gave).
+ */
+export function poolOutSize(n: number, size: number): number {
+  return Math.floor(n / size);
+}
+
+/**
  * maxpool2d on NHWC x [b, h, w, c]: non-overlapping size × size windows,
  * out [b, ⌊h/size⌋, ⌊w/size⌋, c]; rows and columns past the last whole
  * window are ignored. The first maximum in window order (dy, then dx) wins,
  * as in the interpreter, which matters only for NaN.
  */
 export function maxpool2d(x: Float32Array, xOff: number, out: Float32Array, outOff: number, b: number, h: number, w: number, c: number, size: number): void {
-  const oh = Math.floor(h / size);
-  const ow = Math.floor(w / size);
+  const oh = poolOutSize(h, size);
+  const ow = poolOutSize(w, size);
   let o = outOff;
   for (let bi = 0; bi < b; bi++) {
     for (let oy = 0; oy < oh; oy++) {
@@ -182,8 +193,8 @@ export function maxpool2dGrad(
   c: number,
   size: number,
 ): void {
-  const oh = Math.floor(h / size);
-  const ow = Math.floor(w / size);
+  const oh = poolOutSize(h, size);
+  const ow = poolOutSize(w, size);
   dx.fill(0, dxOff, dxOff + b * h * w * c);
   let o = gOff;
   for (let bi = 0; bi < b; bi++) {

@@ -36,7 +36,7 @@ const KIND_HEADINGS: { readonly [K in OpKind]: string | null } = {
 };
 
 /** What the documentation reads of an op definition. */
-type Documented = Pick<OpDef<OpName>, "kind" | "callName" | "tensors" | "doc"> & { readonly attrs: object };
+type Documented = Pick<OpDef<OpName>, "kind" | "callName" | "tensors" | "variadic" | "doc"> & { readonly attrs: object };
 
 /** Every callable op of a kind, in registry order, then the composites of that kind (src/ops/composites.ts). */
 function builtinsOf(kind: OpKind): Documented[] {
@@ -60,7 +60,7 @@ export function signature(def: Documented): string {
     if (spec.default === null) return `${name}?`;
     return `${name} = ${JSON.stringify(spec.default)}`;
   });
-  return `${def.callName}(${[...def.tensors, ...attrs].join(", ")})`;
+  return `${def.callName}(${[...def.tensors, ...(def.variadic ? ["…"] : []), ...attrs].join(", ")})`;
 }
 
 function builtinTables(): string[] {

@@ -9,6 +9,7 @@ import type { OnnxBuilder } from "./onnx-builder.ts";
 import { layerRules, type LayerOp } from "./onnx-layers.ts";
 import { lossRules, type LossOp } from "./onnx-losses.ts";
 import { fromScalar } from "./onnx-scalar.ts";
+import { structureRules, type StructureOp } from "./onnx-structure.ts";
 
 export interface Unsupported {
   readonly unsupported: string;
@@ -49,7 +50,7 @@ function reduce(op: string) {
  * written from its formula by fromScalar, so a new elementwise op needs no
  * rule here; every op that is not elementwise must have one.
  */
-type MathOp = Exclude<OpName, "input" | "param" | "const" | "dimval" | LossOp | LayerOp | ScalarOpName>;
+type MathOp = Exclude<OpName, "input" | "param" | "const" | "dimval" | LossOp | LayerOp | StructureOp | ScalarOpName>;
 
 const mathRules: Rules<MathOp> & Partial<Rules<ScalarOpName>> = {
   add: binary("Add"),
@@ -110,6 +111,7 @@ const ONNX_RULES: Rules<Exclude<OpName, "input" | "param" | ScalarOpName>> & Par
   ...mathRules,
   ...layerRules,
   ...lossRules,
+  ...structureRules,
   const: ({ b, attrs }) => b.floats([attrs.value]),
   dimval: ({ b, attrs }) => b.dimScalar(attrs.dim) ?? { unsupported: `the size of dim \`${attrs.dim}\` is used here, but no input of the exported graph carries it: fix it with --dim ${attrs.dim}=N` },
 };

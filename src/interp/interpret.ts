@@ -110,7 +110,7 @@ function evaluate(node: Node, declared: Shape, outShape: readonly number[], valu
     }
     default: {
       const arity = OPS[node.op].tensors.length;
-      if (node.args.length !== arity) throw new Error(`internal: ${node.op} (node ${node.id}) has ${node.args.length} arguments, expected ${arity}`);
+      if (OPS[node.op].variadic === true ? node.args.length < arity : node.args.length !== arity) throw new Error(`internal: ${node.op} (node ${node.id}) has ${node.args.length} arguments, expected ${arity}`);
       const args = node.args.map((a) => values[a]!);
       const ctx: KernelCtx = { outShape, training: env.training, seed: env.seed, step: env.step ?? 0, dims: env.dims };
       // node.attrs matches node.op, a correlation TypeScript cannot follow through the union of kernels.

@@ -7,6 +7,7 @@ import { elementwiseKernels } from "./kernels-elementwise.ts";
 import { layerKernels } from "./kernels-layers.ts";
 import { lossKernels } from "./kernels-losses.ts";
 import { shapeKernels } from "./kernels-shape.ts";
+import { structureKernels } from "./kernels-structure.ts";
 import { scalar, type Tensor } from "./tensor.ts";
 
 export interface KernelCtx {
@@ -46,4 +47,5 @@ export const KERNELS: { readonly [K in OpName]: Kernel<K> } = {
   ...shapeKernels,
   ...layerKernels,
   ...lossKernels,
+  ...structureKernels,
 };

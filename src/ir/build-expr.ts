@@ -20,6 +20,14 @@ export type Symbol =
 
 const MAX_EXPANSION_DEPTH = 64;
 
+/** The reductions that take a list of axes (`sum(x, axis = [1, 2])`), expanded by addOp. */
+const MULTI_AXIS: ReadonlySet<OpName> = new Set(["sum", "mean", "max"]);
+
+/** The tensor parameters of a variadic op's call with n positional arguments: its own names, then x3, x4, …. */
+function variadicNames(names: readonly string[], n: number): string[] {
+  return Array.from({ length: Math.max(n, names.length) }, (_, k) => names[k] ?? `x${k + 1}`);
+}
+
 export class ExprBuilder {
   readonly nodes: Node[] = [];
   private expansion: { name: string; call: Span }[] = [];
@@ -123,30 +131,50 @@ export class ExprBuilder {
     if (op === undefined) {
       // A composite's parts all stand at the call, so their diagnostics point at it (or at the user's argument).
       const spanOf = new Map(bound.args.map((a, k) => [a, bound.argSpans[k]!]));
-      const parts = { op: <K extends OpName>(k: K, args: readonly NodeId[], attrs: OpAttrs[K]) => this.add(k, args, attrs, e.span, args.map((a) => spanOf.get(a) ?? e.span)) };
+      const parts = { op: <K extends OpName>(k: K, args: readonly NodeId[], attrs: OpAttrs[K]) => this.addOp(k, args, attrs, e.span, args.map((a) => spanOf.get(a) ?? e.span)) };
       return composite!.expand(parts, bound.args, bound.attrs as never);
     }
     // Each dropout draws its own random stream, numbered in the order they are built.
     if (op === "dropout") bound.attrs["stream"] = this.nodes.filter((n) => n.op === "dropout").length;
-    return this.add(op, bound.args, bound.attrs as OpAttrs[typeof op], e.span, bound.argSpans);
+    if (Array.isArray(bound.attrs["axis"]) && !MULTI_AXIS.has(op)) {
+      this.bag.error("NNC227", e.span, `${fname} takes one axis, not a list`, { hint: `only ${[...MULTI_AXIS].join(", ")}, var and logsumexp reduce over several axes` });
+      return undefined;
+    }
+    return this.addOp(op, bound.args, bound.attrs as OpAttrs[typeof op], e.span, bound.argSpans);
+  }
+
+  /**
+   * Adds an op; a reduction over a list of axes becomes one reduction per
+   * axis, each keeping its axis (so the others keep their numbers, negative
+   * or not), then a squeeze of them all unless keepdims: sums, means and
+   * maxima compose, so the result is the reduction over all of them at once.
+   */
+  addOp<K extends OpName>(op: K, args: readonly NodeId[], attrs: OpAttrs[K], span: Span, argSpans: readonly Span[]): NodeId {
+    const many = (attrs as { axis?: unknown }).axis;
+    if (!(MULTI_AXIS.has(op) && Array.isArray(many))) return this.add(op, args, attrs, span, argSpans);
+    const axes = many as number[];
+    let v = args[0]!;
+    for (const axis of axes) v = this.add(op as "sum", [v], { axis, keepdims: true }, span, [v === args[0] ? argSpans[0]! : span]);
+    return (attrs as OpAttrs["sum"]).keepdims ? v : this.add("squeeze", [v], { axes }, span, [span]);
   }
 
   /** The tensor arguments (built) and attributes (read) of a call to a built-in or composite. */
   private bindCall(
     fname: string,
-    def: { readonly tensors: readonly string[]; readonly attrs: object },
+    def: { readonly tensors: readonly string[]; readonly variadic?: boolean; readonly attrs: object },
     e: Extract<Expr, { kind: "call" }>,
     locals: ReadonlyMap<string, NodeId>,
   ): { args: NodeId[]; argSpans: Span[]; attrs: Record<string, unknown> } | undefined {
     const attrNames = Object.keys(def.attrs);
     const specs = def.attrs as Record<string, AttrSpec<unknown>>;
     const optional = new Set(attrNames.filter((a) => specs[a]!.default !== undefined));
-    const bound = bindArgs(fname, [...def.tensors, ...attrNames], e.args, e.span, this.bag, optional);
+    const tensors = def.variadic ? variadicNames(def.tensors, e.args.filter((a) => !a.keyword).length) : def.tensors;
+    const bound = bindArgs(fname, [...tensors, ...attrNames], e.args, e.span, this.bag, optional);
     if (!bound) return undefined;
     const args: NodeId[] = [];
-    const argSpans = def.tensors.map((t) => bound.get(t)!.span);
+    const argSpans = tensors.map((t) => bound.get(t)!.span);
     let ok = true;
-    for (const t of def.tensors) {
+    for (const t of tensors) {
       const id = this.expr(bound.get(t)!, locals);
       if (id === undefined) ok = false;
       else args.push(id);
@@ -170,6 +198,7 @@ export class ExprBuilder {
         return evalConst(e, this.consts, this.bag, what);
       case "int":
       case "int?": {
+        if (name === "axis" && e.kind === "list") return this.axes(e, what);
         const v = evalConst(e, this.consts, this.bag, what);
         if (v === undefined) return undefined;
         if (!Number.isInteger(v)) {
@@ -196,7 +225,47 @@ export class ExprBuilder {
       }
       case "dims":
         return this.dims(e, what);
+      case "ints": {
+        if (e.kind !== "list") {
+          this.bag.error("NNC214", e.span, `${what} must be a list of whole numbers, such as [0, 2, 1]`);
+          return undefined;
+        }
+        const out: number[] = [];
+        for (const item of e.items) {
+          const v = evalConst(item, this.consts, this.bag, what);
+          if (v === undefined) return undefined;
+          if (!Number.isInteger(v)) {
+            this.bag.error("NNC214", item.span, `${what} must hold whole numbers, got ${v}`);
+            return undefined;
+          }
+          out.push(v);
+        }
+        return out;
+      }
     }
+  }
+
+  /** A list of axes to reduce over (`axis = [1, 2]`): whole numbers, at least one, none twice. */
+  private axes(e: Extract<Expr, { kind: "list" }>, what: string): number[] | undefined {
+    if (e.items.length === 0) {
+      this.bag.error("NNC227", e.span, `${what} is an empty list`, { hint: "leave `axis` out to reduce over every axis" });
+      return undefined;
+    }
+    const out: number[] = [];
+    for (const item of e.items) {
+      const v = evalConst(item, this.consts, this.bag, what);
+      if (v === undefined) return undefined;
+      if (!Number.isInteger(v)) {
+        this.bag.error("NNC214", item.span, `${what} must hold whole numbers, got ${v}`);
+        return undefined;
+      }
+      if (out.includes(v)) {
+        this.bag.error("NNC227", item.span, `axis ${v} is listed twice in ${what}`);
+        return undefined;
+      }
+      out.push(v);
+    }
+    return out;
   }
 
   private dims(e: Expr, what: string): ReshapeDim[] | undefined {

@@ -9,7 +9,8 @@ export function verifyGraph(graph: Graph | ShapedGraph): string[] {
     if (n.id !== i) problems.push(`node ${i} has id ${n.id}`);
     for (const a of n.args) if (!(a >= 0 && a < i)) problems.push(`node ${i} (${n.op}) uses ${a}, which does not come before it`);
     const want = OPS[n.op].tensors.length;
-    if (n.args.length !== want) problems.push(`node ${i} (${n.op}) has ${n.args.length} arguments, expected ${want}`);
+    const variadic = OPS[n.op].variadic === true;
+    if (variadic ? n.args.length < want : n.args.length !== want) problems.push(`node ${i} (${n.op}) has ${n.args.length} arguments, expected ${variadic ? "at least " : ""}${want}`);
     if (n.argSpans.length !== n.args.length) problems.push(`node ${i} (${n.op}) has ${n.argSpans.length} argument spans for ${n.args.length} arguments`);
     if (!n.span) problems.push(`node ${i} has no span`);
   });

@@ -124,16 +124,16 @@ export const axisOps = {
     b.sub(g, b.mul(b.op("exp", [out], {}), b.op("sum", [g], { axis: attrs.axis, keepdims: true }))),
   ]),
   // d Σx = g spread over the summed axes
-  sum: reduction("sum", "the sum along the axis (without one: of every element); `keepdims` keeps the axis as size 1", (a) => [sumVjp(a)]),
+  sum: reduction("sum", "the sum along the axis, or a list of axes (without one: of every element); `keepdims` keeps the axis as size 1", (a) => [sumVjp(a)]),
   // d mean(x) = g spread over the axes, divided by their size
-  mean: reduction("mean", "the mean along the axis (without one: of every element); `keepdims` keeps the axis as size 1", (a) => {
+  mean: reduction("mean", "the mean along the axis, or a list of axes (without one: of every element); `keepdims` keeps the axis as size 1", (a) => {
     const shape = a.b.shape(a.args[0]!);
     return [a.b.div(sumVjp(a), a.b.count(shape, reducedAxes(shape, a.attrs.axis)))];
   }),
   // d max(x) = g split evenly among the elements equal to the maximum: k ties
   // get g/k each (as PyTorch's amax and JAX), so the total passed back is g,
   // a subgradient, and the mean of the one-sided finite differences.
-  max: reduction("max", "the largest element along the axis (without one: of every element); `keepdims` keeps the axis as size 1", ({ g, args: [x], out, attrs, b }) => {
+  max: reduction("max", "the largest element along the axis, or a list of axes (without one: of every element); `keepdims` keeps the axis as size 1", ({ g, args: [x], out, attrs, b }) => {
     const shape = b.shape(x!);
     const mask = b.op("eq", [x!, spread(b, out, shape, attrs.axis, attrs.keepdims)], {});
     const ties = b.op("sum", [mask], { axis: attrs.axis, keepdims: attrs.keepdims });

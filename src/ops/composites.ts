@@ -40,5 +40,19 @@ const logsumexp = defineComposite<OpAttrs["sum"]>({
   doc: "logsumexp(x, axis = none, keepdims = false): log Σ e^x along an axis (or over everything), computed without overflow",
 });
 
+const variance = defineComposite<OpAttrs["sum"]>({
+  callName: "var",
+  kind: "reduce",
+  tensors: ["x"],
+  attrs: { axis: { kind: "int?", default: null }, keepdims: { kind: "bool", default: false } },
+  // mean((x − mean(x))²): the population variance (divides by n), as numpy's
+  // var and the statistics of layer and batch normalisation.
+  expand: (b, [x], { axis, keepdims }) => {
+    const centred = b.op("sub", [x!, b.op("mean", [x!], { axis, keepdims: true })], {});
+    return b.op("mean", [b.op("mul", [centred, centred], {})], { axis, keepdims });
+  },
+  doc: "var(x, axis = none, keepdims = false): the population variance mean((x − mean(x))²) along an axis, a list of axes, or everything; it divides by n, not n − 1",
+});
+
 /** Composite built-ins by the name users call them. A Map, so `constructor` or `__proto__` find nothing. */
-export const COMPOSITES: ReadonlyMap<string, CompositeDef<never>> = new Map([logsumexp].map((c) => [c.callName, c as CompositeDef<never>]));
+export const COMPOSITES: ReadonlyMap<string, CompositeDef<never>> = new Map([logsumexp, variance].map((c) => [c.callName, c as CompositeDef<never>]));

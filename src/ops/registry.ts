@@ -9,6 +9,7 @@ import { linalgOps } from "./linalg.ts";
 import { lossOps } from "./losses.ts";
 import { internalOps } from "./internal.ts";
 import { sourceOps } from "./sources.ts";
+import { structureOps } from "./structure.ts";
 import type { OpDef, OpName } from "./types.ts";
 
 export const OPS: { readonly [K in OpName]: OpDef<K> } = {
@@ -20,6 +21,7 @@ export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   ...layerOps,
   ...lossOps,
   ...internalOps,
+  ...structureOps,
 };
 
 /** Built-in functions by the name users call them. A Map, so `constructor` or `__proto__` find nothing. */

@@ -149,9 +149,11 @@ type AttrKindOf<V> = [V] extends [boolean]
       ? "int?"
       : [V] extends [string]
         ? "string"
-        : [V] extends [readonly ReshapeDim[]]
-          ? "dims"
-          : never;
+        : [V] extends [readonly number[]]
+          ? "ints"
+          : [V] extends [readonly ReshapeDim[]]
+            ? "dims"
+            : never;
 
 /** Attribute specs for the user-visible attributes of an op (sources have none). */
 export type AttrSpecs<A> = { readonly [P in keyof A]-?: AttrSpec<A[P]> };
@@ -220,6 +222,12 @@ export interface OpDefBase<K extends OpName> {
   readonly callName?: string;
   /** Positional tensor parameters, in order. */
   readonly tensors: readonly string[];
+  /**
+   * The last tensor parameter repeats (concat(a, b, c, …)): a call takes at
+   * least `tensors.length` tensors, every positional argument is one, and
+   * attributes are given by keyword only.
+   */
+  readonly variadic?: boolean;
   /** Non-tensor parameters; positional ones follow the tensors in this order. */
   readonly attrs: AttrSpecs<UserAttrs<K>>;
   /**

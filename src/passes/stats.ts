@@ -67,6 +67,14 @@ const COSTS: { readonly [K in Exclude<OpName, ScalarOpName>]: Cost } = {
   conv2d_grad_kernel: (out, args, n, shapes) => (2 * out * (args[1] ?? 0)) / shapes(n.id)[3]!,
   maxpool2d_grad: perIn(1),
   embed_grad: (_out, args) => args[1] ?? 0,
+  // Structural ops move data and count no arithmetic.
+  causal_mask: free,
+  permute: free,
+  concat: free,
+  slice: free,
+  take: free,
+  unslice: free,
+  squeeze: free,
 };
 
 /** The grad graph is the training graph: dropout counts its draw. */

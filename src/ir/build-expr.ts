@@ -137,7 +137,8 @@ export class ExprBuilder {
     // Each dropout draws its own random stream, numbered in the order they are built.
     if (op === "dropout") bound.attrs["stream"] = this.nodes.filter((n) => n.op === "dropout").length;
     if (Array.isArray(bound.attrs["axis"]) && !MULTI_AXIS.has(op)) {
-      this.bag.error("NNC227", e.span, `${fname} takes one axis, not a list`, { hint: `only ${[...MULTI_AXIS].join(", ")}, var and logsumexp reduce over several axes` });
+      const given = e.args.find((a) => a.keyword?.text === "axis")?.value.span ?? e.span;
+      this.bag.error("NNC227", given, `${fname} takes one axis, not a list`, { hint: `only ${[...MULTI_AXIS].join(", ")}, var and logsumexp reduce over several axes` });
       return undefined;
     }
     return this.addOp(op, bound.args, bound.attrs as OpAttrs[typeof op], e.span, bound.argSpans);

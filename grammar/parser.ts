@@ -190,9 +190,45 @@ export class NnParser extends CstParser {
   postfix = this.RULE("postfix", () => {
     this.SUBRULE(this.primary);
     this.MANY(() => {
-      this.CONSUME(T.Dot);
-      this.CONSUME(T.Ident);
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.Dot);
+            this.CONSUME(T.Ident);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.index) },
+      ]);
     });
+  });
+
+  /** `x[:, 2:5]`, `x[..., -1]`: one entry per axis, `[` written right after the value. */
+  index = this.RULE("index", () => {
+    this.CONSUME(T.IndexOpen);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.indexItem) });
+    this.CONSUME(T.RBracket);
+  });
+
+  /** `...`, `:`, `i`, `a:`, `:b` or `a:b`. */
+  indexItem = this.RULE("indexItem", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Ellipsis) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Colon);
+          this.OPTION(() => this.SUBRULE(this.expression, { LABEL: "end" }));
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE2(this.expression, { LABEL: "start" });
+          this.OPTION2(() => {
+            this.CONSUME2(T.Colon);
+            this.OPTION3(() => this.SUBRULE3(this.expression, { LABEL: "end" }));
+          });
+        },
+      },
+    ]);
   });
 
   primary = this.RULE("primary", () => {

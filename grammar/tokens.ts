@@ -1,5 +1,5 @@
 // The tokens of the `.nn` language. Pure data: no semantic actions here.
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
 
 // Identifiers are ASCII only, so no name can carry anything but [A-Za-z0-9_]
 // into emitted code.
@@ -54,6 +54,29 @@ export const Slash = createToken({ name: "Slash", pattern: "/" });
 export const Caret = createToken({ name: "Caret", pattern: "^" });
 export const At = createToken({ name: "At", pattern: "@" });
 export const Dot = createToken({ name: "Dot", pattern: "." });
+/** `...` in an index: every axis not named (`x[..., 0]`). */
+export const Ellipsis = createToken({ name: "Ellipsis", pattern: "..." });
+
+/**
+ * `[` directly after a name, `)` or `]` opens an index: `x[:, -1]` indexes,
+ * `x [1]` is juxtaposition with a list (as `f(x)` calls and `f (x)`
+ * multiplies). After a keyword (`int[2, 3]`) it stays a shape's bracket.
+ */
+export const IndexOpen = createToken({
+  name: "IndexOpen",
+  pattern: {
+    exec: (text: string, offset: number, matched: readonly IToken[]) => {
+      if (text[offset] !== "[") return null;
+      const prev = matched[matched.length - 1];
+      if (!prev || prev.startOffset + prev.image.length !== offset || !INDEXABLE.has(prev.tokenType.name)) return null;
+      return ["["] as unknown as RegExpExecArray;
+    },
+  },
+  start_chars_hint: ["["],
+  line_breaks: false,
+});
+/** The tokens an index may follow: a name, a call or group's `)`, an index's `]`. */
+const INDEXABLE = new Set(["Ident", "RParen", "RBracket"]);
 
 /** Order matters: keywords before names, calls before plain names, `_` before names. */
 export const ALL_TOKENS: readonly TokenType[] = [
@@ -68,6 +91,7 @@ export const ALL_TOKENS: readonly TokenType[] = [
   StringLit,
   LParen,
   RParen,
+  IndexOpen,
   LBracket,
   RBracket,
   Comma,
@@ -79,6 +103,7 @@ export const ALL_TOKENS: readonly TokenType[] = [
   Slash,
   Caret,
   At,
+  Ellipsis,
   Dot,
 ];
 

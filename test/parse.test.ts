@@ -36,6 +36,10 @@ function sexpr(e: Expr): string {
       return `(T ${sexpr(e.operand)})`;
     case "binary":
       return `(${e.op === "juxt" ? "@" : e.op} ${sexpr(e.left)} ${sexpr(e.right)})`;
+    case "index":
+      return `(index ${sexpr(e.operand)} ${e.items
+        .map((i) => (i.kind === "all" ? ":" : i.kind === "ellipsis" ? "..." : i.kind === "at" ? sexpr(i.index) : `${i.start ? sexpr(i.start) : ""}:${i.end ? sexpr(i.end) : ""}`))
+        .join(" ")})`;
   }
 }
 
@@ -69,8 +73,23 @@ describe("expression precedence", () => {
     ['conv2d(x, k, padding = "same")', '(conv2d x k padding="same")'],
     ["reshape(x, [batch, 28, 28, 1])", "(reshape x [batch 28 28 1])"],
     ["1.5e-3 * x", "(* 1.5e-3 x)"],
+    // Indexing: `[` right after a value indexes; after a space it is a list (juxtaposition).
+    ["x[:, -1]", "(index x : (neg 1))"],
+    ["x[..., 2:5]", "(index x ... 2:5)"],
+    ["x[1:, :n - 1]", "(index x 1: :(- n 1))"],
+    ["f(x)[0].T", "(T (index (f x) 0))"],
+    ["x.T[0][1]", "(index (index (T x) 0) 1)"],
+    ["a b[0]", "(@ a (index b 0))"],
+    ["x [0]", "(@ x [0])"],
+    ["-x[0] ^ 2", "(neg (^ (index x 0) 2))"],
   ])("%s", (src, want) => {
     expect(expr(src)).toBe(want);
+  });
+
+  it("keeps `int[…]` a shape: no index after a keyword", () => {
+    const { stmts, bag } = parse("input ids: int[4, 2]\n");
+    expect(bag.items).toEqual([]);
+    expect(stmts[0]!.kind).toBe("data");
   });
 
   it("continues a statement across lines inside brackets", () => {

@@ -78,7 +78,53 @@ export class ExprBuilder {
       }
       case "call":
         return this.call(e, locals);
+      case "index":
+        return this.index(e, locals);
     }
+  }
+
+  /**
+   * `x[…]` as slice and take, one per entry that is not `:`: entries before
+   * `...` (or all, without one) name axes 0, 1, … and entries after it the
+   * last axes (…, −2, −1). take drops its axis, so the entries counted from
+   * the end are applied first, from the leftmost, then those counted from the
+   * start, from the rightmost: each axis number stays true as the others go.
+   * Each op's span is its entry's, so a bad bound points at what was written.
+   */
+  private index(e: Extract<Expr, { kind: "index" }>, locals: ReadonlyMap<string, NodeId>): NodeId | undefined {
+    const dots = e.items.filter((i) => i.kind === "ellipsis");
+    if (dots.length > 1) {
+      this.bag.error("NNC226", dots[1]!.span, "an index can have only one `...`", { hint: "`...` stands for every axis not named, once" });
+      return undefined;
+    }
+    const cut = e.items.findIndex((i) => i.kind === "ellipsis");
+    const front = cut < 0 ? e.items : e.items.slice(0, cut);
+    const back = cut < 0 ? [] : e.items.slice(cut + 1);
+    const entries = [...back.map((item, k) => ({ item, axis: k - back.length })), ...front.map((item, k) => ({ item, axis: k })).reverse()];
+    let x = this.expr(e.operand, locals);
+    if (x === undefined) return undefined;
+    const int = (v: Expr, what: string): number | undefined => {
+      const n = evalConst(v, this.consts, this.bag, what);
+      if (n !== undefined && !Number.isInteger(n)) {
+        this.bag.error("NNC226", v.span, `${what} must be a whole number, got ${n}`);
+        return undefined;
+      }
+      return n;
+    };
+    for (const { item, axis } of entries) {
+      const argSpans = [e.operand.span];
+      if (item.kind === "at") {
+        const index = int(item.index, "an index");
+        if (index === undefined) return undefined;
+        x = this.add("take", [x], { index, axis }, item.span, argSpans);
+      } else if (item.kind === "range") {
+        const start = item.start ? int(item.start, "the start of a slice") : 0;
+        const end = item.end ? int(item.end, "the end of a slice") : null;
+        if (start === undefined || end === undefined) return undefined;
+        x = this.add("slice", [x], { start, end, axis }, item.span, argSpans);
+      }
+    }
+    return x;
   }
 
   private name(name: string, span: Span, locals: ReadonlyMap<string, NodeId>): NodeId | undefined {

@@ -23,7 +23,16 @@ export type Expr =
       readonly opSpan: Span;
       readonly span: Span;
     }
-  | { readonly kind: "transpose"; readonly operand: Expr; readonly span: Span };
+  | { readonly kind: "transpose"; readonly operand: Expr; readonly span: Span }
+  /** `x[:, 2:5]`: desugared by the IR builder into slice and take, one per entry. */
+  | { readonly kind: "index"; readonly operand: Expr; readonly items: readonly IndexItem[]; readonly span: Span };
+
+/** One entry of an index, for one axis (or, `...`, for every axis not named). */
+export type IndexItem =
+  | { readonly kind: "all"; readonly span: Span }
+  | { readonly kind: "ellipsis"; readonly span: Span }
+  | { readonly kind: "at"; readonly index: Expr; readonly span: Span }
+  | { readonly kind: "range"; readonly start?: Expr; readonly end?: Expr; readonly span: Span };
 
 /** `juxt` is matrix product by juxtaposition (`a b`); `@` the explicit one. */
 export type BinaryOp = "+" | "-" | "*" | "/" | "^" | "@" | "juxt";

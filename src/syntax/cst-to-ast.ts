@@ -4,7 +4,7 @@
 import type { CstNode, IToken } from "chevrotain";
 import type { DiagnosticBag } from "../diag/diagnostic.ts";
 import { joinSpans, type SourceFile, type Span } from "../diag/source.ts";
-import type { Argument, BinaryOp, DimSpec, Expr, Name, ShapeSpec, Stmt } from "./ast.ts";
+import type { Argument, BinaryOp, DimSpec, Expr, IndexItem, Name, ShapeSpec, Stmt } from "./ast.ts";
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
@@ -200,13 +200,20 @@ class Builder {
       }
       case "postfix": {
         let e = this.expr(node(cst, "primary"));
-        for (const attr of tokens(cst, "Ident")) {
-          if (attr.image !== "T") {
-            this.bag.error("NNC106", this.span(attr), `unknown attribute \`.${attr.image}\``, {
+        // `.T` and indices apply left to right, in the order they are written.
+        const ops: (IToken | CstNode)[] = [...tokens(cst, "Ident"), ...nodes(cst, "index")];
+        const start = (x: IToken | CstNode) => ("image" in x ? x.startOffset : token(x, "IndexOpen").startOffset);
+        for (const op of ops.sort((a, b) => start(a) - start(b))) {
+          if (!("image" in op)) {
+            e = this.index(e, op);
+            continue;
+          }
+          if (op.image !== "T") {
+            this.bag.error("NNC106", this.span(op), `unknown attribute \`.${op.image}\``, {
               hint: "the only attribute is `.T` (transpose)",
             });
           }
-          e = { kind: "transpose", operand: e, span: joinSpans(e.span, this.span(attr)) };
+          e = { kind: "transpose", operand: e, span: joinSpans(e.span, this.span(op)) };
         }
         return e;
       }
@@ -235,6 +242,21 @@ class Builder {
       default:
         throw new Error(`internal: unknown expression rule ${cst.name}`);
     }
+  }
+
+  /** `x[…]`: one item per entry; each item's span covers what was written for it. */
+  index(operand: Expr, cst: CstNode): Expr {
+    const items = nodes(cst, "indexItem").map((item): IndexItem => {
+      const all = allTokens(item);
+      const span = this.file.span(all[0]!.startOffset, all[all.length - 1]!.startOffset + all[all.length - 1]!.image.length);
+      if (tokens(item, "Ellipsis").length > 0) return { kind: "ellipsis", span };
+      const start = nodes(item, "start")[0];
+      const end = nodes(item, "end")[0];
+      if (tokens(item, "Colon").length === 0) return { kind: "at", index: this.expr(start!), span };
+      if (!start && !end) return { kind: "all", span };
+      return { kind: "range", ...(start ? { start: this.expr(start) } : {}), ...(end ? { end: this.expr(end) } : {}), span };
+    });
+    return { kind: "index", operand, items, span: joinSpans(operand.span, this.span(token(cst, "RBracket"))) };
   }
 
   primary(cst: CstNode): Expr {

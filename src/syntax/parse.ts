@@ -1,7 +1,7 @@
 // Text → tokens → CST (grammar/) → AST. Statements are parsed one at a time so
 // that one bad line yields one diagnostic and the next line is still checked.
 import type { CstNode, IToken, IRecognitionException } from "chevrotain";
-import { nnLexer, Newline, LParen, RParen, LBracket, RBracket, KEYWORDS, KEYWORD_WORDS } from "../../grammar/tokens.ts";
+import { nnLexer, Newline, LParen, RParen, LBracket, RBracket, IndexOpen, KEYWORDS, KEYWORD_WORDS } from "../../grammar/tokens.ts";
 import { NnParser } from "../../grammar/parser.ts";
 import { DiagnosticBag } from "../diag/diagnostic.ts";
 import type { SourceFile } from "../diag/source.ts";
@@ -17,7 +17,7 @@ function parser(): NnParser {
 }
 
 const KEYWORD_SET = new Set(KEYWORDS);
-const OPENERS = new Set([LParen, LBracket]);
+const OPENERS = new Set([LParen, LBracket, IndexOpen]);
 const CLOSERS = new Set([RParen, RBracket]);
 
 /** Whether the line after a newline inside brackets starts a new statement rather than continuing. */

@@ -57,7 +57,7 @@ export class ExprBuilder {
         this.bag.error("NNC218", e.span, "`_` stands only in a param's shape, for a size to infer");
         return undefined;
       case "list":
-        this.bag.error("NNC214", e.span, "a list is not a value", { hint: "lists give shapes, as in reshape(x, [batch, 28, 28, 1])" });
+        this.bag.error("NNC214", e.span, "a list is not a value", { hint: "lists give shapes, as in reshape(x, [batch, 28, 28, 1]); to index, write `[` right after the value, with no space: x[:, 0]" });
         return undefined;
       case "name":
         return this.name(e.name, e.span, locals);

@@ -17,12 +17,13 @@ function wgslSumTo(x: WgslValue, out: WgslValue): WgslKernel {
   const terms: string[] = [];
   const loops: string[] = [];
   x.shape.forEach((d, a) => {
-    const small = a < lead ? "1" : out.shape[a - lead]!;
+    const small = a < lead ? undefined : out.shape[a - lead]!;
     if (small === d) terms.push(times(`o${a - lead}`, xs[a]!));
-    else {
+    else if (small !== undefined || d !== "1") {
       loops.push(`for (var s${a}: u32 = 0u; s${a} < ${d}; s${a} = s${a} + 1u) {`);
       terms.push(times(`s${a}`, xs[a]!));
     }
+    // else: a leading axis of size 1, which the result lacks: index 0 along it.
   });
   return {
     mode: "threads",

@@ -1,0 +1,182 @@
+// The structural ops (src/ops/structure.ts) beyond what examples/ops_structure.nn
+// exercises: a causal mask of non-square matrices, permutations of four axes,
+// concat along the first and a middle axis, reductions over lists of axes,
+// `where` with broadcasting, and bracket indexing with `...`. The CPU and
+// WebGPU modules are compared with the float64 interpreter (forward and
+// gradients); then the shapes the front end infers and the runtime's check
+// of slice bounds that only the instantiated sizes decide.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
+import { emitWebgpuModule } from "../src/backend/webgpu/emit-module.ts";
+import { randomFeeds } from "../src/check/gradcheck.ts";
+import type { GradGraph } from "../src/ir/graph.ts";
+import { initParams } from "../src/interp/init.ts";
+import { bindDims, interpret } from "../src/interp/interpret.ts";
+import { tensor, type Tensor } from "../src/interp/tensor.ts";
+import { runGrad } from "../src/pipeline.ts";
+import { codes, frontEnd, namedShapes, rendered } from "./helpers.ts";
+import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
+
+const OUT = join(import.meta.dirname, ".generated", "structure");
+const TOLERANCE = 1e-4;
+
+const MODEL = `model structure
+dim batch
+input x: [batch, 3, 4]
+target y: [batch, 6]
+param A: [4, 5] = uniform(-1, 1)
+param B: [2, 3, 5] = uniform(-1, 1)
+h = tanh(x A)
+m = causal_mask(h, fill = 0)
+n = softmax(causal_mask(permute(h, [0, 2, 1])))
+p = permute(reshape(h, [batch, 3, 5, 1]), [3, 0, 2, 1])
+c = concat(B, m[0:2], axis = 0)
+d = concat(m, h[:, 1:], axis = 1)
+e = where(greater(m, 0.1), m, less(h, -0.1) * h)
+f = sum(e, axis = [0, 2])
+g = max(d, axis = [1, -1])
+v = var(n, axis = [1, 2], keepdims = true)
+z = concat(n[..., 0] * reshape(v, [batch, 1]), p[0, :, 0:1, 0] + var(h), axis = -1) + sum(f) + mean(c) + reshape(g, [batch, 1])
+output z, m, n, p, c, d, e, f, g
+loss = mse(z, y)
+`;
+
+type Data = Record<string, Float32Array | Int32Array>;
+interface CpuModel {
+  forward(i: Data): Data;
+  gradients(b: Data): Record<string, Float32Array>;
+  params: Record<string, Float32Array>;
+}
+interface GpuModel {
+  forward(i: Data): Promise<Data>;
+  gradients(b: Data): Promise<Record<string, Float32Array>>;
+  destroy(): void;
+}
+
+function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let scale = 1e-6;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  if (actual.length !== expected.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
+  return Number.isNaN(worst) ? Infinity : worst;
+}
+
+async function load<T>(name: string, code: string): Promise<T> {
+  mkdirSync(OUT, { recursive: true });
+  const path = join(OUT, name);
+  writeFileSync(path, code);
+  return (await import(pathToFileURL(path).href)) as T;
+}
+
+function graph(text: string): GradGraph {
+  const r = runGrad("structure.nn", text);
+  if (!r.grad) throw new Error(rendered(r));
+  return r.grad;
+}
+
+const rounded = (t: Tensor): Tensor => tensor(t.shape, Float64Array.from(t.data, Math.fround));
+
+/** The interpreter's outputs and gradients for the test batch, and that batch as the modules take it. */
+function reference(g: GradGraph, batchSize: number) {
+  const dims = bindDims(g, { batch: batchSize });
+  const params = new Map([...initParams(g, dims, 7)].map(([k, v]) => [k, rounded(v)]));
+  const feeds = new Map([...randomFeeds(g, dims, 3)].map(([k, v]) => [k, rounded(v)]));
+  const batch: Data = Object.fromEntries([...feeds].map(([k, v]) => [k, Float32Array.from(v.data)]));
+  const env = { dims, feeds, params, seed: 7 };
+  const outs = interpret(g, { ...env, training: false, roots: g.outputs.map((o) => o.node) });
+  const grads = interpret(g, { ...env, training: true, step: 0, roots: g.gradients.map((x) => x.node) });
+  return { batch, outs, grads };
+}
+
+describe("structural ops on the CPU", () => {
+  it("match the interpreter: every output and gradient", async () => {
+    const g = graph(MODEL);
+    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>("structure.cpu.ts", emitCpuModule(g));
+    const model = mod.createModel({ dims: { batch: 3 }, seed: 7 });
+    const ref = reference(g, 3);
+    const outs = model.forward(ref.batch);
+    for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
+    const grads = model.gradients(ref.batch);
+    for (const x of g.gradients) expect(relError(grads[x.name]!, ref.grads[x.node]!.data), `gradient ${x.name}`).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it("checks a slice's bounds at run time where the size was symbolic", async () => {
+    const g = graph("dim n\ninput x: [n, 4]\nparam w: [4]\nloss = sum(x[2:5] w)\n");
+    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel & { loss(b: Data): number } }>("slice-bounds.cpu.ts", emitCpuModule(g));
+    expect(mod.createModel({ dims: { n: 5 }, seed: 1 }).loss({ x: new Float32Array(20) })).toBe(0);
+    expect(() => mod.createModel({ dims: { n: 4 }, seed: 1 }).loss({ x: new Float32Array(16) })).toThrow(/positions 2 to 4 are outside an axis of size 4/);
+  });
+});
+
+const ctx = await webgpuDevice();
+if (typeof ctx === "string" && REQUIRED) throw new Error(`NNC_REQUIRE_WEBGPU=1 but WebGPU is unavailable: ${ctx}`);
+if (typeof ctx === "string") {
+  describe("structural ops on WebGPU", () => {
+    it.skip(`skipped: ${ctx}; to run it without a GPU: ${SETUP_COMMAND}`, () => {});
+  });
+} else {
+  describe("structural ops on WebGPU", () => {
+    it("match the interpreter: every output and gradient", async () => {
+      const g = graph(MODEL);
+      const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number; device: GPUDevice }): Promise<GpuModel> }>("structure.ts", emitWebgpuModule(g).code);
+      const model = await mod.createModel({ dims: { batch: 3 }, seed: 7, device: ctx.device });
+      try {
+        const ref = reference(g, 3);
+        const outs = await model.forward(ref.batch);
+        for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
+        const grads = await model.gradients(ref.batch);
+        for (const x of g.gradients) expect(relError(grads[x.name]!, ref.grads[x.node]!.data), `gradient ${x.name}`).toBeLessThanOrEqual(TOLERANCE);
+      } finally {
+        model.destroy();
+      }
+    });
+  });
+}
+
+describe("shapes of the structural ops and of bracket indexing", () => {
+  it("infers each result's shape", () => {
+    const r = frontEnd(MODEL);
+    expect(codes(r)).toEqual([]);
+    expect(namedShapes(r)).toMatchObject({
+      m: "[batch, 3, 5]",
+      n: "[batch, 5, 3]",
+      p: "[1, batch, 5, 3]",
+      c: "[4, 3, 5]",
+      d: "[batch, 5, 5]",
+      e: "[batch, 3, 5]",
+      f: "[3]",
+      g: "[batch]",
+      v: "[batch, 1, 1]",
+      z: "[batch, 6]",
+    });
+  });
+
+  it.each([
+    ["x[0]", "[3, 4, 5]"],
+    ["x[:, -1]", "[2, 4, 5]"],
+    ["x[..., 1:3]", "[2, 3, 4, 2]"],
+    ["x[1:, ..., -1]", "[1, 3, 4]"],
+    ["x[:, :-1, 2:, ...]", "[2, 2, 2, 5]"],
+    ["x[0][0][0]", "[5]"],
+    ["x[-2:]", "[2, 3, 4, 5]"],
+  ])("%s of a [2, 3, 4, 5] tensor is %s", (index, shape) => {
+    const r = frontEnd(`param x: [2, 3, 4, 5]\ny = ${index}\nloss = sum(y)\n`);
+    expect(codes(r)).toEqual([]);
+    expect(namedShapes(r)["y"]).toBe(shape);
+  });
+
+  it("slices a symbolic axis when both ends count from the same side, and says why otherwise", () => {
+    const shapes = (e: string) => namedShapes(frontEnd(`dim n\ninput x: [n, 4]\ny = ${e}\nloss = sum(y)\n`))["y"];
+    expect(shapes("x[1:3]")).toBe("[2, 4]");
+    expect(shapes("x[-3:-1]")).toBe("[2, 4]");
+    expect(shapes("x[-2:]")).toBe("[2, 4]");
+    expect(shapes("x[0:]")).toBe("[n, 4]");
+    const r = frontEnd("dim n\ninput x: [n, 4]\ny = x[1:-1]\nloss = sum(y)\n");
+    expect(codes(r)).toEqual(["NNC223"]);
+    expect(rendered(r)).toMatch(/depends on the size `n`/);
+  });
+});

@@ -22,6 +22,7 @@ import { resolveShape, size, tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { DROPOUT_STREAM, uniform01 } from "../src/backend/cpu/runtime/rng.ts";
 import { rendered } from "./helpers.ts";
+import { STRUCTURE } from "./structure-models.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(import.meta.dirname, ".generated");
@@ -51,6 +52,7 @@ function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): numbe
  * valid strided conv2d that leaves rows unread, maxpool2d, the other losses and optimizers (adamw
  * with the activations written from their scalar formulas). */
 const EXTRA: Record<string, string> = {
+  "structure.nn": STRUCTURE,
   "layers_hinge_adam.nn": `model layers_hinge_adam
 dim batch
 input x: [batch, 64]

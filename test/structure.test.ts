@@ -18,31 +18,12 @@ import { bindDims, interpret } from "../src/interp/interpret.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { codes, frontEnd, namedShapes, rendered } from "./helpers.ts";
+import { STRUCTURE as MODEL } from "./structure-models.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
 const OUT = join(import.meta.dirname, ".generated", "structure");
 const TOLERANCE = 1e-4;
 
-const MODEL = `model structure
-dim batch
-input x: [batch, 3, 4]
-target y: [batch, 6]
-param A: [4, 5] = uniform(-1, 1)
-param B: [2, 3, 5] = uniform(-1, 1)
-h = tanh(x A)
-m = causal_mask(h, fill = 0)
-n = softmax(causal_mask(permute(h, [0, 2, 1])))
-p = permute(reshape(h, [batch, 3, 5, 1]), [3, 0, 2, 1])
-c = concat(B, m[0:2], axis = 0)
-d = concat(m, h[:, 1:], axis = 1)
-e = where(greater(m, 0.1), m, less(h, -0.1) * h)
-f = sum(e, axis = [0, 2])
-g = max(d, axis = [1, -1])
-v = var(n, axis = [1, 2], keepdims = true)
-z = concat(n[..., 0] * reshape(v, [batch, 1]), p[0, :, 0:1, 0] + var(h), axis = -1) + sum(f) + mean(c) + reshape(g, [batch, 1])
-output z, m, n, p, c, d, e, f, g
-loss = mse(z, y)
-`;
 
 type Data = Record<string, Float32Array | Int32Array>;
 interface CpuModel {

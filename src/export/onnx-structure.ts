@@ -25,13 +25,23 @@ export const structureRules: Rules<StructureOp> = {
   // Pad with zeros before and after the piece along the axis (the axis restored first after take).
   unslice: ({ b, args, argShapes, attrs, out }) => {
     const r = attrs.shape.length;
-    const len = b.dim(attrs.shape[attrs.axis]!);
-    const g = argShapes[0]!.length === r ? args[0]! : b.op("Unsqueeze", [args[0]!, b.ints([attrs.axis])]);
-    const count = argShapes[0]!.length === r ? b.dim(argShapes[0]![attrs.axis]!) : 1;
-    if (typeof len !== "number" || typeof count !== "number") return { unsupported: `the gradient of a slice along an axis of symbolic size \`${String(len)}\`` };
-    const start = attrs.start < 0 ? attrs.start + len : attrs.start;
-    const pads = Array.from({ length: 2 * r }, (_, k) => (k === attrs.axis ? start : k === r + attrs.axis ? len - start - count : 0));
-    return b.op("Pad", [g, b.ints(pads)], {}, out);
+    const kept = argShapes[0]!.length === r;
+    const g = kept ? args[0]! : b.op("Unsqueeze", [args[0]!, b.ints([attrs.axis])]);
+    const lenDim = attrs.shape[attrs.axis]!;
+    const countDim = kept ? argShapes[0]![attrs.axis]! : 1;
+    const [len, count] = [b.dim(lenDim), b.dim(countDim)];
+    if (typeof len === "number" && typeof count === "number") {
+      const start = attrs.start < 0 ? attrs.start + len : attrs.start;
+      const pads = Array.from({ length: 2 * r }, (_, k) => (k === attrs.axis ? start : k === r + attrs.axis ? len - start - count : 0));
+      return b.op("Pad", [g, b.ints(pads)], {}, out);
+    }
+    // A symbolic size: the pads are computed from the sizes the inputs carry.
+    if (!b.canResolve([lenDim, countDim])) return { unsupported: `the gradient of a slice along an axis of size \`${String(len)}\`, which no input carries` };
+    const L = b.shapeOf([lenDim]);
+    const before = attrs.start >= 0 ? b.ints([attrs.start]) : b.op("Add", [L, b.ints([attrs.start])]);
+    const after = b.op("Sub", [b.op("Sub", [L, before]), b.shapeOf([countDim])]);
+    const pads = Array.from({ length: 2 * r }, (_, k) => (k === attrs.axis ? before : k === r + attrs.axis ? after : b.ints([0])));
+    return b.op("Pad", [g, b.op("Concat", pads, { axis: { i: 0 } })], {}, out);
   },
   squeeze: ({ b, args, argShapes, attrs, out }) => b.op("Squeeze", [args[0]!, b.ints(attrs.axes.map((a) => norm(a, argShapes[0]!.length)))], {}, out),
 };

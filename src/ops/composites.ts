@@ -40,5 +40,29 @@ const logsumexp = defineComposite<OpAttrs["sum"]>({
   doc: "logsumexp(x, axis = none, keepdims = false): log Σ e^x along an axis (or over everything), computed without overflow",
 });
 
+/** x − mean(x) and its variance along the last axis (kept as an axis of 1), for layernorm. */
+const centred = (b: ExpandBuilder, x: Ref): { d: Ref; variance: Ref } => {
+  const d = b.op("sub", [x, b.op("mean", [x], { axis: -1, keepdims: true })], {});
+  return { d, variance: b.op("mean", [b.op("mul", [d, d], {})], { axis: -1, keepdims: true }) };
+};
+
+// A composite rather than an op of its own: the parts give the same numbers
+// as a fused kernel to rounding (the variance is two-pass, of x − mean, as
+// PyTorch's), their derivatives compose into the textbook gradient, and
+// both backends, the interpreter and ONNX need no new code. The scale and
+// shift are one op (norm_affine) so that their sizes are checked as such.
+const layernorm = defineComposite<{ eps: number }>({
+  callName: "layernorm",
+  kind: "layer",
+  tensors: ["x", "gamma", "beta"],
+  attrs: { eps: { kind: "number", default: 1e-5 } },
+  expand: (b, [x, gamma, beta], { eps }) => {
+    const { d, variance } = centred(b, x!);
+    const xhat = b.op("div", [d, b.op("sqrt", [b.op("add", [variance, b.op("const", [], { value: eps })], {})], {})], {});
+    return b.op("norm_affine", [xhat, gamma!, beta!], { what: "layernorm" });
+  },
+  doc: "layer normalisation over the last axis: (x − mean) / √(variance + eps) · gamma + beta, with `gamma`, `beta` vectors of the last axis's size (the variance is the biased one, as PyTorch's)",
+});
+
 /** Composite built-ins by the name users call them. A Map, so `constructor` or `__proto__` find nothing. */
-export const COMPOSITES: ReadonlyMap<string, CompositeDef<never>> = new Map([logsumexp].map((c) => [c.callName, c as CompositeDef<never>]));
+export const COMPOSITES: ReadonlyMap<string, CompositeDef<never>> = new Map([logsumexp, layernorm].map((c) => [c.callName, c as CompositeDef<never>]));

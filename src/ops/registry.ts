@@ -8,6 +8,9 @@ import { layerOps } from "./layers.ts";
 import { linalgOps } from "./linalg.ts";
 import { lossOps } from "./losses.ts";
 import { internalOps } from "./internal.ts";
+import { normOps } from "./norm.ts";
+import { poolOps } from "./pool.ts";
+import { sparseOps } from "./sparse.ts";
 import { sourceOps } from "./sources.ts";
 import type { OpDef, OpName } from "./types.ts";
 
@@ -20,6 +23,9 @@ export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   ...layerOps,
   ...lossOps,
   ...internalOps,
+  ...normOps,
+  ...poolOps,
+  ...sparseOps,
 };
 
 /** Built-in functions by the name users call them. A Map, so `constructor` or `__proto__` find nothing. */

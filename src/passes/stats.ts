@@ -67,6 +67,10 @@ const COSTS: { readonly [K in Exclude<OpName, ScalarOpName>]: Cost } = {
   conv2d_grad_kernel: (out, args, n, shapes) => (2 * out * (args[1] ?? 0)) / shapes(n.id)[3]!,
   maxpool2d_grad: perIn(1),
   embed_grad: (_out, args) => args[1] ?? 0,
+  avgpool2d: perIn(1),
+  global_avgpool: perIn(1),
+  avgpool2d_grad: perOut(1),
+  sparse_cross_entropy: perIn(7),
 };
 
 /** The grad graph is the training graph: dropout counts its draw. */

@@ -37,6 +37,8 @@ export const DIAG_CODES = {
   NNC231: "a normalisation's scale or shift (`gamma`, `beta`) is not a vector of the last axis's size",
   NNC232: "`sparse_cross_entropy`: the labels are not one integer per row of the logits",
   NNC233: "an integer target given to a loss that needs float targets (use `sparse_cross_entropy`)",
+  NNC234: "`batchnorm` of a value without rows and a last axis of channels (rank below 2)",
+  NNC235: "`batchnorm`'s `momentum` outside [0, 1] or `eps` not positive (also `layernorm`'s `eps`)",
   NNC301: "no derivative rule for a gradient that is needed",
   NNC302: "a param gets no gradient (a warning: its gradient is zero)",
   NNC303: "nothing to differentiate (no `loss`)",

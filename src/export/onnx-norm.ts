@@ -5,7 +5,7 @@
 import type { Dim } from "../ops/types.ts";
 import type { Rules } from "./onnx-rules.ts";
 
-export type NormOp = "avgpool2d" | "global_avgpool" | "avgpool2d_grad" | "sparse_cross_entropy";
+export type NormOp = "avgpool2d" | "global_avgpool" | "avgpool2d_grad" | "sparse_cross_entropy" | "batch_mean" | "batch_var";
 
 const NCHW = [0, 3, 1, 2];
 const NHWC = [0, 2, 3, 1];
@@ -35,4 +35,21 @@ export const normRules: Rules<NormOp> = {
     const picked = b.op("GatherElements", [z!, b.op("Unsqueeze", [b.op("Cast", [y!], { to: { i: 7 } }), b.ints([-1])])], { axis: { i: -1 } });
     return b.op("ReduceMean", [b.op("Sub", [lse, picked])], { keepdims: { i: 0 } }, out);
   },
+  // In a training step, the batch's statistics over every axis but the last; in inference, the running ones.
+  batch_mean: ({ b, args: [x, running], argShapes, training, out }) =>
+    training ? b.op("ReduceMean", [x!, b.ints(leading(argShapes[0]!.length))], { keepdims: { i: 0 } }, out) : b.op("Identity", [running!], {}, out),
+  batch_var: ({ b, args: [x, running], argShapes, attrs, training, out }) => {
+    if (!training) return b.op("Identity", [running!], {}, out);
+    const axes = b.ints(leading(argShapes[0]!.length));
+    const d = b.op("Sub", [x!, b.op("ReduceMean", [x!, axes], { keepdims: { i: 1 } })]);
+    const biased = b.op("ReduceMean", [b.op("Mul", [d, d]), axes], { keepdims: { i: 0 } });
+    if (!attrs.unbiased) return b.op("Identity", [biased], {}, out);
+    // rows / (max(rows, 2) − 1), rows = size / channels, from the runtime shape (the batch may be symbolic).
+    const rows = b.op("Div", [b.op("Cast", [b.op("Size", [x!])], { to: { i: 1 } }), b.op("Cast", [b.op("Size", [running!])], { to: { i: 1 } })]);
+    const scale = b.op("Div", [rows, b.op("Sub", [b.op("Max", [rows, b.floats([2])]), b.floats([1])])]);
+    return b.op("Mul", [biased, scale], {}, out);
+  },
 };
+
+/** Every axis but the last of a tensor of this rank. */
+const leading = (rank: number) => Array.from({ length: rank - 1 }, (_, i) => i);

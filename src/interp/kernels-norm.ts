@@ -58,3 +58,26 @@ export const normKernels: { readonly [K in NormKernelName]: Kernel<K> } = {
     return scalar(s / rows);
   },
 };
+
+/** Each channel's mean and the sum of squared deviations from it, over every axis but the last. */
+function columnMoments(x: Tensor): { rows: number; mean: Float64Array; squares: Float64Array } {
+  if (x.shape.length < 2) throw new Error(`batchnorm: expected rows and channels, got ${formatDims(x.shape)}`);
+  const width = x.shape[x.shape.length - 1]!;
+  const rows = x.data.length / width;
+  const mean = new Float64Array(width);
+  const squares = new Float64Array(width);
+  for (let i = 0; i < x.data.length; i++) mean[i % width] += x.data[i]! / rows;
+  for (let i = 0; i < x.data.length; i++) squares[i % width] += (x.data[i]! - mean[i % width]!) ** 2;
+  return { rows, mean, squares };
+}
+
+/** In training, the batch's statistic; in inference, the running one, as it is. */
+export const batchStatKernels: { readonly [K in "batch_mean" | "batch_var"]: Kernel<K> } = {
+  batch_mean: ([x, running], _attrs, ctx) => (ctx.training ? tensor([x!.shape.at(-1)!], columnMoments(x!).mean) : running!),
+  batch_var: ([x, running], { unbiased }, ctx) => {
+    if (!ctx.training) return running!;
+    const { rows, squares } = columnMoments(x!);
+    const den = unbiased ? Math.max(rows, 2) - 1 : rows;
+    return tensor([x!.shape.at(-1)!], squares.map((q) => q / den));
+  },
+};

@@ -6,7 +6,7 @@ import type { OpAttrs, OpName } from "../ops/types.ts";
 import { elementwiseKernels } from "./kernels-elementwise.ts";
 import { layerKernels } from "./kernels-layers.ts";
 import { lossKernels } from "./kernels-losses.ts";
-import { normKernels } from "./kernels-norm.ts";
+import { batchStatKernels, normKernels } from "./kernels-norm.ts";
 import { shapeKernels } from "./kernels-shape.ts";
 import { scalar, type Tensor } from "./tensor.ts";
 
@@ -48,4 +48,5 @@ export const KERNELS: { readonly [K in OpName]: Kernel<K> } = {
   ...layerKernels,
   ...lossKernels,
   ...normKernels,
+  ...batchStatKernels,
 };

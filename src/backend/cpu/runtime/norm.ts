@@ -86,3 +86,32 @@ export function sparseAccuracy(p: Float32Array, pOff: number, labels: Int32Array
   }
   return hits / rows;
 }
+
+/** The mean of each column of x [rows, width] (each channel over every other axis), into out [width]. */
+export function batchMean(x: Float32Array, xOff: number, rows: number, width: number, out: Float32Array, outOff: number): void {
+  for (let j = 0; j < width; j++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += x[xOff + r * width + j];
+    out[outOff + j] = s / rows;
+  }
+}
+
+/**
+ * The variance of each column of x [rows, width], two-pass (about the
+ * column's mean): divided by rows, or by rows − 1 when `unbiased` (the
+ * running estimate; one row divides by 1).
+ */
+export function batchVar(x: Float32Array, xOff: number, rows: number, width: number, unbiased: boolean, out: Float32Array, outOff: number): void {
+  const den = unbiased ? Math.max(rows, 2) - 1 : rows;
+  for (let j = 0; j < width; j++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += x[xOff + r * width + j];
+    const m = s / rows;
+    let q = 0;
+    for (let r = 0; r < rows; r++) {
+      const d = x[xOff + r * width + j] - m;
+      q += d * d;
+    }
+    out[outOff + j] = q / den;
+  }
+}

@@ -296,7 +296,8 @@ async function predictCommand(file: string, flags: TrainedFlags & { count: numbe
     const target = set.columns.get(o.targets[0]!);
     const width = out.length;
     const best = predictedClass(out, 0, width);
-    const expected = target ? String(predictedClass(target, r * width, width)) : "-";
+    // An integer target holds each row's class id itself.
+    const expected = !target ? "-" : target instanceof Int32Array ? String(target[r]) : String(predictedClass(target, r * width, width));
     // One sigmoid column is the probability of class 1.
     const confidence = width === 1 ? (best === 1 ? out[0]! : 1 - out[0]!) : out[best]!;
     process.stdout.write(`${String(r).padStart(3)}  ${String(best).padStart(9)}  ${expected.padStart(8)}  ${confidence.toFixed(4).padStart(10)}\n`);

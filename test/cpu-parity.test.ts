@@ -12,6 +12,7 @@ import type { GradGraph } from "../src/ir/graph.ts";
 import { initParams } from "../src/interp/init.ts";
 import { bindDims, interpret } from "../src/interp/interpret.ts";
 import { optimizerStep } from "../src/interp/optim.ts";
+import { applyStatUpdates, statUpdateRoots } from "../src/interp/running-stats.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
@@ -101,12 +102,13 @@ describe.each(EXAMPLES.flatMap((file) => [true, false].map((wasm) => ({ file, wa
     const state = new Map([...current].map(([k, v]) => [k, [new Float64Array(v.data.length), new Float64Array(v.data.length)] as const]));
     for (let s = 0; s < 3; s++) {
       const value = model.trainStep(batch);
-      const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node)] });
+      const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node), ...statUpdateRoots(g)] });
       expect(relError([value], vals[g.loss!.node]!.data), `loss at step ${s}`).toBeLessThanOrEqual(TOLERANCE);
       for (const x of g.gradients) {
         const [m, v] = state.get(x.name)!;
         optimizerStep(g.train, undefined, current.get(x.name)!.data, vals[x.node]!.data, m, v, s + 1);
       }
+      applyStatUpdates(g, vals, current);
     }
     expect(model.step).toBe(3);
     for (const p of g.params) expect(relError(model.params[p.name]!, current.get(p.name)!.data), `param ${p.name} after 3 steps`).toBeLessThanOrEqual(TOLERANCE);

@@ -115,6 +115,15 @@ const CASES: Case[] = [
   { expr: "hinge(A, y)", a: "[2, 3]", out: [], extra: "target y: [2, 3]" },
   { expr: "sumsq(A)", a: "[2, 3]", out: [] },
   { expr: "sumabs(A)", a: "[2, 3]", out: [] },
+  { expr: "layernorm(A, B, C)", a: "[2, 3, 4]", b: "[4]", out: [2, 3, 4], extra: "param C: [4] = uniform(-1, 1)" },
+  { expr: "layernorm(A, B, C, eps = 0.5)", a: "[3, 4]", b: "[4]", out: [3, 4], extra: "param C: [_] = uniform(-1, 1)" },
+  { expr: "batchnorm(A, B, C)", a: "[4, 3]", b: "[3]", out: [4, 3], extra: "param C: [3] = uniform(-1, 1)" },
+  { expr: "batchnorm(A, B, C, momentum = 0.5, eps = 0.1)", a: "[2, 2, 3, 2]", b: "[_]", out: [2, 2, 3, 2], extra: "param C: [_] = uniform(-1, 1)" },
+  { expr: "avgpool2d(A)", a: "[2, 4, 4, 2]", out: [2, 2, 2, 2] },
+  { expr: "avgpool2d(A, size = 2)", a: "[1, 5, 3, 2]", out: [1, 2, 1, 2] },
+  { expr: "global_avgpool(A)", a: "[2, 3, 2, 3]", out: [2, 3] },
+  { expr: "sparse_cross_entropy(A, y)", a: "[3, 4]", out: [], extra: "target y: int[3]" },
+  { expr: "sparse_cross_entropy(A, y)", a: "[2, 3, 4]", out: [], extra: "target y: int[2, 3]" },
   { expr: "sumsq(A) + sum(A B)", a: "[2, 3]", b: "[3]", out: [] },
 ];
 

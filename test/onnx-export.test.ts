@@ -50,7 +50,8 @@ function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): numbe
 
 /** Layers, losses and optimizers no example uses: conv2d "same" with a stride and an even kernel, a
  * valid strided conv2d that leaves rows unread, maxpool2d, the other losses and optimizers (adamw
- * with the activations written from their scalar formulas). */
+ * with the activations written from their scalar formulas), average pooling that leaves a row and
+ * a column unread, layernorm and the integer-label cross-entropy. */
 const EXTRA: Record<string, string> = {
   "structure.nn": STRUCTURE,
   "layers_hinge_adam.nn": `model layers_hinge_adam
@@ -99,6 +100,23 @@ z = log_softmax(x W + c) - minimum(step(x W) * sign(x W), 0.5)
 output z
 loss = mse(z, y) + sumsq(stop_gradient(W) * W)
 train adagrad(lr = 0.1)
+`,
+  "pool_sparse_sgd.nn": `model pool_sparse_sgd
+dim batch
+input x: [batch, 50]
+target y: int[batch]
+param K: [3, 3, 2, 3] = uniform(-1, 1)
+param g: [3] = uniform(0.5, 1.5)
+param b: [3] = uniform(-1, 1)
+param W: [3, 4] = uniform(-1, 1)
+img = reshape(x, [batch, 5, 5, 2])
+c = conv2d(img, K, padding = "same")
+a = avgpool2d(c)
+n = layernorm(c, g, b, eps = 0.01)
+s = global_avgpool(n) W + mean(flatten(a), axis = 1, keepdims = true)
+output s
+loss = sparse_cross_entropy(s, y)
+train sgd(lr = 0.1)
 `,
   "activations_adamw.nn": `model activations_adamw
 dim batch

@@ -18,6 +18,7 @@ import type { GradGraph } from "../src/ir/graph.ts";
 import { initParams } from "../src/interp/init.ts";
 import { bindDims, interpret } from "../src/interp/interpret.ts";
 import { optimizerStep } from "../src/interp/optim.ts";
+import { applyStatUpdates, statUpdateRoots } from "../src/interp/running-stats.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
@@ -159,13 +160,14 @@ if (typeof ctx === "string") {
         for (let s = 0; s < 3; s++) {
           const value = await model.trainStep(batch);
           const cpuValue = cpuModel.trainStep(batch);
-          const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node)] });
+          const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node), ...statUpdateRoots(g)] });
           expect(relError([value], vals[g.loss!.node]!.data), `loss at step ${s}`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
           expect(relError([value], [cpuValue]), `loss at step ${s} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
           for (const x of g.gradients) {
             const [m, v] = state.get(x.name)!;
             optimizerStep(g.train, undefined, current.get(x.name)!.data, vals[x.node]!.data, m, v, s + 1);
           }
+          applyStatUpdates(g, vals, current);
         }
         expect(model.step).toBe(3);
         const after = await model.getParams();

@@ -109,6 +109,7 @@ function idLimit(g: GradGraph, input: number, dims: ReadonlyMap<string, number>)
   for (const n of g.nodes) {
     if (n.op === "embed" && n.args[0] === input) limit = Math.min(limit, resolveShape(g.shapes[n.args[1]!]!, dims)[0]!);
     if (n.op === "one_hot" && n.args[0] === input) limit = Math.min(limit, n.attrs.n);
+    if (n.op === "sparse_cross_entropy" && n.args[1] === input) limit = Math.min(limit, resolveShape(g.shapes[n.args[0]!]!, dims).at(-1)!);
   }
   return Number.isFinite(limit) ? limit : 2;
 }

@@ -153,7 +153,9 @@ export function exportForward(g: Graph, params: ReadonlyMap<string, Float32Array
 export function exportTraining(g: GradGraph, diags: DiagnosticBag, opts: OnnxExportOptions = {}): Uint8Array | undefined {
   const b = new OnnxBuilder(fixedDims(g, opts));
   const grads = new Map(g.gradients.map((x) => [x.name, x.node]));
-  const use = needed(g, [g.loss!.node, ...g.params.map((p) => grads.get(p.name)!)]);
+  // A running statistic (batchnorm's) has no gradient: its new value is its update, and its optimizer state passes through.
+  const stats = new Map((g.runningStats ?? []).map((r) => [r.name, r.update]));
+  const use = needed(g, [g.loss!.node, ...g.params.map((p) => stats.get(p.name) ?? grads.get(p.name)!)]);
   declareData(g, b, use);
   const { slots } = optimizerOf(g.train);
   const stateNames = (name: string) => Array.from({ length: slots }, (_, k) => `state/${name}/${k + 1}`);
@@ -166,6 +168,12 @@ export function exportTraining(g: GradGraph, diags: DiagnosticBag, opts: OnnxExp
   if (names === undefined) return undefined;
   output(g, b, names.get(g.loss!.node)!, "loss", g.loss!.node);
   for (const p of g.params) {
+    const stat = stats.get(p.name);
+    if (stat !== undefined) {
+      output(g, b, names.get(stat)!, `new/${p.name}`, p.node);
+      stateNames(p.name).forEach((s) => output(g, b, s, `new/${s}`, p.node));
+      continue;
+    }
     // Every param has a gradient node: a zero one where the loss does not reach it (NNC302).
     const grad = names.get(grads.get(p.name)!)!;
     const [param, ...state] = update(b, g.train, { param: p.name, grad, state: stateNames(p.name) }, "train/step");

@@ -8,6 +8,7 @@ import type { OpAttrs, OpName, ScalarOpName, Shape } from "../ops/types.ts";
 import type { OnnxBuilder } from "./onnx-builder.ts";
 import { layerRules, type LayerOp } from "./onnx-layers.ts";
 import { lossRules, type LossOp } from "./onnx-losses.ts";
+import { normRules, type NormOp } from "./onnx-norm.ts";
 import { fromScalar } from "./onnx-scalar.ts";
 import { structureRules, type StructureOp } from "./onnx-structure.ts";
 
@@ -50,7 +51,7 @@ function reduce(op: string) {
  * written from its formula by fromScalar, so a new elementwise op needs no
  * rule here; every op that is not elementwise must have one.
  */
-type MathOp = Exclude<OpName, "input" | "param" | "const" | "dimval" | LossOp | LayerOp | StructureOp | ScalarOpName>;
+type MathOp = Exclude<OpName, "input" | "param" | "const" | "dimval" | LossOp | LayerOp | StructureOp | NormOp | ScalarOpName>;
 
 const mathRules: Rules<MathOp> & Partial<Rules<ScalarOpName>> = {
   add: binary("Add"),
@@ -81,7 +82,8 @@ const mathRules: Rules<MathOp> & Partial<Rules<ScalarOpName>> = {
   },
   reshape: ({ b, args, shape, out }) => b.op("Reshape", [args[0]!, b.shapeOf(shape)], {}, out),
   flatten: ({ b, args, shape, out }) => b.op("Reshape", [args[0]!, b.shapeOf(shape)], {}, out),
-  one_hot: ({ b, args, attrs, out }) => b.op("OneHot", [args[0]!, b.ints([attrs.n]), b.floats([0, 1], [2])], { axis: { i: -1 } }, out),
+  // ONNX Runtime's OneHot takes int64 indices, not nnc's int32 ids.
+  one_hot: ({ b, args, attrs, out }) => b.op("OneHot", [b.op("Cast", [args[0]!], { to: { i: 7 } }), b.ints([attrs.n]), b.floats([0, 1], [2])], { axis: { i: -1 } }, out),
   softmax: ({ b, args, attrs, out }) => b.op("Softmax", [args[0]!], { axis: { i: attrs.axis } }, out),
   log_softmax: ({ b, args, attrs, out }) => b.op("LogSoftmax", [args[0]!], { axis: { i: attrs.axis } }, out),
   sum: reduce("ReduceSum"),
@@ -112,6 +114,7 @@ const ONNX_RULES: Rules<Exclude<OpName, "input" | "param" | ScalarOpName>> & Par
   ...layerRules,
   ...lossRules,
   ...structureRules,
+  ...normRules,
   const: ({ b, attrs }) => b.floats([attrs.value]),
   dimval: ({ b, attrs }) => b.dimScalar(attrs.dim) ?? { unsupported: `the size of dim \`${attrs.dim}\` is used here, but no input of the exported graph carries it: fix it with --dim ${attrs.dim}=N` },
 };

@@ -6,6 +6,7 @@ import type { OpAttrs, OpName } from "../ops/types.ts";
 import { elementwiseKernels } from "./kernels-elementwise.ts";
 import { layerKernels } from "./kernels-layers.ts";
 import { lossKernels } from "./kernels-losses.ts";
+import { batchStatKernels, normKernels } from "./kernels-norm.ts";
 import { shapeKernels } from "./kernels-shape.ts";
 import { structureKernels } from "./kernels-structure.ts";
 import { scalar, type Tensor } from "./tensor.ts";
@@ -48,4 +49,6 @@ export const KERNELS: { readonly [K in OpName]: Kernel<K> } = {
   ...layerKernels,
   ...lossKernels,
   ...structureKernels,
+  ...normKernels,
+  ...batchStatKernels,
 };

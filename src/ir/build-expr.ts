@@ -6,7 +6,8 @@ import type { Span } from "../diag/source.ts";
 import { didYouMean } from "../diag/suggest.ts";
 import { COMPOSITES } from "../ops/composites.ts";
 import { BUILTINS, OPS } from "../ops/registry.ts";
-import type { AttrSpec, OpAttrs, OpName, ReshapeDim } from "../ops/types.ts";
+import type { DiagCode } from "../diag/codes.ts";
+import type { AttrSpec, Init, OpAttrs, OpName, ReshapeDim } from "../ops/types.ts";
 import type { Expr } from "../syntax/ast.ts";
 import { bindArgs, evalConst } from "./consts.ts";
 import type { Node, NodeId } from "./graph.ts";
@@ -28,9 +29,17 @@ function variadicNames(names: readonly string[], n: number): string[] {
   return Array.from({ length: Math.max(n, names.length) }, (_, k) => names[k] ?? `x${k + 1}`);
 }
 
+/** Where running statistics (batchnorm's) are declared: the graph builder's params. */
+export interface StatSink {
+  /** A param of shape [_] named from `suffix`, its node made by `add`; `update` is its value after a training step. */
+  declare(suffix: string, init: Init, span: Span, add: (name: string) => NodeId, update: (stat: NodeId) => NodeId): NodeId;
+}
+
 export class ExprBuilder {
   readonly nodes: Node[] = [];
   private expansion: { name: string; call: Span }[] = [];
+  /** Where a call to batchnorm declares its running statistics. */
+  stats: StatSink | undefined;
 
   constructor(
     readonly symbols: ReadonlyMap<string, Symbol>,
@@ -177,7 +186,15 @@ export class ExprBuilder {
     if (op === undefined) {
       // A composite's parts all stand at the call, so their diagnostics point at it (or at the user's argument).
       const spanOf = new Map(bound.args.map((a, k) => [a, bound.argSpans[k]!]));
-      const parts = { op: <K extends OpName>(k: K, args: readonly NodeId[], attrs: OpAttrs[K]) => this.addOp(k, args, attrs, e.span, args.map((a) => spanOf.get(a) ?? e.span)) };
+      const op = <K extends OpName>(k: K, args: readonly NodeId[], attrs: OpAttrs[K]) => this.addOp(k, args, attrs, e.span, args.map((a) => spanOf.get(a) ?? e.span));
+      const parts = {
+        op,
+        runningStat: (suffix: string, init: Init, update: (stat: NodeId) => NodeId) => {
+          if (!this.stats) throw new Error("internal: running statistics outside a model's definitions");
+          return this.stats.declare(suffix, init, e.span, (name) => this.add("param", [], { name, init }, e.span, [], name), update);
+        },
+        error: (code: DiagCode, message: string) => this.bag.error(code, e.span, message),
+      };
       return composite!.expand(parts, bound.args, bound.attrs as never);
     }
     // Each dropout draws its own random stream, numbered in the order they are built.

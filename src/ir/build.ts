@@ -8,7 +8,7 @@ import type { DType, IDim, IShape } from "../ops/types.ts";
 import type { Expr, Program, ShapeSpec, Stmt } from "../syntax/ast.ts";
 import { evalConst, readInit, readTrain } from "./consts.ts";
 import { ExprBuilder, type Symbol } from "./build-expr.ts";
-import type { Declared, DimDecl, Graph, NodeId, TrainSpec } from "./graph.ts";
+import type { Declared, DimDecl, Graph, NodeId, RunningStat, TrainSpec } from "./graph.ts";
 import { liveFrom } from "./compact.ts";
 
 function declaredName(s: Stmt): { text: string; span: Span } | undefined {
@@ -68,6 +68,7 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
     inputs: b.inputs,
     targets: b.targets,
     params: b.params,
+    ...(b.runningStats.length > 0 ? { runningStats: b.runningStats } : {}),
     outputs,
     ...(loss ? { loss } : {}),
     ...(train ? { train } : {}),
@@ -87,6 +88,9 @@ class GraphBuild {
   readonly targets: Declared[] = [];
   readonly params: Declared[] = [];
   readonly defined = new Map<string, { node: NodeId; span: Span }>();
+  readonly runningStats: RunningStat[] = [];
+  /** The definition being built: running statistics are named after it. */
+  private defining = "";
 
   constructor(
     file: SourceFile,
@@ -96,6 +100,21 @@ class GraphBuild {
     const nowhere = file.span(0, 0);
     for (const name of broken) this.symbols.set(name, { kind: "broken", span: nowhere });
     this.builder = new ExprBuilder(this.symbols, this.consts, bag);
+    this.builder.stats = {
+      declare: (suffix, _init, span, add, update) => {
+        // `h1.running_mean`, then `h1.running_mean_2` for a second batchnorm in the same definition.
+        const base = `${this.defining}.${suffix}`;
+        const taken = (n: string) => this.params.some((p) => p.name === n);
+        let name = base;
+        for (let k = 2; taken(name); k++) name = `${base}_${k}`;
+        const node = add(name);
+        this.params.push({ name, node, span });
+        this.declaredShapes.set(node, { shape: [{ var: this.unknowns.length }], dtype: "f32" });
+        this.unknowns.push({ span, owner: name });
+        this.runningStats.push({ name, node, update: update(node) });
+        return node;
+      },
+    };
   }
 
   /** Pass 1: every name, so that redefinitions are caught wherever they are. */
@@ -220,6 +239,7 @@ class GraphBuild {
   private define(name: { text: string; span: Span }, value: Expr): void {
     const sym = this.symbols.get(name.text);
     if (sym?.kind !== "value" || sym.span !== name.span) return;
+    this.defining = name.text;
     const id = this.builder.expr(value, new Map());
     if (id === undefined) {
       // Already reported: later uses of the name stay quiet rather than cascade.

@@ -42,6 +42,7 @@ export function compact(graph: ShapedGraph, keep: ReadonlySet<NodeId>): { graph:
       inputs: remap(graph.inputs),
       targets: remap(graph.targets),
       params: remap(graph.params),
+      ...(graph.runningStats ? { runningStats: graph.runningStats.filter((r) => map.has(r.node) && map.has(r.update)).map((r) => ({ ...r, node: map.get(r.node)!, update: map.get(r.update)! })) } : {}),
       outputs: remap(graph.outputs),
       ...(graph.loss ? { loss: { ...graph.loss, node: map.get(graph.loss.node)! } } : {}),
       declaredShapes,

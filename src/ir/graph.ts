@@ -47,6 +47,20 @@ export interface Declared {
   readonly span: Span;
 }
 
+/**
+ * A running statistic (batchnorm's mean and variance): a param that no
+ * optimizer trains and that gets no gradient; each training step writes the
+ * value of `update` (computed in training mode) into it, after the step.
+ */
+export interface RunningStat {
+  /** The param's name (`h1.running_mean`). */
+  readonly name: string;
+  /** The param node. */
+  readonly node: NodeId;
+  /** Its new value after a training step. */
+  readonly update: NodeId;
+}
+
 /** What the builder produces: names resolved, `fn`s expanded, shapes not yet inferred. */
 export interface Graph {
   readonly stage: "graph";
@@ -57,6 +71,8 @@ export interface Graph {
   readonly inputs: readonly Declared[];
   readonly targets: readonly Declared[];
   readonly params: readonly Declared[];
+  /** Params that are running statistics (a subset of params); absent when there are none. */
+  readonly runningStats?: readonly RunningStat[];
   readonly outputs: readonly Declared[];
   readonly loss?: Declared;
   readonly train?: TrainSpec;

@@ -46,7 +46,17 @@ export interface GradientCopy {
   readonly size: Size;
 }
 
+/** A running statistic's new value, written into its param after a training step's optimizer update. */
+export interface StatCopy {
+  /** The update, a root of the training program. */
+  readonly from: NodeId;
+  /** The param it is written into. */
+  readonly to: Place;
+  readonly size: Size;
+}
+
 export interface Lowered {
+  /** Whether the forward pass differs in training mode: dropout, or batch statistics (batchnorm). */
   readonly dropout: boolean;
   readonly programs: readonly Program[];
   readonly forward: Program;
@@ -56,17 +66,20 @@ export interface Lowered {
   readonly train: Program;
   readonly persistent: readonly Persistent[];
   readonly gradientCopies: readonly GradientCopy[];
+  /** Running statistics written after each training step (none without batchnorm). */
+  readonly statCopies: readonly StatCopy[];
   readonly temps: readonly SharedTemp[];
 }
 
 export function lower(g: GradGraph): Lowered {
-  const dropout = g.nodes.some((n) => n.op === "dropout");
+  const dropout = g.nodes.some((n) => n.op === "dropout" || n.op === "batch_mean" || n.op === "batch_var");
   const loss = g.loss!.node;
+  const stats = g.runningStats ?? [];
   const kinds: { kind: ProgramKind; roots: NodeId[]; training: boolean }[] = [
     { kind: "forward", roots: g.outputs.map((o) => o.node), training: false },
     ...(dropout ? [{ kind: "forwardTraining" as const, roots: g.outputs.map((o) => o.node), training: true }] : []),
     { kind: "loss", roots: [loss], training: false },
-    { kind: "train", roots: [loss, ...g.gradients.map((x) => x.node)], training: true },
+    { kind: "train", roots: [loss, ...g.gradients.map((x) => x.node), ...stats.map((r) => r.update)], training: true },
   ];
   const schedules = kinds.map((k) => schedule(g, k.roots, k.training));
   const { persistent, fixed } = persistentMemory(g, schedules.flatMap((s) => s.steps));
@@ -78,7 +91,9 @@ export function lower(g: GradGraph): Lowered {
   });
   const forward = programs[0]!;
   const forwardTraining = dropout ? programs[1]! : forward;
-  return { dropout, programs, forward, forwardTraining, loss: programs[programs.length - 2]!, train: programs[programs.length - 1]!, persistent, gradientCopies, temps: sharedTemps(programs) };
+  const paramIndex = new Map(g.params.map((p, k) => [p.name, k]));
+  const statCopies = stats.map((r) => ({ from: r.update, to: { kind: "param" as const, index: paramIndex.get(r.name)! }, size: shapeSize(g.shapes[r.node]!) }));
+  return { dropout, programs, forward, forwardTraining, loss: programs[programs.length - 2]!, train: programs[programs.length - 1]!, persistent, gradientCopies, statCopies, temps: sharedTemps(programs) };
 }
 
 /** Data, params, gradients, optimizer state, then the constants kernels read from memory. */

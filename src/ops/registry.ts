@@ -8,6 +8,10 @@ import { layerOps } from "./layers.ts";
 import { linalgOps } from "./linalg.ts";
 import { lossOps } from "./losses.ts";
 import { internalOps } from "./internal.ts";
+import { batchnormOps } from "./batchnorm.ts";
+import { normOps } from "./norm.ts";
+import { poolOps } from "./pool.ts";
+import { sparseOps } from "./sparse.ts";
 import { sourceOps } from "./sources.ts";
 import { structureOps } from "./structure.ts";
 import type { OpDef, OpName } from "./types.ts";
@@ -22,6 +26,10 @@ export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   ...lossOps,
   ...internalOps,
   ...structureOps,
+  ...normOps,
+  ...poolOps,
+  ...sparseOps,
+  ...batchnormOps,
 };
 
 /** Built-in functions by the name users call them. A Map, so `constructor` or `__proto__` find nothing. */

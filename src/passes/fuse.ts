@@ -22,7 +22,7 @@ export function fuseLosses(graph: ShapedGraph): ShapedGraph {
   });
   if (!changed) return graph;
   const fused = { ...graph, nodes };
-  const roots = [...fused.outputs.map((o) => o.node), ...(fused.loss ? [fused.loss.node] : [])];
+  const roots = [...fused.outputs.map((o) => o.node), ...(fused.loss ? [fused.loss.node] : []), ...(fused.runningStats ?? []).map((r) => r.update)];
   return compact(fused, liveFrom(nodes, roots)).graph;
 }
 

@@ -23,7 +23,9 @@ export function differentiate(input: ShapedGraph, bag: DiagnosticBag, opts: Grad
     bag.error("NNC303", start, "the model has no `loss` to differentiate", { hint: "add a line such as `loss = mse(out, y)`" });
     return undefined;
   }
-  const wrt = wrtValues(graph, bag, opts.wrt ?? graph.params.map((p) => p.name));
+  // Running statistics are params that training updates by their own rule, not by gradient.
+  const stats = new Set((graph.runningStats ?? []).map((r) => r.name));
+  const wrt = wrtValues(graph, bag, opts.wrt ?? graph.params.filter((p) => !stats.has(p.name)).map((p) => p.name));
   if (bag.hasErrors) return undefined;
 
   // Which values depend on a wrt value through ops that pass gradients.

@@ -116,6 +116,14 @@ function checkTypes(node: Node, def: OpDef<OpName>, args: readonly ArgInfo[], ba
     const a = args[i]!;
     if (a.dtype === w) continue;
     const what = a.name ? `\`${a.name}\`` : "this argument";
+    if (w === "f32" && (def.kind === "loss" || def.kind === "metric") && i > 0) {
+      // Integer class ids as the target of a loss that compares two float tensors.
+      bag.error("NNC233", a.span, `${def.callName ?? node.op} compares float tensors, but its target ${what} holds integer class ids`, {
+        ...(a.origin ? { notes: [{ message: `\`${a.name}\` is ${a.origin.declared ? "declared" : "defined"} here`, span: a.origin.span }] } : {}),
+        hint: "for class ids, use `sparse_cross_entropy(logits, labels)` on the logits (no softmax); or declare a one-hot float target `[batch, classes]`",
+      });
+      return false;
+    }
     bag.error("NNC215", a.span, w === "i32" ? `${def.callName ?? node.op} needs integer ids, but ${what} holds floats` : `${def.callName ?? opSymbol(node.op)} needs float values, but ${what} holds integers`, {
       ...(a.origin ? { notes: [{ message: `\`${a.name}\` is ${a.origin.declared ? "declared" : "defined"} here`, span: a.origin.span }] } : {}),
       hint: w === "i32" ? "declare the input as `int[...]`" : "integer inputs feed embed and one_hot; convert with one_hot(ids, n)",

@@ -75,6 +75,12 @@ const COSTS: { readonly [K in Exclude<OpName, ScalarOpName>]: Cost } = {
   take: free,
   unslice: free,
   squeeze: free,
+  avgpool2d: perIn(1),
+  global_avgpool: perIn(1),
+  avgpool2d_grad: perOut(1),
+  sparse_cross_entropy: perIn(7),
+  batch_mean: perIn(1),
+  batch_var: perIn(4),
 };
 
 /** The grad graph is the training graph: dropout counts its draw. */

@@ -94,11 +94,12 @@ export function predictedClass(a: ArrayLike<number>, at: number, width: number):
   return best;
 }
 
-/** Share of rows whose predicted class is the target's. */
+/** Share of rows whose predicted class is the target's: an integer target holds the class ids themselves, one per row. */
 function hits(pred: ArrayLike<number>, target: ArrayLike<number>, rows: number): number {
-  const width = target.length / rows;
+  const width = pred.length / rows;
+  const ids = target instanceof Int32Array;
   let n = 0;
-  for (let r = 0; r < rows; r++) n += predictedClass(pred, r * width, width) === predictedClass(target, r * width, width) ? 1 : 0;
+  for (let r = 0; r < rows; r++) n += predictedClass(pred, r * width, width) === (ids ? target[r]! : predictedClass(target, r * width, width)) ? 1 : 0;
   return n;
 }
 

@@ -5,7 +5,8 @@ import { createOptions, dataTypes, key, specAndDefaults } from "../api-types.ts"
 import type { Writer } from "../writer.ts";
 import type { Lowered, Program } from "../../lower/lower.ts";
 import { sizeKey, type Size } from "../../lower/size.ts";
-import { dimExpr, maxSizeText, shapeSizeText } from "../common.ts";
+import { dimExpr, maxSizeText, shapeSizeText, sizeText } from "../common.ts";
+import { placeName } from "../../lower/places.ts";
 import { offsetName } from "./emit-steps.ts";
 
 
@@ -152,9 +153,22 @@ export function optimizer(w: Writer, g: GradGraph): void {
   w.line("const settings = newOptimizerSettings();");
   w.block("function update(o: TrainOptions | undefined): void {", () => {
     w.line("const s = optimizerSettings(o, TRAIN_DEFAULTS, settings);");
-    g.params.forEach((p, k) => w.line(`optimizerStep(s, f32, p${k}, f32, g${k}, f32, m${k}, f32, v${k}, ${shapeSizeText(g.shapes[p.node]!)}, step + 1);`));
+    // Running statistics are not trained: each step writes their new values instead (statCopies).
+    const stats = new Set((g.runningStats ?? []).map((r) => r.name));
+    g.params.forEach((p, k) => {
+      if (!stats.has(p.name)) w.line(`optimizerStep(s, f32, p${k}, f32, g${k}, f32, m${k}, f32, v${k}, ${shapeSizeText(g.shapes[p.node]!)}, step + 1);`);
+    });
   });
   w.line();
+}
+
+/** The running statistics' new values, from the training program's memory into their params (after the optimizer, which does not touch them). */
+function statCopies(w: Writer, plan: Lowered): void {
+  if (plan.statCopies.length > 0) w.comment("Running statistics (batchnorm): their values after this step, computed by runTrain.");
+  for (const c of plan.statCopies) {
+    const from = offsetName(plan.train, plan.train.place.get(c.from)!);
+    w.line(`f32.copyWithin(${placeName(c.to)}, ${from}, ${from} + ${sizeText(c.size)});`);
+  }
 }
 
 export function modelObject(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void {
@@ -201,6 +215,7 @@ export function modelObject(w: Writer, g: GradGraph, plan: Lowered, threads: boo
       w.line("runTrain();");
       w.line(`const value = f32[${lossAt(plan.train)}]!;`);
       w.line("update(options);");
+      statCopies(w, plan);
       w.line("step++;");
       w.line("return value;");
     }, "},");

@@ -22,11 +22,15 @@ export function optimizer(w: Writer, g: GradGraph): void {
   w.block(`function settings(o: TrainOptions | undefined): OptimizerShader {`, () => {
     w.line("return optimizerHyper(optimizerSettings(o, TRAIN_DEFAULTS, optimizerOptions), step + 1, hyperData);");
   });
+  // Running statistics are not trained: a step copies their new values instead (statCopiesCode).
+  const stats = new Set((g.runningStats ?? []).map((r) => r.name));
   w.block(`function update(pass: GPUComputePassEncoder, method: ReturnType<typeof settings>): void {`, () => {
     w.block("switch (method) {", () => {
       for (const m of METHODS) {
         w.block(`case "${m}": {`, () => {
-          g.params.forEach((_, k) => w.line(`dispatch(pass, o_${m}, bg_${m}${k}, grid_opt${k});`));
+          g.params.forEach((p, k) => {
+            if (!stats.has(p.name)) w.line(`dispatch(pass, o_${m}, bg_${m}${k}, grid_opt${k});`);
+          });
           w.line("return;");
         });
       }
@@ -127,6 +131,11 @@ export function modelObject(w: Writer, g: GradGraph, plan: Lowered): void {
   }, "};");
 }
 
+/** Running statistics (batchnorm): their values after the step, computed by the training program, into their params. */
+function statCopiesCode(w: Writer, plan: Lowered): void {
+  for (const c of plan.statCopies) w.line(`encoder.copyBufferToBuffer(${bufferOf(plan.train, c.from)}, 0, ${placeName(c.to)}, 0, 4 * (${sizeText(c.size)}));`);
+}
+
 /** Gradients a backward step did not compute in place: copied into their buffers after the pass. */
 function gradientCopiesCode(w: Writer, plan: Lowered): void {
   for (const c of plan.gradientCopies) {
@@ -190,6 +199,7 @@ function submitters(w: Writer, g: GradGraph, plan: Lowered): void {
     w.line("runTrain(pass);");
     w.line("pass.end();");
     gradientCopiesCode(w, plan);
+    statCopiesCode(w, plan);
     w.line(`encoder.copyBufferToBuffer(${bufferOf(train, loss)}, 0, lossLog, 4 * (step % ${LOSS_LOG}), 4);`);
     w.line("const updatePass = encoder.beginComputePass();");
     w.line("update(updatePass, method);");

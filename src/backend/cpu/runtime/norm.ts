@@ -1,0 +1,117 @@
+// The CPU runtime's kernels for average pooling, the integer-label
+// cross-entropy and batch normalisation's statistics, each the float32
+// counterpart of its interpreter kernel (src/interp/kernels-norm.ts), which
+// defines its meaning. Sums are taken in float64 (JS numbers); only stores
+// round to float32. Nothing allocates.
+import { poolOutSize } from "./nn.ts";
+
+/**
+ * Average pooling on NHWC x [b, h, w, c] over non-overlapping ph × pw
+ * windows: out [b, ⌊h/ph⌋, ⌊w/pw⌋, c]; rows and columns past the last whole
+ * window are ignored, as in maxpool2d. global_avgpool is the one window
+ * ph = h, pw = w.
+ */
+export function avgpool2d(x: Float32Array, xOff: number, out: Float32Array, outOff: number, b: number, h: number, w: number, c: number, ph: number, pw: number): void {
+  const oh = poolOutSize(h, ph);
+  const ow = poolOutSize(w, pw);
+  const scale = 1 / (ph * pw);
+  let o = outOff;
+  for (let bi = 0; bi < b; bi++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ci = 0; ci < c; ci++) {
+          let s = 0;
+          for (let dy = 0; dy < ph; dy++) {
+            const row = xOff + ((bi * h + oy * ph + dy) * w + ox * pw) * c + ci;
+            for (let dx = 0; dx < pw; dx++) s += x[row + dx * c];
+          }
+          out[o++] = s * scale;
+        }
+      }
+    }
+  }
+}
+
+/** The gradient of avgpool2d: each window's g, divided by the window's size, spread over it; zero outside whole windows. */
+export function avgpool2dGrad(g: Float32Array, gOff: number, dx: Float32Array, dxOff: number, b: number, h: number, w: number, c: number, ph: number, pw: number): void {
+  const oh = poolOutSize(h, ph);
+  const ow = poolOutSize(w, pw);
+  const scale = 1 / (ph * pw);
+  dx.fill(0, dxOff, dxOff + b * h * w * c);
+  let o = gOff;
+  for (let bi = 0; bi < b; bi++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ci = 0; ci < c; ci++) {
+          const v = g[o++] * scale;
+          for (let dy = 0; dy < ph; dy++) {
+            const row = dxOff + ((bi * h + oy * ph + dy) * w + ox * pw) * c + ci;
+            for (let dx2 = 0; dx2 < pw; dx2++) dx[row + dx2 * c] = v;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** A label as a class index, or an error naming it (as the interpreter's checkIndex). */
+function labelAt(labels: Int32Array, at: number, width: number): number {
+  const k = labels[at];
+  if (!(k >= 0 && k < width)) throw new RangeError(`sparse_cross_entropy: label ${k} is outside the ${width} classes [0, ${width})`);
+  return k;
+}
+
+/** mean over rows of logsumexp(z_row) − z_row[label], with the row maximum factored out of logsumexp. */
+export function sparseCrossEntropy(z: Float32Array, zOff: number, labels: Int32Array, lOff: number, rows: number, width: number): number {
+  let s = 0;
+  for (let r = 0; r < rows; r++) {
+    const zo = zOff + r * width;
+    let m = -Infinity;
+    for (let j = 0; j < width; j++) m = Math.max(m, z[zo + j]);
+    let e = 0;
+    for (let j = 0; j < width; j++) e += Math.exp(z[zo + j] - m);
+    s += m + Math.log(e) - z[zo + labelAt(labels, lOff + r, width)];
+  }
+  return s / rows;
+}
+
+/** The share of rows whose first maximum of p is at the integer label. */
+export function sparseAccuracy(p: Float32Array, pOff: number, labels: Int32Array, lOff: number, rows: number, width: number): number {
+  let hits = 0;
+  for (let r = 0; r < rows; r++) {
+    const po = pOff + r * width;
+    let best = 0;
+    for (let j = 1; j < width; j++) if (p[po + j] > p[po + best]) best = j;
+    if (best === labels[lOff + r]) hits++;
+  }
+  return hits / rows;
+}
+
+/** The mean of each column of x [rows, width] (each channel over every other axis), into out [width]. */
+export function batchMean(x: Float32Array, xOff: number, rows: number, width: number, out: Float32Array, outOff: number): void {
+  for (let j = 0; j < width; j++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += x[xOff + r * width + j];
+    out[outOff + j] = s / rows;
+  }
+}
+
+/**
+ * The variance of each column of x [rows, width], two-pass (about the
+ * column's mean): divided by rows, or by rows − 1 when `unbiased` (the
+ * running estimate; one row divides by 1).
+ */
+export function batchVar(x: Float32Array, xOff: number, rows: number, width: number, unbiased: boolean, out: Float32Array, outOff: number): void {
+  const den = unbiased ? Math.max(rows, 2) - 1 : rows;
+  for (let j = 0; j < width; j++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += x[xOff + r * width + j];
+    const m = s / rows;
+    let q = 0;
+    for (let r = 0; r < rows; r++) {
+      const d = x[xOff + r * width + j] - m;
+      q += d * d;
+    }
+    out[outOff + j] = q / den;
+  }
+}

@@ -5,6 +5,7 @@ import type { SourceFile, Span } from "../diag/source.ts";
 import { didYouMean } from "../diag/suggest.ts";
 import { BUILTINS } from "../ops/registry.ts";
 import type { DType, IDim, IShape } from "../ops/types.ts";
+import { defineIn, repeatIn, TOP_LEVEL, validateLayer, type LayerHost } from "./build-layer.ts";
 import type { Expr, Program, ShapeSpec, Stmt } from "../syntax/ast.ts";
 import { evalConst, readInit, readTrain } from "./consts.ts";
 import { ExprBuilder, type Symbol } from "./build-expr.ts";
@@ -19,6 +20,8 @@ function declaredName(s: Stmt): { text: string; span: Span } | undefined {
     case "const":
     case "fn":
     case "def":
+    case "layer":
+    case "repeat":
       return s.name;
     case "loss":
       return { text: "loss", span: s.keyword };
@@ -38,8 +41,11 @@ function symbolFor(s: Stmt, span: Span): Symbol | undefined {
     case "const":
       return { kind: "value", role: "const", span };
     case "def":
+    case "repeat":
     case "loss":
       return { kind: "value", role: "def", span };
+    case "layer":
+      return { kind: "layer", span, def: s };
     case "fn":
       return { kind: "fn", span, params: s.params, body: s.body };
     default:
@@ -50,6 +56,7 @@ function symbolFor(s: Stmt, span: Span): Symbol | undefined {
 export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBag): Graph {
   const b = new GraphBuild(file, bag, program.broken);
   const { modelName, dims } = b.declareNames(program.stmts);
+  b.validateLayers(program.stmts);
   b.declareSources(program.stmts);
   const train = b.defineValues(program.stmts);
   const outputs = b.outputs(program.stmts);
@@ -77,7 +84,7 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
 }
 
 /** The state the passes of buildGraph share: the symbol table, the nodes built so far, what was declared. */
-class GraphBuild {
+class GraphBuild implements LayerHost {
   readonly symbols = new Map<string, Symbol>();
   readonly consts = new Map<string, number>();
   readonly builder: ExprBuilder;
@@ -90,7 +97,7 @@ class GraphBuild {
 
   constructor(
     file: SourceFile,
-    private readonly bag: DiagnosticBag,
+    readonly bag: DiagnosticBag,
     broken: ReadonlySet<string>,
   ) {
     const nowhere = file.span(0, 0);
@@ -131,11 +138,12 @@ class GraphBuild {
       });
       return false;
     }
-    if (s.kind !== "fn") return true;
+    if (s.kind !== "fn" && s.kind !== "layer") return true;
     if (BUILTINS.has(name.text)) {
       this.bag.error("NNC218", name.span, `\`${name.text}\` is a built-in function and cannot be redefined`);
       return false;
     }
+    if (s.kind === "layer") return true; // its arguments are checked with its body, by validateLayer
     const seen = new Map<string, Span>();
     for (const p of s.params) {
       const first = seen.get(p.text);
@@ -145,8 +153,25 @@ class GraphBuild {
     return true;
   }
 
-  /** A declared shape; `_` becomes an unknown to solve (params only). Undefined after an error. */
-  private shapeOf(spec: ShapeSpec, owner: string, allowInfer: boolean): IShape | undefined {
+  /** Pass 1b: each layer's body, once (a layer in error is quiet where it is used). */
+  validateLayers(stmts: readonly Stmt[]): void {
+    for (const s of stmts) {
+      if (s.kind !== "layer" || this.symbols.get(s.name.text)?.span !== s.name.span) continue;
+      if (!validateLayer(s, this.symbols, this.bag)) this.symbols.set(s.name.text, { kind: "broken", span: s.name.span });
+    }
+  }
+
+  /** A param that a layer use declares, named `use.NAME`; numbered after the top-level ones, in the order uses are built. */
+  declareParam(fullName: string, s: Extract<Stmt, { kind: "param" }>, shape: IShape | undefined): NodeId {
+    const init = s.init ? readInit(s.init, this.consts, this.bag) : { kind: "xavier" as const };
+    const id = this.builder.add("param", [], { name: fullName, init: init ?? { kind: "zeros" } }, s.span, [], fullName);
+    this.params.push({ name: fullName, node: id, span: s.name.span });
+    if (shape) this.declaredShapes.set(id, { shape, dtype: "f32" });
+    return id;
+  }
+
+  /** A declared shape; `_` becomes an unknown to solve (params only); `sizes` are a layer's size arguments. Undefined after an error. */
+  shapeOf(spec: ShapeSpec, owner: string, allowInfer: boolean, sizes?: ReadonlyMap<string, IDim>): IShape | undefined {
     const out: IDim[] = [];
     let ok = true;
     for (const d of spec.dims) {
@@ -159,7 +184,8 @@ class GraphBuild {
           out.push({ var: this.unknowns.length });
           this.unknowns.push({ span: d.span, owner });
         }
-      } else if (this.symbols.get(d.name)?.kind === "dim") out.push(d.name);
+      } else if (sizes?.has(d.name)) out.push(sizes.get(d.name)!);
+      else if (this.symbols.get(d.name)?.kind === "dim") out.push(d.name);
       else {
         const dimNames = [...this.symbols].filter(([, s]) => s.kind === "dim").map(([k]) => k);
         this.bag.error("NNC203", d.span, `unknown dim \`${d.name}\``, { hint: didYouMean(d.name, dimNames) ?? `declare it: dim ${d.name}` });
@@ -205,7 +231,12 @@ class GraphBuild {
     let trainSpan: Span | undefined;
     for (const s of stmts) {
       if (s.kind === "def" || s.kind === "loss") this.define(s.kind === "def" ? s.name : { text: "loss", span: s.keyword }, s.value);
-      else if (s.kind === "train") {
+      else if (s.kind === "repeat") this.define(s.name, s);
+      else if (s.kind === "return") {
+        this.bag.error("NNC245", s.keyword, "`return` outside a layer", {
+          hint: "`return` ends an indented layer body; at the top level, name the value: `y = …`",
+        });
+      } else if (s.kind === "train") {
         if (trainSpan) {
           this.bag.error("NNC219", s.span, "only one `train` statement is allowed", { notes: [{ message: "the first is here", span: trainSpan }] });
           continue;
@@ -217,10 +248,10 @@ class GraphBuild {
     return train;
   }
 
-  private define(name: { text: string; span: Span }, value: Expr): void {
+  private define(name: { text: string; span: Span }, value: Expr | Extract<Stmt, { kind: "repeat" }>): void {
     const sym = this.symbols.get(name.text);
     if (sym?.kind !== "value" || sym.span !== name.span) return;
-    const id = this.builder.expr(value, new Map());
+    const id = value.kind === "repeat" ? repeatIn(this, value, TOP_LEVEL()) : defineIn(this, name, value, TOP_LEVEL());
     if (id === undefined) {
       // Already reported: later uses of the name stay quiet rather than cascade.
       this.symbols.set(name.text, { kind: "broken", span: name.span });

@@ -7,6 +7,13 @@ import type { OptimizerMethod } from "../backend/cpu/runtime/optim.ts";
 
 export type NodeId = number;
 
+/** One use of a `fn` or layer that a node was expanded from: where, and the note that says so. */
+export interface Expansion {
+  readonly span: Span;
+  /** "in the `fn` expanded here", "in `block2`, a use of layer `block`". */
+  readonly note: string;
+}
+
 interface NodeBase<K extends OpName> {
   readonly id: NodeId;
   readonly op: K;
@@ -18,8 +25,8 @@ interface NodeBase<K extends OpName> {
   readonly span: Span;
   /** The user's name, when a definition or declaration names this value. */
   readonly name?: string;
-  /** Call sites of the `fn`s this node was expanded from, innermost first. */
-  readonly expandedFrom?: readonly Span[];
+  /** Where the `fn`s and layers this node was expanded from were used, innermost first. */
+  readonly expandedFrom?: readonly Expansion[];
 }
 
 /** A node of any op, discriminated by `op` so that `attrs` narrows with it. */

@@ -133,7 +133,7 @@ function opSymbol(op: OpName): string {
 function makeCtx(node: Node, u: Unifier, unknowns: Graph["unknowns"], bag: DiagnosticBag): ShapeCtx {
   const withExpansion = (notes: { message: string; span?: Span }[]) => [
     ...notes,
-    ...(node.expandedFrom ?? []).map((call) => ({ message: `in the \`fn\` expanded here`, span: call })),
+    ...(node.expandedFrom ?? []).map((use) => ({ message: use.note, span: use.span })),
   ];
   return {
     span: node.span,

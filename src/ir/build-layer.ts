@@ -137,16 +137,22 @@ function instantiate(
   let ok = true;
   names.forEach((arg, k) => {
     const e = bound.get(arg)!;
-    if (sizes.has(arg)) {
-      const size = sizeOf(host, e, caller, lname, arg, def);
-      if (size === undefined) ok = false;
-      else {
-        (scope.sizes as Map<string, IDim>).set(arg, size);
-        // A size argument is also its value in expressions, as a `dim` name is.
-        if (def.body.some((s) => s.kind !== "param" && mentions(s, arg))) {
-          scope.locals.set(arg, typeof size === "number" ? builder.add("const", [], { value: size }, e.span) : builder.add("dimval", [], { dim: size as string }, e.span));
-        }
+    // An argument given as a size (a whole number, a `dim`, a `const`, a size
+    // argument in scope) may size the layer's params, and is its value too.
+    const size = k === 0 && first !== undefined ? undefined : sizeOf(host, e, caller);
+    if (size !== undefined) {
+      (scope.sizes as Map<string, IDim>).set(arg, size);
+      if (def.body.some((s) => s.kind !== "param" && mentions(s, arg))) {
+        scope.locals.set(arg, typeof size === "number" ? builder.add("const", [], { value: size }, e.span) : builder.add("dimval", [], { dim: size as string }, e.span));
       }
+      return;
+    }
+    if (sizes.has(arg)) {
+      bag.error("NNC243", e.span, `\`${arg}\` of layer \`${lname}\` is a size, so this must be a positive whole number, a \`dim\` or a \`const\``, {
+        label: "not a size",
+        notes: [{ message: `\`${arg}\` is a size because a param's shape uses it`, span: shapeUse(def, arg) ?? def.name.span }],
+      });
+      ok = false;
       return;
     }
     const id = k === 0 && first !== undefined ? first : builder.expr(e, caller.locals);
@@ -180,25 +186,16 @@ function instantiate(
   }
 }
 
-/** The size a use passes for a size argument: a number, a `const`, a `dim`, or a size argument of the layer it is in. */
-function sizeOf(host: LayerHost, e: Expr, caller: Scope, lname: string, arg: string, def: LayerStmt): IDim | undefined {
+/** The size an argument gives, if it is one: a whole number, a `dim`, a `const`, or a size argument of the layer it is in. */
+function sizeOf(host: LayerHost, e: Expr, caller: Scope): IDim | undefined {
   if (e.kind === "number" && Number.isInteger(e.value) && e.value >= 1) return e.value;
-  if (e.kind === "name") {
-    const outer = caller.sizes.get(e.name);
-    if (outer !== undefined) return outer;
-    if (!caller.locals.has(e.name)) {
-      const sym = host.symbols.get(e.name);
-      if (sym?.kind === "dim") return e.name;
-      if (sym?.kind === "broken") return undefined;
-      const c = host.consts.get(e.name);
-      if (c !== undefined && Number.isInteger(c) && c >= 1) return c;
-    }
-  }
-  host.bag.error("NNC243", e.span, `\`${arg}\` of layer \`${lname}\` is a size, so this must be a positive whole number, a \`dim\` or a \`const\``, {
-    label: "not a size",
-    notes: [{ message: `\`${arg}\` is a size because a param's shape uses it`, span: shapeUse(def, arg) ?? def.name.span }],
-  });
-  return undefined;
+  if (e.kind !== "name") return undefined;
+  const outer = caller.sizes.get(e.name);
+  if (outer !== undefined) return outer;
+  if (caller.locals.has(e.name)) return undefined;
+  if (host.symbols.get(e.name)?.kind === "dim") return e.name;
+  const c = host.consts.get(e.name);
+  return c !== undefined && Number.isInteger(c) && c >= 1 ? c : undefined;
 }
 
 /** Where a param shape of the layer names `arg` first. */

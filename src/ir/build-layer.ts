@@ -130,7 +130,7 @@ function instantiate(
     return undefined;
   }
   const names = def.params.map((p) => p.text);
-  const bound = bindArgs(lname, names, call.args, call.span, bag);
+  const bound = bindArgs(lname, names, call.args, call.span, bag, new Set(), def.span);
   if (!bound) return undefined;
   const sizes = sizeParams(def);
   const scope: Scope = { locals: new Map(), sizes: new Map(), prefix: prefix + "." };

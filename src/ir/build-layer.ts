@@ -84,9 +84,9 @@ export function repeatIn(host: LayerHost, s: Extract<Stmt, { kind: "repeat" }>, 
     const prefix = `${scope.prefix}${s.name.text}.${k}`;
     result = instantiate(host, sym, s.call, prefix, scope, result);
     if (result === undefined) return undefined;
-    // Each intermediate result is named after its use; the last one takes the defined name.
+    // The last result takes the defined name (its params keep their index).
     const node = host.builder.nodes[result]!;
-    if (k < count - 1 && node.name === undefined) host.builder.nodes[result] = { ...node, name: prefix };
+    if (k === count - 1 && node.name === prefix) host.builder.nodes[result] = { ...node, name: scope.prefix + s.name.text };
   }
   return result;
 }
@@ -172,7 +172,7 @@ function instantiate(
       let id: NodeId | undefined;
       if (s.kind === "def") id = defineIn(host, s.name, s.value, scope);
       else if (s.kind === "repeat") id = repeatIn(host, s, scope);
-      else if (s.kind === "return") return builder.expr(s.value, scope.locals);
+      else if (s.kind === "return") return nameResult(builder, builder.expr(s.value, scope.locals), prefix);
       // One failed line ends the use: what follows would only repeat the error.
       if (id === undefined) return undefined;
       const node = builder.nodes[id]!;
@@ -184,6 +184,17 @@ function instantiate(
   } finally {
     stack.pop();
   }
+}
+
+/**
+ * A use's result is named after the use (`b1`, not the `b1.m` it returns),
+ * unless it is a value from outside the use (`return x` names nothing new).
+ */
+function nameResult(builder: ExprBuilder, id: NodeId | undefined, prefix: string): NodeId | undefined {
+  if (id === undefined) return undefined;
+  const node = builder.nodes[id]!;
+  if (node.name === undefined || node.name.startsWith(prefix + ".")) builder.nodes[id] = { ...node, name: prefix };
+  return id;
 }
 
 /** The size an argument gives, if it is one: a whole number, a `dim`, a `const`, or a size argument of the layer it is in. */

@@ -174,6 +174,11 @@ loss = mse(d1, y)
     expect(codes(frontEnd(`${head}z = repeat 2 sq(x)\n${tail}`))).toEqual([]);
   });
 
+  it("a repeat too large to build stops at a bound, with one error", () => {
+    const r = frontEnd("dim batch\ninput x: [batch, 4]\ntarget y: [batch, 4]\nlayer sq(h):\n  param W: [4, 4]\n  return h W\nz = repeat 100000000 sq(x)\noutput z\nloss = mse(z, y)\n");
+    expect(codes(r)).toEqual(["NNC247"]);
+  });
+
   it("a statement that belongs at the top level is NNC246 inside a layer, reported once for all uses", () => {
     const r = frontEnd(`dim batch
 input x: [batch, 4]

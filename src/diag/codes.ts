@@ -41,6 +41,7 @@ export const DIAG_CODES = {
   NNC244: "invalid `repeat` (not a whole number of times, not a layer, or a first argument that is not a tensor)",
   NNC245: "`return` misplaced: outside a layer, not last, or missing",
   NNC246: "a statement that cannot appear in a layer's body",
+  NNC247: "layer uses that make too large a graph (a huge `repeat`, or layers that each use the next several times)",
   NNC301: "no derivative rule for a gradient that is needed",
   NNC302: "a param gets no gradient (a warning: its gradient is zero)",
   NNC303: "nothing to differentiate (no `loss`)",

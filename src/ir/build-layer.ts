@@ -41,6 +41,12 @@ export interface LayerHost {
 /** Layers inside layers nest at most this deep (recursion is caught before). */
 const MAX_LAYER_DEPTH = 32;
 
+/**
+ * Uses stop once the graph has this many nodes: `repeat 1000000 block(x)`, or
+ * layers that each use the next twice, would otherwise grow it without bound.
+ */
+const MAX_NODES = 100_000;
+
 /** Layers found to use themselves, reported once. */
 const RECURSIVE = new WeakSet<LayerStmt>();
 
@@ -126,6 +132,13 @@ function instantiate(
         ...stack.filter((x) => x.note.includes("layer")).map((x) => ({ message: x.note, span: x.span })),
       ],
       hint: "each use of a layer makes its params, so a layer cannot contain itself; to apply it several times, `h = repeat 3 block(x)`",
+    });
+    return undefined;
+  }
+  if (builder.nodes.length > MAX_NODES) {
+    bag.error("NNC247", call.span, `the layers' uses make a graph of more than ${MAX_NODES.toLocaleString("en-US")} nodes`, {
+      notes: [{ message: `layer \`${lname}\` is defined here`, span: def.name.span }],
+      hint: "use fewer layers or fewer repeats; a model this large would not compile in reasonable time",
     });
     return undefined;
   }

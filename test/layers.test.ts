@@ -174,6 +174,14 @@ loss = mse(d1, y)
     expect(codes(frontEnd(`${head}z = repeat 2 sq(x)\n${tail}`))).toEqual([]);
   });
 
+  it("a layer param no use needs is one warning naming every use's copy; an unsolved `_` notes the use", () => {
+    const head = "dim batch\ninput x: [batch, 4]\ntarget y: [batch, 4]\nlayer sq(h):\n  param W: [4, 4]\n";
+    const unused = frontEnd(`${head}  param V: [4, 4]\n  return h W\na = sq(x)\nb = sq(a)\noutput b\nloss = mse(b, y)\n`);
+    expect(only(unused, "NNC212").message).toBe("params `a.V` and `b.V` are never used by an output or the loss");
+    const unsolved = only(frontEnd(`${head}  param V: [_, 4]\n  return h W + sum(V)\na = sq(x)\noutput a\nloss = mse(a, y)\n`), "NNC210");
+    expect(unsolved.notes.map((n) => n.message)).toEqual(["in `a`, a use of layer `sq`"]);
+  });
+
   it("a repeat too large to build stops at a bound, with one error", () => {
     const r = frontEnd("dim batch\ninput x: [batch, 4]\ntarget y: [batch, 4]\nlayer sq(h):\n  param W: [4, 4]\n  return h W\nz = repeat 100000000 sq(x)\noutput z\nloss = mse(z, y)\n");
     expect(codes(r)).toEqual(["NNC247"]);

@@ -9,7 +9,7 @@ import { defineIn, repeatIn, TOP_LEVEL, validateLayer, type LayerHost } from "./
 import type { Expr, Program, ShapeSpec, Stmt } from "../syntax/ast.ts";
 import { evalConst, readInit, readTrain } from "./consts.ts";
 import { ExprBuilder, type Symbol } from "./build-expr.ts";
-import type { Declared, DimDecl, Graph, NodeId, TrainSpec } from "./graph.ts";
+import type { Declared, DimDecl, Expansion, Graph, NodeId, TrainSpec } from "./graph.ts";
 import { liveFrom } from "./compact.ts";
 
 function declaredName(s: Stmt): { text: string; span: Span } | undefined {
@@ -89,7 +89,7 @@ class GraphBuild implements LayerHost {
   readonly consts = new Map<string, number>();
   readonly builder: ExprBuilder;
   readonly declaredShapes = new Map<NodeId, { shape: IShape; dtype: DType }>();
-  readonly unknowns: { span: Span; owner: string }[] = [];
+  readonly unknowns: { span: Span; owner: string; use?: Expansion }[] = [];
   readonly inputs: Declared[] = [];
   readonly targets: Declared[] = [];
   readonly params: Declared[] = [];
@@ -182,7 +182,8 @@ class GraphBuild implements LayerHost {
           ok = false;
         } else {
           out.push({ var: this.unknowns.length });
-          this.unknowns.push({ span: d.span, owner });
+          const use = this.builder.expansion[this.builder.expansion.length - 1];
+          this.unknowns.push({ span: d.span, owner, ...(use ? { use: { span: use.span, note: use.note } } : {}) });
         }
       } else if (sizes?.has(d.name)) out.push(sizes.get(d.name)!);
       else if (this.symbols.get(d.name)?.kind === "dim") out.push(d.name);
@@ -290,10 +291,14 @@ class GraphBuild implements LayerHost {
 function warnUnused(builder: ExprBuilder, declared: readonly Declared[], roots: readonly NodeId[], bag: DiagnosticBag): void {
   if (roots.length === 0) return;
   const live = liveFrom(builder.nodes, roots);
-  for (const d of declared) {
-    if (live.has(d.node)) continue;
-    const node = builder.nodes[d.node]!;
+  // A layer's param unused at every use is one mistake, in one place: one warning names them all.
+  const bySpan = new Map<Span, Declared[]>();
+  for (const d of declared) if (!live.has(d.node)) bySpan.set(d.span, [...(bySpan.get(d.span) ?? []), d]);
+  for (const [span, ds] of bySpan) {
+    const node = builder.nodes[ds[0]!.node]!;
     const what = node.op === "param" ? "param" : node.op === "input" ? node.attrs.role : "value";
-    bag.warning("NNC212", d.span, `${what} \`${d.name}\` is never used by an output or the loss`);
+    const names = ds.map((d) => `\`${d.name}\``);
+    const subject = names.length === 1 ? `${what} ${names[0]} is` : `${what}s ${names.slice(0, -1).join(", ")} and ${names[names.length - 1]} are`;
+    bag.warning("NNC212", span, `${subject} never used by an output or the loss`);
   }
 }

@@ -70,7 +70,7 @@ export interface Graph {
   /** Declared shapes of sources (`_` as unknowns), indexed by node id. */
   readonly declaredShapes: ReadonlyMap<NodeId, { shape: IShape; dtype: DType }>;
   /** Spans of the `_` unknowns, by variable number. */
-  readonly unknowns: readonly { readonly span: Span; readonly owner: string }[];
+  readonly unknowns: readonly { readonly span: Span; readonly owner: string; /** The layer use that declared it. */ readonly use?: Expansion }[];
 }
 
 /** After shape inference: every node has a fully known shape and element type. */

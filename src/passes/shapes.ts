@@ -86,6 +86,7 @@ export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | und
     const r = u.resolve({ var: v });
     if (isVar(r)) {
       bag.error("NNC210", unk.span, `cannot infer this \`_\` in \`${unk.owner}\`'s shape`, {
+        ...(unk.use ? { notes: [{ message: unk.use.note, span: unk.use.span }] } : {}),
         hint: "no use of the param fixes this size; write it out",
       });
     }

@@ -32,6 +32,9 @@ export class NnParser extends CstParser {
       { ALT: () => this.SUBRULE(this.outputStmt) },
       { ALT: () => this.SUBRULE(this.lossStmt) },
       { ALT: () => this.SUBRULE(this.trainStmt) },
+      { ALT: () => this.SUBRULE(this.layerStmt) },
+      { ALT: () => this.SUBRULE(this.returnStmt) },
+      { ALT: () => this.SUBRULE(this.repeatStmt) },
       { ALT: () => this.SUBRULE(this.defStmt) },
     ]);
   });
@@ -104,6 +107,35 @@ export class NnParser extends CstParser {
     this.CONSUME(T.LParen);
     this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.argument) });
     this.CONSUME(T.RParen);
+  });
+
+  /**
+   * `layer NAME(a, b):` opens a layer; its body is the indented lines below
+   * (params, definitions, one `return`). The driver groups those lines by
+   * indentation and parses each as a statement of its own.
+   */
+  layerStmt = this.RULE("layerStmt", () => {
+    this.CONSUME(T.Layer);
+    this.CONSUME(T.CallIdent);
+    this.CONSUME(T.LParen);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Ident) });
+    this.CONSUME(T.RParen);
+    this.CONSUME(T.Colon);
+  });
+
+  /** `return EXPR`: the value of a layer, its body's last line. */
+  returnStmt = this.RULE("returnStmt", () => {
+    this.CONSUME(T.Return);
+    this.SUBRULE(this.expression);
+  });
+
+  /** `h = repeat 3 block(x, …)`: block applied 3 times, each use with its own params, the first argument threaded through. */
+  repeatStmt = this.RULE("repeatStmt", () => {
+    this.CONSUME(T.Ident);
+    this.CONSUME(T.Equals);
+    this.CONSUME(T.Repeat);
+    this.OR([{ ALT: () => this.CONSUME(T.Number) }, { ALT: () => this.CONSUME2(T.Ident) }]);
+    this.SUBRULE(this.call);
   });
 
   defStmt = this.RULE("defStmt", () => {

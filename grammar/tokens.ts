@@ -28,8 +28,11 @@ export const Loss = keyword("loss");
 export const Train = keyword("train");
 export const Int = keyword("int");
 export const Float = keyword("float");
+export const Layer = keyword("layer");
+export const Return = keyword("return");
+export const Repeat = keyword("repeat");
 
-export const KEYWORDS: readonly TokenType[] = [Model, Dim, Input, Target, Param, Const, Fn, Output, Loss, Train, Int, Float];
+export const KEYWORDS: readonly TokenType[] = [Model, Dim, Input, Target, Param, Const, Fn, Output, Loss, Train, Int, Float, Layer, Return, Repeat];
 /** Keywords as written, for diagnostics ("`input` is a keyword"). */
 export const KEYWORD_WORDS: ReadonlySet<string> = new Set(KEYWORDS.map((k) => k.name.slice(3)));
 

@@ -8,14 +8,16 @@ import { COMPOSITES } from "../ops/composites.ts";
 import { BUILTINS, OPS } from "../ops/registry.ts";
 import type { DiagCode } from "../diag/codes.ts";
 import type { AttrSpec, Init, OpAttrs, OpName, ReshapeDim } from "../ops/types.ts";
-import type { Expr } from "../syntax/ast.ts";
+import type { Expr, LayerStmt } from "../syntax/ast.ts";
 import { bindArgs, evalConst } from "./consts.ts";
-import type { Node, NodeId } from "./graph.ts";
+import type { Expansion, Node, NodeId } from "./graph.ts";
 
 export type Symbol =
   | { readonly kind: "dim"; readonly span: Span }
   | { readonly kind: "value"; readonly role: "input" | "target" | "param" | "const" | "def"; readonly span: Span; node?: NodeId }
   | { readonly kind: "fn"; readonly span: Span; readonly params: readonly { text: string; span: Span }[]; readonly body: Expr }
+  /** A layer: instantiated (with fresh params) by a definition that names its use, `b1 = block(x)`. */
+  | { readonly kind: "layer"; readonly span: Span; readonly def: LayerStmt }
   /** Defined by a statement that did not parse: uses are silently unknown. */
   | { readonly kind: "broken"; readonly span: Span };
 
@@ -37,7 +39,8 @@ export interface StatSink {
 
 export class ExprBuilder {
   readonly nodes: Node[] = [];
-  private expansion: { name: string; call: Span }[] = [];
+  /** The `fn`s and layers being expanded, outermost first. */
+  readonly expansion: (Expansion & { readonly name: string })[] = [];
   /** Where a call to batchnorm declares its running statistics. */
   stats: StatSink | undefined;
 
@@ -49,7 +52,7 @@ export class ExprBuilder {
 
   add<K extends OpName>(op: K, args: readonly NodeId[], attrs: OpAttrs[K], span: Span, argSpans: readonly Span[] = [], name?: string): NodeId {
     const id = this.nodes.length;
-    const expandedFrom = this.expansion.length > 0 ? this.expansion.map((e) => e.call).reverse() : undefined;
+    const expandedFrom = this.expansion.length > 0 ? this.expansion.map(({ span, note }) => ({ span, note })).reverse() : undefined;
     this.nodes.push({ id, op, args, argSpans, attrs, span, ...(name !== undefined ? { name } : {}), ...(expandedFrom ? { expandedFrom } : {}) } as Node);
     return id;
   }
@@ -154,6 +157,10 @@ export class ExprBuilder {
       this.bag.error("NNC203", span, `\`${name}\` is a function, not a value`, { hint: `call it: ${name}(...)` });
       return undefined;
     }
+    if (sym?.kind === "layer") {
+      this.bag.error("NNC203", span, `\`${name}\` is a layer, not a value`, { hint: `use it by naming its result: ${name}1 = ${name}(...)` });
+      return undefined;
+    }
     if (BUILTINS.has(name)) {
       this.bag.error("NNC203", span, `\`${name}\` is a built-in function, not a value`, { hint: `call it with its argument directly after the name: ${name}(x)` });
       return undefined;
@@ -169,11 +176,20 @@ export class ExprBuilder {
     const sym = this.symbols.get(fname);
     if (sym?.kind === "fn") return this.expandFn(fname, sym, e, locals);
     if (sym?.kind === "broken") return undefined;
+    if (sym?.kind === "layer") {
+      // Its params are named after the value its use defines, so a use must define one.
+      this.bag.error("NNC240", e.span, `a use of layer \`${fname}\` must be a definition of its own`, {
+        label: "inside an expression",
+        notes: [{ message: `layer \`${fname}\` is defined here`, span: sym.span }],
+        hint: `name the result, and its params after it: \`${fname}1 = ${fname}(...)\` gives \`${fname}1.W\`, …; then use \`${fname}1\``,
+      });
+      return undefined;
+    }
     const op = BUILTINS.get(fname);
     const composite = COMPOSITES.get(fname);
     const def = op !== undefined ? OPS[op] : composite;
     if (def === undefined) {
-      const candidates = [...BUILTINS.keys(), ...COMPOSITES.keys(), ...[...this.symbols].filter(([, s]) => s.kind === "fn").map(([k]) => k)];
+      const candidates = [...BUILTINS.keys(), ...COMPOSITES.keys(), ...[...this.symbols].filter(([, s]) => s.kind === "fn" || s.kind === "layer").map(([k]) => k)];
       const hint = didYouMean(fname, candidates);
       const isValue = sym !== undefined || locals.has(fname);
       this.bag.error("NNC204", e.callee.span, `unknown function \`${fname}\``, {
@@ -378,7 +394,7 @@ export class ExprBuilder {
       else inner.set(p, id);
     }
     if (!ok) return undefined;
-    this.expansion.push({ name, call: e.span });
+    this.expansion.push({ name, span: e.span, note: "in the `fn` expanded here" });
     try {
       return this.expr(sym.body, inner);
     } finally {

@@ -5,10 +5,11 @@ import type { SourceFile, Span } from "../diag/source.ts";
 import { didYouMean } from "../diag/suggest.ts";
 import { BUILTINS } from "../ops/registry.ts";
 import type { DType, IDim, IShape } from "../ops/types.ts";
+import { defineIn, repeatIn, TOP_LEVEL, validateLayer, type LayerHost } from "./build-layer.ts";
 import type { Expr, Program, ShapeSpec, Stmt } from "../syntax/ast.ts";
 import { evalConst, readInit, readTrain } from "./consts.ts";
 import { ExprBuilder, type Symbol } from "./build-expr.ts";
-import type { Declared, DimDecl, Graph, NodeId, RunningStat, TrainSpec } from "./graph.ts";
+import type { Declared, DimDecl, Expansion, Graph, NodeId, RunningStat, TrainSpec } from "./graph.ts";
 import { liveFrom } from "./compact.ts";
 
 function declaredName(s: Stmt): { text: string; span: Span } | undefined {
@@ -19,6 +20,8 @@ function declaredName(s: Stmt): { text: string; span: Span } | undefined {
     case "const":
     case "fn":
     case "def":
+    case "layer":
+    case "repeat":
       return s.name;
     case "loss":
       return { text: "loss", span: s.keyword };
@@ -38,8 +41,11 @@ function symbolFor(s: Stmt, span: Span): Symbol | undefined {
     case "const":
       return { kind: "value", role: "const", span };
     case "def":
+    case "repeat":
     case "loss":
       return { kind: "value", role: "def", span };
+    case "layer":
+      return { kind: "layer", span, def: s };
     case "fn":
       return { kind: "fn", span, params: s.params, body: s.body };
     default:
@@ -50,6 +56,7 @@ function symbolFor(s: Stmt, span: Span): Symbol | undefined {
 export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBag): Graph {
   const b = new GraphBuild(file, bag, program.broken);
   const { modelName, dims } = b.declareNames(program.stmts);
+  b.validateLayers(program.stmts);
   b.declareSources(program.stmts);
   const train = b.defineValues(program.stmts);
   const outputs = b.outputs(program.stmts);
@@ -78,23 +85,23 @@ export function buildGraph(program: Program, file: SourceFile, bag: DiagnosticBa
 }
 
 /** The state the passes of buildGraph share: the symbol table, the nodes built so far, what was declared. */
-class GraphBuild {
+class GraphBuild implements LayerHost {
   readonly symbols = new Map<string, Symbol>();
   readonly consts = new Map<string, number>();
   readonly builder: ExprBuilder;
   readonly declaredShapes = new Map<NodeId, { shape: IShape; dtype: DType }>();
-  readonly unknowns: { span: Span; owner: string }[] = [];
+  readonly unknowns: { span: Span; owner: string; use?: Expansion }[] = [];
   readonly inputs: Declared[] = [];
   readonly targets: Declared[] = [];
   readonly params: Declared[] = [];
   readonly defined = new Map<string, { node: NodeId; span: Span }>();
   readonly runningStats: RunningStat[] = [];
   /** The definition being built: running statistics are named after it. */
-  private defining = "";
+  defining = "";
 
   constructor(
     file: SourceFile,
-    private readonly bag: DiagnosticBag,
+    readonly bag: DiagnosticBag,
     broken: ReadonlySet<string>,
   ) {
     const nowhere = file.span(0, 0);
@@ -150,11 +157,12 @@ class GraphBuild {
       });
       return false;
     }
-    if (s.kind !== "fn") return true;
+    if (s.kind !== "fn" && s.kind !== "layer") return true;
     if (BUILTINS.has(name.text)) {
       this.bag.error("NNC218", name.span, `\`${name.text}\` is a built-in function and cannot be redefined`);
       return false;
     }
+    if (s.kind === "layer") return true; // its arguments are checked with its body, by validateLayer
     const seen = new Map<string, Span>();
     for (const p of s.params) {
       const first = seen.get(p.text);
@@ -164,8 +172,25 @@ class GraphBuild {
     return true;
   }
 
-  /** A declared shape; `_` becomes an unknown to solve (params only). Undefined after an error. */
-  private shapeOf(spec: ShapeSpec, owner: string, allowInfer: boolean): IShape | undefined {
+  /** Pass 1b: each layer's body, once (a layer in error is quiet where it is used). */
+  validateLayers(stmts: readonly Stmt[]): void {
+    for (const s of stmts) {
+      if (s.kind !== "layer" || this.symbols.get(s.name.text)?.span !== s.name.span) continue;
+      if (!validateLayer(s, this.symbols, this.bag)) this.symbols.set(s.name.text, { kind: "broken", span: s.name.span });
+    }
+  }
+
+  /** A param that a layer use declares, named `use.NAME`; numbered after the top-level ones, in the order uses are built. */
+  declareParam(fullName: string, s: Extract<Stmt, { kind: "param" }>, shape: IShape | undefined): NodeId {
+    const init = s.init ? readInit(s.init, this.consts, this.bag) : { kind: "xavier" as const };
+    const id = this.builder.add("param", [], { name: fullName, init: init ?? { kind: "zeros" } }, s.span, [], fullName);
+    this.params.push({ name: fullName, node: id, span: s.name.span });
+    if (shape) this.declaredShapes.set(id, { shape, dtype: "f32" });
+    return id;
+  }
+
+  /** A declared shape; `_` becomes an unknown to solve (params only); `sizes` are a layer's size arguments. Undefined after an error. */
+  shapeOf(spec: ShapeSpec, owner: string, allowInfer: boolean, sizes?: ReadonlyMap<string, IDim>): IShape | undefined {
     const out: IDim[] = [];
     let ok = true;
     for (const d of spec.dims) {
@@ -176,9 +201,11 @@ class GraphBuild {
           ok = false;
         } else {
           out.push({ var: this.unknowns.length });
-          this.unknowns.push({ span: d.span, owner });
+          const use = this.builder.expansion[this.builder.expansion.length - 1];
+          this.unknowns.push({ span: d.span, owner, ...(use ? { use: { span: use.span, note: use.note } } : {}) });
         }
-      } else if (this.symbols.get(d.name)?.kind === "dim") out.push(d.name);
+      } else if (sizes?.has(d.name)) out.push(sizes.get(d.name)!);
+      else if (this.symbols.get(d.name)?.kind === "dim") out.push(d.name);
       else {
         const dimNames = [...this.symbols].filter(([, s]) => s.kind === "dim").map(([k]) => k);
         this.bag.error("NNC203", d.span, `unknown dim \`${d.name}\``, { hint: didYouMean(d.name, dimNames) ?? `declare it: dim ${d.name}` });
@@ -224,7 +251,12 @@ class GraphBuild {
     let trainSpan: Span | undefined;
     for (const s of stmts) {
       if (s.kind === "def" || s.kind === "loss") this.define(s.kind === "def" ? s.name : { text: "loss", span: s.keyword }, s.value);
-      else if (s.kind === "train") {
+      else if (s.kind === "repeat") this.define(s.name, s);
+      else if (s.kind === "return") {
+        this.bag.error("NNC245", s.keyword, "`return` outside a layer", {
+          hint: "`return` ends an indented layer body; at the top level, name the value: `y = …`",
+        });
+      } else if (s.kind === "train") {
         if (trainSpan) {
           this.bag.error("NNC219", s.span, "only one `train` statement is allowed", { notes: [{ message: "the first is here", span: trainSpan }] });
           continue;
@@ -236,11 +268,10 @@ class GraphBuild {
     return train;
   }
 
-  private define(name: { text: string; span: Span }, value: Expr): void {
+  private define(name: { text: string; span: Span }, value: Expr | Extract<Stmt, { kind: "repeat" }>): void {
     const sym = this.symbols.get(name.text);
     if (sym?.kind !== "value" || sym.span !== name.span) return;
-    this.defining = name.text;
-    const id = this.builder.expr(value, new Map());
+    const id = value.kind === "repeat" ? repeatIn(this, value, TOP_LEVEL()) : defineIn(this, name, value, TOP_LEVEL());
     if (id === undefined) {
       // Already reported: later uses of the name stay quiet rather than cascade.
       this.symbols.set(name.text, { kind: "broken", span: name.span });
@@ -279,10 +310,14 @@ class GraphBuild {
 function warnUnused(builder: ExprBuilder, declared: readonly Declared[], roots: readonly NodeId[], bag: DiagnosticBag): void {
   if (roots.length === 0) return;
   const live = liveFrom(builder.nodes, roots);
-  for (const d of declared) {
-    if (live.has(d.node)) continue;
-    const node = builder.nodes[d.node]!;
+  // A layer's param unused at every use is one mistake, in one place: one warning names them all.
+  const bySpan = new Map<Span, Declared[]>();
+  for (const d of declared) if (!live.has(d.node)) bySpan.set(d.span, [...(bySpan.get(d.span) ?? []), d]);
+  for (const [span, ds] of bySpan) {
+    const node = builder.nodes[ds[0]!.node]!;
     const what = node.op === "param" ? "param" : node.op === "input" ? node.attrs.role : "value";
-    bag.warning("NNC212", d.span, `${what} \`${d.name}\` is never used by an output or the loss`);
+    const names = ds.map((d) => `\`${d.name}\``);
+    const subject = names.length === 1 ? `${what} ${names[0]} is` : `${what}s ${names.slice(0, -1).join(", ")} and ${names[names.length - 1]} are`;
+    bag.warning("NNC212", span, `${subject} never used by an output or the loss`);
   }
 }

@@ -116,7 +116,11 @@ export function readInit(e: Expr, consts: ReadonlyMap<string, number>, bag: Diag
   }
 }
 
-/** Binds positional and keyword arguments to parameter names; reports arity and keyword errors. */
+/**
+ * Binds positional and keyword arguments to parameter names; reports arity and
+ * keyword errors. `definedAt`, for a `fn` or layer of the file, is where the
+ * signature that the notes quote is written.
+ */
 export function bindArgs(
   fname: string,
   params: readonly string[],
@@ -124,6 +128,7 @@ export function bindArgs(
   callSpan: Span,
   bag: DiagnosticBag,
   optional: ReadonlySet<string> = new Set(),
+  definedAt?: Span,
 ): Map<string, Expr> | undefined {
   const bound = new Map<string, Expr>();
   let ok = true;
@@ -133,7 +138,7 @@ export function bindArgs(
     if (!arg.keyword) {
       if (positional >= params.length) {
         bag.error("NNC206", arg.span, `\`${fname}\` takes at most ${params.length} argument${params.length === 1 ? "" : "s"}`, {
-          notes: [{ message: `the signature is ${signature}` }],
+          notes: [{ message: `the signature is ${signature}`, ...(definedAt ? { span: definedAt } : {}) }],
         });
         ok = false;
         break;
@@ -144,7 +149,7 @@ export function bindArgs(
     const key = arg.keyword.text;
     if (!params.includes(key)) {
       bag.error("NNC207", arg.keyword.span, `\`${fname}\` has no argument named \`${key}\``, {
-        notes: [{ message: `the signature is ${signature}` }],
+        notes: [{ message: `the signature is ${signature}`, ...(definedAt ? { span: definedAt } : {}) }],
         ...(didYouMean(key, params) ? { hint: didYouMean(key, params)! } : {}),
       });
       ok = false;
@@ -157,7 +162,7 @@ export function bindArgs(
   const missing = params.filter((p) => !bound.has(p) && !optional.has(p));
   if (missing.length > 0) {
     bag.error("NNC206", callSpan, `\`${fname}\` is missing ${missing.map((m) => `\`${m}\``).join(" and ")}`, {
-      notes: [{ message: `the signature is ${signature}` }],
+      notes: [{ message: `the signature is ${signature}`, ...(definedAt ? { span: definedAt } : {}) }],
     });
     return undefined;
   }

@@ -7,6 +7,13 @@ import type { OptimizerMethod } from "../backend/cpu/runtime/optim.ts";
 
 export type NodeId = number;
 
+/** One use of a `fn` or layer that a node was expanded from: where, and the note that says so. */
+export interface Expansion {
+  readonly span: Span;
+  /** "in the `fn` expanded here", "in `block2`, a use of layer `block`". */
+  readonly note: string;
+}
+
 interface NodeBase<K extends OpName> {
   readonly id: NodeId;
   readonly op: K;
@@ -18,8 +25,8 @@ interface NodeBase<K extends OpName> {
   readonly span: Span;
   /** The user's name, when a definition or declaration names this value. */
   readonly name?: string;
-  /** Call sites of the `fn`s this node was expanded from, innermost first. */
-  readonly expandedFrom?: readonly Span[];
+  /** Where the `fn`s and layers this node was expanded from were used, innermost first. */
+  readonly expandedFrom?: readonly Expansion[];
 }
 
 /** A node of any op, discriminated by `op` so that `attrs` narrows with it. */
@@ -79,7 +86,7 @@ export interface Graph {
   /** Declared shapes of sources (`_` as unknowns), indexed by node id. */
   readonly declaredShapes: ReadonlyMap<NodeId, { shape: IShape; dtype: DType }>;
   /** Spans of the `_` unknowns, by variable number. */
-  readonly unknowns: readonly { readonly span: Span; readonly owner: string }[];
+  readonly unknowns: readonly { readonly span: Span; readonly owner: string; /** The layer use that declared it. */ readonly use?: Expansion }[];
 }
 
 /** After shape inference: every node has a fully known shape and element type. */

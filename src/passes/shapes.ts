@@ -86,6 +86,7 @@ export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | und
     const r = u.resolve({ var: v });
     if (isVar(r)) {
       bag.error("NNC210", unk.span, `cannot infer this \`_\` in \`${unk.owner}\`'s shape`, {
+        ...(unk.use ? { notes: [{ message: unk.use.note, span: unk.use.span }] } : {}),
         hint: "no use of the param fixes this size; write it out",
       });
     }
@@ -141,7 +142,7 @@ function opSymbol(op: OpName): string {
 function makeCtx(node: Node, u: Unifier, unknowns: Graph["unknowns"], bag: DiagnosticBag): ShapeCtx {
   const withExpansion = (notes: { message: string; span?: Span }[]) => [
     ...notes,
-    ...(node.expandedFrom ?? []).map((call) => ({ message: `in the \`fn\` expanded here`, span: call })),
+    ...(node.expandedFrom ?? []).map((use) => ({ message: use.note, span: use.span })),
   ];
   return {
     span: node.span,

@@ -72,7 +72,29 @@ export type Stmt =
   | { readonly kind: "output"; readonly names: readonly Name[]; readonly span: Span }
   | { readonly kind: "loss"; readonly keyword: Span; readonly value: Expr; readonly span: Span }
   | { readonly kind: "train"; readonly optimizer: Name; readonly args: readonly Argument[]; readonly span: Span }
-  | { readonly kind: "def"; readonly name: Name; readonly value: Expr; readonly span: Span };
+  | { readonly kind: "def"; readonly name: Name; readonly value: Expr; readonly span: Span }
+  | LayerStmt
+  | { readonly kind: "return"; readonly keyword: Span; readonly value: Expr; readonly span: Span }
+  | {
+      readonly kind: "repeat";
+      readonly name: Name;
+      /** `repeat 3` or `repeat n` (a const). */
+      readonly count: { readonly value: number; readonly span: Span } | Name;
+      readonly call: Extract<Expr, { kind: "call" }>;
+      readonly span: Span;
+    };
+
+/** `layer NAME(a, b):` and the indented statements below it. */
+export interface LayerStmt {
+  readonly kind: "layer";
+  readonly name: Name;
+  readonly params: readonly Name[];
+  readonly body: readonly Stmt[];
+  /** Names the body's unparsable statements seemed to define. */
+  readonly broken: ReadonlySet<string>;
+  /** The header line, `layer NAME(a, b):`. */
+  readonly span: Span;
+}
 
 export interface Program {
   readonly stmts: readonly Stmt[];

@@ -97,6 +97,24 @@ class Builder {
           args: nodes(inner, "argument").map((a) => this.argument(a)),
           span,
         };
+      case "layerStmt":
+        return {
+          kind: "layer",
+          name: this.name(token(inner, "CallIdent")),
+          params: tokens(inner, "Ident").map((t) => this.name(t)),
+          body: [],
+          broken: new Set(),
+          span,
+        };
+      case "returnStmt":
+        return { kind: "return", keyword: this.span(token(inner, "Kw_return")), value: this.expr(node(inner, "expression")), span };
+      case "repeatStmt": {
+        const [name, countName] = [...tokens(inner, "Ident")].sort((a, b) => a.startOffset - b.startOffset);
+        const num = tokens(inner, "Number")[0];
+        const count = num ? { value: this.dimInt(num) ?? 1, span: this.span(num) } : this.name(countName!);
+        const call = this.expr(node(inner, "call")) as Extract<Expr, { kind: "call" }>;
+        return { kind: "repeat", name: this.name(name!), count, call, span };
+      }
       case "defStmt":
         return { kind: "def", name: this.name(token(inner, "Ident")), value: this.expr(node(inner, "expression")), span };
       default:

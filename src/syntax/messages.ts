@@ -57,6 +57,9 @@ const RULE_CONTEXT: Record<string, string> = {
   modelStmt: "a `model` statement",
   outputStmt: "an `output` statement",
   constStmt: "a `const` declaration",
+  layerStmt: "a `layer` header",
+  returnStmt: "a `return` statement",
+  repeatStmt: "a `repeat` definition",
 };
 
 function context(ruleName: string): string {

@@ -1,7 +1,7 @@
 // Text → tokens → CST (grammar/) → AST. Statements are parsed one at a time so
 // that one bad line yields one diagnostic and the next line is still checked.
 import type { CstNode, IToken, IRecognitionException } from "chevrotain";
-import { nnLexer, Newline, LParen, RParen, LBracket, RBracket, IndexOpen, KEYWORDS, KEYWORD_WORDS } from "../../grammar/tokens.ts";
+import { nnLexer, Newline, LParen, RParen, LBracket, RBracket, IndexOpen, KEYWORDS, KEYWORD_WORDS, Layer } from "../../grammar/tokens.ts";
 import { NnParser } from "../../grammar/parser.ts";
 import { DiagnosticBag } from "../diag/diagnostic.ts";
 import type { SourceFile } from "../diag/source.ts";
@@ -140,34 +140,50 @@ export function parseProgram(file: SourceFile, bag: DiagnosticBag): Program {
   const badLines = new Set(bad.map((o) => file.lineCol(o).line));
   const stmts: Stmt[] = [];
   const broken = new Set<string>();
-  const p = parser();
-  for (const tokens of splitStatements(lexed.tokens)) {
+  const parseOne = (tokens: IToken[], brokenNames: Set<string>): Stmt | undefined => {
     const first = file.lineCol(tokens[0]!.startOffset).line;
     const last = file.lineCol(tokens[tokens.length - 1]!.startOffset).line;
-    if ([...badLines].some((l) => l >= first && l <= last)) {
+    const fail = (): undefined => {
       const name = guessDefinedName(tokens);
-      if (name !== undefined) broken.add(name);
-      continue;
-    }
+      if (name !== undefined) brokenNames.add(name);
+      return undefined;
+    };
+    if ([...badLines].some((l) => l >= first && l <= last)) return fail();
     const depth = nestingDepth(tokens);
     if (depth > MAX_NESTING) {
       bag.error("NNC102", file.span(tokens[0]!.startOffset, tokens[0]!.startOffset + tokens[0]!.image.length), `this statement nests ${depth} levels deep; the limit is ${MAX_NESTING}`, {
         hint: "split it into several named definitions",
       });
-      const name = guessDefinedName(tokens);
-      if (name !== undefined) broken.add(name);
-      continue;
+      return fail();
     }
+    const p = parser();
     p.input = tokens;
     const cst: CstNode = p.statement();
     if (p.errors.length > 0) {
       reportParseError(file, p.errors[0]!, tokens, bag);
-      const name = guessDefinedName(tokens);
-      if (name !== undefined) broken.add(name);
+      return fail();
+    }
+    return cstToStmt(cst, file, bag);
+  };
+  const groups = splitStatements(lexed.tokens);
+  const column = (tokens: IToken[]) => file.lineCol(tokens[0]!.startOffset).col;
+  for (let i = 0; i < groups.length; i++) {
+    const tokens = groups[i]!;
+    if (tokens[0]!.tokenType !== Layer) {
+      const stmt = parseOne(tokens, broken);
+      if (stmt) stmts.push(stmt);
       continue;
     }
-    const stmt = cstToStmt(cst, file, bag);
-    if (stmt) stmts.push(stmt);
+    // A layer's body is the lines below its header indented further than it.
+    const indent = column(tokens);
+    const body: IToken[][] = [];
+    while (i + 1 < groups.length && column(groups[i + 1]!) > indent) body.push(groups[++i]!);
+    const header = parseOne(tokens, broken);
+    // A header that did not parse takes its body with it: its lines mean nothing at the top level.
+    if (header?.kind !== "layer") continue;
+    const bodyBroken = new Set<string>();
+    const bodyStmts = body.map((t) => parseOne(t, bodyBroken)).filter((x): x is Stmt => x !== undefined);
+    stmts.push({ ...header, body: bodyStmts, broken: bodyBroken });
   }
   return { stmts, broken };
 }

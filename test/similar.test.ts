@@ -241,3 +241,66 @@ describe("the command", () => {
     for (const flag of ["--param", "--top", "--vocabulary", "--format"]) expect(r.stdout).toContain(flag);
   });
 });
+
+// Lesson 11 end to end: the sentiment net (ids form) trained by `nnc train` on
+// a few hundred e-mails, then its embedding's neighbours. The learnt part of
+// a row is how the word pushes the answer, so the neighbours of words only
+// spam uses should be words of spam, and those of words only ham uses, of ham.
+describe("lesson 11 on Spam Assassin, end to end", () => {
+  const out = join(dir, "sentiment_spam");
+  const LIMIT = 400;
+  let train: ReturnType<typeof nnc>;
+  beforeAll(() => {
+    train = nnc("train", "examples/sentiment_spam.nn", "--data", "spam-assassin", "--limit", String(LIMIT), "--epochs", "3", "--eval-every", "3", "--out", out);
+  }, 300_000);
+
+  /** Each word's share of spam among the training e-mails that have it in their first 100 words (what the model sees). */
+  function spamShares(): { share: (w: string) => number; docs: (w: string) => number } {
+    const train = splitCorpus(spamAssassin()).train;
+    const docs = new Map<string, number>();
+    const spam = new Map<string, number>();
+    train.texts.slice(0, LIMIT).forEach((t, i) => {
+      for (const w of new Set(tokenize(t).slice(0, 100))) {
+        docs.set(w, (docs.get(w) ?? 0) + 1);
+        if (train.labels![i] === 1) spam.set(w, (spam.get(w) ?? 0) + 1);
+      }
+    });
+    return { share: (w) => (spam.get(w) ?? 0) / (docs.get(w) ?? 1), docs: (w) => docs.get(w) ?? 0 };
+  }
+
+  it("trains, and the neighbours of spam's own words are spam's words, those of ham's are ham's", () => {
+    expect(train.stderr).toBe("");
+    expect(train.code).toBe(0);
+    expect(train.stdout).toContain(`${LIMIT} training rows, 1209 test rows`);
+    const vocabulary = (JSON.parse(readFileSync(join(out, "vocab.json"), "utf8")) as { tokens: string[] }).tokens;
+    const { share, docs } = spamShares();
+    // The 3 words (in 20 e-mails or more) most given to spam, and the 3 most given to ham.
+    const ranked = vocabulary.slice(2).filter((w) => docs(w) >= 20).sort((a, b) => share(b) - share(a) || (a < b ? -1 : 1));
+    const spamWords = ranked.slice(0, 3);
+    const hamWords = ranked.slice(-3);
+    expect(spamWords.every((w) => share(w) > 0.8) && hamWords.every((w) => share(w) < 0.05), `${spamWords} / ${hamWords}`).toBe(true);
+
+    const r = nnc("similar", join(out, "checkpoint.nnck"), ...spamWords, ...hamWords, "--format", "json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as SimilarResult;
+    expect(result.param).toBe("E");
+    expect(result.shape).toEqual([5000, 100]);
+    const meanShare = (words: string[]) => {
+      const nearest = result.words.filter((q) => words.includes(q.word)).flatMap((q) => q.nearest);
+      return nearest.reduce((s, n) => s + share(n.word), 0) / nearest.length;
+    };
+    for (const q of result.words) {
+      expect(q.nearest).toHaveLength(10);
+      for (const [i, n] of q.nearest.entries()) {
+        expect(vocabulary[n.id]).toBe(n.word);
+        expect(n.word).not.toBe(q.word);
+        expect(Math.abs(n.score)).toBeLessThanOrEqual(1);
+        if (i > 0) expect(n.score).toBeLessThanOrEqual(q.nearest[i - 1]!.score);
+      }
+    }
+    const spammy = meanShare(spamWords);
+    const hammy = meanShare(hamWords);
+    expect(spammy - hammy, `neighbours' spam share: ${spammy.toFixed(3)} for ${spamWords}, ${hammy.toFixed(3)} for ${hamWords}`).toBeGreaterThan(0.25);
+  });
+});

@@ -1,5 +1,6 @@
 // `nnc similar CHECKPOINT WORD…`: the words whose embedding rows point the
-// same way as WORD's (cosine similarity), read from a trained checkpoint and
+// same way as WORD's (cosine similarity; or, with --metric euclidean, the
+// book's own measure, the distance between rows), read from a trained checkpoint and
 // the vocabulary nnc train saved beside it. Grokking Deep Learning's lesson 11
 // ("words similar to 'beautiful'"): a net that sums words' rows of E to
 // classify text learns rows that place words which push the answer alike
@@ -97,24 +98,34 @@ function rowNorms(e: Embedding, rows: number): Float64Array {
   return norms;
 }
 
+/** How rows are compared: the angle between them, or (the book's `similar`) minus the distance between them. */
+export type Metric = "cosine" | "euclidean";
+
 /**
- * The `top` words whose rows have the highest cosine similarity to row `id`,
- * in float64, best first, ties by id. The word itself, <pad> and <unk> are
- * left out (they are not words a reader compares with). A zero row has no
- * direction: its similarity to anything is taken as 0.
+ * The `top` words whose rows are nearest to row `id`, in float64, best
+ * first, ties by id: the highest cosine similarity, or with "euclidean" the
+ * highest score −‖E[r] − E[id]‖ (the seed material's own measure, which
+ * also weighs a row's length). The word itself, <pad> and <unk> are left out
+ * (they are not words a reader compares with). A zero row has no direction:
+ * its cosine similarity to anything is taken as 0.
  */
-export function nearestWords(e: Embedding, vocabulary: readonly string[], id: number, top: number): Neighbour[] {
+export function nearestWords(e: Embedding, vocabulary: readonly string[], id: number, top: number, metric: Metric = "cosine"): Neighbour[] {
   const [, d] = e.shape;
   const rows = vocabulary.length;
-  const norms = rowNorms(e, rows);
+  const norms = metric === "cosine" ? rowNorms(e, rows) : undefined;
   const scored: Neighbour[] = [];
   for (let r = 0; r < rows; r++) {
     const word = vocabulary[r]!;
     if (r === id || word === PAD || word === UNK) continue;
-    let dot = 0;
-    for (let j = 0; j < d; j++) dot += e.data[id * d + j]! * e.data[r * d + j]!;
-    const norm = norms[id]! * norms[r]!;
-    scored.push({ word, id: r, score: norm === 0 ? 0 : dot / norm });
+    let sum = 0;
+    if (norms) {
+      for (let j = 0; j < d; j++) sum += e.data[id * d + j]! * e.data[r * d + j]!;
+      const norm = norms[id]! * norms[r]!;
+      scored.push({ word, id: r, score: norm === 0 ? 0 : sum / norm });
+    } else {
+      for (let j = 0; j < d; j++) sum += (e.data[r * d + j]! - e.data[id * d + j]!) ** 2;
+      scored.push({ word, id: r, score: -Math.sqrt(sum) });
+    }
   }
   scored.sort((a, b) => b.score - a.score || a.id - b.id);
   return scored.slice(0, top);
@@ -163,6 +174,7 @@ class SeveralErrors extends Error {
 interface SimilarFlags {
   param?: string;
   top: number;
+  metric?: Metric;
   format: "text" | "json";
   vocabulary?: string;
 }
@@ -173,6 +185,7 @@ export interface SimilarResult {
   vocabulary: string;
   param: string;
   shape: [number, number];
+  metric: Metric;
   words: { word: string; id: number; nearest: Neighbour[] }[];
 }
 
@@ -188,12 +201,14 @@ export function similar(checkpoint: string, words: readonly string[], flags: Omi
     vocabulary: shownPath(vocabularyFile),
     param: e.name,
     shape: e.shape,
-    words: ids.map((id) => ({ word: vocabulary[id]!, id, nearest: nearestWords(e, vocabulary, id, flags.top) })),
+    metric: flags.metric ?? "cosine",
+    words: ids.map((id) => ({ word: vocabulary[id]!, id, nearest: nearestWords(e, vocabulary, id, flags.top, flags.metric) })),
   };
 }
 
 export function formatSimilar(r: SimilarResult): string {
-  const lines = [`# nearest words by cosine similarity of the rows of ${shownPath(r.param)} ${shapeText(r.shape)}, from ${r.checkpoint}`];
+  const by = r.metric === "cosine" ? "cosine similarity" : "Euclidean distance (the score is minus the distance)";
+  const lines = [`# nearest words by ${by} of the rows of ${shownPath(r.param)} ${shapeText(r.shape)}, from ${r.checkpoint}`];
   for (const q of r.words) {
     const width = Math.max(0, ...q.nearest.map((n) => [...shownPath(n.word)].length));
     lines.push("", `${shownPath(q.word)}:`);
@@ -215,6 +230,7 @@ export function addSimilarCommand(program: Command): void {
     .argument("<words...>", "words of the vocabulary")
     .option("--param <name>", "the embedding param (default: the one [vocab, d] param, a row per word)")
     .option("--top <n>", "how many neighbours per word", positiveInt, 10)
+    .addOption(new Option("--metric <metric>", "cosine similarity, or euclidean: minus the distance, the seed material's measure").choices(["cosine", "euclidean"]).default("cosine"))
     .option("--vocabulary <file>", `the vocabulary (default: ${VOCABULARY_FILE} beside the checkpoint)`)
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .action((checkpoint: string, words: string[], flags: SimilarFlags) => {

@@ -71,8 +71,8 @@ function toyEmbedding(): Float32Array {
 const TOY_E = toyEmbedding();
 const TOY = runDir("toy", { E: { shape: [V, D], data: TOY_E }, W: { shape: [D, 1], data: values(D, 7) } }, WORDS);
 
-/** The float64 reference: cosine of the float32 rows, every other word but <pad> and <unk>, best first. */
-function reference(e: Float32Array, d: number, vocabulary: string[], word: string): { word: string; score: number }[] {
+/** The float64 reference: cosine of the float32 rows (or minus their distance), every other word but <pad> and <unk>, best first. */
+function reference(e: Float32Array, d: number, vocabulary: string[], word: string, metric: "cosine" | "euclidean" = "cosine"): { word: string; score: number }[] {
   const q = vocabulary.indexOf(word);
   const row = (r: number) => Array.from(e.subarray(r * d, (r + 1) * d), Number);
   const dot = (a: number[], b: number[]) => a.reduce((s, x, j) => s + x * b[j]!, 0);
@@ -81,7 +81,8 @@ function reference(e: Float32Array, d: number, vocabulary: string[], word: strin
       const a = row(q);
       const b = row(r);
       const n = Math.sqrt(dot(a, a)) * Math.sqrt(dot(b, b));
-      return { word: w, r, score: n === 0 ? 0 : dot(a, b) / n };
+      const diff = a.map((x, j) => x - b[j]!);
+      return { word: w, r, score: metric === "euclidean" ? -Math.sqrt(dot(diff, diff)) : n === 0 ? 0 : dot(a, b) / n };
     })
     .filter((x) => x.r !== q && x.word !== PAD && x.word !== UNK)
     .sort((a, b) => b.score - a.score || a.r - b.r)
@@ -110,6 +111,20 @@ describe("the ranking", () => {
       expect(got.map((n) => n.word)).toEqual(want.map((n) => n.word));
       got.forEach((n, i) => expect(Math.abs(n.score - want[i]!.score)).toBeLessThan(1e-12));
     }
+  });
+
+  it("with --metric euclidean, ranks by minus the distance (the seed material's measure), against the float64 reference", () => {
+    const e: Embedding = { name: "E", shape: [V, D], data: TOY_E };
+    for (const word of WORDS.slice(2)) {
+      const got = nearestWords(e, WORDS, WORDS.indexOf(word), 100, "euclidean");
+      const want = reference(TOY_E, D, WORDS, word, "euclidean");
+      expect(got.map((n) => n.word)).toEqual(want.map((n) => n.word));
+      got.forEach((n, i) => expect(Math.abs(n.score - want[i]!.score)).toBeLessThan(1e-12));
+    }
+    // Length counts: great (3 × good) is parallel to good but far from it, so it is not first.
+    const good = nearestWords(e, WORDS, WORDS.indexOf("good"), 100, "euclidean");
+    expect(good[0]!.word).not.toBe("great");
+    expect(good.find((n) => n.word === "great")!.score).toBeCloseTo(-2 * Math.hypot(...TOY_E.subarray(2 * D, 3 * D)), 6);
   });
 
   it("puts a parallel row first at 1 and the opposite row last at −1, and leaves out the word itself, <pad> and <unk>", () => {
@@ -211,6 +226,11 @@ describe("the command", () => {
     expect(r.stdout).toContain("\ngood:\n  great   1.0000\n");
     expect(r.stdout).toContain(`  ${second!.word}`);
     expect(r.stdout.split("\n").filter((l) => l.startsWith("  "))).toHaveLength(4);
+    const euclidean = nnc("similar", TOY, "good", "--top", "1", "--metric", "euclidean");
+    expect(euclidean.code).toBe(0);
+    const [nearest] = reference(TOY_E, D, WORDS, "good", "euclidean");
+    expect(euclidean.stdout).toContain("# nearest words by Euclidean distance (the score is minus the distance)");
+    expect(euclidean.stdout).toContain(`\ngood:\n  ${nearest!.word}  ${nearest!.score.toFixed(4)}\n`);
   });
 
   it("--format json gives the same words and the float64 scores", () => {
@@ -218,6 +238,7 @@ describe("the command", () => {
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as SimilarResult;
     expect(json.param).toBe("E");
+    expect(json.metric).toBe("cosine");
     expect(json.words[0]!.nearest.map((n) => n.word)).toEqual(reference(TOY_E, D, WORDS, "movie").map((n) => n.word));
     json.words[0]!.nearest.forEach((n, i) => expect(n.score).toBeCloseTo(reference(TOY_E, D, WORDS, "movie")[i]!.score, 12));
   });
@@ -238,7 +259,7 @@ describe("the command", () => {
     const r = nnc("similar", "--help");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: nnc similar \[options\] <checkpoint> <words\.\.\.>/);
-    for (const flag of ["--param", "--top", "--vocabulary", "--format"]) expect(r.stdout).toContain(flag);
+    for (const flag of ["--param", "--top", "--metric", "--vocabulary", "--format"]) expect(r.stdout).toContain(flag);
   });
 });
 

@@ -144,7 +144,8 @@ function readVocabulary(path: string): string[] {
   try {
     return parseVocabulary(text, shownPath(path));
   } catch (e) {
-    if (e instanceof DataError) throw new CodedError("NNC541", `no usable vocabulary: ${e.message}`, help);
+    // The parser's message may quote the file: its control characters are escaped, as in a path.
+    if (e instanceof DataError) throw new CodedError("NNC541", `no usable vocabulary: ${shownPath(e.message)}`, help);
     throw e;
   }
 }

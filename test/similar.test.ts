@@ -255,6 +255,20 @@ describe("the command", () => {
     expect(nnc("similar", TOY).code).toBe(2);
   });
 
+  it("a checkpoint that cannot be read is NNC509 naming it (exit 2), a vocabulary that is not one NNC541, never a stack trace", () => {
+    const missing = nnc("similar", join(dir, "no-such.nnck"), "good");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`error[NNC509]: cannot read ${join(dir, "no-such.nnck")}: no such file or directory\n  = help: check that the path names the checkpoint, and that you may read it\n`);
+    const directory = nnc("similar", dir, "good");
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toContain(`error[NNC509]: cannot read ${dir}: it is a directory`);
+    const notJson = join(dir, "not-vocab.json");
+    writeFileSync(notJson, "# a note\nnot json\n");
+    const bad = nnc("similar", TOY, "good", "--vocabulary", notJson);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error\[NNC541\]: no usable vocabulary: .*not-vocab\.json: not a vocabulary file: [^\n]*\n {2}= help: [^\n]*\n$/);
+  });
+
   it("has --help", () => {
     const r = nnc("similar", "--help");
     expect(r.code).toBe(0);

@@ -9,7 +9,7 @@
 import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
 import { parseCheckpoint } from "./backend/cpu/runtime/checkpoint.ts";
-import { UsageError } from "./cli-common.ts";
+import { formatOption, UsageError } from "./cli-common.ts";
 import { CodedError, readBinaryFile, shownPath } from "./cli-files.ts";
 import { DataError, parseVocabulary, PAD, UNK, VOCABULARY_FILE } from "./data/index.ts";
 import { closest } from "./diag/suggest.ts";
@@ -233,7 +233,7 @@ export function addSimilarCommand(program: Command): void {
     .option("--top <n>", "how many neighbours per word", positiveInt, 10)
     .addOption(new Option("--metric <metric>", "cosine similarity, or euclidean: minus the distance, the seed material's measure").choices(["cosine", "euclidean"]).default("cosine"))
     .option("--vocabulary <file>", `the vocabulary (default: ${VOCABULARY_FILE} beside the checkpoint)`)
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(formatOption())
     .action((checkpoint: string, words: string[], flags: SimilarFlags) => {
       let result: SimilarResult;
       try {

@@ -73,6 +73,11 @@ export const DIAG_CODES = {
   NNC512: "`nnc train --resume`: the model, seed, data or batch differ from the run the checkpoint belongs to (the message says which)",
   NNC513: "weights do not fit the model (`nnc train --init-from`, `model.loadParams`): a param missing from the file, a tensor the model has no param for, or a shape that differs; lists every one",
   NNC520: "the model does not fit in memory at these sizes (names the memory it would need)",
+  NNC540: "`nnc similar`: a word is not in the vocabulary (with the closest word that is)",
+  NNC541: "`nnc similar`: no usable vocabulary beside the checkpoint (vocab.json missing, unreadable or damaged)",
+  NNC542: "`nnc similar`: the checkpoint has no such param (`--param`), or none with a row per word of the vocabulary (lists its params)",
+  NNC543: "`nnc similar --param`: the param is not an embedding [vocab, d] (not 2-D, or fewer rows than the vocabulary has words)",
+  NNC544: "`nnc similar`: several params could be the embedding; `--param` chooses one",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

@@ -1,0 +1,63 @@
+// ONNX Runtime as an inference peer: the forward graph `nnc export --format
+// onnx` writes (src/export: the same exportForward, here with the bench's
+// initial params), run by onnxruntime-node (native, one intra-op thread) and,
+// where it is installed, by onnxruntime-web on its WebAssembly backend (one
+// thread), the platform nnc's CPU modules run on. Both are optional: a
+// missing one is a "skipped: install …" line, never a silent gap.
+import type * as OrtNode from "onnxruntime-node";
+import { DiagnosticBag } from "../src/diag/diagnostic.ts";
+import { exportForward } from "../src/export/onnx-export.ts";
+import type { CompiledExample } from "./nnc-models.ts";
+
+/** The part of the API both packages share (onnxruntime-common's). */
+export type Ort = Pick<typeof OrtNode, "InferenceSession" | "Tensor" | "env">;
+type Session = OrtNode.InferenceSession;
+
+export type OrtFlavour = "node" | "web";
+export const ORT_PACKAGE: Record<OrtFlavour, string> = { node: "onnxruntime-node", web: "onnxruntime-web" };
+
+/** The package, or the "skipped: …" line saying how to get it. */
+export async function loadOrt(flavour: OrtFlavour): Promise<Ort | string> {
+  const name = ORT_PACKAGE[flavour];
+  try {
+    // A variable specifier: onnxruntime-web is not a dependency, and TypeScript must not insist on it.
+    const mod = (await import(name)) as Ort & { default?: Ort };
+    const ort = mod.InferenceSession ? mod : mod.default!;
+    // One thread for the WebAssembly backend; set before the first session starts it.
+    if (flavour === "web") Object.assign(ort.env.wasm, { numThreads: 1, proxy: false });
+    return ort;
+  } catch (e) {
+    return `skipped: install ${name} (npm install --save-dev ${name}); it did not load: ${(e as Error).message.split("\n")[0]}`;
+  }
+}
+
+/** The example's forward graph as `nnc export --format onnx` writes it: batch symbolic, the other dims fixed. */
+export function exportedForward(ex: CompiledExample, params: Record<string, Float32Array>, dims: Record<string, number> = {}): Uint8Array {
+  const diags = new DiagnosticBag();
+  const bytes = exportForward(ex.graph, new Map(Object.entries(params)), diags, { dims });
+  if (!bytes) throw new Error(`ONNX export of ${ex.spec.model} failed: ${diags.items.map((d) => d.message).join("; ")}`);
+  return bytes;
+}
+
+/** A session on one thread, with every graph optimization on (ONNX Runtime's default level). */
+export async function oneThreadSession(ort: Ort, model: Uint8Array, flavour: OrtFlavour): Promise<Session> {
+  const options: OrtNode.InferenceSession.SessionOptions = {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    ...(flavour === "web" ? { executionProviders: ["wasm"] } : {}),
+  };
+  return ort.InferenceSession.create(model, options);
+}
+
+/**
+ * Inference on fixed inputs, read back as nnc's forward returns its output:
+ * a new input tensor per call over the same array (no copy), then the output's data.
+ */
+export function inferRunner(ort: Ort, session: Session, input: string, output: string, x: Float32Array, shape: readonly number[]): () => Promise<Float32Array> {
+  return async () => {
+    const out = await session.run({ [input]: new ort.Tensor("float32", x, shape) });
+    return out[output]!.data as Float32Array;
+  };
+}

@@ -52,7 +52,7 @@ export async function trainSuite(o: TimingOptions): Promise<unknown> {
 
   // The others take turns epoch by epoch (timeInterleaved), so load from elsewhere hits them alike.
   // The lineup is in table order; rows already known (self-timed, or n/a) stand in it as they are.
-  interface Entrant extends Contestant { engine: string; loss: () => number; dispose(): void }
+  type Entrant = Extract<Contestant, { run: unknown }> & { engine: string; loss: () => number; dispose(): void };
   const lineup: (Entrant | EpochRow)[] = [];
   // A plain loop of trainStep over views of the data: what a user of the module writes.
   const stepLoop = (engine: string, model: BenchModel | string) => {

@@ -4,6 +4,9 @@
 // where it is installed, by onnxruntime-web on its WebAssembly backend (one
 // thread), the platform nnc's CPU modules run on. Both are optional: a
 // missing one is a "skipped: install …" line, never a silent gap.
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type * as OrtNode from "onnxruntime-node";
 import { DiagnosticBag } from "../src/diag/diagnostic.ts";
 import { exportForward } from "../src/export/onnx-export.ts";
@@ -16,12 +19,28 @@ type Session = OrtNode.InferenceSession;
 export type OrtFlavour = "node" | "web";
 export const ORT_PACKAGE: Record<OrtFlavour, string> = { node: "onnxruntime-node", web: "onnxruntime-web" };
 
+/**
+ * Where to import an optional peer from: the project's node_modules, or the
+ * node_modules under $NNC_BENCH_MODULES when it has the package there, so
+ * that a peer installed outside the project (`npm install --prefix DIR
+ * onnxruntime-web`) can be measured without making it a dependency.
+ */
+function peerSpecifier(name: string): string {
+  const dir = process.env["NNC_BENCH_MODULES"];
+  if (!dir) return name;
+  try {
+    return pathToFileURL(createRequire(join(resolve(dir), "package.json")).resolve(name)).href;
+  } catch {
+    return name;
+  }
+}
+
 /** The package, or the "skipped: …" line saying how to get it. */
 export async function loadOrt(flavour: OrtFlavour): Promise<Ort | string> {
   const name = ORT_PACKAGE[flavour];
   try {
     // A variable specifier: onnxruntime-web is not a dependency, and TypeScript must not insist on it.
-    const mod = (await import(name)) as Ort & { default?: Ort };
+    const mod = (await import(peerSpecifier(name))) as Ort & { default?: Ort };
     const ort = mod.InferenceSession ? mod : mod.default!;
     // One thread for the WebAssembly backend; set before the first session starts it.
     if (flavour === "web") Object.assign(ort.env.wasm, { numThreads: 1, proxy: false });

@@ -3,8 +3,10 @@
 // against the emitted CPU module, in inference and over two SGD steps fed
 // nnc's own dropout masks (loss and every param within 1e-5), and ONNX
 // Runtime on the exported forward graph (bench/ort-peer.ts) against nnc's
-// forward pass. Without PyTorch the first part is reported skipped with the
-// install command.
+// forward pass, natively and, where onnxruntime-web is installed (it is not
+// a dependency; $NNC_BENCH_MODULES may point at a folder that has it), on
+// WebAssembly. Without PyTorch or onnxruntime-web those parts are reported
+// skipped with the install command.
 import { beforeAll, describe, expect, it } from "vitest";
 import { DROPOUT_STREAM, uniform01 } from "../src/backend/cpu/runtime/rng.ts";
 import { compileExample, type CompiledExample } from "../bench/nnc-models.ts";
@@ -104,18 +106,24 @@ describe.skipIf(torch !== true)("the PyTorch peer against nnc", () => {
   }, 60_000);
 });
 
-describe("the ONNX Runtime peer against nnc", () => {
-  it.each(CASES)("$file: the exported forward graph on one thread gives nnc's probabilities at batch $dims.batch and 1", async (c) => {
-    const ort = await loadOrt("node");
-    if (typeof ort === "string") throw new Error(ort); // onnxruntime-node is a devDependency: missing is a broken install
+describe.each(["node", "web"] as const)("the ONNX Runtime peer (onnxruntime-%s) against nnc", (flavour) => {
+  // it.for, not it.each: it hands the test its context, whose skip() names the reason.
+  it.for(CASES)("$file: the exported forward graph on one thread gives nnc's probabilities at batch $dims.batch and 1", { timeout: 60_000 }, async (c, ctx) => {
+    const ort = await loadOrt(flavour);
+    if (typeof ort === "string") {
+      // onnxruntime-node is a devDependency, so missing is a broken install; onnxruntime-web is optional.
+      if (flavour === "node") throw new Error(ort);
+      console.warn(`bench-peers: onnxruntime-web ${ort}`);
+      return ctx.skip(ort);
+    }
     const { ex, batch, model, x, params } = fixture(c);
     const { batch: _b, ...fixed } = c.dims;
-    const session = await oneThreadSession(ort, exportedForward(ex, params, fixed), "node");
+    const session = await oneThreadSession(ort, exportedForward(ex, params, fixed), flavour);
     const want = (await model.forward({ [c.input]: x }))[c.output] as Float32Array;
     const got = await inferRunner(ort, session, c.input, c.output, x, [batch, c.features])();
     expect(relError(got, want)).toBeLessThanOrEqual(TOLERANCE);
     const one = await inferRunner(ort, session, c.input, c.output, x.slice(0, c.features), [1, c.features])();
     expect(relError(one, want.slice(0, 10))).toBeLessThanOrEqual(TOLERANCE);
     await session.release();
-  }, 60_000);
+  });
 });

@@ -35,9 +35,8 @@ function peerSpecifier(name: string): string {
   }
 }
 
-/** The package, or the "skipped: …" line saying how to get it. */
-export async function loadOrt(flavour: OrtFlavour): Promise<Ort | string> {
-  const name = ORT_PACKAGE[flavour];
+/** The package (`name` only differs in the test of a missing one), or the "skipped: …" line saying how to get it. */
+export async function loadOrt(flavour: OrtFlavour, name = ORT_PACKAGE[flavour]): Promise<Ort | string> {
   try {
     // A variable specifier: onnxruntime-web is not a dependency, and TypeScript must not insist on it.
     const mod = (await import(peerSpecifier(name))) as Ort & { default?: Ort };

@@ -17,14 +17,14 @@ export const TORCH_INSTALL = "apt install python3-torch";
 const ONE_THREAD = { OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
 
 /** Whether /usr/bin/python3 can import torch: true, or the "skipped: …" line that says how to get it. */
-export function torchAvailable(): true | string {
+export function torchAvailable(python = PYTHON): true | string {
   try {
-    execFileSync(PYTHON, ["-c", "import torch"], { stdio: "pipe", env: { ...process.env, ...ONE_THREAD } });
+    execFileSync(python, ["-c", "import torch"], { stdio: "pipe", env: { ...process.env, ...ONE_THREAD } });
     return true;
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     const why = (err.stderr?.toString().trim().split("\n").pop() ?? err.message) || "python3 failed";
-    return `skipped: install PyTorch (${TORCH_INSTALL}); ${PYTHON} cannot import torch (${why})`;
+    return `skipped: install PyTorch (${TORCH_INSTALL}); ${python} cannot import torch (${why})`;
   }
 }
 

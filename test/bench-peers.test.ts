@@ -127,3 +127,10 @@ describe.each(["node", "web"] as const)("the ONNX Runtime peer (onnxruntime-%s) 
     await session.release();
   });
 });
+
+describe("a missing peer", () => {
+  it("is a 'skipped: install …' line naming what to install, never a silent gap", async () => {
+    expect(torchAvailable("/nonexistent/python3")).toMatch(/^skipped: install PyTorch \(apt install python3-torch\); \/nonexistent\/python3 cannot import torch \(.+\)$/);
+    expect(await loadOrt("web", "onnxruntime-web-not-installed")).toMatch(/^skipped: install onnxruntime-web-not-installed \(npm install --save-dev onnxruntime-web-not-installed\); it did not load: /);
+  });
+});

@@ -44,6 +44,8 @@ export interface TorchSetup {
   trains?: Record<string, [string, string, string]>;
   /** Timed inference cases: case → [net, inputs array]. */
   infers?: Record<string, [string, string]>;
+  /** Timed epochs: case → [net, inputs array, targets array], the rows in order in batches of the net's batch. */
+  epochs?: Record<string, [string, string, string]>;
   /** Square products n×n×n, from arrays `a<n>` and `b<n>`. */
   products?: readonly number[];
 }
@@ -52,6 +54,8 @@ export class TorchPeer {
   private readonly pending: { resolve(v: Record<string, unknown>): void; reject(e: Error): void }[] = [];
   private closed: Error | undefined;
   version = "";
+  /** What the last call of the last sample returned, where it was a number (an epoch's mean loss). */
+  last: number | null = null;
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly dir: string) {
     const lines = createInterface({ input: child.stdout });
@@ -93,7 +97,9 @@ export class TorchPeer {
 
   /** Milliseconds for `calls` calls of a case, measured inside Python. */
   async sample(name: string, calls: number): Promise<number> {
-    return (await this.request({ cmd: "sample", case: name, calls }))["ms"] as number;
+    const a = await this.request({ cmd: "sample", case: name, calls });
+    this.last = a["last"] as number | null;
+    return a["ms"] as number;
   }
 
   async predict(net: string, x: string): Promise<Float32Array> {

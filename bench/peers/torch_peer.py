@@ -4,9 +4,10 @@
 #
 # Requests ({"cmd": ...}), answered in order:
 #   setup   {"dir", "arrays": {name: shape}, "nets": [{"id", "kind": "mlp"|"conv", "batch", "lr", "params": {nnc name: array name}}],
-#            "products": [n, ...]}
+#            "trains": {case: [net, x, y]}, "infers": {case: [net, x]}, "epochs": {case: [net, x, y]}, "products": [n, ...]}
 #           reads each array from dir/<name>.f32 (raw little-endian float32, as the bench wrote it)
-#   sample  {"case", "calls"}            -> {"ms"}: calls of one case, timed here (no pipe round trip inside a sample)
+#   sample  {"case", "calls"}            -> {"ms", "last"}: calls of one case, timed here (no pipe round trip inside
+#            a sample); "last" is what the last call returned where that is a number (an epoch's mean loss)
 #   predict {"net", "x"}                 -> {"p"}: class probabilities, inference mode
 #   step    {"net", "x", "y", "mask"?}   -> {"loss", "params": {nnc name: list}}: one SGD step; "mask" names an
 #            array holding nnc's dropout multipliers (0 or 2) in nnc's layout, so the step is nnc's step exactly
@@ -118,6 +119,8 @@ class Peer:
             self.cases[name] = self.trainer(self.nets[net], self.arrays[x], self.arrays[y])
         for name, (net, x) in r.get("infers", {}).items():
             self.cases[name] = self.predictor(self.nets[net], self.arrays[x])
+        for name, (net, x, y) in r.get("epochs", {}).items():
+            self.cases[name] = self.epoch(self.nets[net], self.arrays[x], self.arrays[y])
         for n in r.get("products", []):
             a, b = torch.from_numpy(self.arrays[f"a{n}"]), torch.from_numpy(self.arrays[f"b{n}"])
             self.cases[f"matmul{n}"] = self.product(a, b)
@@ -132,16 +135,28 @@ class Peer:
         return lambda: predict(net, x)
 
     @staticmethod
+    def epoch(net, x, y):
+        """Steps over the rows in order, batch by batch (views, no copies, no shuffling); the mean loss."""
+        steps = len(x) // net.batch
+
+        def run():
+            rows = lambda a, s: a[s * net.batch:(s + 1) * net.batch]  # noqa: E731
+            return sum(train_step(net, rows(x, s), rows(y, s)) for s in range(steps)) / steps
+        return run
+
+    @staticmethod
     def product(a, b):
         # torch.mm goes to the BLAS (OpenBLAS in Debian's build); the result is a fresh tensor, read as an array.
         return lambda: torch.mm(a, b).numpy()
 
     def sample(self, r):
         f = self.cases[r["case"]]
+        last = None
         t0 = time.perf_counter()
         for _ in range(r["calls"]):
-            f()
-        return {"ms": (time.perf_counter() - t0) * 1000}
+            last = f()
+        ms = (time.perf_counter() - t0) * 1000
+        return {"ms": ms, "last": last if isinstance(last, float) else None}
 
     def predict(self, r):
         return {"p": predict(self.nets[r["net"]], self.arrays[r["x"]]).ravel().tolist()}

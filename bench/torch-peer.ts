@@ -59,7 +59,17 @@ export class TorchPeer {
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly dir: string) {
     const lines = createInterface({ input: child.stdout });
-    lines.on("line", (line) => this.pending.shift()?.resolve(JSON.parse(line) as Record<string, unknown>));
+    lines.on("line", (line) => {
+      let answer: Record<string, unknown>;
+      try {
+        answer = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        answer = { error: `not a JSON answer: ${line.slice(0, 200)}` }; // something in Python printed to stdout
+      }
+      this.pending.shift()?.resolve(answer);
+    });
+    // Writing to a peer that has died fails with EPIPE; the exit handler below reports why it died.
+    child.stdin.on("error", () => {});
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("exit", (code) => {
@@ -79,8 +89,12 @@ export class TorchPeer {
     const child = spawn(PYTHON, [SCRIPT], { env: { ...process.env, ...ONE_THREAD }, stdio: "pipe" });
     const peer = new TorchPeer(child, dir);
     const { arrays: _data, ...rest } = setup;
-    const answer = await peer.request({ cmd: "setup", dir, arrays: shapes, ...rest });
-    peer.version = String(answer["torch"]);
+    try {
+      peer.version = String((await peer.request({ cmd: "setup", dir, arrays: shapes, ...rest }))["torch"]);
+    } catch (e) {
+      peer.close(); // a live child would keep Node from exiting
+      throw e;
+    }
     return peer;
   }
 

@@ -73,7 +73,7 @@ export class TorchPeer {
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("exit", (code) => {
-      this.closed = new Error(`the PyTorch peer exited (${code}): ${stderr.trim().split("\n").pop() ?? ""}`);
+      this.closed ??= new Error(`the PyTorch peer exited (${code}): ${stderr.trim().split("\n").pop() ?? ""}`);
       for (const p of this.pending.splice(0)) p.reject(this.closed);
     });
   }
@@ -129,6 +129,7 @@ export class TorchPeer {
 
   close(): void {
     if (!this.closed) this.child.stdin.end(JSON.stringify({ cmd: "quit" }) + "\n");
+    this.closed ??= new Error("the PyTorch peer was closed");
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

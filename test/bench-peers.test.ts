@@ -6,7 +6,8 @@
 // forward pass, natively and, where onnxruntime-web is installed (it is not
 // a dependency; $NNC_BENCH_MODULES may point at a folder that has it), on
 // WebAssembly. Without PyTorch or onnxruntime-web those parts are reported
-// skipped with the install command.
+// skipped with the install command. The PyTorch peer reports its errors (and
+// stops) rather than hanging the bench.
 import { beforeAll, describe, expect, it } from "vitest";
 import { DROPOUT_STREAM, uniform01 } from "../src/backend/cpu/runtime/rng.ts";
 import { compileExample, type CompiledExample } from "../bench/nnc-models.ts";
@@ -104,6 +105,16 @@ describe.skipIf(torch !== true)("the PyTorch peer against nnc", () => {
       peer.close();
     }
   }, 60_000);
+});
+
+describe.skipIf(torch !== true)("the PyTorch peer's errors", () => {
+  it("answers a bad request with Python's error and stops the child when setup fails", async () => {
+    await expect(TorchPeer.start({ arrays: {}, nets: [{ id: "n", kind: "rnn" as "mlp", batch: 1, lr: 1, params: {} }] })).rejects.toThrow(/^PyTorch peer: KeyError: 'rnn'$/);
+    const peer = await TorchPeer.start({ arrays: {}, nets: [] });
+    await expect(peer.sample("no such case", 1)).rejects.toThrow(/KeyError: 'no such case'/);
+    peer.close();
+    await expect(peer.sample("no such case", 1)).rejects.toThrow(/^the PyTorch peer was closed$/);
+  });
 });
 
 describe.each(["node", "web"] as const)("the ONNX Runtime peer (onnxruntime-%s) against nnc", (flavour) => {

@@ -7,8 +7,11 @@ import { tfConv, tfMlp, type TfNet } from "./tfjs-models.ts";
 import { tf } from "./tfjs-env.ts";
 import { filled, oneHot } from "./timing.ts";
 
-/** A call to time, or why this engine has none ("n/a (…)"). */
-export type Runner = (() => unknown) | string;
+/**
+ * A call to time; a peer in another process that times its own samples
+ * (milliseconds for `calls` calls); or why this engine has none ("n/a (…)").
+ */
+export type Runner = (() => unknown) | { timed: (calls: number) => Promise<number> } | string;
 
 export interface Workload {
   matmul(n: number): Runner;
@@ -16,6 +19,8 @@ export interface Workload {
   mlpInfer100: Runner;
   mlpInfer1: Runner;
   convTrain: Runner;
+  /** The conv example's forward pass at its own batch, inference mode. */
+  convInfer: Runner;
   dispose(): void;
 }
 
@@ -55,7 +60,7 @@ export async function makeFixture(mlp: CompiledExample, conv: CompiledExample): 
 }
 
 /** Square matrices for an n×n×n product. */
-const matrices = (n: number) => ({ a: filled(n * n, 11, -0.5, 0.5), b: filled(n * n, 12, -0.5, 0.5) });
+export const matrices = (n: number) => ({ a: filled(n * n, 11, -0.5, 0.5), b: filled(n * n, 12, -0.5, 0.5) });
 
 /** nnc: the emitted modules, on one thread or, where the module offers it, on `threads`. */
 export function nncWorkload(f: Fixture, threads: number): Workload {
@@ -79,6 +84,7 @@ export function nncWorkload(f: Fixture, threads: number): Workload {
     mlpInfer100: use(m100, (m) => m.forward({ l0: f.x100 })),
     mlpInfer1: use(m1, (m) => m.forward({ l0: f.x1 })),
     convTrain: use(c, (m) => m.trainStep({ pixels: f.xConv, y: f.yConv }, { lr: f.conv.spec.train.lr })),
+    convInfer: use(c, (m) => m.forward({ pixels: f.xConv })),
     dispose: () => models.forEach((m) => m.dispose?.()),
   };
 }
@@ -126,6 +132,7 @@ export function tfWorkload(f: Fixture): { workload: Workload; parity: { mlp: num
     mlpInfer100: () => mlp100.predict(f.x100),
     mlpInfer1: () => mlp1.predict(f.x1),
     convTrain: missingKernels(["Conv2D", "Conv2DBackpropFilter"]) ?? (() => conv.trainStep(f.xConv, f.yConv)),
+    convInfer: missingKernels(["Conv2D"]) ?? (() => conv.predict(f.xConv)),
     dispose() {
       nets.forEach((n) => n.dispose());
       tensors.forEach((t) => t.dispose());

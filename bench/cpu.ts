@@ -1,15 +1,17 @@
-// The cpu suite: nnc's CPU backend against TensorFlow.js in one run, on the
-// same work: square matmuls, the lesson 9 MLP (examples/mnist_tanh.nn) train
-// step and inference, and the conv example's train step. For each case the
-// engines take turns, one sample each per round (timeInterleaved), so load
-// from elsewhere on a shared machine hits them alike; tfjs backends switch
-// between samples, never inside one. Ratios are peer time / nnc time: above
-// 1, nnc is faster.
+// The cpu suite: nnc's CPU backend against TensorFlow.js, PyTorch and ONNX
+// Runtime in one run, on the same work: square matmuls, the lesson 9 MLP
+// (examples/mnist_tanh.nn) train step and inference, and the conv example's
+// train step and inference. For each case the engines take turns, one sample
+// each per round (timeInterleaved), so load from elsewhere on a shared
+// machine hits them alike; tfjs backends switch between samples, never
+// inside one. Ratios are peer time / nnc time: above 1, nnc is faster.
 import { compileExample } from "./nnc-models.ts";
 import { makeFixture, nncWorkload, tfWorkload, type Fixture, type Runner, type Workload } from "./cpu-workloads.ts";
+import { ortWorkload, torchWorkload, type PeerWorkload } from "./peer-workloads.ts";
+import { cpuTargets } from "./cpu-targets.ts";
 import { liveTensors, tf, useBackend, wasmThreadsSupported, type BackendInfo } from "./tfjs-env.ts";
 import { duration, markdownTable, ratio } from "./table.ts";
-import { breathe, timeInterleaved, type TimingOptions } from "./timing.ts";
+import { breathe, timeInterleaved, type Contestant, type TimingOptions } from "./timing.ts";
 
 export const ENGINES = [
   { id: "nnc", label: "nnc" },
@@ -17,8 +19,13 @@ export const ENGINES = [
   { id: "tfjsCpu", label: "tfjs-cpu" },
   { id: "tfjsWasm", label: "tfjs-wasm, 1 thread" },
   { id: "tfjsWasm2", label: "tfjs-wasm, 2 threads" },
+  { id: "torch", label: "PyTorch, 1 thread" },
+  { id: "ortNode", label: "ORT native, 1 thread" },
+  { id: "ortWeb", label: "ORT web (wasm), 1 thread" },
 ] as const;
 export type EngineId = (typeof ENGINES)[number]["id"];
+
+const MATMUL_SIZES = [256, 512, 1024];
 
 interface Case {
   id: string;
@@ -31,13 +38,12 @@ interface Case {
 function cases(f: Fixture): Case[] {
   const matmul = (n: number): Case => ({ id: `matmul${n}`, label: `matmul ${n}×${n}×${n}`, flops: 2 * n ** 3, pick: (w) => w.matmul(n) });
   return [
-    matmul(256),
-    matmul(512),
-    matmul(1024),
+    ...MATMUL_SIZES.map(matmul),
     { id: "mlpTrain", label: "MLP train step, batch 100", pick: (w) => w.mlpTrain },
     { id: "mlpInfer100", label: "MLP inference, batch 100", pick: (w) => w.mlpInfer100 },
     { id: "mlpInfer1", label: "MLP inference, batch 1", pick: (w) => w.mlpInfer1 },
     { id: "convTrain", label: `conv train step, batch ${f.convBatch}`, pick: (w) => w.convTrain },
+    { id: "convInfer", label: `conv inference, batch ${f.convBatch}`, pick: (w) => w.convInfer },
   ];
 }
 
@@ -50,12 +56,6 @@ export interface CpuRow {
   notes: Partial<Record<EngineId, string>>;
 }
 
-export interface TargetCheck {
-  target: string;
-  value: string;
-  met: boolean | null;
-}
-
 /** One engine's side of the suite: its workload (or why it has none), and how to make it current. */
 interface Engine {
   id: EngineId;
@@ -65,7 +65,7 @@ interface Engine {
 
 /** Times one case on every engine that has it, interleaved, filling `row`. */
 async function measure(row: CpuRow, c: Case, engines: readonly Engine[], o: TimingOptions): Promise<void> {
-  const contestants: { id: EngineId; run: () => unknown; enter?: () => Promise<unknown> }[] = [];
+  const contestants: (Contestant & { id: EngineId })[] = [];
   for (const e of engines) {
     if (typeof e.workload === "string") {
       row.notes[e.id] = e.workload;
@@ -73,8 +73,10 @@ async function measure(row: CpuRow, c: Case, engines: readonly Engine[], o: Timi
     }
     await e.enter?.(); // a tfjs workload makes its tensors on the backend current when it is asked
     const run = c.pick(e.workload);
+    const enter = e.enter ? { enter: e.enter } : {};
     if (typeof run === "string") row.notes[e.id] = run;
-    else contestants.push({ id: e.id, run, ...(e.enter ? { enter: e.enter } : {}) });
+    else if (typeof run === "function") contestants.push({ id: e.id, run, ...enter });
+    else contestants.push({ id: e.id, timed: run.timed, ...enter });
   }
   const timings = await timeInterleaved(contestants, o);
   const report: string[] = [];
@@ -93,51 +95,65 @@ async function measure(row: CpuRow, c: Case, engines: readonly Engine[], o: Timi
   await breathe();
 }
 
-function targets(rows: CpuRow[]): TargetCheck[] {
-  const byId = (id: string) => rows.find((r) => r.id === id)!;
-  const speedup = (id: string, engine: EngineId, peer: EngineId) => {
-    const r = byId(id);
-    return r.ms[engine] === null || r.ms[peer] === null ? null : r.ms[peer]! / r.ms[engine]!;
-  };
-  const check = (target: string, value: number | null, met: (v: number) => boolean, unit: string): TargetCheck => ({
-    target,
-    value: value === null ? "n/a" : `${value.toFixed(2)}${unit}`,
-    met: value === null ? null : met(value),
-  });
-  const out = ["matmul256", "matmul512", "matmul1024"].map((id) =>
-    check(`${byId(id).label}: ≥ 6 GFLOP/s per thread`, byId(id).gflops?.nnc ?? null, (v) => v >= 6, " GFLOP/s"));
-  out.push(
-    check("MLP train step: ≥ 1.25× faster than tfjs-wasm, 1 thread", speedup("mlpTrain", "nnc", "tfjsWasm"), (v) => v >= 1.25, "×"),
-    check("MLP train step, nnc on 2 threads: ≥ 2.4× faster than tfjs-wasm, 1 thread", speedup("mlpTrain", "nnc2", "tfjsWasm"), (v) => v >= 2.4, "×"),
-    check("MLP train step: ≥ 7× faster than tfjs-cpu", speedup("mlpTrain", "nnc", "tfjsCpu"), (v) => v >= 7, "×"),
-  );
-  const infer1 = byId("mlpInfer1").ms.nnc;
-  out.push(check("MLP inference, batch 1: ≤ 60 µs", infer1 === null ? null : infer1 * 1000, (v) => v <= 60, " µs"));
-  return out;
-}
-
-export function cpuTable(rows: readonly CpuRow[]): string {
+/** A markdown table of some engines' cells and nnc's ratios against some peers: [column, nnc engine, peer]. */
+function engineTable(rows: readonly CpuRow[], engines: readonly EngineId[], ratios: readonly [string, EngineId, EngineId][]): string {
+  const label = (id: EngineId) => ENGINES.find((e) => e.id === id)!.label;
   const cell = (r: CpuRow, e: EngineId) => {
     const ms = r.ms[e];
     if (ms === null) return r.notes[e] ?? "–";
     const g = r.gflops?.[e];
     return g === undefined ? duration(ms) : `${duration(ms)} (${g.toFixed(1)} GFLOP/s)`;
   };
-  const header = ["benchmark", ...ENGINES.map((e) => e.label), "nnc vs tfjs-cpu", "nnc vs tfjs-wasm", "nnc 2 threads vs tfjs-wasm"];
-  const body = rows.map((r) => [
-    r.label,
-    ...ENGINES.map((e) => cell(r, e.id)),
-    ratio(r.ms.nnc, r.ms.tfjsCpu),
-    ratio(r.ms.nnc, r.ms.tfjsWasm),
-    ratio(r.ms.nnc2, r.ms.tfjsWasm),
-  ]);
+  const header = ["benchmark", ...engines.map(label), ...ratios.map(([column]) => column)];
+  const body = rows.map((r) => [r.label, ...engines.map((e) => cell(r, e)), ...ratios.map(([, e, peer]) => ratio(r.ms[e], r.ms[peer]))]);
   return markdownTable(header, body);
+}
+
+export const cpuTable = (rows: readonly CpuRow[]): string =>
+  engineTable(rows, ["nnc", "nnc2", "tfjsCpu", "tfjsWasm", "tfjsWasm2"], [
+    ["nnc vs tfjs-cpu", "nnc", "tfjsCpu"],
+    ["nnc vs tfjs-wasm", "nnc", "tfjsWasm"],
+    ["nnc 2 threads vs tfjs-wasm", "nnc2", "tfjsWasm"],
+  ]);
+
+export const peersTable = (rows: readonly CpuRow[]): string =>
+  engineTable(rows, ["nnc", "torch", "ortNode", "ortWeb"], [
+    ["nnc vs PyTorch", "nnc", "torch"],
+    ["nnc vs ORT native", "nnc", "ortNode"],
+    ["nnc vs ORT web", "nnc", "ortWeb"],
+  ]);
+
+/** The peers outside JavaScript, each an engine, or a "skipped: install …" line. */
+async function otherPeers(f: Fixture, products: readonly number[]): Promise<{ engines: Engine[]; parity: Record<string, { mlp: number; conv: number }>; versions: string[]; skipped: string[] }> {
+  const out = { engines: [] as Engine[], parity: {} as Record<string, { mlp: number; conv: number }>, versions: [] as string[], skipped: [] as string[] };
+  const peers: [EngineId, string, () => Promise<PeerWorkload>][] = [
+    ["torch", "PyTorch", () => torchWorkload(f, products)],
+    ["ortNode", "ONNX Runtime (native)", () => ortWorkload(f, "node")],
+    ["ortWeb", "ONNX Runtime (web, wasm)", () => ortWorkload(f, "web")],
+  ];
+  for (const [id, name, start] of peers) {
+    let p: PeerWorkload;
+    try {
+      p = await start();
+    } catch (e) {
+      p = { workload: `n/a (failed to start: ${(e as Error).message.split("\n")[0]})` };
+    }
+    if (typeof p.workload === "string") {
+      out.skipped.push(`${name} ${p.workload}`);
+      out.engines.push({ id, workload: p.workload.startsWith("skipped") ? "skipped" : p.workload });
+      continue;
+    }
+    out.engines.push({ id, workload: p.workload });
+    if (p.parity) out.parity[id] = p.parity;
+    if (p.version) out.versions.push(p.version);
+  }
+  return out;
 }
 
 export async function cpuSuite(o: TimingOptions): Promise<unknown> {
   const fixture = await makeFixture(await compileExample("mnist_tanh.nn"), await compileExample("mnist_conv.nn"));
   const list = cases(fixture);
-  const rows: CpuRow[] = list.map((c) => ({ id: c.id, label: c.label, ms: { nnc: null, nnc2: null, tfjsCpu: null, tfjsWasm: null, tfjsWasm2: null }, notes: {} }));
+  const rows: CpuRow[] = list.map((c) => ({ id: c.id, label: c.label, ms: Object.fromEntries(ENGINES.map((e) => [e.id, null])) as CpuRow["ms"], notes: {} }));
 
   const engines: Engine[] = [
     { id: "nnc", workload: nncWorkload(fixture, 1) },
@@ -158,6 +174,10 @@ export async function cpuSuite(o: TimingOptions): Promise<unknown> {
     ? "n/a (not measured: tfjs-wasm's thread count is fixed per process)"
     : "n/a (no wasm threads in Node)";
   engines.push({ id: "tfjsWasm2", workload: wasm2 });
+  const others = await otherPeers(fixture, MATMUL_SIZES);
+  engines.push(...others.engines);
+  Object.assign(parity, others.parity);
+  for (const line of others.skipped) console.log(line);
 
   for (const [i, c] of list.entries()) await measure(rows[i]!, c, engines, o);
   for (const e of engines) if (typeof e.workload !== "string") e.workload.dispose();
@@ -166,10 +186,13 @@ export async function cpuSuite(o: TimingOptions): Promise<unknown> {
 
   console.log(`\nnnc CPU backend vs TensorFlow.js ${tf.version.tfjs}: median per call; ratios are tfjs time / nnc time (above 1: nnc is faster)`);
   console.log(cpuTable(rows));
+  console.log(`\nnnc vs ${others.versions.join(", ") || "PyTorch and ONNX Runtime"} in the same run, one thread each: median per call; ratios are peer time / nnc time (above 1: nnc is faster)`);
+  console.log(peersTable(rows));
+  for (const line of others.skipped) console.log(line);
   const fmt = (x: number) => x.toExponential(1);
-  console.log(`parity at the initial params, max |nnc − tfjs| of the output probabilities: ${Object.entries(parity).map(([e, p]) => `${e} MLP ${fmt(p.mlp)}, conv ${fmt(p.conv)}`).join("; ")}`);
-  const checks = targets(rows);
-  console.log("\ntargets (from the issue, for a 2-core machine):");
+  console.log(`parity at the initial params, max |nnc − peer| of the output probabilities: ${Object.entries(parity).map(([e, p]) => `${e} MLP ${fmt(p.mlp)}, conv ${fmt(p.conv)}`).join("; ")}`);
+  const checks = cpuTargets(rows);
+  console.log("\ntargets (from the issues, for a 2-core machine):");
   for (const c of checks) console.log(`  ${c.met === null ? "–" : c.met ? "met" : "missed"}  ${c.target}: ${c.value}`);
-  return { rows, parity, targets: checks, backends, threadsOption: fixture.mlp.threadsOption };
+  return { rows, parity, targets: checks, backends, peers: others.versions, skipped: others.skipped, threadsOption: fixture.mlp.threadsOption };
 }

@@ -47,12 +47,15 @@ async function run(f: () => unknown, n: number): Promise<number> {
   return performance.now() - t0;
 }
 
-/** Warms `f` up and decides how many calls a sample makes and how many samples to take. */
-async function calibrate(f: () => unknown, o: TimingOptions): Promise<{ perSample: number; samples: number; warmups: number }> {
+/** Milliseconds for n calls of a contestant: timed here, or by the contestant itself (a peer in another process). */
+const sampleMs = (c: Contestant, n: number): Promise<number> => ("timed" in c ? c.timed(n) : run(c.run, n));
+
+/** Warms `c` up and decides how many calls a sample makes and how many samples to take. */
+async function calibrate(c: Contestant, o: TimingOptions): Promise<{ perSample: number; samples: number; warmups: number }> {
   let warmMs = 0;
   let warmTotal = 0;
   let warmups = 0;
-  for (; warmups < Math.max(1, o.warmup) && warmTotal < o.maxCaseMs / 3; warmups++) warmTotal += warmMs = await run(f, 1);
+  for (; warmups < Math.max(1, o.warmup) && warmTotal < o.maxCaseMs / 3; warmups++) warmTotal += warmMs = await sampleMs(c, 1);
   // The last warm-up call estimates the cost: enough calls per sample to pass minSampleMs.
   const perSample = Math.max(1, Math.min(100_000, Math.ceil(o.minSampleMs / Math.max(warmMs, 1e-3))));
   const samples = Math.max(3, Math.min(o.samples, Math.floor(o.maxCaseMs / (perSample * Math.max(warmMs, 1e-3)))));
@@ -64,18 +67,25 @@ const summary = (perCall: number[], perSample: number, warmups: number): Timing 
 
 /** Times `f` on its own. It may return a promise (a model whose calls are asynchronous). */
 export async function time(f: () => unknown, o: TimingOptions): Promise<Timing> {
-  const { perSample, samples, warmups } = await calibrate(f, o);
+  const { perSample, samples, warmups } = await calibrate({ run: f }, o);
   const perCall: number[] = [];
   for (let s = 0; s < samples; s++) perCall.push((await run(f, perSample)) / perSample);
   return summary(perCall, perSample, warmups);
 }
 
 /** One of several ways to do the same work, timed by timeInterleaved. */
-export interface Contestant {
-  run: () => unknown;
+export type Contestant = (
+  | { run: () => unknown }
+  /**
+   * A peer in another process (PyTorch) times its own samples: milliseconds
+   * for `calls` calls, so that the pipe between the processes is crossed once
+   * per sample, not once per call.
+   */
+  | { timed: (calls: number) => Promise<number> }
+) & {
   /** Called before each of its samples, untimed: a tfjs contestant selects its backend here. */
   enter?: () => Promise<unknown>;
-}
+};
 
 /**
  * Times contestants doing the same work in rounds, one sample of each per
@@ -88,7 +98,7 @@ export async function timeInterleaved(cs: readonly Contestant[], o: TimingOption
   for (const c of cs) {
     try {
       await c.enter?.();
-      plans.push({ c, ...(await calibrate(c.run, o)), perCall: [] as number[], error: undefined as Error | undefined });
+      plans.push({ c, ...(await calibrate(c, o)), perCall: [] as number[], error: undefined as Error | undefined });
     } catch (e) {
       plans.push({ c, perSample: 0, samples: 0, warmups: 0, perCall: [], error: e instanceof Error ? e : new Error(String(e)) });
     }
@@ -98,7 +108,7 @@ export async function timeInterleaved(cs: readonly Contestant[], o: TimingOption
     for (const p of plans) {
       if (p.error || r >= p.samples) continue;
       await p.c.enter?.();
-      p.perCall.push((await run(p.c.run, p.perSample)) / p.perSample);
+      p.perCall.push((await sampleMs(p.c, p.perSample)) / p.perSample);
     }
   }
   return plans.map((p) => p.error ?? summary(p.perCall, p.perSample, p.warmups));

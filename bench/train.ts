@@ -1,7 +1,8 @@
 // The train suite: whole epochs of the lesson 9 net (examples/mnist_tanh.nn:
 // 784-100 tanh, dropout 0.5, 10 softmax, cross-entropy, batch 100, lr 0.02)
 // on the first 1,000 MNIST training images, against TensorFlow.js's
-// model.fit on a Layers model of the same shape. No shuffling on either side
+// model.fit on a Layers model of the same shape, and PyTorch's own loop of
+// SGD steps (bench/peers/torch_peer.py, one thread). No shuffling on any side
 // (nnc's loop does not shuffle, so fit gets shuffle: false), no evaluation
 // inside the timed epoch.
 import { dataSpecs } from "../src/train/compile.ts";
@@ -10,6 +11,7 @@ import { loadDataset } from "../src/data/load.ts";
 import { compileExample, threadedModel, type BenchModel } from "./nnc-models.ts";
 import { tf, useBackend } from "./tfjs-env.ts";
 import { tfMlpLayers } from "./tfjs-models.ts";
+import { TorchPeer, torchAvailable } from "./torch-peer.ts";
 import { duration, markdownTable } from "./table.ts";
 import { median, timeInterleaved, type Contestant, type TimingOptions } from "./timing.ts";
 
@@ -52,7 +54,7 @@ export async function trainSuite(o: TimingOptions): Promise<unknown> {
 
   // The others take turns epoch by epoch (timeInterleaved), so load from elsewhere hits them alike.
   // The lineup is in table order; rows already known (self-timed, or n/a) stand in it as they are.
-  interface Entrant extends Contestant { engine: string; loss: () => number; dispose(): void }
+  type Entrant = Contestant & { engine: string; loss: () => number; dispose(): void };
   const lineup: (Entrant | EpochRow)[] = [];
   // A plain loop of trainStep over views of the data: what a user of the module writes.
   const stepLoop = (engine: string, model: BenchModel | string) => {
@@ -86,11 +88,13 @@ export async function trainSuite(o: TimingOptions): Promise<unknown> {
     lineup.push({ engine, run, enter: () => tf.setBackend(backend), loss: () => loss, dispose: () => (model.dispose(), tf.dispose([xs, ys])) });
   }
 
-  const entrants = lineup.filter((e): e is Entrant => "run" in e);
+  lineup.push(await torchEntrant(initial, x, y, lr));
+
+  const entrants = lineup.filter((e): e is Entrant => !("seconds" in e));
   // An epoch is long enough to time alone: one epoch per sample.
   const timings = await timeInterleaved(entrants, { ...o, minSampleMs: 0 });
   const rows = lineup.map((e): EpochRow => {
-    if (!("run" in e)) return e;
+    if ("seconds" in e) return e;
     const t = timings[entrants.indexOf(e)]!;
     e.dispose();
     return t instanceof Error ? { engine: e.engine, seconds: null, note: `n/a (${t.message})` } : { engine: e.engine, seconds: t.ms / 1000, loss: e.loss(), epochs: t.warmups + t.samples };
@@ -110,4 +114,30 @@ export async function trainSuite(o: TimingOptions): Promise<unknown> {
     ]),
   ));
   return { images: IMAGES, batch: BATCH, lr, rows };
+}
+
+/**
+ * PyTorch's epoch: its own loop of SGD steps over the same rows in the same
+ * order, from the same initial weights, one thread, timed inside Python; or
+ * the row saying it was skipped and how to install it.
+ */
+async function torchEntrant(initial: Record<string, Float32Array>, x: Float32Array, y: Float32Array, lr: number) {
+  const engine = "PyTorch, 1 thread, loop of SGD steps";
+  const available = torchAvailable();
+  if (available !== true) {
+    console.log(`PyTorch ${available}`);
+    return { engine, seconds: null, note: "skipped" } satisfies EpochRow;
+  }
+  const hidden = initial["W0"]!.length / 784;
+  const peer = await TorchPeer.start({
+    arrays: {
+      x: { data: x, shape: [IMAGES, 784] },
+      y: { data: y, shape: [IMAGES, 10] },
+      W0: { data: initial["W0"]!, shape: [784, hidden] },
+      W1: { data: initial["W1"]!, shape: [hidden, 10] },
+    },
+    nets: [{ id: "mlp", kind: "mlp", batch: BATCH, lr, params: { W0: "W0", W1: "W1" } }],
+    epochs: { epoch: ["mlp", "x", "y"] },
+  });
+  return { engine, timed: (calls: number) => peer.sample("epoch", calls), loss: () => peer.last ?? NaN, dispose: () => peer.close() };
 }

@@ -118,6 +118,14 @@ describe("the bundled MNIST", () => {
     expect(counts(full.test!)).toEqual([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
   });
 
+  it("feeds an integer target its class ids, as they are (for sparse_cross_entropy)", () => {
+    const ids = loadDataset("mnist", [input("l0", [784]), target("label", [], "i32")], {}, { limit: 10 });
+    const label = ids.train.columns.get("label")!;
+    expect(label).toBeInstanceOf(Int32Array);
+    expect(Array.from(label)).toEqual([5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
+    expect(ids.test!.columns.get("label")!.length).toBe(10000);
+  });
+
   it("holds whole pixel values 0..255 before normalising, with the known mean", () => {
     const x = full.train.columns.get("l0")!;
     let min = Infinity, max = -Infinity, sum = 0, whole = true;

@@ -93,7 +93,8 @@ export const batchnormOps = {
     vjp: ({ g, args: [x, run], attrs, b }) => {
       const n = rowCount(b, x!);
       const den = attrs.unbiased ? b.sub(n, b.c(1)) : n;
-      const centred = b.sub(x!, b.op("batch_mean", [x!, run!], {}));
+      // The batch mean again, as a plain sum (batch_mean would need the running mean, which this op does not have).
+      const centred = b.sub(x!, b.div(b.op("sum_to", [x!], { shape: b.shape(run!) }), n));
       return [b.div(b.mul(b.mul(b.c(2), b.op("broadcast_to", [g], { shape: b.shape(x!) })), centred), den), null];
     },
     cpu: {

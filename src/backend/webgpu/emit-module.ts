@@ -131,7 +131,10 @@ function pipelines(w: Writer, g: GradGraph, plan: WebgpuPlan): void {
       else w.line(`const grid_${"abcd"[p.index]}${si} = workgroups(device, ${label}, ${d.count}, ${d.kind === "threads" ? THREADS_PER_GROUP : 1});`);
     });
   }
+  // Running statistics have no optimizer step (a training step copies their new values), so no bind groups.
+  const stats = new Set((g.runningStats ?? []).map((r) => r.name));
   g.params.forEach((p, k) => {
+    if (stats.has(p.name)) return;
     for (const m of METHODS) w.line(`const bg_${m}${k} = bindGroup(device, o_${m}, [hyper, p${k}, g${k}${STATE[m].map((s) => `, ${s}${k}`).join("")}]);`);
     w.line(`const grid_opt${k} = workgroups(device, "the optimizer of ${p.name.replace(/[^A-Za-z0-9_]/g, "?")}", ${shapeSizeText(g.shapes[p.node]!)}, ${THREADS_PER_GROUP});`);
   });

@@ -75,18 +75,6 @@ export function sparseCrossEntropy(z: Float32Array, zOff: number, labels: Int32A
   return s / rows;
 }
 
-/** The share of rows whose first maximum of p is at the integer label. */
-export function sparseAccuracy(p: Float32Array, pOff: number, labels: Int32Array, lOff: number, rows: number, width: number): number {
-  let hits = 0;
-  for (let r = 0; r < rows; r++) {
-    const po = pOff + r * width;
-    let best = 0;
-    for (let j = 1; j < width; j++) if (p[po + j] > p[po + best]) best = j;
-    if (best === labels[lOff + r]) hits++;
-  }
-  return hits / rows;
-}
-
 /** The mean of each column of x [rows, width] (each channel over every other axis), into out [width]. */
 export function batchMean(x: Float32Array, xOff: number, rows: number, width: number, out: Float32Array, outOff: number): void {
   for (let j = 0; j < width; j++) {

@@ -154,6 +154,32 @@ loss = mse(s, y)
   });
 });
 
+describe("layer syntax", () => {
+  const head = "dim batch\ninput x: [batch, 4]\ntarget y: [batch, 4]\n";
+  const tail = "a = sq(x)\noutput a\nloss = mse(a, y)\n";
+
+  it("a body runs to the first line indented no further than the header; blank and comment lines do not end it", () => {
+    const r = frontEnd(`${head}layer sq(h):\n  param W: [4, 4]\n\n  # a comment\n  z = maximum(h W,\n      h)\n  return z\n${tail}`);
+    expect(codes(r)).toEqual([]);
+    expect(namedShapes(r)["a.W"]).toBe("[4, 4]");
+  });
+
+  it("a header that does not parse takes its body with it: one error, and its uses stay quiet", () => {
+    const r = frontEnd(`${head}layer sq(h)\n  param W: [4, 4]\n  return h W\n${tail}`);
+    expect(codes(r)).toEqual(["NNC102"]);
+    expect(only(r, "NNC102").message).toBe("expected `:` in a `layer` header, found the end of the statement");
+  });
+
+  it("a body line that does not parse is its one error; the layer's uses stay quiet", () => {
+    const r = frontEnd(`${head}layer sq(h):\n  param W: [4, 4\n  return h W\n${tail}`);
+    expect(codes(r)).toEqual(["NNC102"]);
+  });
+
+  it("layer, return and repeat are keywords", () => {
+    expect(codes(frontEnd(`${head}repeat = x\noutput repeat\nloss = mse(x, y)\n`))).toContain("NNC107");
+  });
+});
+
 describe("layer errors", () => {
   it("a shape mistake inside a layer points at the definition, with the use in a note", () => {
     const r = frontEnd(`dim batch

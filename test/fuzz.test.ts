@@ -36,7 +36,7 @@ function assertWellBehaved(text: string): void {
 }
 
 const TOKENS = [
-  "model", "dim", "input", "target", "param", "const", "fn", "output", "loss", "train", "int", "float",
+  "model", "dim", "input", "target", "param", "const", "fn", "output", "loss", "train", "int", "float", "layer", "return", "repeat", "block(", "  ",
   "x", "W0", "batch", "l1", "_", "constructor", "__proto__", "toString", "T", "true",
   "relu", "relu(", "softmax(", "sum(", "reshape(", "conv2d(", "embed(", "dropout(", "mse(", "f(", "uniform(", "sgd(",
   "0", "1", "2.5", "-1", "784", "1e9", "99999999999999999999", "1e400",
@@ -47,7 +47,7 @@ const TOKENS = [
 ];
 
 // Half the streams follow a valid prelude, so that they reach name resolution and shape inference.
-const PRELUDE = "dim batch\ninput x: [batch, 3]\ntarget y: [batch, 2]\nparam W: [3, _]\nparam b: [_]\nh = relu(x W + b)\n";
+const PRELUDE = "dim batch\ninput x: [batch, 3]\ntarget y: [batch, 2]\nparam W: [3, _]\nparam b: [_]\nh = relu(x W + b)\nlayer block(a):\n  param V: [_, _]\n  return a + relu(a V)\n";
 const tokenStream = fc
   .tuple(fc.boolean(), fc.array(fc.constantFrom(...TOKENS), { maxLength: 60 }))
   .map(([prelude, ts]) => (prelude ? PRELUDE : "") + ts.join(" "));

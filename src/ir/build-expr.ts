@@ -178,10 +178,11 @@ export class ExprBuilder {
     if (sym?.kind === "broken") return undefined;
     if (sym?.kind === "layer") {
       // Its params are named after the value its use defines, so a use must define one.
+      const ownParam = sym.def.body.find((s) => s.kind === "param")?.name.text;
       this.bag.error("NNC240", e.span, `a use of layer \`${fname}\` must be a definition of its own`, {
         label: "inside an expression",
         notes: [{ message: `layer \`${fname}\` is defined here`, span: sym.span }],
-        hint: `name the result, and its params after it: \`${fname}1 = ${fname}(...)\` gives \`${fname}1.W\`, …; then use \`${fname}1\``,
+        hint: `name the result, and so its params: \`${fname}1 = ${fname}(...)\`${ownParam ? ` owns \`${fname}1.${ownParam}\`` : ""}; then use \`${fname}1\``,
       });
       return undefined;
     }

@@ -77,7 +77,7 @@ export function repeatIn(host: LayerHost, s: Extract<Stmt, { kind: "repeat" }>, 
   if (sym?.kind === "broken") return undefined;
   if (sym?.kind !== "layer") {
     bag.error("NNC244", s.call.callee.span, `\`repeat\` repeats a layer, and \`${lname}\` is not one`, {
-      hint: "define it with `layer NAME(x):`; a `fn` has no params, so `fn(fn(x))` repeats it",
+      hint: sym?.kind === "fn" ? `a \`fn\` has no params to make afresh; apply it again by nesting calls, ${lname}(${lname}(x)), or make it a \`layer\`` : "define it with `layer NAME(x):`",
     });
     return undefined;
   }

@@ -136,7 +136,7 @@ function pipelines(w: Writer, g: GradGraph, plan: WebgpuPlan): void {
   g.params.forEach((p, k) => {
     if (stats.has(p.name)) return;
     for (const m of METHODS) w.line(`const bg_${m}${k} = bindGroup(device, o_${m}, [hyper, p${k}, g${k}${STATE[m].map((s) => `, ${s}${k}`).join("")}]);`);
-    w.line(`const grid_opt${k} = workgroups(device, "the optimizer of ${p.name.replace(/[^A-Za-z0-9_]/g, "?")}", ${shapeSizeText(g.shapes[p.node]!)}, ${THREADS_PER_GROUP});`);
+    w.line(`const grid_opt${k} = workgroups(device, "the optimizer of ${p.name.replace(/[^A-Za-z0-9_.]/g, "?")}", ${shapeSizeText(g.shapes[p.node]!)}, ${THREADS_PER_GROUP});`);
   });
   w.line();
 }

@@ -45,10 +45,14 @@ export interface Kernel {
   readonly workgroupBytes: number;
 }
 
-/** A WGSL name for a value: the user's, prefixed so it cannot meet a WGSL keyword or a kernel's locals. */
+/**
+ * A WGSL name for a value: the user's, prefixed so it cannot meet a WGSL
+ * keyword or a kernel's locals; a layer's dotted name (`b1.h`) with `_` for
+ * its dots (a clash with another name is resolved where names are bound).
+ */
 export function valueName(g: GradGraph, id: NodeId): string {
   const n = g.nodes[id]!;
-  if (n.name !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(n.name)) return `v_${n.name}`;
+  if (n.name !== undefined && /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(n.name)) return `v_${n.name.replaceAll(".", "_")}`;
   return `t_${id}`;
 }
 

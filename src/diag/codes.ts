@@ -34,6 +34,10 @@ export const DIAG_CODES = {
   NNC220: "wrong rank for this operation",
   NNC221: "shapes must be equal",
   NNC230: "a multiclass loss over a single column",
+  NNC250: "`train … schedule = \"…\"`: an unknown learning-rate schedule (constant, step, cosine)",
+  NNC251: "`train … schedule = …`: the schedule is not a name in quotes",
+  NNC252: "`train …`: `step_size` or `gamma` given for a schedule other than `\"step\"`",
+  NNC253: "`train …`: a schedule option out of range (`warmup` below 0, `step_size` not a positive whole number, `gamma` not above 0)",
   NNC301: "no derivative rule for a gradient that is needed",
   NNC302: "a param gets no gradient (a warning: its gradient is zero)",
   NNC303: "nothing to differentiate (no `loss`)",
@@ -54,6 +58,12 @@ export const DIAG_CODES = {
   NNC512: "`nnc train --resume`: the model, seed, data or batch differ from the run the checkpoint belongs to (the message says which)",
   NNC513: "weights do not fit the model (`nnc train --init-from`, `model.loadParams`): a param missing from the file, a tensor the model has no param for, or a shape that differs; lists every one",
   NNC520: "the model does not fit in memory at these sizes (names the memory it would need)",
+  NNC530: "`nnc train --validation`: not a share between 0 and 1, or one that leaves no row for training or for validation",
+  NNC531: "`nnc train --monitor`: an unknown metric, or one whose data are missing (val_* without --validation, test_* without a test set)",
+  NNC532: "`nnc train --patience`: not a whole number of epochs from 0 up",
+  NNC533: "`nnc train --schedule`: an unknown learning-rate schedule (constant, step, cosine)",
+  NNC534: "`nnc train --warmup`, `--step-size` or `--gamma`: a value out of range (or a warm-up longer than the run)",
+  NNC535: "`nnc train --step-size` or `--gamma` with a schedule other than step, which does not read them",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

@@ -16,6 +16,7 @@ import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
 import { formatGradCheck, gradcheck, TooLargeError } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
+import { addSummaryCommand } from "./cli-summary.ts";
 import { CodedError, fsReason, isFsError, shownPath, writeOutputFile } from "./cli-files.ts";
 import { addExportCommand } from "./export/cli.ts";
 
@@ -32,6 +33,7 @@ export function makeProgram(): Command {
   addCompileCommand(program);
   addGradcheckCommand(program);
   addTrainCommands(program);
+  addSummaryCommand(program);
   addExportCommand(program);
   addPlaygroundCommand(program);
   return program;

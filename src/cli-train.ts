@@ -234,8 +234,8 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const threadsUsed = model.threads ?? 1;
   if (threadsUsed < capped.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${capped.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
   const on = gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : "";
-  const fit = [scheduleText ? `, ${scheduleText}` : "", flags.shuffle ? "" : ", rows in file order", sets.validation ? `, ${sets.validation.rows} of them held out for validation` : ""].join("");
-  process.stdout.write(`training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rowsText(data)}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${lr}${fit}${on}\n`);
+  const fit = [scheduleText ? `, ${scheduleText}` : "", flags.shuffle ? "" : ", rows in file order"].join("");
+  process.stdout.write(`training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rowsText(data, sets.validation)}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${lr}${fit}${on}\n`);
   const o: LoopOptions = {
     ...loopOptions(g, epochs, batch, startEpoch, flags.evalEvery, trainOptions),
     ...(flags.shuffle ? { shuffle: flags.seed } : {}),
@@ -277,8 +277,8 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   );
 }
 
-function rowsText(data: LoadedData): string {
-  return `${data.train.rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}`;
+function rowsText(data: LoadedData, validation: Dataset | undefined): string {
+  return `${data.train.rows} training rows${validation ? ` (${validation.rows} of them held out for validation)` : ""}${data.test ? `, ${data.test.rows} test rows` : ""}`;
 }
 
 interface TrainedFlags extends DataFlags {

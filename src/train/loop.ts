@@ -189,9 +189,12 @@ export async function trainLoop(make: ModelFactory, train: Dataset, test: Datase
     }
     if (tail) {
       setLr(steps);
-      await tail.setParams(await model.getParams());
+      // The whole training state crosses over, not only the params: the tail's step must
+      // use the run's optimizer moments and step count, or a resumed run (whose tail
+      // model is new) would take other steps than an uninterrupted one.
+      await tail.loadCheckpoint(await model.saveCheckpoint());
       await record(tail, await tail.trainStep(tailBatch(), o.trainOptions), tailRows);
-      await model.setParams(await tail.getParams());
+      await model.loadCheckpoint(await tail.saveCheckpoint());
     }
     const params = await model.getParams();
     const bad = firstNonFinite(params);

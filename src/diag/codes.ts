@@ -55,7 +55,7 @@ export const DIAG_CODES = {
   NNC509: "a file or directory cannot be read or written (missing, a directory where a file is wanted, permission denied, read-only); names the path and what to do",
   NNC510: "`nnc train --out DIR`: DIR already holds a checkpoint and neither `--resume` nor `--overwrite` was given (nothing is written)",
   NNC511: "the per-user module cache directory is not private (another owner, a symbolic link, or open to other users)",
-  NNC512: "`nnc train --resume`: the model, seed, data or batch differ from the run the checkpoint belongs to (the message says which)",
+  NNC512: "`nnc train --resume`: the model, seed, data, batch, shuffling, validation share or monitored metric differ from the run the checkpoint belongs to (the message says which)",
   NNC513: "weights do not fit the model (`nnc train --init-from`, `model.loadParams`): a param missing from the file, a tensor the model has no param for, or a shape that differs; lists every one",
   NNC520: "the model does not fit in memory at these sizes (names the memory it would need)",
   NNC530: "`nnc train --validation`: not a share between 0 and 1, or one that leaves no row for training or for validation",

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCheckpoint } from "../src/backend/cpu/runtime/checkpoint.ts";
 import { scheduledLr } from "../src/train/schedule.ts";
+import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "bin", "nnc.js");
@@ -179,6 +180,29 @@ describe("shuffling and schedules through nnc train", () => {
     expect(tensors(crashed)).toBe(tensors(full));
   });
 });
+
+const gpu = await webgpuDevice();
+describe.skipIf(typeof gpu === "string" && !REQUIRED)("on WebGPU", () => {
+  it("a shuffled, scheduled run with a validation split and a tail batch gets the CPU's numbers", { timeout: 300_000 }, () => {
+    expect(gpu, `no WebGPU device; to run this without a GPU: ${SETUP_COMMAND}`).not.toBeTypeOf("string");
+    // 32 training rows in batches of 6: five whole batches and a tail of 2, whose step carries the optimizer state across.
+    const flags = [...DATA, "--validation", "0.2", "--batch", "6", "--schedule", "cosine", "--warmup", "1", "--epochs", "3"];
+    const cpu = nnc(["train", MODEL, ...flags, "--out", join(dir, "fit-cpu")]);
+    const webgpu = nnc(["train", MODEL, ...flags, "--target", "webgpu", "--out", join(dir, "fit-gpu")]);
+    expect(cpu.code).toBe(0);
+    expect(webgpu.stderr).toBe("");
+    expect(webgpu.code).toBe(0);
+    const a = metricsJson(join(dir, "fit-cpu")).metrics;
+    const b = metricsJson(join(dir, "fit-gpu")).metrics;
+    expect(b.map((m) => m["lr"])).toEqual(a.map((m) => m["lr"]));
+    a.forEach((m, i) => {
+      expect(b[i]!["loss"]).toBeCloseTo(m["loss"]!, 5);
+      expect(b[i]!["valLoss"]).toBeCloseTo(m["valLoss"]!, 5);
+      expect(b[i]!["valAccuracy"]).toBe(m["valAccuracy"]);
+    });
+  });
+});
+if (typeof gpu === "string" && !REQUIRED) console.warn(`nnc train --target webgpu (fit options) skipped: ${gpu}. To run it without a GPU: ${SETUP_COMMAND}`);
 
 describe("--help", () => {
   it("lists every fit option of nnc train", () => {

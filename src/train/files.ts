@@ -151,6 +151,7 @@ export function trainStateOf(train: unknown): TrainState | undefined {
   const strings = ["graph", "trainStatement", "data", "dataHash"].every((k) => typeof run[k] === "string");
   const numbers = ["seed", "batch"].every((k) => Number.isInteger(run[k])) && typeof train["lr"] === "number";
   if (!strings || !numbers) return undefined;
+  if (train["stoppedEarly"] !== undefined && !Number.isInteger(train["stoppedEarly"])) return undefined;
   if (!(train["metrics"] as unknown[]).every((m) => isObject(m) && Number.isInteger(m["epoch"]) && typeof m["loss"] === "number")) return undefined;
   return train as unknown as TrainState;
 }

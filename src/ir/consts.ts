@@ -168,7 +168,7 @@ export function bindArgs(
 
 /** The options an optimizer takes besides the common ones, by their `.nn` names, from the runtime's table. */
 const optimizerOptions = (m: OptimizerName) => methodOptions(m).map((k) => NN_OPTION_NAME[k]);
-const COMMON_OPTIONS = ["lr", "batch", "epochs", "weight_decay", "seed", ...SCHEDULE_OPTIONS];
+const COMMON_OPTIONS = ["lr", "batch", "epochs", "weight_decay", "seed"];
 const INTEGER_OPTIONS = new Set(["batch", "epochs", "seed"]);
 
 export function readTrain(
@@ -186,7 +186,8 @@ export function readTrain(
     return undefined;
   }
   const opt = name as OptimizerName;
-  const allowed = [...COMMON_OPTIONS, ...optimizerOptions(opt)];
+  // The schedule's options last: they are `nnc train`'s, not the optimizer's.
+  const allowed = [...COMMON_OPTIONS, ...optimizerOptions(opt), ...SCHEDULE_OPTIONS];
   const options = new Map<string, number>();
   let schedule: ScheduleName | undefined;
   let ok = true;

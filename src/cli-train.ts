@@ -13,7 +13,11 @@ import { lower, type Lowered } from "./lower/lower.ts";
 import { nodeDevice } from "./backend/webgpu/node-device.ts";
 import { CodedError, readBinaryFile, shownPath } from "./cli-files.ts";
 import { compileAndLoad, dataSpecs, type CompiledModule, type Target } from "./train/compile.ts";
-import { bestScore, OUT_FILES, runDifferences, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
+import { bestScore, OUT_FILES, patienceRunOut, runDifferences, scoreText, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
+import { splitValidation } from "./train/batches.ts";
+import { addFitOptions, resolveMonitor, resolveSchedule, type FitFlags } from "./train/fit-options.ts";
+import { describeSchedule } from "./train/schedule.ts";
+import type { Dataset } from "./data/dataset.ts";
 import { runIdentity } from "./train/identity.ts";
 import { evaluate, NonFiniteError, predictedClass, trainLoop, type LoopOptions, type ModelFactory } from "./train/loop.ts";
 import { formatDuration, pct, Progress } from "./train/progress.ts";
@@ -140,7 +144,7 @@ function loopOptions(g: GradGraph, epochs: number, batch: number, startEpoch: nu
   return { epochs, batch, startEpoch, evalEvery, trainOptions, inputs: g.inputs.map((d) => d.name), targets: g.targets.map((d) => d.name), output: output.name };
 }
 
-interface TrainFlags extends DataFlags {
+interface TrainFlags extends DataFlags, FitFlags {
   epochs?: number;
   batch?: number;
   lr?: number;
@@ -160,7 +164,7 @@ function dataDescription(flags: DataFlags): string {
 }
 
 /** Loads the checkpoint of the run being resumed, after checking that this is that run; returns the epoch, history and best to continue from. */
-async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Array): unknown }, run: TrainState["run"], out: string, lr: number) {
+async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Array): unknown }, run: TrainState["run"], out: string, lr: number, schedule: string | undefined) {
   const diffs = runDifferences(resumed.state.run, run);
   if (diffs.length > 0) {
     throw new CodedError("NNC512", `--resume: the checkpoint in ${shownPath(out)} belongs to another run: ${diffs.join("; ")}; nothing was written`, "resume with the same model, seed, data and batch, or train into another --out (or replace this one with --overwrite)");
@@ -172,7 +176,19 @@ async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Ar
   }
   // A new learning rate is a deliberate change (after a blow-up, say): said, not refused.
   if (resumed.state.lr !== lr) process.stderr.write(`note: --resume with learning rate ${lr}; the run so far used ${resumed.state.lr}\n`);
-  return { startEpoch: resumed.state.epoch, history: [...resumed.state.metrics], best: resumed.state.best };
+  if (resumed.state.schedule !== schedule) process.stderr.write(`note: --resume with schedule ${schedule ?? "constant"}; the run so far used ${resumed.state.schedule ?? "constant"}\n`);
+  return { startEpoch: resumed.state.epoch, history: [...resumed.state.metrics], best: resumed.state.best, stoppedEarly: resumed.state.stoppedEarly };
+}
+
+/** The validation split (--validation), checked to leave rows on both sides. */
+function withValidation(data: LoadedData, share: number | undefined): { train: Dataset; validation?: Dataset } {
+  if (share === undefined) return { train: data.train };
+  const split = splitValidation(data.train, share);
+  if (split.validation.rows === 0 || split.train.rows === 0) {
+    const which = split.validation.rows === 0 ? "no row for validation" : "no row for training";
+    throw new CodedError("NNC530", `--validation ${share} of ${data.train.rows} training rows leaves ${which}`, "give a share that leaves at least one row on each side, or more data", 2);
+  }
+  return split;
 }
 
 async function train(file: string, flags: TrainFlags): Promise<void> {
@@ -184,6 +200,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   const spec = g.train ? Object.fromEntries(g.train.options) : {};
   const batch = flags.batch ?? spec["batch"] ?? 32;
   const epochs = flags.epochs ?? spec["epochs"] ?? 10;
+  const schedule = resolveSchedule(g, flags, epochs);
   const dims = modelDims(g, flags.dim, undefined);
   const batchDim = batchDimOf(g);
   let gpu: { device: GPUDevice; adapterInfo: string } | undefined;
@@ -191,41 +208,55 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   if (flags.target === "webgpu") gpu = await webgpuDevice();
   const { mod, code } = await compileAndLoad(g, flags.target, plan);
   const data = loadData(g, flags, dims);
-  const run = runIdentity(g, flags.seed, batch, dataDescription(flags), data.train, data.test);
+  const sets = withValidation(data, flags.validation);
+  const monitor = resolveMonitor(flags, sets.validation !== undefined, data.test !== undefined);
+  const run = runIdentity(g, flags.seed, batch, dataDescription(flags), data.train, data.test, { shuffle: flags.shuffle, validation: flags.validation ?? 0, monitor });
   const capped = capThreads(flags.threads);
   if (capped.note) process.stderr.write(capped.note + "\n");
   const make = factory(g, plan, mod, dims, flags.seed, batchDim, gpu?.device, capped.threads);
   const model = await make(batch);
   if (flags.initFrom !== undefined) await model.setParams(initialParams(g, flags.initFrom, flags.resume, dims));
-  const trainOptions: Record<string, unknown> = flags.lr !== undefined ? { lr: flags.lr } : {};
   const lr = flags.lr ?? mod.spec.train.lr;
-  const from = resumed ? await resumeFrom(resumed, model, run, out, lr) : { startEpoch: 0, history: [] as EpochMetrics[], best: undefined };
+  // One options object for every step: a schedule sets its lr before each one.
+  const trainOptions: LoopOptions["trainOptions"] = flags.lr !== undefined || schedule ? { lr } : {};
+  const scheduleText = schedule ? describeSchedule(schedule) : undefined;
+  const from = resumed ? await resumeFrom(resumed, model, run, out, lr, scheduleText) : { startEpoch: 0, history: [] as EpochMetrics[], best: undefined, stoppedEarly: undefined };
   const { startEpoch, history } = from;
   let best: TrainState["best"] = from.best;
   prepareOut(out, code, g.modelName, resumed);
   if (data.vocabulary) writeAtomic(join(out, VOCABULARY_FILE), vocabularyJson(data.vocabulary));
+  if (from.stoppedEarly !== undefined && flags.patience !== undefined) {
+    process.stdout.write(`${shownPath(out)}: stopped early at epoch ${from.stoppedEarly}; resume without --patience to train on\n`);
+    return;
+  }
   if (startEpoch >= epochs) process.stdout.write(`${shownPath(out)}: already trained for ${startEpoch} epochs; ask for more with --epochs\n`);
   // The CPU module uses fewer threads where the platform allows fewer, and says why.
   const threadsUsed = model.threads ?? 1;
   if (threadsUsed < capped.threads) process.stderr.write(`note: training on ${threadsUsed} thread${threadsUsed === 1 ? "" : "s"}, not ${capped.threads}: ${model.threadsNote ?? "the platform allows fewer"}\n`);
   const on = gpu ? `, on WebGPU (${gpu.adapterInfo})` : threadsUsed > 1 ? `, ${threadsUsed} threads` : "";
-  process.stdout.write(`training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rowsText(data)}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${lr}${on}\n`);
-  const o = loopOptions(g, epochs, batch, startEpoch, flags.evalEvery, trainOptions);
-  const progress = new Progress(o);
-  const save = async (m: EpochMetrics) => {
-    const score = bestScore(m, data.test !== undefined);
-    const isBest = score !== undefined && (best === undefined || score > best.score);
-    if (isBest) best = { epoch: m.epoch, score };
-    const state: TrainState = { epoch: m.epoch, metrics: history, run, lr, ...(best ? { best } : {}) };
-    saveEpoch(out, g.modelName, withTrainState(await model.saveCheckpoint(), state), history, isBest);
+  const fit = [scheduleText ? `, ${scheduleText}` : "", flags.shuffle ? "" : ", rows in file order"].join("");
+  process.stdout.write(`training ${g.modelName} (${shownPath(basename(file))}) on ${shownPath(flags.data)}: ${rowsText(data, sets.validation)}, batch ${batch}, ${epochs} epochs, ${g.train?.optimizer ?? "sgd"} lr ${lr}${fit}${on}\n`);
+  const o: LoopOptions = {
+    ...loopOptions(g, epochs, batch, startEpoch, flags.evalEvery, trainOptions),
+    ...(flags.shuffle ? { shuffle: flags.seed } : {}),
+    ...(sets.validation ? { validation: sets.validation } : {}),
+    ...(schedule ? { schedule: { base: lr, schedule } } : {}),
   };
-  const onEpoch = async (m: EpochMetrics) => {
+  const progress = new Progress(o);
+  let stoppedEarly: number | undefined;
+  const onEpoch = async (m: EpochMetrics): Promise<void | "stop"> => {
     history.push(m);
     progress.epoch(m);
-    await save(m);
+    const score = bestScore(m, monitor);
+    const isBest = score !== undefined && (best === undefined || score > best.score);
+    if (isBest) best = { epoch: m.epoch, score };
+    if (flags.patience !== undefined && patienceRunOut(history, monitor, best, flags.patience)) stoppedEarly = m.epoch;
+    const state: TrainState = { epoch: m.epoch, metrics: history, run, lr, ...(best ? { best } : {}), ...(scheduleText ? { schedule: scheduleText } : {}), ...(stoppedEarly !== undefined ? { stoppedEarly } : {}) };
+    saveEpoch(out, g.modelName, withTrainState(await model.saveCheckpoint(), state), state, isBest);
+    return stoppedEarly !== undefined ? "stop" : undefined;
   };
   try {
-    await trainLoop(make, data.train, data.test, o, { onStep: (epoch, done, total, loss) => progress.step(epoch, done, total, loss), onEpoch }, model);
+    await trainLoop(make, sets.train, data.test, o, { onStep: (epoch, done, total, loss) => progress.step(epoch, done, total, loss), onEpoch }, model);
   } catch (e) {
     progress.stop();
     if (e instanceof NonFiniteError) {
@@ -234,14 +265,20 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
     }
     throw e;
   }
-  const bestText = best ? `; ${OUT_FILES.best} holds epoch ${best.epoch} (${data.test ? `test accuracy ${pct(best.score)}` : `training loss ${(-best.score).toPrecision(5)}`})` : "";
+  const finalBest = best as TrainState["best"];
+  if (stoppedEarly !== undefined && finalBest) {
+    process.stdout.write(`stopped early after epoch ${stoppedEarly}: ${monitor} has not improved for ${flags.patience} evaluated epoch${flags.patience === 1 ? "" : "s"} since epoch ${finalBest.epoch}\n`);
+  }
+  const bestText = finalBest ? `; ${OUT_FILES.best} holds epoch ${finalBest.epoch} (${scoreText(monitor, finalBest.score)})` : "";
+  const last = history.at(-1);
+  const lastText = data.test ? `test accuracy ${pct(last?.testAccuracy)}` : sets.validation ? `validation accuracy ${pct(last?.valAccuracy)}` : `test accuracy ${pct(undefined)}`;
   process.stdout.write(
-    `done in ${formatDuration(progress.seconds())}: test accuracy ${pct(history.at(-1)?.testAccuracy)}${bestText}\nwrote ${shownPath(join(out, OUT_FILES.checkpoint))}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
+    `done in ${formatDuration(progress.seconds())}: ${lastText}${bestText}\nwrote ${shownPath(join(out, OUT_FILES.checkpoint))}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
   );
 }
 
-function rowsText(data: LoadedData): string {
-  return `${data.train.rows} training rows${data.test ? `, ${data.test.rows} test rows` : ""}`;
+function rowsText(data: LoadedData, validation: Dataset | undefined): string {
+  return `${data.train.rows} training rows${validation ? ` (${validation.rows} of them held out for validation)` : ""}${data.test ? `, ${data.test.rows} test rows` : ""}`;
 }
 
 interface TrainedFlags extends DataFlags {
@@ -324,7 +361,7 @@ function action<A extends unknown[]>(body: (...args: A) => Promise<void>) {
 }
 
 export function addTrainCommands(program: Command): void {
-  addDataOptions(
+  const trainCmd = addDataOptions(
     program
       .command("train")
       .description("compile FILE for the CPU and train it on data, with progress, checkpoints, metrics and a plot")
@@ -338,8 +375,9 @@ export function addTrainCommands(program: Command): void {
       .option("--resume", "continue from the checkpoint in --out (the same model, seed, data and batch)")
       .option("--overwrite", "replace the trained work --out holds (without it, nnc train refuses to)")
       .option("--init-from <path>", "start from these params: a safetensors file, a folder of NAME.npy files or an nnc checkpoint (matched by name, checked by shape)")
-      .option("--eval-every <n>", "evaluate train and test accuracy every N epochs (and after the last)", positiveInt("--eval-every"), 1),
-  ).action(action(train));
+      .option("--eval-every <n>", "evaluate train, validation and test accuracy every N epochs (and after the last)", positiveInt("--eval-every"), 1),
+  );
+  addFitOptions(trainCmd).action(action(train));
   trainedCommand(program, "eval", "loss and accuracy of a trained model on the test set (or the training set when there is none)", ["--batch <n>", "rows per evaluation step", 1000]);
   trainedCommand(program, "predict", "predicted classes for the first rows of the test set, with a trained model", ["--count <n>", "how many rows", 10]);
 }

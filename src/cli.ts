@@ -16,6 +16,7 @@ import { formatStats, gradStats, STATS_DEFAULT_DIM } from "./passes/stats.ts";
 import { formatGradCheck, gradcheck, TooLargeError } from "./check/gradcheck.ts";
 import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
+import { addSummaryCommand } from "./cli-summary.ts";
 import { CodedError, fsReason, isFsError, shownPath, writeOutputFile } from "./cli-files.ts";
 import { addExportCommand } from "./export/cli.ts";
 import { addSimilarCommand } from "./cli-similar.ts";
@@ -33,6 +34,7 @@ export function makeProgram(): Command {
   addCompileCommand(program);
   addGradcheckCommand(program);
   addTrainCommands(program);
+  addSummaryCommand(program);
   addExportCommand(program);
   addSimilarCommand(program);
   addPlaygroundCommand(program);

@@ -26,7 +26,7 @@ export interface SeedOptions {
   params?: Record<string, Float32Array>;
 }
 
-/** Trains examples/NAME.nn for its train statement's epochs, seed 1 as `nnc train`. */
+/** Trains examples/NAME.nn for its train statement's epochs, seed 1, rows in file order: as `nnc train --no-shuffle`. */
 export async function seedRun(name: string, { edit = (t) => t, params }: SeedOptions = {}): Promise<SeedRun> {
   const path = join(ROOT, "examples", `${name}.nn`);
   const result = runGrad(path, edit(readFileSync(path, "utf8")));

@@ -68,7 +68,7 @@ describe("nnc train on the bundled MNIST", () => {
 
   it("writes a checkpoint, metrics as CSV and JSON, a plot and the module", () => {
     const csv = readFileSync(join(OUT, "metrics.csv"), "utf8").trim().split("\n");
-    expect(csv[0]).toBe("epoch,loss,train_accuracy,test_loss,test_accuracy,samples_per_second,seconds");
+    expect(csv[0]).toBe("epoch,loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,samples_per_second,seconds");
     expect(csv.slice(1).map((l) => l.split(",")[0])).toEqual(["1", "2"]);
     const json = JSON.parse(readFileSync(join(OUT, "metrics.json"), "utf8")) as { model: string; metrics: { epoch: number; testAccuracy: number }[] };
     expect(json.model).toBe("small");

@@ -8,6 +8,8 @@ import type { OptimizerName, TrainSpec } from "./graph.ts";
 import type { Span } from "../diag/source.ts";
 import { OPTIMIZERS } from "../backend/cpu/runtime/optim.ts";
 import { methodOptions, NN_OPTION_NAME } from "../backend/train-options.ts";
+import { checkScheduleNumber, checkStepOnly, isScheduleOption, readScheduleName, SCHEDULE_OPTIONS } from "./train-schedule.ts";
+import type { ScheduleName } from "../train/schedule.ts";
 
 /** Evaluates a constant expression: numbers, named consts and arithmetic on them. */
 export function evalConst(e: Expr, consts: ReadonlyMap<string, number>, bag: DiagnosticBag, what: string): number | undefined {
@@ -189,8 +191,10 @@ export function readTrain(
     return undefined;
   }
   const opt = name as OptimizerName;
-  const allowed = [...COMMON_OPTIONS, ...optimizerOptions(opt)];
+  // The schedule's options last: they are `nnc train`'s, not the optimizer's.
+  const allowed = [...COMMON_OPTIONS, ...optimizerOptions(opt), ...SCHEDULE_OPTIONS];
   const options = new Map<string, number>();
+  let schedule: ScheduleName | undefined;
   let ok = true;
   for (const arg of args) {
     if (!arg.keyword) {
@@ -211,9 +215,20 @@ export function readTrain(
       ok = false;
       continue;
     }
+    if (key === "schedule") {
+      schedule = readScheduleName(arg, bag);
+      ok &&= schedule !== undefined;
+      options.set(key, 0); // marks it given; the name is TrainSpec.schedule
+      continue;
+    }
     const v = evalConst(arg.value, consts, bag, `\`${key}\``);
     if (v === undefined) {
       ok = false;
+      continue;
+    }
+    if (isScheduleOption(key)) {
+      if (checkScheduleNumber(key, v, arg, bag)) options.set(key, v);
+      else ok = false;
       continue;
     }
     if (INTEGER_OPTIONS.has(key) ? !(Number.isInteger(v) && v >= (key === "seed" ? 0 : 1)) : !(v >= 0)) {
@@ -223,5 +238,7 @@ export function readTrain(
     }
     options.set(key, v);
   }
-  return ok ? { optimizer: opt, options, span } : undefined;
+  ok = checkStepOnly(args, schedule, bag) && ok;
+  options.delete("schedule");
+  return ok ? { optimizer: opt, options, span, ...(schedule ? { schedule } : {}) } : undefined;
 }

@@ -2,6 +2,7 @@
 // arguments come before it), each with the op, typed attributes and the span
 // of the source it came from.
 import type { SourceFile, Span } from "../diag/source.ts";
+import type { ScheduleName } from "../train/schedule.ts";
 import type { DType, IShape, OpAttrs, OpName, Shape } from "../ops/types.ts";
 import type { OptimizerMethod } from "../backend/cpu/runtime/optim.ts";
 
@@ -45,6 +46,8 @@ export interface TrainSpec {
   readonly optimizer: OptimizerName;
   /** Options as given (lr, batch, epochs, momentum, ...), validated per optimizer. */
   readonly options: ReadonlyMap<string, number>;
+  /** `schedule = "…"`: the learning-rate schedule's name (its numbers, warmup, step_size and gamma, are in options). */
+  readonly schedule?: ScheduleName;
   readonly span: Span;
 }
 

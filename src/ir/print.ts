@@ -73,7 +73,8 @@ export function printGraph(graph: Graph | ShapedGraph): string {
   if (graph.outputs.length > 0) lines.push(`output ${graph.outputs.map((o) => o.name).join(", ")}`);
   if (graph.loss) lines.push(`loss ${refName(graph, graph.loss.node)}`);
   if (graph.train) {
-    const opts = [...graph.train.options].map(([k, v]) => `${k} = ${formatNumber(v)}`).join(", ");
+    const schedule = graph.train.schedule ? [`schedule = ${JSON.stringify(graph.train.schedule)}`] : [];
+    const opts = [...[...graph.train.options].map(([k, v]) => `${k} = ${formatNumber(v)}`), ...schedule].join(", ");
     lines.push(`train ${graph.train.optimizer}(${opts})`);
   }
   return lines.join("\n") + "\n";

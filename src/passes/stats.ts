@@ -1,5 +1,5 @@
 // Op counts and floating-point operation estimates of a forward graph and its
-// backward graph, for `nnc grad --stats` and the cheap-gradient bound test.
+// backward graph, for `nnc grad --stats`, `nnc summary` and the cheap-gradient bound test.
 import type { GradGraph, Node } from "../ir/graph.ts";
 import { isScalarOp, scalarOf } from "../ops/scalar-rule.ts";
 import { cost } from "../ops/scalar/eval.ts";
@@ -104,25 +104,39 @@ export interface GradStats {
   flopRatio: number;
 }
 
-export function gradStats(g: GradGraph, given: Record<string, number> = {}): GradStats {
+/** Every dim's size for counting: given, else its default, else STATS_DEFAULT_DIM. */
+export function statsDims(g: GradGraph, given: Record<string, number> = {}): Record<string, number> {
   // No prototype and own properties only: a dim may be called `constructor`.
   const dims: Record<string, number> = Object.create(null);
   for (const d of g.dims) dims[d.name] = (Object.hasOwn(given, d.name) ? given[d.name] : undefined) ?? d.default ?? STATS_DEFAULT_DIM;
+  return dims;
+}
+
+const isSource = (n: Node) => n.op === "input" || n.op === "param" || n.op === "const" || n.op === "dimval";
+
+/** Each node's estimated FLOPs at these dims, by node id (0 for inputs, params and constants); `nnc summary` lists them. */
+export function nodeFlops(g: GradGraph, dims: Record<string, number>): number[] {
   const resolve = (s: Shape) => s.map((d) => (typeof d === "number" ? d : dims[d]!));
   const size = (s: Shape) => resolve(s).reduce((a, b) => a * b, 1);
   const shapes = (i: number) => resolve(g.shapes[i]!);
+  return g.nodes.map((n, i) => (isSource(n) ? 0 : flopsOf(n, size(g.shapes[i]!), n.args.map((a) => size(g.shapes[a]!)), shapes)));
+}
+
+export function gradStats(g: GradGraph, given: Record<string, number> = {}): GradStats {
+  const dims = statsDims(g, given);
+  const flops = nodeFlops(g, dims);
   const pass = (from: number, to: number): PassStats => {
     const byOp: Record<string, number> = {};
     let ops = 0;
-    let flops = 0;
+    let total = 0;
     for (let i = from; i < to; i++) {
       const n = g.nodes[i]!;
-      if (n.op === "input" || n.op === "param" || n.op === "const" || n.op === "dimval") continue;
+      if (isSource(n)) continue;
       ops++;
       byOp[n.op] = (byOp[n.op] ?? 0) + 1;
-      flops += flopsOf(n, size(g.shapes[i]!), n.args.map((a) => size(g.shapes[a]!)), shapes);
+      total += flops[i]!;
     }
-    return { ops, flops, byOp };
+    return { ops, flops: total, byOp };
   };
   const forward = pass(0, g.forwardCount);
   const backward = pass(g.forwardCount, g.nodes.length);

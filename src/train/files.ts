@@ -37,9 +37,14 @@ export interface EpochMetrics {
   loss: number;
   /** Absent in epochs where the data were not evaluated. */
   trainAccuracy?: number;
+  /** Absent without --validation, and in epochs where it was not evaluated. */
+  valAccuracy?: number;
+  valLoss?: number;
   /** Absent in epochs where the test set was not evaluated. */
   testAccuracy?: number;
   testLoss?: number;
+  /** With a learning-rate schedule: the rate of the epoch's last step. */
+  lr?: number;
   samplesPerSecond: number;
   seconds: number;
 }
@@ -56,9 +61,10 @@ export const OUT_FILES = {
 } as const;
 
 export function metricsCsv(rows: readonly EpochMetrics[]): string {
-  const head = "epoch,loss,train_accuracy,test_loss,test_accuracy,samples_per_second,seconds";
+  const head = "epoch,loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,samples_per_second,seconds";
   const cell = (v: number | undefined) => (v === undefined ? "" : String(v));
-  return [head, ...rows.map((r) => [r.epoch, r.loss, r.trainAccuracy, r.testLoss, r.testAccuracy, r.samplesPerSecond, r.seconds].map(cell).join(","))].join("\n") + "\n";
+  const row = (r: EpochMetrics) => [r.epoch, r.loss, r.trainAccuracy, r.valLoss, r.valAccuracy, r.testLoss, r.testAccuracy, r.lr, r.samplesPerSecond, r.seconds];
+  return [head, ...rows.map((r) => row(r).map(cell).join(","))].join("\n") + "\n";
 }
 
 /** What a run was trained on: --resume refuses to continue a run of another model, seed, data or batch. */
@@ -71,8 +77,14 @@ export interface RunIdentity {
   batch: number;
   /** The data options as given, e.g. `--data mnist --limit 300`. */
   data: string;
-  /** Hash of the loaded training and test data. */
+  /** Hash of the loaded training and test data (before the validation split). */
   dataHash: string;
+  /** Whether the rows were shuffled each epoch; absent in checkpoints of nnc before shuffling, which never did. */
+  shuffle?: boolean;
+  /** The share of the training rows held out for validation (0: none). */
+  validation?: number;
+  /** The metric best.nnck and --patience follow (see MONITORS). */
+  monitor?: string;
 }
 
 /** The training state a checkpoint's header carries under `train`. */
@@ -84,12 +96,50 @@ export interface TrainState {
   lr: number;
   /** The epoch best.nnck holds, and its score (see bestScore). */
   best?: { epoch: number; score: number };
+  /** The learning-rate schedule in words (see describeSchedule); absent for a constant rate. */
+  schedule?: string;
+  /** The epoch --patience stopped the run after. */
+  stoppedEarly?: number;
 }
 
-/** An epoch's score for best.nnck, higher is better: test accuracy when there is a test set, else minus the training loss; undefined where the test set was not evaluated. */
-export function bestScore(m: EpochMetrics, hasTest: boolean): number | undefined {
-  if (!hasTest) return -m.loss;
-  return m.testAccuracy;
+/** The metrics --monitor can follow: the EpochMetrics field, whether higher is better, and what must exist for it. */
+export const MONITORS = {
+  val_loss: { field: "valLoss", higher: false, needs: "validation" },
+  val_accuracy: { field: "valAccuracy", higher: true, needs: "validation" },
+  test_loss: { field: "testLoss", higher: false, needs: "test" },
+  test_accuracy: { field: "testAccuracy", higher: true, needs: "test" },
+  loss: { field: "loss", higher: false, needs: undefined },
+} as const satisfies Record<string, { field: keyof EpochMetrics; higher: boolean; needs: "validation" | "test" | undefined }>;
+
+export type MonitorName = keyof typeof MONITORS;
+
+export const isMonitorName = (s: string): s is MonitorName => Object.hasOwn(MONITORS, s);
+
+/** Without --monitor: the validation loss with --validation (as Keras), else the test accuracy with a test set, else the training loss. */
+export function defaultMonitor(hasValidation: boolean, hasTest: boolean): MonitorName {
+  return hasValidation ? "val_loss" : hasTest ? "test_accuracy" : "loss";
+}
+
+/** An epoch's score by the monitored metric, higher is better (a loss is negated); undefined where that metric was not evaluated. */
+export function bestScore(m: EpochMetrics, monitor: MonitorName): number | undefined {
+  const { field, higher } = MONITORS[monitor];
+  const v = m[field];
+  return v === undefined ? undefined : higher ? v : -v;
+}
+
+/** The score in words: `val_loss 0.1234` or `test_accuracy 91.20%`. */
+export function scoreText(monitor: MonitorName, score: number): string {
+  return MONITORS[monitor].higher ? `${monitor} ${(100 * score).toFixed(2)}%` : `${monitor} ${(-score).toPrecision(5)}`;
+}
+
+/**
+ * Early stopping: whether `patience` evaluated epochs have passed since the
+ * best one without beating it (Keras's EarlyStopping with min_delta 0).
+ */
+export function patienceRunOut(history: readonly EpochMetrics[], monitor: MonitorName, best: { epoch: number } | undefined, patience: number): boolean {
+  if (best === undefined) return false;
+  const since = history.filter((m) => m.epoch > best.epoch && bestScore(m, monitor) !== undefined).length;
+  return since > 0 && since >= patience;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -101,6 +151,7 @@ export function trainStateOf(train: unknown): TrainState | undefined {
   const strings = ["graph", "trainStatement", "data", "dataHash"].every((k) => typeof run[k] === "string");
   const numbers = ["seed", "batch"].every((k) => Number.isInteger(run[k])) && typeof train["lr"] === "number";
   if (!strings || !numbers) return undefined;
+  if (train["stoppedEarly"] !== undefined && !Number.isInteger(train["stoppedEarly"])) return undefined;
   if (!(train["metrics"] as unknown[]).every((m) => isObject(m) && Number.isInteger(m["epoch"]) && typeof m["loss"] === "number")) return undefined;
   return train as unknown as TrainState;
 }
@@ -112,6 +163,9 @@ export function runDifferences(then: RunIdentity, now: RunIdentity): string[] {
   if (then.trainStatement !== now.trainStatement) out.push("the model's `train` statement differs (its optimizer, or an option other than epochs, batch and lr)");
   if (then.seed !== now.seed) out.push(`the seed was ${then.seed}, now ${now.seed} (--seed)`);
   if (then.batch !== now.batch) out.push(`the batch size was ${then.batch}, now ${now.batch} (--batch)`);
+  if (Boolean(then.shuffle) !== Boolean(now.shuffle)) out.push(then.shuffle ? "the run shuffled its rows each epoch, now it does not (--no-shuffle)" : "the run kept its rows in file order (--no-shuffle), now they are shuffled");
+  if ((then.validation ?? 0) !== (now.validation ?? 0)) out.push(`the validation share was ${then.validation ?? 0}, now ${now.validation ?? 0} (--validation)`);
+  if (then.monitor !== undefined && now.monitor !== undefined && then.monitor !== now.monitor) out.push(`best.nnck followed ${then.monitor}, now ${now.monitor} (--monitor)`);
   // The data are compared by content, so a path written another way is no difference.
   if (then.dataHash !== now.dataHash) {
     out.push(then.data !== now.data ? `the data were \`${then.data}\`, now \`${now.data}\`` : `the data files of \`${now.data}\` hold other values than when the checkpoint was saved`);

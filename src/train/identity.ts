@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import type { Dataset } from "../data/dataset.ts";
 import type { GradGraph } from "../ir/graph.ts";
 import type { RunIdentity } from "./files.ts";
+import { SCHEDULE_OPTIONS } from "../ir/train-schedule.ts";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 32);
 
@@ -30,9 +31,9 @@ export function graphHash(g: GradGraph): string {
   );
 }
 
-/** The train statement's optimizer and options, but those --resume treats on their own: epochs (more may be asked for), batch (compared as used) and lr (noted). */
+/** The train statement's optimizer and options, but those --resume treats on their own: epochs (more may be asked for), batch (compared as used), lr and the schedule (noted). */
 export function trainStatementHash(g: GradGraph): string {
-  const options = g.train ? [...g.train.options].filter(([k]) => !["epochs", "batch", "lr"].includes(k)).sort(([a], [b]) => (a < b ? -1 : 1)) : [];
+  const options = g.train ? [...g.train.options].filter(([k]) => !["epochs", "batch", "lr", ...SCHEDULE_OPTIONS].includes(k)).sort(([a], [b]) => (a < b ? -1 : 1)) : [];
   return sha(JSON.stringify([g.train?.optimizer ?? null, options]));
 }
 
@@ -51,6 +52,13 @@ export function dataHash(train: Dataset, test: Dataset | undefined): string {
   return h.digest("hex").slice(0, 32);
 }
 
-export function runIdentity(g: GradGraph, seed: number, batch: number, data: string, train: Dataset, test: Dataset | undefined): RunIdentity {
-  return { graph: graphHash(g), trainStatement: trainStatementHash(g), seed, batch, data, dataHash: dataHash(train, test) };
+/** How the rows are fed and judged: each one changes the numbers, so --resume compares them too. */
+export interface Feeding {
+  shuffle: boolean;
+  validation: number;
+  monitor: string;
+}
+
+export function runIdentity(g: GradGraph, seed: number, batch: number, data: string, train: Dataset, test: Dataset | undefined, feeding: Feeding): RunIdentity {
+  return { graph: graphHash(g), trainStatement: trainStatementHash(g), seed, batch, data, dataHash: dataHash(train, test), ...feeding };
 }

@@ -3,6 +3,8 @@
 // stops on the first non-finite loss. The CLI renders its events.
 import type { Dataset } from "../data/dataset.ts";
 import type { EpochMetrics } from "./files.ts";
+import { epochOrder, Gatherer, rowsOf } from "./batches.ts";
+import { scheduledLr, type Schedule } from "./schedule.ts";
 
 type Arrays = Record<string, Float32Array | Int32Array>;
 
@@ -41,7 +43,14 @@ export interface LoopOptions {
   readonly startEpoch: number;
   /** Evaluate on the test set (and the training set's accuracy) every N epochs, and after the last. */
   readonly evalEvery: number;
-  readonly trainOptions: Record<string, unknown>;
+  /** Handed to every trainStep; with a schedule, its `lr` is set before each step (one object, no allocation). */
+  readonly trainOptions: { lr?: number; [option: string]: unknown };
+  /** Shuffle the rows every epoch with this seed (see epochOrder); undefined keeps file order. */
+  readonly shuffle?: number;
+  /** Rows held out of training, evaluated beside the test set (--validation). */
+  readonly validation?: Dataset;
+  /** The learning rate per step: `base` through the schedule (see scheduledLr). */
+  readonly schedule?: { readonly base: number; readonly schedule: Schedule };
   readonly inputs: readonly string[];
   readonly targets: readonly string[];
   /** The output compared with the (first) target for accuracy. */
@@ -50,7 +59,8 @@ export interface LoopOptions {
 
 export interface LoopEvents {
   onStep?(epoch: number, done: number, total: number, loss: number): void;
-  onEpoch?(m: EpochMetrics, model: TrainableModel): void | Promise<void>;
+  /** "stop" ends the run after this epoch (early stopping). */
+  onEpoch?(m: EpochMetrics, model: TrainableModel): void | "stop" | Promise<void | "stop">;
 }
 
 /**
@@ -69,17 +79,6 @@ export class NonFiniteError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Rows [start, start + n) of every column, as views (no copy). */
-function rowsOf(data: Dataset, names: readonly string[], start: number, n: number): Arrays {
-  const out: Arrays = {};
-  for (const name of names) {
-    const col = data.columns.get(name)!;
-    const size = col.length / data.rows;
-    out[name] = col.subarray(start * size, (start + n) * size);
-  }
-  return out;
 }
 
 /**
@@ -154,30 +153,49 @@ export async function trainLoop(make: ModelFactory, train: Dataset, test: Datase
   const history: EpochMetrics[] = [];
   // Evaluation models by batch size, made once.
   const evalModels = new Map<number, TrainableModel>();
+  const perEpoch = steps + (tail ? 1 : 0);
+  // Shuffled, rows are copied into buffers made here; in file order a batch is a view of the data.
+  const order = new Uint32Array(o.shuffle === undefined ? 0 : train.rows);
+  const full = o.shuffle === undefined ? undefined : new Gatherer(train, names, o.batch);
+  const rest = o.shuffle === undefined || tailRows === 0 ? undefined : new Gatherer(train, names, tailRows);
+  const batchAt = (start: number) => (full ? full.gather(order, start) : rowsOf(train, names, start, o.batch));
+  const tailBatch = () => (rest ? rest.gather(order, steps * o.batch) : rowsOf(train, names, steps * o.batch, tailRows));
   for (let epoch = o.startEpoch + 1; epoch <= o.epochs; epoch++) {
     const t0 = performance.now();
+    if (o.shuffle !== undefined) epochOrder(order, o.shuffle, epoch);
     let lossSum = 0;
-    const total = steps + (tail ? 1 : 0);
     let done = 0;
+    // The rate of the step about to run, counted over the whole run, so a resumed run continues the curve.
+    const setLr = (s: number) => {
+      if (o.schedule) o.trainOptions.lr = scheduledLr(o.schedule.base, o.schedule.schedule, (epoch - 1) * perEpoch + s, perEpoch, o.epochs);
+    };
     const record = async (m: TrainableModel, loss: number, rows: number) => {
       if (!Number.isFinite(loss)) throw await nonFinite(m, epoch, done, loss);
       lossSum += loss * rows;
       done++;
-      events.onStep?.(epoch, done, total, loss);
+      events.onStep?.(epoch, done, perEpoch, loss);
     };
     if (model.enqueueTrainStep && model.readLosses) {
       // Submit steps without waiting and read their losses back every READ_EVERY steps: the GPU never idles on a read.
       for (let s = 0; s < steps; s++) {
-        model.enqueueTrainStep(rowsOf(train, names, s * o.batch, o.batch), o.trainOptions);
+        setLr(s);
+        model.enqueueTrainStep(batchAt(s * o.batch), o.trainOptions);
         if ((s + 1) % READ_EVERY === 0 || s === steps - 1) for (const loss of await model.readLosses()) await record(model, loss, o.batch);
       }
     } else {
-      for (let s = 0; s < steps; s++) await record(model, await model.trainStep(rowsOf(train, names, s * o.batch, o.batch), o.trainOptions), o.batch);
+      for (let s = 0; s < steps; s++) {
+        setLr(s);
+        await record(model, await model.trainStep(batchAt(s * o.batch), o.trainOptions), o.batch);
+      }
     }
     if (tail) {
-      await tail.setParams(await model.getParams());
-      await record(tail, await tail.trainStep(rowsOf(train, names, steps * o.batch, tailRows), o.trainOptions), tailRows);
-      await model.setParams(await tail.getParams());
+      setLr(steps);
+      // The whole training state crosses over, not only the params: the tail's step must
+      // use the run's optimizer moments and step count, or a resumed run (whose tail
+      // model is new) would take other steps than an uninterrupted one.
+      await tail.loadCheckpoint(await model.saveCheckpoint());
+      await record(tail, await tail.trainStep(tailBatch(), o.trainOptions), tailRows);
+      await model.loadCheckpoint(await tail.saveCheckpoint());
     }
     const params = await model.getParams();
     const bad = firstNonFinite(params);
@@ -190,9 +208,15 @@ export async function trainLoop(make: ModelFactory, train: Dataset, test: Datase
       loss: lossSum / train.rows,
       samplesPerSecond: train.rows / Math.max(seconds, 1e-9),
       seconds,
+      ...(o.schedule ? { lr: o.trainOptions.lr! } : {}),
     };
     if (evaluateNow) {
       m.trainAccuracy = (await evaluate(make, params, train, o, 1000, evalModels)).accuracy;
+      if (o.validation) {
+        const v = await evaluate(make, params, o.validation, o, 1000, evalModels);
+        m.valAccuracy = v.accuracy;
+        m.valLoss = v.loss;
+      }
       if (test) {
         const t = await evaluate(make, params, test, o, 1000, evalModels);
         m.testAccuracy = t.accuracy;
@@ -200,7 +224,7 @@ export async function trainLoop(make: ModelFactory, train: Dataset, test: Datase
       }
     }
     history.push(m);
-    await events.onEpoch?.(m, model);
+    if ((await events.onEpoch?.(m, model)) === "stop") break;
   }
   return history;
 }

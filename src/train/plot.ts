@@ -21,7 +21,7 @@ export function plotMetrics(title: string, rows: readonly EpochMetrics[]): strin
   const iw = W - M.left - M.right;
   const ih = H - M.top - M.bottom;
   const maxEpoch = Math.max(1, ...rows.map((r) => r.epoch));
-  const maxLoss = niceMax(Math.max(0, ...rows.map((r) => r.loss).filter(Number.isFinite)));
+  const maxLoss = niceMax(Math.max(0, ...rows.flatMap((r) => [r.loss, r.valLoss ?? 0]).filter(Number.isFinite)));
   const x = (e: number) => M.left + (iw * (e - (rows.length > 1 ? 1 : 0))) / Math.max(1, maxEpoch - (rows.length > 1 ? 1 : 0));
   const yLoss = (v: number) => M.top + ih * (1 - Math.min(v, maxLoss) / maxLoss);
   const yAcc = (v: number) => M.top + ih * (1 - v);
@@ -30,6 +30,10 @@ export function plotMetrics(title: string, rows: readonly EpochMetrics[]): strin
   const loss = rows.filter((r) => Number.isFinite(r.loss)).map((r) => [x(r.epoch), yLoss(r.loss)] as [number, number]);
   const train = rows.filter((r) => r.trainAccuracy !== undefined).map((r) => [x(r.epoch), yAcc(r.trainAccuracy!)] as [number, number]);
   const test = rows.filter((r) => r.testAccuracy !== undefined).map((r) => [x(r.epoch), yAcc(r.testAccuracy!)] as [number, number]);
+  const valLoss = rows.filter((r) => r.valLoss !== undefined && Number.isFinite(r.valLoss)).map((r) => [x(r.epoch), yLoss(r.valLoss!)] as [number, number]);
+  const valAcc = rows.filter((r) => r.valAccuracy !== undefined).map((r) => [x(r.epoch), yAcc(r.valAccuracy!)] as [number, number]);
+  // The validation curves and their legend only in a run with --validation: other plots stay as they were.
+  const hasVal = valLoss.length + valAcc.length > 0;
   const ticks: string[] = [];
   for (let i = 0; i <= 5; i++) {
     const f = i / 5;
@@ -56,11 +60,15 @@ export function plotMetrics(title: string, rows: readonly EpochMetrics[]): strin
     line(loss, "#b91c1c"),
     line(train, "#1d4ed8", "6 4"),
     line(test, "#1d4ed8"),
+    line(valLoss, "#b91c1c", "2 3"),
+    line(valAcc, "#047857", "2 3"),
     // The legend sits between the title and the plot, clear of the curves.
-    `<g transform="translate(${M.left + iw / 2 - 200} ${M.top - 14})">`,
+    `<g transform="translate(${M.left + iw / 2 - (hasVal ? 300 : 200)} ${M.top - 14})">`,
     `<line x1="0" x2="24" y1="0" y2="0" stroke="#b91c1c" stroke-width="2"/><text x="30" y="4">training loss</text>`,
     `<line x1="130" x2="154" y1="0" y2="0" stroke="#1d4ed8" stroke-width="2" stroke-dasharray="6 4"/><text x="160" y="4">train accuracy</text>`,
     `<line x1="270" x2="294" y1="0" y2="0" stroke="#1d4ed8" stroke-width="2"/><text x="300" y="4">test accuracy</text>`,
+    hasVal ? `<line x1="390" x2="414" y1="0" y2="0" stroke="#b91c1c" stroke-width="2" stroke-dasharray="2 3"/><text x="420" y="4">val loss</text>` : "",
+    hasVal ? `<line x1="480" x2="504" y1="0" y2="0" stroke="#047857" stroke-width="2" stroke-dasharray="2 3"/><text x="510" y="4">val accuracy</text>` : "",
     `</g>`,
     "</svg>",
     "",

@@ -6,9 +6,12 @@ import { runProgress, type LoopOptions } from "./loop.ts";
 
 export const pct = (v: number | undefined) => (v === undefined ? "   -  " : `${(100 * v).toFixed(2)}%`);
 
-function formatEpoch(m: EpochMetrics, epochs: number, etaSeconds: number): string {
-  const width = String(epochs).length;
-  return `epoch ${String(m.epoch).padStart(width)}/${epochs}  loss ${m.loss.toPrecision(5)}  train ${pct(m.trainAccuracy)}  test ${pct(m.testAccuracy)}  ${Math.round(m.samplesPerSecond)} samples/s  ${formatDuration(etaSeconds)} left`;
+/** An epoch's line; the validation columns only in a run with --validation, the rate only with a schedule. */
+function formatEpoch(m: EpochMetrics, o: LoopOptions, etaSeconds: number): string {
+  const width = String(o.epochs).length;
+  const val = o.validation ? `  val loss ${m.valLoss === undefined ? "  -  " : m.valLoss.toPrecision(5)} ${pct(m.valAccuracy)}` : "";
+  const lr = m.lr !== undefined ? `  lr ${m.lr.toPrecision(3)}` : "";
+  return `epoch ${String(m.epoch).padStart(width)}/${o.epochs}  loss ${m.loss.toPrecision(5)}  train ${pct(m.trainAccuracy)}${val}  test ${pct(m.testAccuracy)}${lr}  ${Math.round(m.samplesPerSecond)} samples/s  ${formatDuration(etaSeconds)} left`;
 }
 
 export function formatDuration(s: number): string {
@@ -51,7 +54,7 @@ export class Progress {
     if (m.trainAccuracy === undefined && m.epoch !== this.o.epochs) return;
     const perEpoch = this.seconds() / (m.epoch - this.o.startEpoch);
     this.stop();
-    process.stdout.write(formatEpoch(m, this.o.epochs, perEpoch * (this.o.epochs - m.epoch)) + "\n");
+    process.stdout.write(formatEpoch(m, this.o, perEpoch * (this.o.epochs - m.epoch)) + "\n");
   }
 
   stop(): void {

@@ -8,7 +8,7 @@ import { encodeCheckpoint, parseCheckpoint } from "../backend/cpu/runtime/checkp
 import { CodedError, readBinaryFile, readError, shownPath, writeError } from "../cli-files.ts";
 import { UsageError } from "../cli-common.ts";
 import { DataError } from "../data/errors.ts";
-import { metricsCsv, OUT_FILES, trainStateOf, writeAtomic, type EpochMetrics, type TrainState } from "./files.ts";
+import { metricsCsv, OUT_FILES, trainStateOf, writeAtomic, type TrainState } from "./files.ts";
 import { plotMetrics } from "./plot.ts";
 
 /** A checkpoint to resume from: its bytes (for loadCheckpoint) and the training state its header carries. */
@@ -77,9 +77,13 @@ export function withTrainState(bytes: Uint8Array, state: TrainState): Uint8Array
 }
 
 /** The files derived from the history: rewritten after every checkpoint, and when a run resumes. */
-function writeDerived(out: string, model: string, history: readonly EpochMetrics[]): void {
+function writeDerived(out: string, model: string, state: TrainState): void {
+  const history = state.metrics;
   writeAtomic(join(out, OUT_FILES.csv), metricsCsv(history));
-  writeAtomic(join(out, OUT_FILES.json), JSON.stringify({ model, metrics: history }, null, 2) + "\n");
+  // What best.nnck holds and why the run stopped, beside the numbers, for a script reading the run.
+  const best = state.best && state.run.monitor !== undefined ? { best: { epoch: state.best.epoch, monitor: state.run.monitor } } : {};
+  const stopped = state.stoppedEarly !== undefined ? { stoppedEarly: state.stoppedEarly } : {};
+  writeAtomic(join(out, OUT_FILES.json), JSON.stringify({ model, ...best, ...stopped, metrics: history }, null, 2) + "\n");
   writeAtomic(join(out, OUT_FILES.plot), plotMetrics(`${model}: loss and accuracy per epoch`, history));
 }
 
@@ -98,7 +102,7 @@ export function prepareOut(out: string, code: string, model: string, resumed: Re
   if (resumed) {
     // best.nnck is renamed after checkpoint.nnck: when the checkpoint is the best, it is best.nnck, byte for byte.
     if (resumed.state.best?.epoch === resumed.state.epoch) writeAtomic(join(out, OUT_FILES.best), resumed.bytes);
-    writeDerived(out, model, resumed.state.metrics);
+    writeDerived(out, model, resumed.state);
   } else {
     // --overwrite: an old best.nnck (or old-style state) would pass for this run's.
     for (const f of [OUT_FILES.best, OUT_FILES.legacyState]) if (existsSync(join(out, f))) unlinkSync(join(out, f));
@@ -110,8 +114,8 @@ export function prepareOut(out: string, code: string, model: string, resumed: Re
  * best.nnck when the epoch is the best so far (prepareOut repairs it after a
  * crash between the two), then the derived files.
  */
-export function saveEpoch(out: string, model: string, checkpoint: Uint8Array, history: readonly EpochMetrics[], isBest: boolean): void {
+export function saveEpoch(out: string, model: string, checkpoint: Uint8Array, state: TrainState, isBest: boolean): void {
   writeAtomic(join(out, OUT_FILES.checkpoint), checkpoint);
   if (isBest) writeAtomic(join(out, OUT_FILES.best), checkpoint);
-  writeDerived(out, model, history);
+  writeDerived(out, model, state);
 }

@@ -379,6 +379,14 @@ describe("fitToModel", () => {
     }
   });
 
+  it("checks the class ids of an int target against the classes its loss has (NNC504)", () => {
+    const ids = { ...target("y", [], "i32"), classes: 3 };
+    expect(fitToModel(raw, [input("x", [4]), ids], {}, "t").columns.get("y")).toEqual(new Int32Array([2, 0, 1]));
+    const e = dataError(() => fitToModel(raw, [input("x", [4]), { ...ids, classes: 2 }], {}, "t"));
+    expect(e.code).toBe("NNC504");
+    expect(e.message).toContain("the label of row 0 is 2, but the model's target y: int[batch] has 2 classes (labels 0..1)");
+  });
+
   it("gives labels as values to [batch], [batch, 1] and int targets, and integer features to an int input", () => {
     for (const y of [target("y", []), target("y", [1])]) {
       expect(fitToModel(raw, [input("x", [4]), y], {}, "t").columns.get("y")).toEqual(new Float32Array([2, 0, 1]));

@@ -14,6 +14,8 @@ export interface DataSpec {
   shape: readonly (number | string)[];
   dtype: "f32" | "i32";
   role: "input" | "target";
+  /** For an integer target of class ids: how many classes there are (labels must lie in 0..classes − 1). */
+  classes?: number;
 }
 
 /** Every named array holds all rows contiguously: rows × (values per row). */
@@ -169,7 +171,16 @@ function fitLabels(raw: RawArray, target: Resolved, rows: number, file: string):
   const perRow = raw.dims.slice(1);
   const size = perRow.reduce((x, y) => x * y, 1);
   if (size === target.rowSize) {
-    return target.dtype === "i32" ? toInt32(raw, rows, size, "labels", name) : toFloat32(raw, rows, size, 1, "labels", name);
+    if (target.dtype !== "i32") return toFloat32(raw, rows, size, 1, "labels", name);
+    const ids = toInt32(raw, rows, size, "labels", name);
+    const classes = target.classes;
+    const bad = classes === undefined ? -1 : ids.findIndex((k) => k < 0 || k >= classes);
+    if (bad >= 0) {
+      const r = Math.floor(bad / size);
+      throw new DataError("NNC504",
+        `${raw.firstLine !== undefined ? `${name}:${raw.firstLine + r}: the label` : `${name}: the label of row ${r}`} is ${ids[bad]}, but the model's target ${target.text} has ${classes} classes (labels 0..${classes! - 1})`, name);
+    }
+    return ids;
   }
   if (size !== 1 || target.dtype !== "f32" || target.shape.length !== 2) {
     const oneHot = target.dtype === "f32" && target.shape.length === 2 ? ` (or one class index per row, to one-hot encode)` : "";

@@ -34,7 +34,7 @@ function variadicNames(names: readonly string[], n: number): string[] {
 /** Where running statistics (batchnorm's) are declared: the graph builder's params. */
 export interface StatSink {
   /** A param of shape [_] named from `suffix`, its node made by `add`; `update` is its value after a training step. */
-  declare(suffix: string, init: Init, span: Span, add: (name: string) => NodeId, update: (stat: NodeId) => NodeId): NodeId;
+  declare(suffix: string, span: Span, add: (name: string) => NodeId, update: (stat: NodeId) => NodeId): NodeId;
 }
 
 export class ExprBuilder {
@@ -208,7 +208,7 @@ export class ExprBuilder {
         op,
         runningStat: (suffix: string, init: Init, update: (stat: NodeId) => NodeId) => {
           if (!this.stats) throw new Error("internal: running statistics outside a model's definitions");
-          return this.stats.declare(suffix, init, e.span, (name) => this.add("param", [], { name, init }, e.span, [], name), update);
+          return this.stats.declare(suffix, e.span, (name) => this.add("param", [], { name, init }, e.span, [], name), update);
         },
         error: (code: DiagCode, message: string) => this.bag.error(code, e.span, message),
       };

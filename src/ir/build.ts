@@ -108,7 +108,7 @@ class GraphBuild implements LayerHost {
     for (const name of broken) this.symbols.set(name, { kind: "broken", span: nowhere });
     this.builder = new ExprBuilder(this.symbols, this.consts, bag);
     this.builder.stats = {
-      declare: (suffix, _init, span, add, update) => {
+      declare: (suffix, span, add, update) => {
         // `h1.running_mean`, then `h1.running_mean_2` for a second batchnorm in the same definition.
         const base = `${this.defining}.${suffix}`;
         const taken = (n: string) => this.params.some((p) => p.name === n);

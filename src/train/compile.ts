@@ -110,5 +110,13 @@ export function dataSpecs(g: GradGraph): DataSpec[] {
     shape: g.shapes[d.node]!,
     dtype: g.dtypes[d.node] === "i32" ? "i32" : "f32",
     role,
+    ...classesOf(g, d.node),
   }));
+}
+
+/** The number of classes of an integer target that sparse_cross_entropy reads (its logits' width), so labels outside them are a data error. */
+function classesOf(g: GradGraph, node: number): { classes?: number } {
+  const use = g.nodes.find((n) => n.op === "sparse_cross_entropy" && n.args[1] === node);
+  const width = use ? g.shapes[use.args[0]!]!.at(-1) : undefined;
+  return typeof width === "number" ? { classes: width } : {};
 }

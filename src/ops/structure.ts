@@ -216,6 +216,9 @@ export const structureOps = {
     callName: "concat",
     tensors: ["a", "b"],
     variadic: true,
+    // Values move unchanged, so integer ids can be joined as floats can (all of one type).
+    argTypes: ["any", "any"],
+    dtype: "first",
     attrs: { axis: { kind: "int", default: -1 } },
     // d concat(a, b, …) = the pieces of g along the axis
     vjp: ({ g, args, attrs, b, needs }) => {
@@ -264,6 +267,10 @@ export const structureOps = {
       let total = 0;
       for (const [k, x] of args.entries()) {
         const all = () => args.map((y) => formatShape(y.shape.map(ctx.resolve))).join(", ");
+        if (x.dtype !== first.dtype) {
+          ctx.error("NNC222", "concat needs tensors of one element type: integers and floats do not mix", { span: x.span, notes: originNote(x, x.shape, ctx) });
+          return undefined;
+        }
         if (x.shape.length !== r) {
           ctx.error("NNC222", `concat needs tensors of one rank, got ${all()}`, { span: x.span, notes: originNote(x, x.shape, ctx) });
           return undefined;
@@ -294,6 +301,8 @@ export const structureOps = {
     callName: "slice",
     tensors: ["x"],
     attrs: { start: { kind: "int" }, end: { kind: "int?", default: null }, axis: { kind: "int", default: -1 } },
+    argTypes: ["any"], // integer ids too: `ids[:, :-1]`
+    dtype: "first",
     // d slice(x) = g put back in place among zeros
     vjp: ({ g, args: [x], attrs, b }) => [b.op("unslice", [g], { start: attrs.start, axis: norm(attrs.axis, b.shape(x!).length), shape: b.shape(x!) })],
     cpu: {
@@ -324,6 +333,8 @@ export const structureOps = {
     callName: "take",
     tensors: ["x"],
     attrs: { index: { kind: "int" }, axis: { kind: "int" } },
+    argTypes: ["any"],
+    dtype: "first",
     // d take(x) = g put back at the index among zeros
     vjp: ({ g, args: [x], attrs, b }) => [b.op("unslice", [g], { start: attrs.index, axis: norm(attrs.axis, b.shape(x!).length), shape: b.shape(x!) })],
     cpu: {

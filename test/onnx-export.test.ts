@@ -22,7 +22,7 @@ import { resolveShape, size, tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { DROPOUT_STREAM, uniform01 } from "../src/backend/cpu/runtime/rng.ts";
 import { rendered } from "./helpers.ts";
-import { STRUCTURE } from "./structure-models.ts";
+import { IDS, STRUCTURE } from "./structure-models.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(import.meta.dirname, ".generated");
@@ -54,6 +54,7 @@ function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): numbe
  * a column unread, layernorm and the integer-label cross-entropy. */
 const EXTRA: Record<string, string> = {
   "structure.nn": STRUCTURE,
+  "ids.nn": IDS,
   "layers_hinge_adam.nn": `model layers_hinge_adam
 dim batch
 input x: [batch, 64]

@@ -21,3 +21,17 @@ z = concat(n[..., 0] * reshape(v, [batch, 1]), p[0, :, 0:1, 0] + var(h), axis = 
 output z, m, n, p, c, d, e, f, g
 loss = mse(z, y)
 `;
+
+/** Integer ids sliced, joined and picked (`ids[:, :-1]`): the next-token layout of a language model. */
+export const IDS = `model ids
+dim batch
+input ids: int[batch, 5]
+target y: [batch, 4, 7]
+param E: [7, 3] = uniform(-1, 1)
+param W: [3, 7] = uniform(-1, 1)
+x = ids[:, :-1]
+t = concat(ids[:, 1:2], ids[:, 2:], axis = -1)
+p = softmax(embed(x, E) W)
+output p
+loss = mse(p, y) + mean(embed(t, E)) + mean(embed(ids[:, 0], E) ^ 2)
+`;

@@ -18,7 +18,7 @@ import { bindDims, interpret } from "../src/interp/interpret.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { codes, frontEnd, namedShapes, rendered } from "./helpers.ts";
-import { STRUCTURE as MODEL } from "./structure-models.ts";
+import { IDS, STRUCTURE as MODEL } from "./structure-models.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
 const OUT = join(import.meta.dirname, ".generated", "structure");
@@ -66,17 +66,20 @@ function reference(g: GradGraph, batchSize: number) {
   const dims = bindDims(g, { batch: batchSize });
   const params = new Map([...initParams(g, dims, 7)].map(([k, v]) => [k, rounded(v)]));
   const feeds = new Map([...randomFeeds(g, dims, 3)].map(([k, v]) => [k, rounded(v)]));
-  const batch: Data = Object.fromEntries([...feeds].map(([k, v]) => [k, Float32Array.from(v.data)]));
+  const batch: Data = Object.fromEntries([...feeds].map(([k, v]) => [k, g.dtypes[g.inputs.find((d) => d.name === k)?.node ?? -1] === "i32" ? Int32Array.from(v.data) : Float32Array.from(v.data)]));
   const env = { dims, feeds, params, seed: 7 };
   const outs = interpret(g, { ...env, training: false, roots: g.outputs.map((o) => o.node) });
   const grads = interpret(g, { ...env, training: true, step: 0, roots: g.gradients.map((x) => x.node) });
   return { batch, outs, grads };
 }
 
-describe("structural ops on the CPU", () => {
+describe.each([
+  ["structure", MODEL],
+  ["ids", IDS],
+])("structural ops on the CPU (%s)", (name, text) => {
   it("match the interpreter: every output and gradient", async () => {
-    const g = graph(MODEL);
-    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>("structure.cpu.ts", emitCpuModule(g));
+    const g = graph(text);
+    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>(`${name}.cpu.ts`, emitCpuModule(g));
     const model = mod.createModel({ dims: { batch: 3 }, seed: 7 });
     const ref = reference(g, 3);
     const outs = model.forward(ref.batch);
@@ -84,7 +87,9 @@ describe("structural ops on the CPU", () => {
     const grads = model.gradients(ref.batch);
     for (const x of g.gradients) expect(relError(grads[x.name]!, ref.grads[x.node]!.data), `gradient ${x.name}`).toBeLessThanOrEqual(TOLERANCE);
   });
+});
 
+describe("slices on the CPU", () => {
   it("checks a slice's bounds at run time where the size was symbolic", async () => {
     const g = graph("dim n\ninput x: [n, 4]\nparam w: [4]\nloss = sum(x[2:5] w)\n");
     const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel & { loss(b: Data): number } }>("slice-bounds.cpu.ts", emitCpuModule(g));
@@ -100,10 +105,13 @@ if (typeof ctx === "string") {
     it.skip(`skipped: ${ctx}; to run it without a GPU: ${SETUP_COMMAND}`, () => {});
   });
 } else {
-  describe("structural ops on WebGPU", () => {
+  describe.each([
+    ["structure", MODEL],
+    ["ids", IDS],
+  ])("structural ops on WebGPU (%s)", (name, text) => {
     it("match the interpreter: every output and gradient", async () => {
-      const g = graph(MODEL);
-      const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number; device: GPUDevice }): Promise<GpuModel> }>("structure.ts", emitWebgpuModule(g).code);
+      const g = graph(text);
+      const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number; device: GPUDevice }): Promise<GpuModel> }>(`${name}.ts`, emitWebgpuModule(g).code);
       const model = await mod.createModel({ dims: { batch: 3 }, seed: 7, device: ctx.device });
       try {
         const ref = reference(g, 3);
@@ -119,6 +127,13 @@ if (typeof ctx === "string") {
 }
 
 describe("shapes of the structural ops and of bracket indexing", () => {
+  it("moves integer ids as they are: slice, take and concat keep the element type", () => {
+    const g = graph(IDS);
+    const byName = (n: string) => g.nodes.find((x) => x.name === n)!.id;
+    expect([g.dtypes[byName("x")], g.dtypes[byName("t")]]).toEqual(["i32", "i32"]);
+    expect(codes(frontEnd("input ids: int[2, 3]\nparam W: [2, 3]\nloss = sum(concat(ids, W))\n"))).toEqual(["NNC222"]);
+  });
+
   it("infers each result's shape", () => {
     const r = frontEnd(MODEL);
     expect(codes(r)).toEqual([]);

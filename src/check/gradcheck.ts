@@ -14,6 +14,7 @@ import type { GradGraph } from "../ir/graph.ts";
 import { initParams } from "../interp/init.ts";
 import { bindDims, interpret } from "../interp/interpret.ts";
 import { resolveShape, size, tensor, type Tensor } from "../interp/tensor.ts";
+import { OPS } from "../ops/registry.ts";
 import { uniform01 } from "../backend/cpu/runtime/rng.ts";
 
 export interface GradCheckOptions {
@@ -103,13 +104,18 @@ export function randomFeeds(g: GradGraph, dims: ReadonlyMap<string, number>, see
   return feeds;
 }
 
-/** The number of valid ids for an integer input: the smallest table or class count it indexes. */
+/**
+ * The number of valid ids for an integer input: the smallest table or class
+ * count it indexes, directly or through ops that only move values (`ids[:, 1:]`).
+ */
 function idLimit(g: GradGraph, input: number, dims: ReadonlyMap<string, number>): number {
   let limit = Infinity;
+  const carries = new Set([input]);
   for (const n of g.nodes) {
-    if (n.op === "embed" && n.args[0] === input) limit = Math.min(limit, resolveShape(g.shapes[n.args[1]!]!, dims)[0]!);
-    if (n.op === "one_hot" && n.args[0] === input) limit = Math.min(limit, n.attrs.n);
-    if (n.op === "sparse_cross_entropy" && n.args[1] === input) limit = Math.min(limit, resolveShape(g.shapes[n.args[0]!]!, dims).at(-1)!);
+    if ((OPS[n.op] as { readonly dtype?: string }).dtype === "first" && n.args.some((a) => carries.has(a))) carries.add(n.id);
+    if (n.op === "embed" && carries.has(n.args[0]!)) limit = Math.min(limit, resolveShape(g.shapes[n.args[1]!]!, dims)[0]!);
+    if (n.op === "one_hot" && carries.has(n.args[0]!)) limit = Math.min(limit, n.attrs.n);
+    if (n.op === "sparse_cross_entropy" && carries.has(n.args[1]!)) limit = Math.min(limit, resolveShape(g.shapes[n.args[0]!]!, dims).at(-1)!);
   }
   return Number.isFinite(limit) ? limit : 2;
 }

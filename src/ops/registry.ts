@@ -3,6 +3,7 @@
 // to compile.
 import { activationOps } from "./activations.ts";
 import { axisOps } from "./axis.ts";
+import { compareOps } from "./compare.ts";
 import { elementwiseOps } from "./elementwise.ts";
 import { layerOps } from "./layers.ts";
 import { linalgOps } from "./linalg.ts";
@@ -30,6 +31,7 @@ export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   ...poolOps,
   ...sparseOps,
   ...batchnormOps,
+  ...compareOps,
 };
 
 /** Built-in functions by the name users call them. A Map, so `constructor` or `__proto__` find nothing. */

@@ -1,19 +1,14 @@
 // Structural ops: joining and cutting tensors along an axis (concat, slice,
 // take), reordering axes (permute), dropping size-1 axes (squeeze, made by
-// multi-axis reductions), comparisons and `where`, and the causal mask of
-// attention. They declare their own attributes (module augmentation, as
+// multi-axis reductions), and the causal mask of attention. They declare their own attributes (module augmentation, as
 // activations.ts does) and are spread into OPS, so this file is the whole op.
-import { broadcast, formatShape, normalizeAxis, originNote } from "./shape-rules.ts";
+import { formatShape, normalizeAxis, originNote } from "./shape-rules.ts";
 import { product } from "./cpu-util.ts";
-import * as S from "./scalar/expr.ts";
 import { coords, strides, times } from "./wgsl-util.ts";
-import { defineOp, type ArgInfo, type IDim, type IShape, type ShapeCtx } from "./types.ts";
+import { defineOp, type IDim, type ShapeCtx } from "./types.ts";
 
 declare module "./types.ts" {
   interface OpAttrs {
-    greater: {};
-    less: {};
-    where: {};
     /** `fill` replaces every element above the diagonal of the last two axes. */
     causal_mask: { readonly fill: number };
     permute: { readonly axes: readonly number[] };
@@ -25,11 +20,6 @@ declare module "./types.ts" {
     unslice: { readonly start: number; readonly axis: number; readonly shape: import("./types.ts").Shape };
     /** Drops axes of size 1 (after a reduction over several axes with keepdims). */
     squeeze: { readonly axes: readonly number[] };
-  }
-  interface ScalarOps {
-    greater: true;
-    less: true;
-    where: true;
   }
 }
 
@@ -102,53 +92,8 @@ function wgslSplit(len: string, inner: string): string[] {
 /** The element (o, j, r) of a value viewed as [·, len, inner]. */
 const at = (len: string, inner: string, j: string) => `(o * (${len}) + ${j}) * (${inner}) + r`;
 
-/** Broadcasting of several arguments, left to right. */
-function broadcastAll(args: readonly ArgInfo[], ctx: ShapeCtx): IShape | undefined {
-  let shape: IShape | undefined = args[0]!.shape;
-  for (const a of args.slice(1)) {
-    shape = broadcast({ shape, dtype: "f32", span: ctx.span }, a, ctx);
-    if (shape === undefined) return undefined;
-  }
-  return shape;
-}
-
-const [A, B, C] = [S.arg(0), S.arg(1), S.arg(2)];
 
 export const structureOps = {
-  greater: defineOp({
-    name: "greater",
-    kind: "binary",
-    callName: "greater",
-    tensors: ["a", "b"],
-    attrs: {},
-    vjp: "nograd", // piecewise constant
-    scalar: () => S.select(S.cmp(">", A, B), 1, 0),
-    shape: ([a, b], _attrs, ctx) => broadcast(a!, b!, ctx),
-    doc: "1 where a > b, else 0 (floats, for masks and `where`); passes no gradient",
-  }),
-  less: defineOp({
-    name: "less",
-    kind: "binary",
-    callName: "less",
-    tensors: ["a", "b"],
-    attrs: {},
-    vjp: "nograd",
-    scalar: () => S.select(S.cmp(">", B, A), 1, 0),
-    shape: ([a, b], _attrs, ctx) => broadcast(a!, b!, ctx),
-    doc: "1 where a < b, else 0 (floats); passes no gradient",
-  }),
-  where: defineOp({
-    name: "where",
-    kind: "binary",
-    callName: "where",
-    tensors: ["cond", "a", "b"],
-    attrs: {},
-    // d where(c, a, b) = (none, where(c, g, 0), where(c, 0, g)): the condition is a mask, not differentiated
-    vjp: ({ g, args: [cond], b, needs }) => [null, needs[1] ? b.op("where", [cond!, g, b.c(0)], {}) : null, needs[2] ? b.op("where", [cond!, b.c(0), g], {}) : null],
-    scalar: () => S.select(S.cmp("==", A, 0), C, B),
-    shape: (args, _attrs, ctx) => broadcastAll(args, ctx),
-    doc: "a where cond is not 0, else b, broadcasting all three; the gradient flows to a and b, not to cond",
-  }),
   causal_mask: defineOp({
     name: "causal_mask",
     kind: "shape",
@@ -216,6 +161,9 @@ export const structureOps = {
     callName: "concat",
     tensors: ["a", "b"],
     variadic: true,
+    // Values move unchanged, so integer ids can be joined as floats can (all of one type).
+    argTypes: ["any", "any"],
+    dtype: "first",
     attrs: { axis: { kind: "int", default: -1 } },
     // d concat(a, b, …) = the pieces of g along the axis
     vjp: ({ g, args, attrs, b, needs }) => {
@@ -264,6 +212,10 @@ export const structureOps = {
       let total = 0;
       for (const [k, x] of args.entries()) {
         const all = () => args.map((y) => formatShape(y.shape.map(ctx.resolve))).join(", ");
+        if (x.dtype !== first.dtype) {
+          ctx.error("NNC222", "concat needs tensors of one element type: integers and floats do not mix", { span: x.span, notes: originNote(x, x.shape, ctx) });
+          return undefined;
+        }
         if (x.shape.length !== r) {
           ctx.error("NNC222", `concat needs tensors of one rank, got ${all()}`, { span: x.span, notes: originNote(x, x.shape, ctx) });
           return undefined;
@@ -294,6 +246,8 @@ export const structureOps = {
     callName: "slice",
     tensors: ["x"],
     attrs: { start: { kind: "int" }, end: { kind: "int?", default: null }, axis: { kind: "int", default: -1 } },
+    argTypes: ["any"], // integer ids too: `ids[:, :-1]`
+    dtype: "first",
     // d slice(x) = g put back in place among zeros
     vjp: ({ g, args: [x], attrs, b }) => [b.op("unslice", [g], { start: attrs.start, axis: norm(attrs.axis, b.shape(x!).length), shape: b.shape(x!) })],
     cpu: {
@@ -324,6 +278,8 @@ export const structureOps = {
     callName: "take",
     tensors: ["x"],
     attrs: { index: { kind: "int" }, axis: { kind: "int" } },
+    argTypes: ["any"],
+    dtype: "first",
     // d take(x) = g put back at the index among zeros
     vjp: ({ g, args: [x], attrs, b }) => [b.op("unslice", [g], { start: attrs.index, axis: norm(attrs.axis, b.shape(x!).length), shape: b.shape(x!) })],
     cpu: {

@@ -239,10 +239,16 @@ export interface OpDefBase<K extends OpName> {
   readonly vjp: Vjp<K>;
   /** Output shape, or undefined after reporting an error through ctx. */
   shape(args: readonly ArgInfo[], attrs: OpAttrs[K], ctx: ShapeCtx): IShape | undefined;
-  /** Element type of the result (default f32); args are already checked. */
-  readonly dtype?: DType;
-  /** Element types each tensor argument must have (default: all f32). */
-  readonly argTypes?: readonly DType[];
+  /**
+   * Element type of the result (default f32); args are already checked.
+   * "first": the first argument's, for ops that only move values (slice, take, concat).
+   */
+  readonly dtype?: DType | "first";
+  /**
+   * Element types each tensor argument must have (default: all f32); "any":
+   * either. A variadic op's last entry stands for every repeated argument.
+   */
+  readonly argTypes?: readonly (DType | "any")[];
   /**
    * What it computes, in one line users read: the built-in tables of
    * docs/language.md are generated from it (`npm run docs:generate`), beside

@@ -80,7 +80,8 @@ export class BackwardBuilder implements GradBuilder, NodeView {
     } as Node;
     this.nodes.push(node);
     this.shapes.push(out);
-    this.dtypes.push((OPS[op] as unknown as OpDef<OpName>).dtype ?? "f32");
+    const dtype = (OPS[op] as unknown as OpDef<OpName>).dtype ?? "f32";
+    this.dtypes.push(dtype === "first" ? this.dtypes[args[0]!]! : dtype);
     this.byKey.set(key, id);
     return id;
   }

@@ -78,7 +78,7 @@ export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | und
     const ctx = makeCtx(node, u, graph.unknowns, bag);
     const out = def.shape(infos, node.attrs as never, ctx);
     shapes[node.id] = out;
-    dtypes[node.id] = def.dtype ?? "f32";
+    dtypes[node.id] = def.dtype === "first" ? infos[0]!.dtype : (def.dtype ?? "f32");
   }
 
   // Every `_` must have been solved by some use (unless the use itself failed).
@@ -113,9 +113,9 @@ export function inferShapes(graph: Graph, bag: DiagnosticBag): ShapedGraph | und
 function checkTypes(node: Node, def: OpDef<OpName>, args: readonly ArgInfo[], bag: DiagnosticBag): boolean {
   const want = def.argTypes ?? args.map(() => "f32" as const);
   for (let i = 0; i < args.length; i++) {
-    const w = want[i] ?? "f32";
+    const w = want[i] ?? (def.variadic ? want[want.length - 1] : undefined) ?? "f32";
     const a = args[i]!;
-    if (a.dtype === w) continue;
+    if (a.dtype === w || w === "any") continue;
     const what = a.name ? `\`${a.name}\`` : "this argument";
     if (w === "f32" && (def.kind === "loss" || def.kind === "metric") && i > 0) {
       // Integer class ids as the target of a loss that compares two float tensors.

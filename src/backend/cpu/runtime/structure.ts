@@ -9,9 +9,9 @@ import { MAX_RANK } from "./broadcast.ts";
 /**
  * Copies `blocks` runs of `run` consecutive elements: run b is read at
  * xOff + b·xStride and written at outOff + b·outStride. The one loop of
- * concat, slice, take and their gradients.
+ * concat, slice, take and their gradients; integer ids move as floats do.
  */
-export function copyRuns(x: Float32Array, xOff: number, xStride: number, out: Float32Array, outOff: number, outStride: number, blocks: number, run: number): void {
+export function copyRuns(x: Float32Array | Int32Array, xOff: number, xStride: number, out: Float32Array | Int32Array, outOff: number, outStride: number, blocks: number, run: number): void {
   for (let b = 0; b < blocks; b++) {
     const xs = xOff + b * xStride;
     const os = outOff + b * outStride;
@@ -27,7 +27,7 @@ function checkRange(what: string, start: number, count: number, len: number): vo
 }
 
 /** slice and take: out [outer, count, inner] = x [outer, start : start + count, inner]. */
-export function sliceAxis(x: Float32Array, xOff: number, out: Float32Array, outOff: number, outer: number, len: number, inner: number, start: number, count: number): void {
+export function sliceAxis(x: Float32Array | Int32Array, xOff: number, out: Float32Array | Int32Array, outOff: number, outer: number, len: number, inner: number, start: number, count: number): void {
   checkRange("slice", start, count, len);
   copyRuns(x, xOff + start * inner, len * inner, out, outOff, count * inner, outer, count * inner);
 }

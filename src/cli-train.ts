@@ -13,9 +13,8 @@ import { lower, type Lowered } from "./lower/lower.ts";
 import { nodeDevice } from "./backend/webgpu/node-device.ts";
 import { CodedError, readBinaryFile, shownPath } from "./cli-files.ts";
 import { compileAndLoad, dataSpecs, type CompiledModule, type Target } from "./train/compile.ts";
-import { bestScore, OUT_FILES, patienceRunOut, runDifferences, scoreText, writeAtomic, type EpochMetrics, type TrainState } from "./train/files.ts";
-import { splitValidation } from "./train/batches.ts";
-import { addFitOptions, resolveMonitor, resolveSchedule, type FitFlags } from "./train/fit-options.ts";
+import { bestScore, OUT_FILES, patienceRunOut, runDifferences, scoreText, writeAtomic, type EpochMetrics, type MonitorName, type TrainState } from "./train/files.ts";
+import { addFitOptions, resolveMonitor, resolveSchedule, withValidation, type FitFlags } from "./train/fit-options.ts";
 import { describeSchedule } from "./train/schedule.ts";
 import type { Dataset } from "./data/dataset.ts";
 import { runIdentity } from "./train/identity.ts";
@@ -180,17 +179,6 @@ async function resumeFrom(resumed: Resumable, model: { loadCheckpoint(b: Uint8Ar
   return { startEpoch: resumed.state.epoch, history: [...resumed.state.metrics], best: resumed.state.best, stoppedEarly: resumed.state.stoppedEarly };
 }
 
-/** The validation split (--validation), checked to leave rows on both sides. */
-function withValidation(data: LoadedData, share: number | undefined): { train: Dataset; validation?: Dataset } {
-  if (share === undefined) return { train: data.train };
-  const split = splitValidation(data.train, share);
-  if (split.validation.rows === 0 || split.train.rows === 0) {
-    const which = split.validation.rows === 0 ? "no row for validation" : "no row for training";
-    throw new CodedError("NNC530", `--validation ${share} of ${data.train.rows} training rows leaves ${which}`, "give a share that leaves at least one row on each side, or more data", 2);
-  }
-  return split;
-}
-
 async function train(file: string, flags: TrainFlags): Promise<void> {
   const color = useColor(flags.color);
   const { g, plan } = compileGraph(file, color, flags.target);
@@ -208,7 +196,7 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
   if (flags.target === "webgpu") gpu = await webgpuDevice();
   const { mod, code } = await compileAndLoad(g, flags.target, plan);
   const data = loadData(g, flags, dims);
-  const sets = withValidation(data, flags.validation);
+  const sets = withValidation(data.train, flags.validation);
   const monitor = resolveMonitor(flags, sets.validation !== undefined, data.test !== undefined);
   const run = runIdentity(g, flags.seed, batch, dataDescription(flags), data.train, data.test, { shuffle: flags.shuffle, validation: flags.validation ?? 0, monitor });
   const capped = capThreads(flags.threads);
@@ -265,16 +253,17 @@ async function train(file: string, flags: TrainFlags): Promise<void> {
     }
     throw e;
   }
-  const finalBest = best as TrainState["best"];
-  if (stoppedEarly !== undefined && finalBest) {
-    process.stdout.write(`stopped early after epoch ${stoppedEarly}: ${monitor} has not improved for ${flags.patience} evaluated epoch${flags.patience === 1 ? "" : "s"} since epoch ${finalBest.epoch}\n`);
-  }
-  const bestText = finalBest ? `; ${OUT_FILES.best} holds epoch ${finalBest.epoch} (${scoreText(monitor, finalBest.score)})` : "";
-  const last = history.at(-1);
-  const lastText = data.test ? `test accuracy ${pct(last?.testAccuracy)}` : sets.validation ? `validation accuracy ${pct(last?.valAccuracy)}` : `test accuracy ${pct(undefined)}`;
-  process.stdout.write(
-    `done in ${formatDuration(progress.seconds())}: ${lastText}${bestText}\nwrote ${shownPath(join(out, OUT_FILES.checkpoint))}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}\n`,
-  );
+  process.stdout.write(doneText({ out, monitor, patience: flags.patience, stoppedEarly, best: best as TrainState["best"], last: history.at(-1), hasTest: data.test !== undefined, hasValidation: sets.validation !== undefined, seconds: progress.seconds() }));
+}
+
+/** The lines nnc train ends with: why it stopped early (if it did), the last accuracy, what best.nnck holds, the files. */
+function doneText(r: { out: string; monitor: MonitorName; patience: number | undefined; stoppedEarly: number | undefined; best: TrainState["best"]; last: EpochMetrics | undefined; hasTest: boolean; hasValidation: boolean; seconds: number }): string {
+  const epochs = `${r.patience} evaluated epoch${r.patience === 1 ? "" : "s"}`;
+  const stopped = r.stoppedEarly !== undefined && r.best ? `stopped early after epoch ${r.stoppedEarly}: ${r.monitor} has not improved for ${epochs} since epoch ${r.best.epoch}\n` : "";
+  const bestText = r.best ? `; ${OUT_FILES.best} holds epoch ${r.best.epoch} (${scoreText(r.monitor, r.best.score)})` : "";
+  const lastText = !r.hasTest && r.hasValidation ? `validation accuracy ${pct(r.last?.valAccuracy)}` : `test accuracy ${pct(r.last?.testAccuracy)}`;
+  const files = `${shownPath(join(r.out, OUT_FILES.checkpoint))}, ${OUT_FILES.best}, ${OUT_FILES.csv}, ${OUT_FILES.json}, ${OUT_FILES.plot} and ${OUT_FILES.module}`;
+  return `${stopped}done in ${formatDuration(r.seconds)}: ${lastText}${bestText}\nwrote ${files}\n`;
 }
 
 function rowsText(data: LoadedData, validation: Dataset | undefined): string {

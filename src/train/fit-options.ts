@@ -4,7 +4,9 @@
 // (NNC530–NNC535), before anything is loaded or written.
 import type { Command } from "commander";
 import { CodedError } from "../cli-files.ts";
+import type { Dataset } from "../data/dataset.ts";
 import type { GradGraph } from "../ir/graph.ts";
+import { splitValidation } from "./batches.ts";
 import { isMonitorName, MONITORS, type MonitorName, defaultMonitor } from "./files.ts";
 import { isScheduleName, SCHEDULE_DEFAULTS, SCHEDULES, type Schedule } from "./schedule.ts";
 
@@ -91,4 +93,15 @@ export function resolveMonitor(flags: FitFlags, hasValidation: boolean, hasTest:
   if (needs === "validation" && !hasValidation) throw usage("NNC531", `--monitor ${monitor} needs a validation split, and this run has none`, "add --validation 0.1 (say), or monitor another metric");
   if (needs === "test" && !hasTest) throw usage("NNC531", `--monitor ${monitor} needs a test set, and this run's data have none`, "give --test-data, or monitor another metric (--validation makes val_loss and val_accuracy)");
   return monitor;
+}
+
+/** The validation split (--validation), checked to leave rows on both sides. */
+export function withValidation(train: Dataset, share: number | undefined): { train: Dataset; validation?: Dataset } {
+  if (share === undefined) return { train };
+  const split = splitValidation(train, share);
+  if (split.validation.rows === 0 || split.train.rows === 0) {
+    const which = split.validation.rows === 0 ? "no row for validation" : "no row for training";
+    throw usage("NNC530", `--validation ${share} of ${train.rows} training rows leaves ${which}`, "give a share that leaves at least one row on each side, or more data");
+  }
+  return split;
 }

@@ -3,15 +3,19 @@
 // their documented error of float64 over dense sweeps (and their special
 // values are JavaScript's); every other op gives the float32 result of its
 // JavaScript formula exactly; dropout's draw gives runtime/rng.ts's bits;
-// and no kernel writes past its n elements, whatever n mod 4 is.
+// no kernel writes past its n elements, whatever n mod 4 is; and the emitted
+// module runs the fused loops it can on them (and keeps the others JavaScript).
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
+import { runGrad } from "../src/pipeline.ts";
 import { assembleVector, generateVectorWasmSource, VECTOR_WASM_TS_PATH } from "../scripts/build-wasm.ts";
 import { dropoutKey, uniformAt } from "../src/backend/cpu/runtime/rng.ts";
 import { createVectorKernels, LANES, SPLAT, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
 import { VECTOR_WASM_BASE64, VECTOR_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/vector-wasm.ts";
 import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
-import { seededRandom } from "./helpers.ts";
+import { rendered, seededRandom } from "./helpers.ts";
 
 /** Floats of arena: x at 0, y at N, the output at 2N, a guard after it. */
 const N = 1 << 18;
@@ -163,5 +167,32 @@ describe("vector.wat's other ops give float32 of the JavaScript formula", () => 
       const got = Array.from(k.f32.slice(2 * N, 2 * N + 16));
       expect(got.map((g, i) => (i < n ? Math.abs(g - want[i]!) < 1e-7 : g === 7))).toEqual(Array(16).fill(true));
     }
+  });
+});
+
+describe("which fused loops the emitted module runs on the kernels", () => {
+  const trainOf = (file: string): string => {
+    const path = `examples/${file}`;
+    const r = runGrad(path, readFileSync(join(import.meta.dirname, "..", path), "utf8"));
+    if (!r.grad) throw new Error(rendered(r));
+    const code = emitCpuModule(r.grad);
+    return /^ {2}function runTrain\(\): void \{\n([\s\S]*?)^ {2}\}$/m.exec(code)![1]!;
+  };
+
+  it("mnist_conv: every elementwise loop of the step (tanh, dropout, their backward, the loss's slope), with its JavaScript loop beside it", () => {
+    const train = trainOf("mnist_conv.nn");
+    expect(train.match(/if \(vec !== null\) \{/g)?.length).toBe(5);
+    expect(train.match(/\} else \{\n\s*for \(let i = 0; i < /g)?.length).toBe(5);
+    expect(train).toContain("vec.unary(V_TANH, ");
+    expect(train.match(/vec\.keep\(vr, key\d+, i, 8388608, n\);/g)?.length).toBe(2);
+  });
+
+  it("keras_mnist: a bias added along rows (a broadcast operand) stays JavaScript alone", () => {
+    const train = trainOf("keras_mnist.nn");
+    const biasLoop = /\{\n\s*let i = 0;\n\s*for \(let i0 = 0; i0 < dim_batch; i0\+\+\) \{\n\s*for \(let i1 = 0; i1 < dim_hidden; i1\+\+\) \{\n\s*const v\d+ = f32\[dt0 \+ i\] \+ f32\[p1 \+ i1\];/;
+    expect(train).toMatch(biasLoop);
+    // The loop before it is the product; nothing vectorised computes the same value.
+    const before = train.slice(0, train.search(biasLoop));
+    expect(before).not.toContain("vec.");
   });
 });

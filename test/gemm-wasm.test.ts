@@ -4,10 +4,12 @@
 // accumulate flags, write nothing outside their m × n window of C (nor past
 // their packing workspace); and a product split by rows or by columns gives
 // the very bits of the whole product (what helper threads rely on).
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { assembleGemm, GEMM_WASM_TS_PATH, generateGemmWasmSource } from "../scripts/build-wasm.ts";
-import { GEMM_WASM_BASE64, GEMM_WASM_PACK_FLOATS, GEMM_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/gemm-wasm.ts";
+import { assembleGemm, fusedMultiplyAdds, GEMM_WASM_TS_PATH, generateGemmWasmSource } from "../scripts/build-wasm.ts";
+import { GEMM_WASM_BASE64, GEMM_WASM_PACK_FLOATS, GEMM_WASM_RELAXED_BASE64, GEMM_WASM_RELAXED_SHARED_BASE64, GEMM_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/gemm-wasm.ts";
 import { seededRandom } from "./helpers.ts";
 
 /** The parts of the WebAssembly API used here, typed by hand (the project's types have no DOM lib). */
@@ -15,6 +17,7 @@ interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared?: boolean }) => { readonly buffer: ArrayBuffer | SharedArrayBuffer };
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -32,8 +35,17 @@ interface Kernels {
 /** 32 MiB: room for the largest case below, its guards and the packing workspace. */
 const PAGES = 512;
 
-function instantiate(shared: boolean): Kernels {
-  const bytes = new Uint8Array(Buffer.from(shared ? GEMM_WASM_SHARED_BASE64 : GEMM_WASM_BASE64, "base64"));
+/**
+ * Whether this engine has relaxed SIMD: Node.js 20 only with
+ * --experimental-wasm-relaxed-simd, which the test "the relaxed SIMD kernels"
+ * passes to a second run of this file, so that both variants are always tested.
+ */
+const relaxedHere = wasmApi.validate(new Uint8Array(Buffer.from(GEMM_WASM_RELAXED_BASE64, "base64")));
+const variants = [false, ...(relaxedHere ? [true] : [])];
+
+function instantiate(shared: boolean, relaxed = false): Kernels {
+  const base64 = relaxed ? (shared ? GEMM_WASM_RELAXED_SHARED_BASE64 : GEMM_WASM_RELAXED_BASE64) : shared ? GEMM_WASM_SHARED_BASE64 : GEMM_WASM_BASE64;
+  const bytes = new Uint8Array(Buffer.from(base64, "base64"));
   const memory = new wasmApi.Memory({ initial: PAGES, maximum: 65536, ...(shared ? { shared: true } : {}) });
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   return {
@@ -313,6 +325,35 @@ describe("gemm.wat, assembled", () => {
 
   it("stays small (browsers refuse to compile modules over 4 KB synchronously on the main thread)", () => {
     expect(Buffer.from(GEMM_WASM_BASE64, "base64").length).toBeLessThan(4096);
+    expect(Buffer.from(GEMM_WASM_RELAXED_BASE64, "base64").length).toBeLessThan(4096);
+  });
+
+  it("has a relaxed SIMD variant with every multiply-add fused and nothing else changed", () => {
+    const wat = readFileSync(join(import.meta.dirname, "..", "src", "backend", "cpu", "runtime", "gemm.wat"), "utf8");
+    const fused = fusedMultiplyAdds(wat);
+    const madds = [...wat.matchAll(/\((f32x4|f32)\.add \(local\.get \$\w+\) \(\1\.mul /g)].length;
+    expect(madds).toBeGreaterThan(20);
+    expect([...fused.matchAll(/f32x4\.relaxed_madd/g)].length).toBe(madds);
+    expect(fused.replace(/;;.*$/gm, "")).not.toMatch(/f32x4\.mul|f32\.mul/);
+    // Everything but the multiply-adds is the same text.
+    const strip = (t: string) => t.replace(/\s+/g, " ");
+    expect(strip(fused).length).toBeLessThan(strip(wat).length + 60 * madds);
+  });
+
+  it("the relaxed SIMD kernels agree with float64 and split bit for bit (in a child process under --experimental-wasm-relaxed-simd where this engine lacks it)", { timeout: 300_000 }, () => {
+    if (relaxedHere) {
+      // This engine has relaxed SIMD: the suites below run the relaxed variants too.
+      expect(variants).toEqual([false, true]);
+      return;
+    }
+    // A plain node script, not vitest: its workers would not get the flag.
+    const run = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", "--import", "tsx", "test/relaxed-gemm-check.ts"], {
+      cwd: join(import.meta.dirname, ".."),
+      encoding: "utf8",
+      timeout: 240_000,
+    });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain("relaxed gemm: 30 cases ok");
   });
 
   it("has a packing workspace that keeps every thread's on a 64-byte boundary", () => {
@@ -320,9 +361,9 @@ describe("gemm.wat, assembled", () => {
   });
 });
 
-for (const shared of [false, true]) {
-  describe(`gemm.wat on a ${shared ? "shared" : "plain"} memory`, () => {
-    const kern = instantiate(shared);
+for (const [shared, relaxed] of variants.flatMap((v) => [false, true].map((sh) => [sh, v] as const))) {
+  describe(`gemm.wat${relaxed ? " (relaxed SIMD)" : ""} on a ${shared ? "shared" : "plain"} memory`, () => {
+    const kern = instantiate(shared, relaxed);
 
     it("exports gemm(13 × i32) and gemv(12 × i32)", () => {
       expect(kern.gemm.length).toBe(13);
@@ -418,8 +459,8 @@ function cuts(r: () => number, size: number): number[] {
   return [...points].filter((x) => x >= 0 && x <= size).sort((x, y) => x - y);
 }
 
-describe("a product split by rows or by columns gives the bits of the whole product", () => {
-  const kern = instantiate(false);
+describe.each(variants)("a product split by rows or by columns gives the bits of the whole product (relaxed SIMD: %s)", (relaxed) => {
+  const kern = instantiate(false, relaxed);
   const { f32 } = kern;
 
   it("gemm", () => {

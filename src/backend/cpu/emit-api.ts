@@ -45,8 +45,9 @@ export function api(w: Writer, g: GradGraph, dropout: boolean): void {
     w.line("/**");
     w.line(" * Matrix products on WebAssembly SIMD (default true): the model's memory is a WebAssembly memory");
     w.line(" * and the products sum in float32, several times faster than the JavaScript kernels, which sum");
-    w.line(" * in float64 and run where WebAssembly SIMD is missing or with wasm: false. model.wasm says which");
-    w.line(" * run and model.wasmNote why not WebAssembly.");
+    w.line(" * in float64 and run where WebAssembly SIMD is missing or with wasm: false. Where the engine has");
+    w.line(" * relaxed SIMD the products use fused multiply-adds. model.wasm says whether WebAssembly runs and");
+    w.line(" * model.wasmNote which kernels when not those.");
     w.line(" */");
     w.line("wasm?: boolean;");
   });
@@ -75,7 +76,7 @@ export function api(w: Writer, g: GradGraph, dropout: boolean): void {
     w.line("readonly threadsNote: string | null;");
     w.line("/** Whether the matrix products run on WebAssembly SIMD (see CreateOptions.wasm). */");
     w.line("readonly wasm: boolean;");
-    w.line("/** Why they do not; null when they do. */");
+    w.line("/** Why not WebAssembly, or that the plain SIMD kernels run (no relaxed SIMD); null with the fused multiply-adds. */");
     w.line("readonly wasmNote: string | null;");
     w.line("/** Stops the helper threads (the model goes on with one). Idle helpers never keep Node.js running. */");
     w.line("dispose(): void;");

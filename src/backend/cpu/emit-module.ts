@@ -16,7 +16,9 @@ import { commentText } from "../comment.ts";
 import { Writer } from "../writer.ts";
 import { api, header, loaders, modelObject, optimizer, views, workspace } from "./emit-api.ts";
 import { emitStep, mayShareGemm, offsetName, type StepContext } from "./emit-steps.ts";
+import { vectorLoop } from "./emit-vector.ts";
 import { gemmHelperDeclarations, runtimeSource } from "./runtime-source.ts";
+import { VECTOR_CONSTANTS } from "./runtime/vector.ts";
 
 
 const PROGRAM_LABELS: { readonly [K in Program["kind"]]: string } = { forward: "forward (inference)", forwardTraining: "forward in training mode", loss: "loss evaluation", train: "training step" };
@@ -25,6 +27,7 @@ export function emitCpuModule(g: GradGraph, plan: Lowered = lower(g)): string {
   const w = new Writer();
   // Helper threads only where some product may be large enough to share.
   const threads = plan.programs.some((p) => p.steps.some((s) => s.kind === "gemm" && mayShareGemm(s)));
+  const vector = usesVectorKernels(g, plan, threads);
   header(w, g, commentText(basename(g.file.path)), threads);
   api(w, g, plan.dropout);
   w.block(`export function createModel(options: CreateOptions): Model {`, () => {
@@ -38,13 +41,13 @@ export function emitCpuModule(g: GradGraph, plan: Lowered = lower(g)): string {
       w.line(`const threadsNote = threadsOption(options.threads) > 1 ? "no matrix product of this model is large enough to share between threads" : null;`);
     }
     w.line();
-    memory(w, g, plan, threads);
+    memory(w, g, plan, threads, vector);
     initParams(w, g);
     views(w, g, plan.forward, plan.forwardTraining, plan.dropout);
     w.line("let step = 0;");
     w.line();
     loaders(w, g);
-    programs(w, g, plan, threads);
+    programs(w, g, plan, threads, vector);
     optimizer(w, g);
     modelObject(w, g, plan, threads);
   });
@@ -58,7 +61,7 @@ export function emitCpuModule(g: GradGraph, plan: Lowered = lower(g)): string {
 }
 
 /** The arena: persistent values, then each program's temporaries (slots reused by liveness), the kernels' scratch, constants. */
-function memory(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void {
+function memory(w: Writer, g: GradGraph, plan: Lowered, threads: boolean, vector: boolean): void {
   w.comment("Memory, planned at compile time: persistent values first, then each program's temporaries (slots reused by liveness).");
   w.line("let top = 0;");
   const integers = g.dtypes.some((t) => t === "i32");
@@ -88,7 +91,7 @@ function memory(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void 
       (threads ? " (shared with the helper threads, which work in it too)" : "") +
       ", or plain arrays for the JavaScript kernels where the platform has no WebAssembly SIMD.",
   );
-  w.line(`const memory = createKernelMemory(arenaLength, ${columns}, ${threads ? "team.threads" : "1"}, options.wasm !== false);`);
+  w.line(`const memory = createKernelMemory(arenaLength, ${columns}, ${threads ? "team.threads" : "1"}, options.wasm !== false${vector ? ", VECTOR_SCRATCH_FLOATS" : ""});`);
   w.line("const f32 = memory.arena;");
   if (integers) w.line(`const i32 = new Int32Array(itop${intTemps.length > 0 ? ` + Math.max(${intTemps.join(", ")})` : ""});`);
   for (const p of plan.persistent) if (p.place.kind === "const") w.line(`f32[${placeName(p.place)}] = ${constantValue(g, p.node)};`);
@@ -103,9 +106,28 @@ function initParams(w: Writer, g: GradGraph): void {
   w.line();
 }
 
+/**
+ * Whether some fused loop (or a product's epilogue) can run on the
+ * WebAssembly SIMD elementwise kernels: then the module reserves their
+ * scratch and makes them at createModel (`vec`).
+ */
+function usesVectorKernels(g: GradGraph, plan: Lowered, threads: boolean): boolean {
+  const constants: string[] = [];
+  return plan.programs.some((program) => {
+    const c: StepContext = { g, program, threads, table: () => "", vectorConstant: (v) => (constants.includes(v) ? constants.indexOf(v) : constants.push(v) - 1) };
+    return program.steps.some((s) => (s.kind === "fused" ? vectorLoop(c, s.nodes, s.out) : s.kind === "gemm" && s.epilogue.length > 0 ? vectorLoop(c, s.epilogue, s.out, s.matmul) : null) !== null);
+  });
+}
+
 /** One function per program: its steps, each source line's comment above the first step that computes it. */
-function programs(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void {
+function programs(w: Writer, g: GradGraph, plan: Lowered, threads: boolean, vector: boolean): void {
   const tables: string[] = [];
+  const constants: string[] = [];
+  const vectorConstant = (v: string): number => {
+    const k = constants.indexOf(v);
+    if (k >= 0) return k;
+    return constants.length < VECTOR_CONSTANTS ? constants.push(v) - 1 : -1;
+  };
   for (const p of plan.programs) {
     w.block(`function ${PROGRAM_FUNCTIONS[p.kind]}(): void {`, () => {
       const ctx: StepContext = {
@@ -116,6 +138,7 @@ function programs(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): voi
           tables.push(`const table${tables.length} = ${init};`);
           return `table${tables.length - 1}`;
         },
+        ...(vector ? { vectorConstant } : {}),
       };
       let last = "";
       for (const s of p.steps) {
@@ -128,6 +151,10 @@ function programs(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): voi
     });
   }
   for (const t of tables) w.line(t);
+  if (vector) {
+    w.comment("The fused loops' WebAssembly SIMD kernels and their constants, or null: the JavaScript loops run.");
+    w.line(`const vec = createVectorKernels(memory, [${constants.join(", ")}]);`);
+  }
   w.line();
 }
 

@@ -12,6 +12,7 @@ import { dimExpr, num, shapeSizeText, sizeText } from "../common.ts";
 import type { Writer } from "../writer.ts";
 import { GEMM_SPLIT_MIN_WORK } from "./runtime/threads.ts";
 import { scalarCode } from "./scalar.ts";
+import { vectorLoop } from "./emit-vector.ts";
 
 export interface StepContext {
   readonly g: GradGraph;
@@ -20,6 +21,12 @@ export interface StepContext {
   readonly threads: boolean;
   /** Registers a constant made once at createModel from an expression; returns its name. */
   table(init: string): string;
+  /**
+   * The index of a number (an expression) among the elementwise kernels'
+   * constants, added if new; -1 when there is no room: the loop stays
+   * JavaScript. Absent: the module runs its fused loops in JavaScript only.
+   */
+  vectorConstant?(value: string): number;
 }
 
 /** The offset constant of a place: temporaries are per program (`at0` is program a's temporary 0). */
@@ -84,23 +91,31 @@ function emitLoop(w: Writer, c: StepContext, nodes: readonly NodeId[], out: Node
     }
   };
   for (const r of rendered) w.lines_(r.prelude);
-  if (flat || rank === 0) {
-    w.block(`for (let i = 0; i < ${shapeSizeText(outShape)}; i++) {`, body);
-    return;
-  }
-  // Nested loops over the output's axes; `i` counts elements in order.
-  const open = (k: number): void => {
-    if (k === rank) {
-      body();
-      w.line("i++;");
+  const scalarLoop = (): void => {
+    if (flat || rank === 0) {
+      w.block(`for (let i = 0; i < ${shapeSizeText(outShape)}; i++) {`, body);
       return;
     }
-    w.block(`for (let i${k} = 0; i${k} < ${dimExpr(outShape[k]!)}; i${k}++) {`, () => open(k + 1));
+    // Nested loops over the output's axes; `i` counts elements in order.
+    const open = (k: number): void => {
+      if (k === rank) {
+        body();
+        w.line("i++;");
+        return;
+      }
+      w.block(`for (let i${k} = 0; i${k} < ${dimExpr(outShape[k]!)}; i${k}++) {`, () => open(k + 1));
+    };
+    w.block("{", () => {
+      w.line("let i = 0;");
+      open(0);
+    });
   };
-  w.block("{", () => {
-    w.line("let i = 0;");
-    open(0);
-  });
+  // On WebAssembly SIMD where the kernels can run the formula (emit-vector.ts); the JavaScript loop otherwise.
+  const vector = c.vectorConstant === undefined ? null : vectorLoop(c, nodes, out, product);
+  if (vector === null) return scalarLoop();
+  w.block("if (vec !== null) {", () => w.lines_(vector), "} else {");
+  w.indent(scalarLoop);
+  w.line("}");
 }
 
 /**

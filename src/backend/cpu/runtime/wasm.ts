@@ -11,8 +11,11 @@
 // process has been detached, V8 checks every typed-array access for it).
 // Where WebAssembly or its SIMD is missing, or the memory would pass 4 GiB,
 // the arena is a plain Float32Array (a SharedArrayBuffer with threads) and
-// gemm runs its JavaScript kernels; `note` says why.
-import { GEMM_WASM_BASE64, GEMM_WASM_PACK_FLOATS, GEMM_WASM_SHARED_BASE64 } from "./gemm-wasm.ts";
+// gemm runs its JavaScript kernels; `note` says why. Where the engine has
+// relaxed SIMD, the products use fused multiply-adds (a gemm.wat variant
+// that scripts/build-wasm.ts derives); elsewhere `note` says the plain SIMD
+// kernels run.
+import { GEMM_WASM_BASE64, GEMM_WASM_PACK_FLOATS, GEMM_WASM_RELAXED_BASE64, GEMM_WASM_RELAXED_SHARED_BASE64, GEMM_WASM_SHARED_BASE64 } from "./gemm-wasm.ts";
 
 /** The parts of the WebAssembly API used here, typed by hand: an emitted module needs no DOM or Node.js types. */
 export interface WasmMemoryObject {
@@ -51,8 +54,17 @@ export interface KernelMemory {
   readonly memory: WasmMemoryObject | null;
   /** Byte address of the packing space of thread t: packBase + t · 4 · GEMM_WASM_PACK_FLOATS. */
   readonly packBase: number;
-  /** Why the JavaScript kernels run instead of WebAssembly; null when they do not. */
+  /**
+   * Which kernels run when not the best: why the JavaScript kernels run
+   * instead of WebAssembly (then wasm is null), or that the plain SIMD ones
+   * run where the engine has no relaxed SIMD; null with the fused
+   * multiply-add kernels.
+   */
   readonly note: string | null;
+  /** The WebAssembly memory itself (null without WebAssembly), for the elementwise kernels (runtime/vector.ts). */
+  readonly wasmMemory: WasmMemoryObject | null;
+  /** Byte address of the elementwise kernels' scratch (vectorFloats floats after the packing spaces); -1 when none. */
+  readonly vectorBase: number;
 }
 
 /** Bytes in a WebAssembly page, and the most pages a 32-bit memory has. */
@@ -63,12 +75,27 @@ function wasmApi(): WasmApi | null {
   return (globalThis as { WebAssembly?: WasmApi }).WebAssembly ?? null;
 }
 
-/** The kernels' module, compiled from its base64 text (atob is in browsers and in Node.js 16 and newer). */
-function createWasmModule(wasm: WasmApi, shared: boolean): object {
-  const binary = (globalThis as unknown as { atob(s: string): string }).atob(shared ? GEMM_WASM_SHARED_BASE64 : GEMM_WASM_BASE64);
+/** The bytes of a base64 text (atob is in browsers and in Node.js 16 and newer); run at createModel only. */
+export function createBytesFromBase64(text: string): Uint8Array {
+  const binary = (globalThis as unknown as { atob(s: string): string }).atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return new wasm.Module(bytes);
+  return bytes;
+}
+
+/**
+ * The kernels' module, compiled from its base64 text: the one with fused
+ * multiply-adds (relaxed SIMD) where the engine compiles it, else the plain
+ * SIMD one, with a note saying so. Chosen by what the engine has, never by
+ * timing, so that a model computes the same bits every run on one engine.
+ */
+function createWasmModule(wasm: WasmApi, shared: boolean): { module: object; note: string | null } {
+  try {
+    return { module: new wasm.Module(createBytesFromBase64(shared ? GEMM_WASM_RELAXED_SHARED_BASE64 : GEMM_WASM_RELAXED_BASE64)), note: null };
+  } catch {
+    const module = new wasm.Module(createBytesFromBase64(shared ? GEMM_WASM_SHARED_BASE64 : GEMM_WASM_BASE64));
+    return { module, note: "the plain WebAssembly SIMD kernels run: this engine has no relaxed SIMD for fused multiply-adds (Node.js 20 needs --experimental-wasm-relaxed-simd)" };
+  }
 }
 
 /** An instance of the kernels of `module` on `memory`, with `pack` as its thread's packing space (each thread has its own). */
@@ -82,13 +109,16 @@ export function createWasmGemm(module: object, memory: WasmMemoryObject, pack: n
 /**
  * The memory of a model with an arena of arenaFloats floats and a column
  * buffer of colFloats, for `threads` threads (shared memory when more than
- * one). useWasm false asks for the JavaScript kernels.
+ * one), and vectorFloats floats of scratch for the elementwise kernels
+ * (0 when the model runs none). useWasm false asks for the JavaScript kernels.
  */
-export function createKernelMemory(arenaFloats: number, colFloats: number, threads: number, useWasm: boolean): KernelMemory {
+export function createKernelMemory(arenaFloats: number, colFloats: number, threads: number, useWasm: boolean, vectorFloats = 0): KernelMemory {
   const shared = threads > 1;
   // The packing spaces start on a 64-byte boundary, where the kernels' vector loads are aligned.
   const packFloat = Math.ceil((arenaFloats + colFloats) / 16) * 16;
-  const bytes = 4 * (packFloat + threads * GEMM_WASM_PACK_FLOATS);
+  // The vector scratch comes last: the elementwise kernels read up to 3 floats past an operand's end, always inside the memory.
+  const vectorFloat = packFloat + threads * GEMM_WASM_PACK_FLOATS;
+  const bytes = 4 * (vectorFloat + vectorFloats);
   const wasm = wasmApi();
   let note: string;
   if (!useWasm) note = "the JavaScript kernels were asked for (wasm: false)";
@@ -98,7 +128,7 @@ export function createKernelMemory(arenaFloats: number, colFloats: number, threa
     try {
       const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
       const memory = new wasm.Memory({ initial: pages, maximum: pages, ...(shared ? { shared: true } : {}) });
-      const module = createWasmModule(wasm, shared);
+      const { module, note: kernelNote } = createWasmModule(wasm, shared);
       const kernels = createWasmGemm(module, memory, 4 * packFloat);
       // The views share the buffer the kernels hold, which gemm checks its operands against.
       return {
@@ -108,7 +138,9 @@ export function createKernelMemory(arenaFloats: number, colFloats: number, threa
         module: shared ? module : null,
         memory: shared ? memory : null,
         packBase: 4 * packFloat,
-        note: null,
+        note: kernelNote,
+        wasmMemory: memory,
+        vectorBase: vectorFloats > 0 ? 4 * vectorFloat : -1,
       };
     } catch (e) {
       // An engine without SIMD rejects the module; one that cannot reserve the memory throws a RangeError.
@@ -116,5 +148,5 @@ export function createKernelMemory(arenaFloats: number, colFloats: number, threa
     }
   }
   const arena = shared ? new Float32Array(new SharedArrayBuffer(4 * arenaFloats)) : new Float32Array(arenaFloats);
-  return { arena, col: new Float32Array(colFloats), wasm: null, module: null, memory: null, packBase: 0, note };
+  return { arena, col: new Float32Array(colFloats), wasm: null, module: null, memory: null, packBase: 0, note, wasmMemory: null, vectorBase: -1 };
 }

@@ -1,0 +1,236 @@
+;; Elementwise kernels for the CPU runtime in WebAssembly SIMD (baseline
+;; SIMD128 f32x4 only). Assembled by scripts/build-wasm.ts into
+;; vector-wasm.ts; tested by test/vector-wasm.test.ts (accuracy of exp, log
+;; and tanh against float64 over dense sweeps, and every op against its
+;; JavaScript formula).
+;;
+;; An emitted module's fused elementwise loops (activations, their slopes,
+;; dropout, the losses' elementwise parts, a product's epilogue) run here in
+;; blocks: the module's TypeScript walks the elements a block at a time and
+;; calls one kernel per operation of the loop's formula, each writing a
+;; scratch register of the block (or, the last, the result in the arena).
+;; One call does a whole block, so what the call costs is spread over
+;; hundreds of elements, and Math.tanh (about 10 ns an element) becomes a
+;; polynomial on four lanes at once.
+;;
+;; Operands are byte addresses with a byte stride per four elements: 16
+;; reads consecutive floats, 0 reads the one float at the address for every
+;; element (a constant, a value of size 1). Every kernel writes exactly n
+;; floats at dst, and reads up to 3 floats past the last element of a
+;; strided operand (the model's memory always has more after the arena).
+;;
+;;   unary(op, dst, x, sx, n)             dst = f(x); op: 0 copy, 1 neg, 2 exp, 3 log,
+;;                                        4 tanh, 5 sqrt, 6 abs, 7 sign
+;;   binary(op, dst, a, sa, b, sb, n)     dst = a ∘ b; op: 0 add, 1 sub, 2 mul, 3 div,
+;;                                        4 max, 5 min; 6 a > b, 7 a >= b, 8 a == b
+;;                                        (masks: all bits set where true, as f32x4.gt)
+;;   select(dst, mask, t, st, e, se, n)   dst = mask ? t : e (mask strided, from binary 6–8 or keep)
+;;   keep(dst, key, index, threshold, n)  dst = mask of (hash32(key + index + j) >>> 8) ≥ threshold
+;;                                        for j < n: dropout's draw (runtime/rng.ts), u32 arithmetic
+;;
+;; Numbers. Each operation rounds to float32 (the JavaScript loops compute a
+;; whole formula in float64 and round once); add, sub, mul, div, sqrt, max,
+;; min, neg, abs and sign are exact IEEE float32 operations, NaN and signed
+;; zeros as JavaScript's Math has them. exp, log and tanh are Cephes' float32
+;; algorithms (S. L. Moshier), measured over dense sweeps in
+;; test/vector-wasm.test.ts: relative error below 3e-7 for exp on
+;; [-87, 88] and for log on normal numbers, absolute error below 3e-7 for
+;; tanh (relative below 4e-7 where |tanh| ≥ 1e-30); results below the
+;; smallest normal float32 (exp(x) for x < -87.3, a denormal's log) are
+;; within 2e-38 absolute (exp) or 5e-7 relative (log).
+(module
+  (import "env" "memory" (memory 1 65536))
+
+  ;; Writes the first min(left, 4) lanes of v at dst, bit for bit (masks too).
+  (func $put (param $dst i32) (param $v v128) (param $left i32)
+    (if (i32.ge_s (local.get $left) (i32.const 4))
+      (then (v128.store (local.get $dst) (local.get $v)) (return)))
+    (i32.store (local.get $dst) (i32x4.extract_lane 0 (local.get $v)))
+    (if (i32.ge_s (local.get $left) (i32.const 2))
+      (then (i32.store offset=4 (local.get $dst) (i32x4.extract_lane 1 (local.get $v)))))
+    (if (i32.ge_s (local.get $left) (i32.const 3))
+      (then (i32.store offset=8 (local.get $dst) (i32x4.extract_lane 2 (local.get $v))))))
+
+  ;; e^x: x = k·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 in two parts, so r is exact),
+  ;; e^r by Cephes' degree-7 polynomial, times 2^k in two halves so that
+  ;; k from -159 to 128 scales without overflow (results in the denormals
+  ;; round once; below -110, x gives 0). Past 88.72283 the result is +∞; NaN stays NaN.
+  (func $exp (param $x v128) (result v128)
+    (local $over v128) (local $k v128) (local $r v128) (local $p v128) (local $ki v128) (local $half v128)
+    (local.set $over (f32x4.gt (local.get $x) (v128.const f32x4 88.72283 88.72283 88.72283 88.72283)))
+    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 88.72283 88.72283 88.72283 88.72283))
+                             (v128.const f32x4 -110 -110 -110 -110)))
+    (local.set $k (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
+    (local.set $r (f32x4.sub (local.get $x) (f32x4.mul (local.get $k) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+    (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $k) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (local.set $p (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
+    ;; p·r² + r + 1
+    (local.set $p (f32x4.add (f32x4.add (f32x4.mul (local.get $p) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r))
+                             (v128.const f32x4 1 1 1 1)))
+    ;; 2^k = 2^(k >> 1) · 2^(k − (k >> 1)), each a float built from its exponent bits. NaN truncates to 0.
+    (local.set $ki (i32x4.trunc_sat_f32x4_s (local.get $k)))
+    (local.set $half (i32x4.shr_s (local.get $ki) (i32.const 1)))
+    (local.set $p (f32x4.mul (local.get $p) (i32x4.shl (i32x4.add (local.get $half) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+    (local.set $p (f32x4.mul (local.get $p)
+      (i32x4.shl (i32x4.add (i32x4.sub (local.get $ki) (local.get $half)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+    (v128.bitselect (v128.const f32x4 inf inf inf inf) (local.get $p) (local.get $over)))
+
+  ;; tanh x, as |tanh |x|| with x's sign bit: below |x| = 0.625, Cephes' odd
+  ;; polynomial |x| + |x|³·P(x²); above, 1 − 2 / (e^(2|x|) + 1) (2|x| capped
+  ;; at 88, where tanh is 1 in float32). NaN stays NaN; −0 stays −0.
+  (func $tanh (param $x v128) (result v128)
+    (local $ax v128) (local $z v128) (local $p v128) (local $big v128)
+    (local.set $ax (f32x4.abs (local.get $x)))
+    (local.set $big (call $exp (f32x4.min (f32x4.add (local.get $ax) (local.get $ax)) (v128.const f32x4 88 88 88 88))))
+    (local.set $big (f32x4.sub (v128.const f32x4 1 1 1 1)
+      (f32x4.div (v128.const f32x4 2 2 2 2) (f32x4.add (local.get $big) (v128.const f32x4 1 1 1 1)))))
+    (local.set $z (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $p (v128.const f32x4 -5.70498872745e-3 -5.70498872745e-3 -5.70498872745e-3 -5.70498872745e-3))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 2.06390887954e-2 2.06390887954e-2 2.06390887954e-2 2.06390887954e-2)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 -5.37397155531e-2 -5.37397155531e-2 -5.37397155531e-2 -5.37397155531e-2)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 1.33314422036e-1 1.33314422036e-1 1.33314422036e-1 1.33314422036e-1)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $z)) (v128.const f32x4 -3.33332819422e-1 -3.33332819422e-1 -3.33332819422e-1 -3.33332819422e-1)))
+    (local.set $p (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $z)) (local.get $ax)) (local.get $ax)))
+    (v128.or
+      (v128.bitselect (local.get $p) (local.get $big) (f32x4.lt (local.get $ax) (v128.const f32x4 0.625 0.625 0.625 0.625)))
+      (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+
+  ;; ln x: x = m · 2^e with m in [√½, √2) (denormals scaled by 2^23 first),
+  ;; ln m by Cephes' polynomial in m − 1, plus e·ln 2 in two parts.
+  ;; ln 0 = −∞, ln of a negative = NaN, ln ∞ = ∞, NaN stays NaN.
+  (func $log (param $x v128) (result v128)
+    (local $tiny v128) (local $s v128) (local $e v128) (local $m v128) (local $lt v128) (local $f v128)
+    (local $z v128) (local $y v128)
+    (local.set $tiny (f32x4.lt (local.get $x) (v128.const f32x4 1.17549435e-38 1.17549435e-38 1.17549435e-38 1.17549435e-38)))
+    (local.set $s (v128.bitselect (f32x4.mul (local.get $x) (v128.const f32x4 8388608 8388608 8388608 8388608)) (local.get $x) (local.get $tiny)))
+    ;; e = exponent − 126 (m in [0.5, 1)), less 23 where scaled.
+    (local.set $e (i32x4.sub (i32x4.shr_u (local.get $s) (i32.const 23)) (v128.const i32x4 126 126 126 126)))
+    (local.set $e (i32x4.sub (local.get $e) (v128.and (local.get $tiny) (v128.const i32x4 23 23 23 23))))
+    (local.set $m (v128.or (v128.and (local.get $s) (v128.const i32x4 0x007fffff 0x007fffff 0x007fffff 0x007fffff))
+                           (v128.const i32x4 0x3f000000 0x3f000000 0x3f000000 0x3f000000)))
+    ;; Below √½: e − 1 and m − 1 + m (the mask is −1 as an integer).
+    (local.set $lt (f32x4.lt (local.get $m) (v128.const f32x4 0.707106781186547524 0.707106781186547524 0.707106781186547524 0.707106781186547524)))
+    (local.set $e (i32x4.add (local.get $e) (local.get $lt)))
+    (local.set $m (f32x4.add (f32x4.sub (local.get $m) (v128.const f32x4 1 1 1 1)) (v128.and (local.get $m) (local.get $lt))))
+    (local.set $f (f32x4.convert_i32x4_s (local.get $e)))
+    (local.set $z (f32x4.mul (local.get $m) (local.get $m)))
+    (local.set $y (v128.const f32x4 7.0376836292e-2 7.0376836292e-2 7.0376836292e-2 7.0376836292e-2))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.1514610310e-1 -1.1514610310e-1 -1.1514610310e-1 -1.1514610310e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 1.1676998740e-1 1.1676998740e-1 1.1676998740e-1 1.1676998740e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.2420140846e-1 -1.2420140846e-1 -1.2420140846e-1 -1.2420140846e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 1.4249322787e-1 1.4249322787e-1 1.4249322787e-1 1.4249322787e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.6668057665e-1 -1.6668057665e-1 -1.6668057665e-1 -1.6668057665e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 2.0000714765e-1 2.0000714765e-1 2.0000714765e-1 2.0000714765e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -2.4999993993e-1 -2.4999993993e-1 -2.4999993993e-1 -2.4999993993e-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 3.3333331174e-1 3.3333331174e-1 3.3333331174e-1 3.3333331174e-1)))
+    (local.set $y (f32x4.mul (f32x4.mul (local.get $y) (local.get $m)) (local.get $z)))
+    (local.set $y (f32x4.add (local.get $y) (f32x4.mul (local.get $f) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (local.set $y (f32x4.sub (local.get $y) (f32x4.mul (local.get $z) (v128.const f32x4 0.5 0.5 0.5 0.5))))
+    (local.set $y (f32x4.add (f32x4.add (local.get $m) (local.get $y))
+                             (f32x4.mul (local.get $f) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+    ;; The special cases, last to first: NaN, ∞, negatives, zeros.
+    (local.set $y (v128.bitselect (v128.const f32x4 -inf -inf -inf -inf) (local.get $y)
+      (f32x4.eq (local.get $x) (v128.const f32x4 0 0 0 0))))
+    (local.set $y (v128.bitselect (v128.const f32x4 nan nan nan nan) (local.get $y)
+      (f32x4.lt (local.get $x) (v128.const f32x4 0 0 0 0))))
+    (local.set $y (v128.bitselect (local.get $x) (local.get $y)
+      (f32x4.eq (local.get $x) (v128.const f32x4 inf inf inf inf))))
+    (v128.bitselect (local.get $x) (local.get $y) (f32x4.ne (local.get $x) (local.get $x))))
+
+  (func (export "unary") (param $op i32) (param $dst i32) (param $x i32) (param $sx i32) (param $n i32)
+    (local $v v128) (local $r v128)
+    (local.set $v (v128.load32_splat (local.get $x)))
+    (block $end
+      (loop $each
+        (br_if $end (i32.le_s (local.get $n) (i32.const 0)))
+        (if (local.get $sx) (then (local.set $v (v128.load (local.get $x)))))
+        (block $done
+          (block $sign (block $abs (block $sqrt (block $tanh (block $log (block $exp (block $neg (block $copy
+            (br_table $copy $neg $exp $log $tanh $sqrt $abs $sign $copy (local.get $op)))
+            (local.set $r (local.get $v)) (br $done))
+            (local.set $r (f32x4.neg (local.get $v))) (br $done))
+            (local.set $r (call $exp (local.get $v))) (br $done))
+            (local.set $r (call $log (local.get $v))) (br $done))
+            (local.set $r (call $tanh (local.get $v))) (br $done))
+            (local.set $r (f32x4.sqrt (local.get $v))) (br $done))
+            (local.set $r (f32x4.abs (local.get $v))) (br $done))
+          ;; sign: 1 above 0, −1 below, x itself otherwise (±0, NaN), as Math.sign.
+          (local.set $r (v128.bitselect (v128.const f32x4 1 1 1 1)
+            (v128.bitselect (v128.const f32x4 -1 -1 -1 -1) (local.get $v) (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0)))
+            (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)))))
+        (call $put (local.get $dst) (local.get $r) (local.get $n))
+        (local.set $x (i32.add (local.get $x) (local.get $sx)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $each))))
+
+  (func (export "binary") (param $op i32) (param $dst i32) (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $n i32)
+    (local $va v128) (local $vb v128) (local $r v128)
+    (local.set $va (v128.load32_splat (local.get $a)))
+    (local.set $vb (v128.load32_splat (local.get $b)))
+    (block $end
+      (loop $each
+        (br_if $end (i32.le_s (local.get $n) (i32.const 0)))
+        (if (local.get $sa) (then (local.set $va (v128.load (local.get $a)))))
+        (if (local.get $sb) (then (local.set $vb (v128.load (local.get $b)))))
+        (block $done
+          (block $eq (block $ge (block $gt (block $min (block $max (block $div (block $mul (block $sub (block $add
+            (br_table $add $sub $mul $div $max $min $gt $ge $eq $add (local.get $op)))
+            (local.set $r (f32x4.add (local.get $va) (local.get $vb))) (br $done))
+            (local.set $r (f32x4.sub (local.get $va) (local.get $vb))) (br $done))
+            (local.set $r (f32x4.mul (local.get $va) (local.get $vb))) (br $done))
+            (local.set $r (f32x4.div (local.get $va) (local.get $vb))) (br $done))
+            (local.set $r (f32x4.max (local.get $va) (local.get $vb))) (br $done))
+            (local.set $r (f32x4.min (local.get $va) (local.get $vb))) (br $done))
+            (local.set $r (f32x4.gt (local.get $va) (local.get $vb))) (br $done))
+            (local.set $r (f32x4.ge (local.get $va) (local.get $vb))) (br $done))
+          (local.set $r (f32x4.eq (local.get $va) (local.get $vb))))
+        (call $put (local.get $dst) (local.get $r) (local.get $n))
+        (local.set $a (i32.add (local.get $a) (local.get $sa)))
+        (local.set $b (i32.add (local.get $b) (local.get $sb)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $each))))
+
+  (func (export "select") (param $dst i32) (param $mask i32) (param $t i32) (param $st i32) (param $e i32) (param $se i32) (param $n i32)
+    (local $vt v128) (local $ve v128)
+    (local.set $vt (v128.load32_splat (local.get $t)))
+    (local.set $ve (v128.load32_splat (local.get $e)))
+    (block $end
+      (loop $each
+        (br_if $end (i32.le_s (local.get $n) (i32.const 0)))
+        (if (local.get $st) (then (local.set $vt (v128.load (local.get $t)))))
+        (if (local.get $se) (then (local.set $ve (v128.load (local.get $e)))))
+        (call $put (local.get $dst) (v128.bitselect (local.get $vt) (local.get $ve) (v128.load (local.get $mask))) (local.get $n))
+        (local.set $mask (i32.add (local.get $mask) (i32.const 16)))
+        (local.set $t (i32.add (local.get $t) (local.get $st)))
+        (local.set $e (i32.add (local.get $e) (local.get $se)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $each))))
+
+  ;; hash32 of runtime/rng.ts (lowbias32) on four counters at once: i32x4.mul
+  ;; keeps the low 32 bits of each product, as Math.imul does.
+  (func (export "keep") (param $dst i32) (param $key i32) (param $index i32) (param $threshold i32) (param $n i32)
+    (local $h v128) (local $at v128) (local $limit v128)
+    (local.set $at (i32x4.add (i32x4.splat (i32.add (local.get $key) (local.get $index))) (v128.const i32x4 0 1 2 3)))
+    (local.set $limit (i32x4.splat (local.get $threshold)))
+    (block $end
+      (loop $each
+        (br_if $end (i32.le_s (local.get $n) (i32.const 0)))
+        (local.set $h (local.get $at))
+        (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
+        (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x7feb352d 0x7feb352d 0x7feb352d 0x7feb352d)))
+        (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
+        (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x846ca68b 0x846ca68b 0x846ca68b 0x846ca68b)))
+        (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
+        (call $put (local.get $dst) (i32x4.ge_u (i32x4.shr_u (local.get $h) (i32.const 8)) (local.get $limit)) (local.get $n))
+        (local.set $at (i32x4.add (local.get $at) (v128.const i32x4 4 4 4 4)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+        (br $each)))))

@@ -1,0 +1,198 @@
+// The WebAssembly SIMD elementwise kernels of src/backend/cpu/runtime/vector.wat:
+// the checked-in module is vector.wat assembled; exp, log and tanh are within
+// their documented error of float64 over dense sweeps (and their special
+// values are JavaScript's); every other op gives the float32 result of its
+// JavaScript formula exactly; dropout's draw gives runtime/rng.ts's bits;
+// no kernel writes past its n elements, whatever n mod 4 is; and the emitted
+// module runs the fused loops it can on them (and keeps the others JavaScript).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
+import { runGrad } from "../src/pipeline.ts";
+import { assembleVector, generateVectorWasmSource, VECTOR_WASM_TS_PATH } from "../scripts/build-wasm.ts";
+import { dropoutKey, uniformAt } from "../src/backend/cpu/runtime/rng.ts";
+import { createVectorKernels, LANES, SPLAT, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
+import { VECTOR_WASM_BASE64, VECTOR_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/vector-wasm.ts";
+import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
+import { rendered, seededRandom } from "./helpers.ts";
+
+/** Floats of arena: x at 0, y at N, the output at 2N, a guard after it. */
+const N = 1 << 18;
+
+function setup(): { vec: VectorKernels; f32: Float32Array; u32: Uint32Array } {
+  const memory = createKernelMemory(3 * N + 64, 0, 1, true, VECTOR_SCRATCH_FLOATS);
+  const vec = createVectorKernels(memory, [0.5, -3]);
+  if (vec === null) throw new Error(`no WebAssembly SIMD here: ${memory.note}`);
+  return { vec, f32: memory.arena, u32: new Uint32Array(memory.arena.buffer, 0, memory.arena.length) };
+}
+
+const X = 0;
+const Y = 4 * N;
+const OUT = 8 * N;
+
+/** Runs one unary op over xs (at most N values) and returns the results. */
+function unary(k: ReturnType<typeof setup>, op: number, xs: Float32Array): Float32Array {
+  k.f32.set(xs, 0);
+  k.vec.unary(op, OUT, X, LANES, xs.length);
+  return k.f32.slice(2 * N, 2 * N + xs.length);
+}
+
+/** n values from lo to hi, evenly spaced, as float32. */
+function sweep(lo: number, hi: number, n: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+}
+
+/** The largest relative error of got against the float64 function of each (float32) input, and the largest absolute one. */
+function errors(xs: Float32Array, got: Float32Array, exact: (x: number) => number): { rel: number; abs: number } {
+  let rel = 0;
+  let abs = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const want = exact(xs[i]!);
+    const d = Math.abs(got[i]! - want);
+    abs = Math.max(abs, d);
+    if (want !== 0) rel = Math.max(rel, d / Math.abs(want));
+  }
+  return { rel, abs };
+}
+
+describe("vector.wat, assembled", () => {
+  it("vector-wasm.ts is vector.wat assembled (run npm run build:wasm after editing vector.wat)", async () => {
+    expect(Buffer.from(VECTOR_WASM_BASE64, "base64")).toEqual(Buffer.from(await assembleVector(false)));
+    expect(Buffer.from(VECTOR_WASM_SHARED_BASE64, "base64")).toEqual(Buffer.from(await assembleVector(true)));
+    expect(readFileSync(VECTOR_WASM_TS_PATH, "utf8")).toBe(await generateVectorWasmSource());
+  });
+
+  it("stays small (browsers refuse to compile modules over 4 KB synchronously on the main thread)", () => {
+    expect(Buffer.from(VECTOR_WASM_BASE64, "base64").length).toBeLessThan(4096);
+  });
+});
+
+describe("vector.wat's exp, log and tanh against float64", () => {
+  const k = setup();
+
+  it("exp: relative error below 3e-7 on [-87, 88]; within 2e-38 below; ∞, 0 and NaN as Math.exp", () => {
+    const xs = sweep(-87, 88, N);
+    expect(errors(xs, unary(k, V_EXP, xs), Math.exp).rel).toBeLessThan(3e-7);
+    const small = sweep(-120, -87, 4096);
+    expect(errors(small, unary(k, V_EXP, small), Math.exp).abs).toBeLessThan(2e-38);
+    const special = Float32Array.of(0, -0, 89, 1000, Infinity, -Infinity, NaN, -200);
+    expect([...unary(k, V_EXP, special)]).toEqual([1, 1, Infinity, Infinity, Infinity, 0, NaN, 0]);
+  });
+
+  it("log: relative error below 3e-7 on normal numbers, 5e-7 on denormals; 0, negatives, ∞ and NaN as Math.log", () => {
+    // Mantissas densely, over many binades (where log is near 0, the error is relative to a small value: x near 1 is the hard case).
+    const xs = Float32Array.from({ length: N }, (_, i) => 2 ** (((i % 64) - 32) * 4) * (0.5 + (Math.floor(i / 64) + 0.5) / (N / 64)));
+    expect(errors(xs, unary(k, V_LOG, xs), Math.log).rel).toBeLessThan(3e-7);
+    const near1 = sweep(0.9, 1.1, N);
+    expect(errors(near1, unary(k, V_LOG, near1), Math.log).rel).toBeLessThan(3e-7);
+    const denormal = sweep(1e-45, 1e-38, 4096);
+    expect(errors(denormal, unary(k, V_LOG, denormal), Math.log).rel).toBeLessThan(5e-7);
+    const special = Float32Array.of(0, -0, -1, Infinity, -Infinity, NaN, 1);
+    expect([...unary(k, V_LOG, special)]).toEqual([-Infinity, -Infinity, NaN, Infinity, NaN, NaN, 0]);
+  });
+
+  it("tanh: absolute error below 3e-7 on [-12, 12], relative below 4e-7 where |tanh| ≥ 1e-30; ±0, ±∞, NaN as Math.tanh", () => {
+    const xs = sweep(-12, 12, N);
+    const got = unary(k, V_TANH, xs);
+    expect(errors(xs, got, Math.tanh).abs).toBeLessThan(3e-7);
+    expect(errors(xs, got, Math.tanh).rel).toBeLessThan(4e-7);
+    const tiny = Float32Array.from({ length: 4096 }, (_, i) => (i % 2 === 0 ? 1 : -1) * 2 ** (-100 + (i * 99) / 4096));
+    expect(errors(tiny, unary(k, V_TANH, tiny), Math.tanh).rel).toBeLessThan(4e-7);
+    const special = Float32Array.of(0, -0, Infinity, -Infinity, NaN, 100, -100);
+    const out = unary(k, V_TANH, special);
+    expect([...out]).toEqual([0, -0, 1, -1, NaN, 1, -1]);
+    expect(Object.is(out[1], -0)).toBe(true);
+  });
+});
+
+describe("vector.wat's other ops give float32 of the JavaScript formula", () => {
+  const k = setup();
+  const r = seededRandom(7);
+  const specials = [0, -0, 1, -1, 2.5, -2.5, Infinity, -Infinity, NaN, 1e-40, 3e38];
+  const values = (n: number) => Float32Array.from({ length: n }, (_, i) => (i < specials.length * 3 && i % 3 === 0 ? specials[i / 3]! : (r() - 0.5) * 10));
+  const f = (x: number) => Math.fround(x);
+  /** Bits of float32, with every NaN the same (the kernels may give any NaN). */
+  const bits = (xs: ArrayLike<number>) => Array.from(xs, (x) => (Number.isNaN(x) ? "NaN" : Object.is(x, -0) ? "-0" : String(f(x))));
+
+  it("unary: copy, neg, sqrt, abs, sign", () => {
+    const xs = values(1001);
+    const cases: [number, (x: number) => number][] = [[V_COPY, (x) => x], [V_NEG, (x) => -x], [V_SQRT, Math.sqrt], [V_ABS, Math.abs], [V_SIGN, Math.sign]];
+    for (const [op, js] of cases) expect(bits(unary(k, op, xs))).toEqual(bits(Array.from(xs, js)));
+  });
+
+  it("binary: arithmetic, max, min and comparisons, with strided and splat operands", () => {
+    const n = 1003;
+    const a = values(n);
+    const b = values(n).reverse();
+    k.f32.set(a, 0);
+    k.f32.set(b, N);
+    const arith: [number, (x: number, y: number) => number][] = [
+      [V_ADD, (x, y) => x + y], [V_SUB, (x, y) => x - y], [V_MUL, (x, y) => x * y], [V_DIV, (x, y) => x / y], [V_MAX, Math.max], [V_MIN, Math.min],
+    ];
+    for (const [op, js] of arith) {
+      k.vec.binary(op, OUT, X, LANES, Y, LANES, n);
+      expect(bits(k.f32.slice(2 * N, 2 * N + n))).toEqual(bits(Array.from(a, (x, i) => js(x, b[i]!))));
+      // b's first value for every element.
+      k.vec.binary(op, OUT, X, LANES, Y, SPLAT, n);
+      expect(bits(k.f32.slice(2 * N, 2 * N + n))).toEqual(bits(Array.from(a, (x) => js(x, b[0]!))));
+    }
+    const compare: [number, (x: number, y: number) => boolean][] = [[V_GT, (x, y) => x > y], [V_GE, (x, y) => x >= y], [V_EQ, (x, y) => x === y]];
+    for (const [op, js] of compare) {
+      k.vec.binary(op, OUT, X, LANES, Y, LANES, n);
+      expect(Array.from(k.u32.slice(2 * N, 2 * N + n))).toEqual(Array.from(a, (x, i) => (js(x, b[i]!) ? 0xffffffff : 0)));
+    }
+  });
+
+  it("select and keep: dropout's mask, bit for bit the draws of runtime/rng.ts", () => {
+    const n = 4097;
+    const key = dropoutKey(12345, 0x20003, 17);
+    const index = 1000;
+    const threshold = Math.ceil(0.3 * 16777216);
+    k.vec.keep(OUT, key, index, threshold, n);
+    expect(Array.from(k.u32.slice(2 * N, 2 * N + n))).toEqual(Array.from({ length: n }, (_, j) => (uniformAt(key, index + j) >= 0.3 ? 0xffffffff : 0)));
+    const xs = values(n);
+    k.f32.set(xs, 0);
+    k.vec.select(Y, OUT, X, LANES, k.vec.consts + 4, SPLAT, n);
+    expect(bits(k.f32.slice(N, N + n))).toEqual(bits(Array.from(xs, (x, j) => (uniformAt(key, index + j) >= 0.3 ? x : -3))));
+  });
+
+  it("writes exactly n floats, for every n mod 4", () => {
+    for (let n = 0; n <= 9; n++) {
+      k.f32.fill(7, 2 * N, 2 * N + 16);
+      k.f32.fill(0.25, 0, 16);
+      k.vec.unary(V_TANH, OUT, X, LANES, n);
+      k.vec.binary(V_ADD, OUT, OUT, LANES, k.vec.consts, SPLAT, n);
+      const want = Array.from({ length: 16 }, (_, i) => (i < n ? f(f(Math.tanh(0.25)) + 0.5) : 7));
+      const got = Array.from(k.f32.slice(2 * N, 2 * N + 16));
+      expect(got.map((g, i) => (i < n ? Math.abs(g - want[i]!) < 1e-7 : g === 7))).toEqual(Array(16).fill(true));
+    }
+  });
+});
+
+describe("which fused loops the emitted module runs on the kernels", () => {
+  const trainOf = (file: string): string => {
+    const path = `examples/${file}`;
+    const r = runGrad(path, readFileSync(join(import.meta.dirname, "..", path), "utf8"));
+    if (!r.grad) throw new Error(rendered(r));
+    const code = emitCpuModule(r.grad);
+    return /^ {2}function runTrain\(\): void \{\n([\s\S]*?)^ {2}\}$/m.exec(code)![1]!;
+  };
+
+  it("mnist_conv: every elementwise loop of the step (tanh, dropout, their backward, the loss's slope), with its JavaScript loop beside it", () => {
+    const train = trainOf("mnist_conv.nn");
+    expect(train.match(/if \(vec !== null\) \{/g)?.length).toBe(5);
+    expect(train.match(/\} else \{\n\s*for \(let i = 0; i < /g)?.length).toBe(5);
+    expect(train).toContain("vec.unary(V_TANH, ");
+    expect(train.match(/vec\.keep\(vr, key\d+, i, 8388608, n\);/g)?.length).toBe(2);
+  });
+
+  it("keras_mnist: a bias added along rows (a broadcast operand) stays JavaScript alone", () => {
+    const train = trainOf("keras_mnist.nn");
+    const biasLoop = /\{\n\s*let i = 0;\n\s*for \(let i0 = 0; i0 < dim_batch; i0\+\+\) \{\n\s*for \(let i1 = 0; i1 < dim_hidden; i1\+\+\) \{\n\s*const v\d+ = f32\[dt0 \+ i\] \+ f32\[p1 \+ i1\];/;
+    expect(train).toMatch(biasLoop);
+    // The loop before it is the product; nothing vectorised computes the same value.
+    const before = train.slice(0, train.search(biasLoop));
+    expect(before).not.toContain("vec.");
+  });
+});

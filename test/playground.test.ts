@@ -78,7 +78,7 @@ describe("nnc playground", () => {
   });
 });
 
-type State = { analyses: number; diagnostics: { code: string; from: number; to: number; message: string; rendered: string }[]; losses: number[]; backend: string; module: string; error: string };
+type State = { analyses: number; analyzed: string; diagnostics: { code: string; from: number; to: number; message: string; rendered: string }[]; losses: number[]; backend: string; module: string; error: string };
 
 /** The steps below share one page, in order: each leaves it as the next expects. */
 describe.runIf(existsSync(CHROMIUM))("the playground in headless Chromium", () => {
@@ -113,12 +113,12 @@ describe.runIf(existsSync(CHROMIUM))("the playground in headless Chromium", () =
   });
 
   /** Replaces the editor's text by typing, and waits for the compiler Worker's answer. */
+  /** Types a model and waits for the analysis of that text: an answer about the text before it may still arrive in between. */
   async function typeModel(text: string): Promise<void> {
-    const before = (await state()).analyses;
     await page.click(".cm-content");
     await page.keyboard.press("Control+A");
     await page.keyboard.insertText(text);
-    await page.waitForFunction((n) => (globalThis as unknown as { playground: State }).playground.analyses > n, before);
+    await page.waitForFunction((t) => (globalThis as unknown as { playground: State }).playground.analyzed === t, text);
   }
 
   /** Waits until the page has `n` losses (or an error) from a training run on `backend`. */

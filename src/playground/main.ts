@@ -13,6 +13,8 @@ const DEBOUNCE_MS = 200;
 /** What the page has seen, readable from the console (and by the browser test). */
 interface PageState {
   analyses: number;
+  /** The text the shown diagnostics and graphs are of (a test waits for its own edit, not an earlier one's answer). */
+  analyzed: string;
   diagnostics: AnalyzeResult["diagnostics"];
   losses: number[];
   accuracy: [number, number][];
@@ -20,7 +22,7 @@ interface PageState {
   module: string;
   error: string;
 }
-const state: PageState = { analyses: 0, diagnostics: [], losses: [], accuracy: [], backend: "", module: "", error: "" };
+const state: PageState = { analyses: 0, analyzed: "", diagnostics: [], losses: [], accuracy: [], backend: "", module: "", error: "" };
 (window as unknown as { playground: PageState }).playground = state;
 
 const encode = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -40,6 +42,7 @@ const analyzer = new Worker(new URL("analyze-worker.js", import.meta.url), { typ
 const trainer = new Worker(new URL("train-worker.js", import.meta.url), { type: "module" });
 const send = (m: TrainRequest) => trainer.postMessage(m);
 let requested = 0;
+let requestedText = "";
 let timer: ReturnType<typeof setTimeout> | undefined;
 let shapes: Readonly<Record<string, string>> = {};
 let cursorLine = 1;
@@ -48,7 +51,10 @@ const graphPanes = [$("forward"), $("backward")];
 
 function analyzeSoon(text: string): void {
   clearTimeout(timer);
-  timer = setTimeout(() => analyzer.postMessage({ id: ++requested, text } satisfies AnalyzeRequest), DEBOUNCE_MS);
+  timer = setTimeout(() => {
+    requestedText = text;
+    analyzer.postMessage({ id: ++requested, text } satisfies AnalyzeRequest);
+  }, DEBOUNCE_MS);
   history.replaceState(null, "", `#model=${encode(text)}`);
 }
 
@@ -65,6 +71,7 @@ analyzer.onmessage = (e: MessageEvent<AnalyzeResult>) => {
   const r = e.data;
   if (r.id !== requested) return; // a newer edit is on its way
   state.analyses++;
+  state.analyzed = requestedText;
   state.diagnostics = r.diagnostics;
   shapes = r.shapes;
   showDiagnostics(editor, r.diagnostics);

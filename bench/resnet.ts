@@ -51,7 +51,8 @@ function tfResnet(batch: number, params: Params, lr: number): TfResnet {
     const rv = p(`${owner}.running_var`);
     if (!training) return tf.batchNorm4d(x, rm as tf.Tensor1D, rv as tf.Tensor1D, p(b) as tf.Tensor1D, p(g) as tf.Tensor1D, EPS);
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    updates.push([rm, rv, mean, variance, x.shape[0] * x.shape[1] * x.shape[2]]);
+    // Kept: minimize disposes what its loss function made, and the update comes after it.
+    updates.push([rm, rv, tf.keep(mean), tf.keep(variance), x.shape[0] * x.shape[1] * x.shape[2]]);
     return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, p(b) as tf.Tensor1D, p(g) as tf.Tensor1D, EPS);
   };
   const conv = (x: tf.Tensor4D, k: string) => tf.conv2d(x, p(k) as tf.Variable<tf.Rank.R4>, 1, "same");
@@ -83,6 +84,8 @@ function tfResnet(batch: number, params: Params, lr: number): TfResnet {
         for (const [rm, rv, mean, variance, n] of updates) {
           rm.assign(tf.add(rm, tf.mul(MOMENTUM, tf.sub(mean, rm))));
           rv.assign(tf.add(rv, tf.mul(MOMENTUM, tf.sub(tf.mul(variance, n / (n - 1)), rv))));
+          mean.dispose();
+          variance.dispose();
         }
         return loss.dataSync()[0]!;
       });

@@ -2,7 +2,7 @@
 // results to bench/results/. Figures are for comparison within one run; the
 // machine is shared, so nothing here is a pass/fail test.
 //
-//   npm run bench                          every suite: check, matmul, cpu, train
+//   npm run bench                          every suite: check, matmul, cpu, train, resnet
 //   npm run bench -- --suite cpu --quick   one suite (repeatable), fewer repetitions
 //
 // Suites load lazily, so `--suite check` never loads TensorFlow.js.
@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   matmul: async () => (await import("./matmul.ts")).matmulSuite,
   cpu: async () => (await import("./cpu.ts")).cpuSuite,
   train: async () => (await import("./train.ts")).trainSuite,
+  resnet: async () => (await import("./resnet.ts")).resnetSuite,
   webgpu: async () => (await import("./webgpu.ts")).webgpuSuite,
 };
 

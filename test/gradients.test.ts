@@ -9,7 +9,7 @@ import { formatGradCheck, gradcheck } from "../src/check/gradcheck.ts";
 import { interpret } from "../src/interp/interpret.ts";
 import { tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
-import { rendered } from "./helpers.ts";
+import { NARROW, rendered } from "./helpers.ts";
 
 const POS = "uniform(0.5, 1.5)";
 const ANY = "uniform(-1, 1)";
@@ -180,7 +180,7 @@ describe("every example", () => {
     const r = runGrad(file, readFileSync(join(dir, file), "utf8"));
     expect(r.grad, rendered(r)).toBeDefined();
     // Small sizes keep it quick; the derivation does not depend on them.
-    const dims = Object.fromEntries(r.grad!.dims.map((d) => [d.name, Math.min(d.default ?? 3, 24)]));
+    const dims = { ...Object.fromEntries(r.grad!.dims.map((d) => [d.name, Math.min(d.default ?? 3, 24)])), ...NARROW[file] };
     const check = gradcheck(r.grad!, { dims, seed: 11 });
     expect(check.ok, formatGradCheck(check)).toBe(true);
   });

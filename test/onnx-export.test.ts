@@ -28,6 +28,15 @@ const ROOT = join(import.meta.dirname, "..");
 const OUT = join(import.meta.dirname, ".generated");
 const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".nn")).sort();
 const TOLERANCE = 1e-5;
+/**
+ * Params after training steps, where a looser bound is explained: mnist_resnet
+ * trains with Adam, whose first steps move each weight by about lr times the
+ * sign of its gradient; a conv kernel under batch normalisation has gradients
+ * that are sums cancelling to ~1e-8, where float32 rounding in a different
+ * summation order (ONNX Runtime's against the module's) changes g/(√v + eps)
+ * by a percent: about 3e-5 of the kernel's largest weight, measured.
+ */
+const STEP_TOLERANCE: Readonly<Record<string, number>> = { "mnist_resnet.nn": 1e-4 };
 const SEED = 7;
 
 type Arr = Float32Array | Int32Array;
@@ -210,7 +219,7 @@ describe.each([...EXAMPLES, ...Object.keys(EXTRA)])("%s exported to ONNX", (file
       const loss = model.trainStep(batch);
       expect(relError(out["loss"]!.data as Float32Array, [loss]), `loss at step ${t}`).toBeLessThanOrEqual(TOLERANCE);
       const params = model.getParams();
-      for (const name of Object.keys(params)) expect(relError(out[`new/${name}`]!.data as Float32Array, params[name]!), `${name} after step ${t + 1}`).toBeLessThanOrEqual(TOLERANCE);
+      for (const name of Object.keys(params)) expect(relError(out[`new/${name}`]!.data as Float32Array, params[name]!), `${name} after step ${t + 1}`).toBeLessThanOrEqual(STEP_TOLERANCE[file] ?? TOLERANCE);
       for (const name of Object.keys(state)) state[name] = out[`new/${name}`]!;
       expect((out["new/train/step"]!.data as Float32Array)[0]).toBe(t + 1);
     }

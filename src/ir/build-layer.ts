@@ -146,6 +146,8 @@ function instantiate(
     return undefined;
   }
   const names = def.params.map((p) => p.text);
+  // Arguments are part of this use's definition (`b1 = block(batchnorm(x, g, b))` makes `b1.running_mean`).
+  host.defining = prefix;
   const bound = bindArgs(lname, names, call.args, call.span, bag, new Set(), def.span);
   if (!bound) return undefined;
   const sizes = sizeParams(def);
@@ -188,7 +190,11 @@ function instantiate(
       let id: NodeId | undefined;
       if (s.kind === "def") id = defineIn(host, s.name, s.value, scope);
       else if (s.kind === "repeat") id = repeatIn(host, s, scope);
-      else if (s.kind === "return") return nameResult(builder, builder.expr(s.value, scope.locals), prefix);
+      else if (s.kind === "return") {
+        // The returned value is the use's own definition: a batchnorm in it is `prefix.running_mean`.
+        host.defining = prefix;
+        return nameResult(builder, builder.expr(s.value, scope.locals), prefix);
+      }
       // One failed line ends the use: what follows would only repeat the error.
       if (id === undefined) return undefined;
       const node = builder.nodes[id]!;

@@ -8,6 +8,7 @@
 // which then runs in JavaScript alone.
 import type { NodeId } from "../../ir/graph.ts";
 import type { Cond, Scalar } from "../../ops/scalar/expr.ts";
+import type { Shape } from "../../ops/types.ts";
 import { scalarOf } from "../../ops/scalar-rule.ts";
 import { dimExpr, num, shapeSizeText } from "../common.ts";
 import { constantSize, shapeSize } from "../../lower/size.ts";
@@ -48,105 +49,155 @@ export function vectorLoop(c: StepContext, nodes: readonly NodeId[], out: NodeId
 }
 
 function blockLoop(c: StepContext, nodes: readonly NodeId[], out: NodeId, product: NodeId | undefined): string[] {
-  const g = c.g;
-  const outShape = g.shapes[out]!;
-  const total = shapeSizeText(outShape);
+  const outShape = c.g.shapes[out]!;
   if (valueOf(c, out).arr !== "f32") throw new Unsupported();
   if ((constantSize(shapeSize(outShape)) ?? MIN_ELEMENTS) < MIN_ELEMENTS) throw new Unsupported();
-  const inside = new Map<NodeId, Operand>();
-  const calls: string[] = [];
-  let registers = 0;
-  let usesConstants = false;
-  const register = (): Operand => {
-    if (registers === VECTOR_REGISTERS) throw new Unsupported();
-    const r = registers++;
+  const w = new BlockWriter(c, out, product);
+  for (const id of nodes) w.node(id);
+  return w.lines(shapeSizeText(outShape));
+}
+
+/** One node's formula being written: its operands, and the operations of it already written (a shared subterm is computed once). */
+interface NodeFormula {
+  readonly id: NodeId;
+  readonly args: readonly Operand[];
+  readonly memo: Map<Scalar, Operand>;
+}
+
+/**
+ * Writes the kernel calls of one block loop. A class because the registers
+ * and constants it hands out, and the calls in order, are shared by every
+ * node of the loop: register numbers must not repeat within one block.
+ */
+class BlockWriter {
+  private readonly inside = new Map<NodeId, Operand>();
+  private readonly calls: string[] = [];
+  private registers = 0;
+  private usesConstants = false;
+  private readonly outShape: Shape;
+  /** The loop's result place: the root of `out`'s formula writes here. */
+  private readonly dst: Operand;
+
+  constructor(
+    private readonly c: StepContext,
+    private readonly out: NodeId,
+    private readonly product: NodeId | undefined,
+  ) {
+    this.outShape = c.g.shapes[out]!;
+    this.dst = { at: `4 * (${offsetOf(c, out)} + i)`, stride: "LANES" };
+  }
+
+  /** The loop's lines: the register and constant bases it uses, then the block loop over `total` elements. */
+  lines(total: string): string[] {
+    return [
+      ...(this.registers > 0 ? ["const vr = vec.regs;"] : []),
+      ...(this.usesConstants ? ["const vk = vec.consts;"] : []),
+      `for (let i = 0; i < ${total}; i += VECTOR_BLOCK) {`,
+      `  const n = Math.min(VECTOR_BLOCK, ${total} - i);`,
+      ...this.calls.map((s) => `  ${s}`),
+      "}",
+    ];
+  }
+
+  /** Writes node `id`'s formula; later nodes read its operand. */
+  node(id: NodeId): void {
+    const g = this.c.g;
+    const e = scalarOf(g.nodes[id]!, this.c.program.training);
+    if (e === undefined) throw new Error(`internal: ${g.nodes[id]!.op} is not a scalar op`);
+    const args = g.nodes[id]!.args.map((a) => this.ref(a));
+    this.inside.set(id, this.formula({ id, args, memo: new Map() }, e, true));
+  }
+
+  /** A fresh scratch register; too many and the loop stays JavaScript. */
+  private register(): Operand {
+    if (this.registers === VECTOR_REGISTERS) throw new Unsupported();
+    const r = this.registers++;
     return { at: r === 0 ? "vr" : `vr + ${4 * VECTOR_BLOCK * r}`, stride: "LANES" };
-  };
-  const constant = (text: string): Operand => {
-    const k = c.vectorConstant?.(text) ?? -1;
+  }
+
+  /** A constant splat from the module's constant table; none left and the loop stays JavaScript. */
+  private constant(text: string): Operand {
+    const k = this.c.vectorConstant?.(text) ?? -1;
     if (k < 0) throw new Unsupported();
-    usesConstants = true;
+    this.usesConstants = true;
     return { at: k === 0 ? "vk" : `vk + ${4 * k}`, stride: "SPLAT" };
-  };
-  const leaf = (a: NodeId): Operand => {
-    const n = g.nodes[a]!;
-    if (n.op === "const") return constant(num(n.attrs.value as number));
-    if (n.op === "dimval") return constant(dimExpr(n.attrs.dim as string | number));
-    if (a === product) return { at: `4 * (${offsetOf(c, out)} + i)`, stride: "LANES" };
+  }
+
+  /** An operand computed by an earlier node of this loop, or else read from outside it. */
+  private ref(a: NodeId): Operand {
+    return this.inside.get(a) ?? this.leaf(a);
+  }
+
+  /** An operand from outside the loop: a constant, a scalar (splat) or a same-shaped f32 array; a broadcast cannot run. */
+  private leaf(a: NodeId): Operand {
+    const { c, out, outShape } = this;
+    const n = c.g.nodes[a]!;
+    if (n.op === "const") return this.constant(num(n.attrs.value as number));
+    if (n.op === "dimval") return this.constant(dimExpr(n.attrs.dim as string | number));
+    if (a === this.product) return { at: `4 * (${offsetOf(c, out)} + i)`, stride: "LANES" };
     const v = valueOf(c, a);
     if (v.arr !== "f32") throw new Unsupported();
-    const shape = g.shapes[a]!;
+    const shape = c.g.shapes[a]!;
     if (shape.every((d) => d === 1)) return { at: `4 * ${offsetOf(c, a)}`, stride: "SPLAT" };
     const same = shape.length === outShape.length && shape.every((d, k) => d === outShape[k]);
     if (!same) throw new Unsupported();
     return { at: `4 * (${offsetOf(c, a)} + i)`, stride: "LANES" };
-  };
-  const ref = (a: NodeId): Operand => inside.get(a) ?? leaf(a);
-  const dst = { at: `4 * (${offsetOf(c, out)} + i)`, stride: "LANES" } as const;
-
-  for (const id of nodes) {
-    const e = scalarOf(g.nodes[id]!, c.program.training);
-    if (e === undefined) throw new Error(`internal: ${g.nodes[id]!.op} is not a scalar op`);
-    const args = g.nodes[id]!.args.map(ref);
-    const memo = new Map<Scalar, Operand>();
-    // Each operation of the formula writes a fresh register, the node's root writes the result (for `out`).
-    const target = (root: boolean): Operand => (root && id === out ? dst : register());
-    const cond = (x: Cond): Operand => {
-      const mask = register();
-      if (x.k === "keep") {
-        const threshold = Math.min(16777216, Math.max(0, Math.ceil(x.p * 16777216)));
-        calls.push(`vec.keep(${mask.at}, key${id}, i, ${threshold}, n);`);
-      } else {
-        const [a, b] = [go(x.a, false), go(x.b, false)];
-        calls.push(`vec.binary(${COMPARE[x.op]}, ${mask.at}, ${a.at}, ${a.stride}, ${b.at}, ${b.stride}, n);`);
-      }
-      return mask;
-    };
-    const go = (x: Scalar, root: boolean): Operand => {
-      const known = memo.get(x);
-      if (known !== undefined && !root) return known;
-      let r: Operand;
-      switch (x.k) {
-        case "arg":
-        case "num": {
-          const v = x.k === "arg" ? args[x.i]! : constant(num(x.v));
-          if (!root || id !== out) return v;
-          r = dst;
-          calls.push(`vec.unary(V_COPY, ${r.at}, ${v.at}, ${v.stride}, n);`);
-          break;
-        }
-        case "fn1": {
-          const a = go(x.x, false);
-          r = target(root);
-          calls.push(`vec.unary(${UNARY[x.f]}, ${r.at}, ${a.at}, ${a.stride}, n);`);
-          break;
-        }
-        case "fn2": {
-          if (x.f === "pow") throw new Unsupported();
-          const [a, b] = [go(x.a, false), go(x.b, false)];
-          r = target(root);
-          calls.push(`vec.binary(${BINARY[x.f]}, ${r.at}, ${a.at}, ${a.stride}, ${b.at}, ${b.stride}, n);`);
-          break;
-        }
-        case "select": {
-          const m = cond(x.cond);
-          const [t, f] = [go(x.then, false), go(x.else, false)];
-          r = target(root);
-          calls.push(`vec.select(${r.at}, ${m.at}, ${t.at}, ${t.stride}, ${f.at}, ${f.stride}, n);`);
-          break;
-        }
-      }
-      memo.set(x, r);
-      return r;
-    };
-    inside.set(id, go(e, true));
   }
-  return [
-    ...(registers > 0 ? ["const vr = vec.regs;"] : []),
-    ...(usesConstants ? ["const vk = vec.consts;"] : []),
-    `for (let i = 0; i < ${total}; i += VECTOR_BLOCK) {`,
-    `  const n = Math.min(VECTOR_BLOCK, ${total} - i);`,
-    ...calls.map((s) => `  ${s}`),
-    "}",
-  ];
+
+  // Each operation of the formula writes a fresh register, the node's root writes the result (for `out`).
+  private target(f: NodeFormula, root: boolean): Operand {
+    return root && f.id === this.out ? this.dst : this.register();
+  }
+
+  /** A select's condition as a mask register. */
+  private cond(f: NodeFormula, x: Cond): Operand {
+    const mask = this.register();
+    if (x.k === "keep") {
+      const threshold = Math.min(16777216, Math.max(0, Math.ceil(x.p * 16777216)));
+      this.calls.push(`vec.keep(${mask.at}, key${f.id}, i, ${threshold}, n);`);
+    } else {
+      const [a, b] = [this.formula(f, x.a, false), this.formula(f, x.b, false)];
+      this.calls.push(`vec.binary(${COMPARE[x.op]}, ${mask.at}, ${a.at}, ${a.stride}, ${b.at}, ${b.stride}, n);`);
+    }
+    return mask;
+  }
+
+  /** Writes the calls computing `x` (operands first), giving where its value is; `root` is the node's whole formula. */
+  private formula(f: NodeFormula, x: Scalar, root: boolean): Operand {
+    const known = f.memo.get(x);
+    if (known !== undefined && !root) return known;
+    let r: Operand;
+    switch (x.k) {
+      case "arg":
+      case "num": {
+        const v = x.k === "arg" ? f.args[x.i]! : this.constant(num(x.v));
+        if (!root || f.id !== this.out) return v;
+        r = this.dst;
+        this.calls.push(`vec.unary(V_COPY, ${r.at}, ${v.at}, ${v.stride}, n);`);
+        break;
+      }
+      case "fn1": {
+        const a = this.formula(f, x.x, false);
+        r = this.target(f, root);
+        this.calls.push(`vec.unary(${UNARY[x.f]}, ${r.at}, ${a.at}, ${a.stride}, n);`);
+        break;
+      }
+      case "fn2": {
+        if (x.f === "pow") throw new Unsupported();
+        const [a, b] = [this.formula(f, x.a, false), this.formula(f, x.b, false)];
+        r = this.target(f, root);
+        this.calls.push(`vec.binary(${BINARY[x.f]}, ${r.at}, ${a.at}, ${a.stride}, ${b.at}, ${b.stride}, n);`);
+        break;
+      }
+      case "select": {
+        const m = this.cond(f, x.cond);
+        const [t, e] = [this.formula(f, x.then, false), this.formula(f, x.else, false)];
+        r = this.target(f, root);
+        this.calls.push(`vec.select(${r.at}, ${m.at}, ${t.at}, ${t.stride}, ${e.at}, ${e.stride}, n);`);
+        break;
+      }
+    }
+    f.memo.set(x, r);
+    return r;
+  }
 }

@@ -121,13 +121,31 @@ function instantiate(
   caller: Scope,
   first?: NodeId,
 ): NodeId | undefined {
-  const { bag, builder } = host;
   const def = sym.def;
+  if (!canExpand(host, def, call)) return undefined;
+  const scope = bindScope(host, def, call, prefix, caller, first);
+  if (!scope) return undefined;
+  const lname = def.name.text;
+  const stack = host.builder.expansion;
+  stack.push({ name: lname, span: call.span, note: `in \`${prefix}\`, a use of layer \`${lname}\`` });
+  try {
+    return buildBody(host, def, prefix, scope);
+  } finally {
+    stack.pop();
+  }
+}
+
+/**
+ * Whether another use of `def` may be expanded here: not inside itself (or
+ * too deep), and not past the graph's size limit. Reports why not.
+ */
+function canExpand(host: LayerHost, def: LayerStmt, call: Extract<Expr, { kind: "call" }>): boolean {
+  const { bag, builder } = host;
   const lname = def.name.text;
   const stack = builder.expansion;
   if (stack.some((x) => x.name === lname) || stack.length >= MAX_LAYER_DEPTH) {
     // Every use of the layer would meet the same cycle: report it once.
-    if (RECURSIVE.has(def)) return undefined;
+    if (RECURSIVE.has(def)) return false;
     RECURSIVE.add(def);
     bag.error("NNC242", call.span, `layer \`${lname}\` uses itself`, {
       notes: [
@@ -136,15 +154,32 @@ function instantiate(
       ],
       hint: "each use of a layer makes its params, so a layer cannot contain itself; to apply it several times, `h = repeat 3 block(x)`",
     });
-    return undefined;
+    return false;
   }
   if (builder.nodes.length > MAX_NODES) {
     bag.error("NNC247", call.span, `the layers' uses make a graph of more than ${MAX_NODES.toLocaleString("en-US")} nodes`, {
       notes: [{ message: `layer \`${lname}\` is defined here`, span: def.name.span }],
       hint: "use fewer layers or fewer repeats; a model this large would not compile in reasonable time",
     });
-    return undefined;
+    return false;
   }
+  return true;
+}
+
+/**
+ * The use's scope: each argument bound, built in the caller's scope, as a
+ * size or a tensor. Undefined (reported) where an argument is wrong.
+ */
+function bindScope(
+  host: LayerHost,
+  def: LayerStmt,
+  call: Extract<Expr, { kind: "call" }>,
+  prefix: string,
+  caller: Scope,
+  first: NodeId | undefined,
+): Scope | undefined {
+  const { bag, builder } = host;
+  const lname = def.name.text;
   const names = def.params.map((p) => p.text);
   // Arguments are part of this use's definition (`b1 = block(batchnorm(x, g, b))` makes `b1.running_mean`).
   host.defining = prefix;
@@ -177,35 +212,35 @@ function instantiate(
     if (id === undefined) ok = false;
     else scope.locals.set(arg, id);
   });
-  if (!ok) return undefined;
-  stack.push({ name: lname, span: call.span, note: `in \`${prefix}\`, a use of layer \`${lname}\`` });
-  try {
-    for (const s of def.body) {
-      if (s.kind === "param") {
-        const full = scope.prefix + s.name.text;
-        const id = host.declareParam(full, s, host.shapeOf(s.shape, full, true, scope.sizes));
-        scope.locals.set(s.name.text, id);
-        continue;
-      }
-      let id: NodeId | undefined;
-      if (s.kind === "def") id = defineIn(host, s.name, s.value, scope);
-      else if (s.kind === "repeat") id = repeatIn(host, s, scope);
-      else if (s.kind === "return") {
-        // The returned value is the use's own definition: a batchnorm in it is `prefix.running_mean`.
-        host.defining = prefix;
-        return nameResult(builder, builder.expr(s.value, scope.locals), prefix);
-      }
-      // One failed line ends the use: what follows would only repeat the error.
-      if (id === undefined) return undefined;
-      const node = builder.nodes[id]!;
-      const local = (s as { name: Name }).name.text;
-      if (node.name === undefined) builder.nodes[id] = { ...node, name: scope.prefix + local };
-      scope.locals.set(local, id);
+  return ok ? scope : undefined;
+}
+
+/** The layer's body built in the use's scope: params declared, lines defined in order, the `return`'s value. */
+function buildBody(host: LayerHost, def: LayerStmt, prefix: string, scope: Scope): NodeId | undefined {
+  const builder = host.builder;
+  for (const s of def.body) {
+    if (s.kind === "param") {
+      const full = scope.prefix + s.name.text;
+      const id = host.declareParam(full, s, host.shapeOf(s.shape, full, true, scope.sizes));
+      scope.locals.set(s.name.text, id);
+      continue;
     }
-    return undefined; // validateLayer made sure there is a `return`
-  } finally {
-    stack.pop();
+    let id: NodeId | undefined;
+    if (s.kind === "def") id = defineIn(host, s.name, s.value, scope);
+    else if (s.kind === "repeat") id = repeatIn(host, s, scope);
+    else if (s.kind === "return") {
+      // The returned value is the use's own definition: a batchnorm in it is `prefix.running_mean`.
+      host.defining = prefix;
+      return nameResult(builder, builder.expr(s.value, scope.locals), prefix);
+    }
+    // One failed line ends the use: what follows would only repeat the error.
+    if (id === undefined) return undefined;
+    const node = builder.nodes[id]!;
+    const local = (s as { name: Name }).name.text;
+    if (node.name === undefined) builder.nodes[id] = { ...node, name: scope.prefix + local };
+    scope.locals.set(local, id);
   }
+  return undefined; // validateLayer made sure there is a `return`
 }
 
 /**

@@ -139,6 +139,19 @@ export function firstNonFinite(params: Record<string, Float32Array>): string | u
   return undefined;
 }
 
+/** What every epoch's steps use: the models, the batch counts, and where each batch's rows come from. */
+interface EpochPlan {
+  readonly model: TrainableModel;
+  /** The model of the rows left after the last whole batch, if any. */
+  readonly tail: TrainableModel | undefined;
+  readonly steps: number;
+  readonly tailRows: number;
+  /** Steps an epoch, the tail's included. */
+  readonly perEpoch: number;
+  readonly batchAt: (start: number) => ReturnType<typeof rowsOf>;
+  readonly tailBatch: () => ReturnType<typeof rowsOf>;
+}
+
 /**
  * Runs the epochs. Each step's loss is checked: the first non-finite one
  * stops training (NonFiniteError) before anything of that epoch is reported.
@@ -158,51 +171,23 @@ export async function trainLoop(make: ModelFactory, train: Dataset, test: Datase
   const order = new Uint32Array(o.shuffle === undefined ? 0 : train.rows);
   const full = o.shuffle === undefined ? undefined : new Gatherer(train, names, o.batch);
   const rest = o.shuffle === undefined || tailRows === 0 ? undefined : new Gatherer(train, names, tailRows);
-  const batchAt = (start: number) => (full ? full.gather(order, start) : rowsOf(train, names, start, o.batch));
-  const tailBatch = () => (rest ? rest.gather(order, steps * o.batch) : rowsOf(train, names, steps * o.batch, tailRows));
+  const plan: EpochPlan = {
+    model,
+    tail,
+    steps,
+    tailRows,
+    perEpoch,
+    batchAt: (start: number) => (full ? full.gather(order, start) : rowsOf(train, names, start, o.batch)),
+    tailBatch: () => (rest ? rest.gather(order, steps * o.batch) : rowsOf(train, names, steps * o.batch, tailRows)),
+  };
   for (let epoch = o.startEpoch + 1; epoch <= o.epochs; epoch++) {
     const t0 = performance.now();
     if (o.shuffle !== undefined) epochOrder(order, o.shuffle, epoch);
-    let lossSum = 0;
-    let done = 0;
-    // The rate of the step about to run, counted over the whole run, so a resumed run continues the curve.
-    const setLr = (s: number) => {
-      if (o.schedule) o.trainOptions.lr = scheduledLr(o.schedule.base, o.schedule.schedule, (epoch - 1) * perEpoch + s, perEpoch, o.epochs);
-    };
-    const record = async (m: TrainableModel, loss: number, rows: number) => {
-      if (!Number.isFinite(loss)) throw await nonFinite(m, epoch, done, loss);
-      lossSum += loss * rows;
-      done++;
-      events.onStep?.(epoch, done, perEpoch, loss);
-    };
-    if (model.enqueueTrainStep && model.readLosses) {
-      // Submit steps without waiting and read their losses back every READ_EVERY steps: the GPU never idles on a read.
-      for (let s = 0; s < steps; s++) {
-        setLr(s);
-        model.enqueueTrainStep(batchAt(s * o.batch), o.trainOptions);
-        if ((s + 1) % READ_EVERY === 0 || s === steps - 1) for (const loss of await model.readLosses()) await record(model, loss, o.batch);
-      }
-    } else {
-      for (let s = 0; s < steps; s++) {
-        setLr(s);
-        await record(model, await model.trainStep(batchAt(s * o.batch), o.trainOptions), o.batch);
-      }
-    }
-    if (tail) {
-      setLr(steps);
-      // The whole training state crosses over, not only the params: the tail's step must
-      // use the run's optimizer moments and step count, or a resumed run (whose tail
-      // model is new) would take other steps than an uninterrupted one.
-      await tail.loadCheckpoint(await model.saveCheckpoint());
-      await record(tail, await tail.trainStep(tailBatch(), o.trainOptions), tailRows);
-      await model.loadCheckpoint(await tail.saveCheckpoint());
-    }
+    const lossSum = await trainEpoch(plan, epoch, o, events);
     const params = await model.getParams();
     const bad = firstNonFinite(params);
     if (bad) throw new NonFiniteError(`${bad} became non-finite in epoch ${epoch}`, epoch, steps);
     const seconds = (performance.now() - t0) / 1000;
-    // Counted from epoch 0, not from a resumed epoch, so that a resumed run evaluates the epochs an uninterrupted one does.
-    const evaluateNow = epoch % o.evalEvery === 0 || epoch === o.epochs;
     const m: EpochMetrics = {
       epoch,
       loss: lossSum / train.rows,
@@ -210,23 +195,75 @@ export async function trainLoop(make: ModelFactory, train: Dataset, test: Datase
       seconds,
       ...(o.schedule ? { lr: o.trainOptions.lr! } : {}),
     };
-    if (evaluateNow) {
-      m.trainAccuracy = (await evaluate(make, params, train, o, 1000, evalModels)).accuracy;
-      if (o.validation) {
-        const v = await evaluate(make, params, o.validation, o, 1000, evalModels);
-        m.valAccuracy = v.accuracy;
-        m.valLoss = v.loss;
-      }
-      if (test) {
-        const t = await evaluate(make, params, test, o, 1000, evalModels);
-        m.testAccuracy = t.accuracy;
-        m.testLoss = t.loss;
-      }
-    }
+    // Counted from epoch 0, not from a resumed epoch, so that a resumed run evaluates the epochs an uninterrupted one does.
+    if (epoch % o.evalEvery === 0 || epoch === o.epochs) await addAccuracies(m, make, params, train, test, o, evalModels);
     history.push(m);
     if ((await events.onEpoch?.(m, model)) === "stop") break;
   }
   return history;
+}
+
+/** One epoch's steps, the tail's last; gives the sum of the losses weighted by their rows. */
+async function trainEpoch(plan: EpochPlan, epoch: number, o: LoopOptions, events: LoopEvents): Promise<number> {
+  const { model, tail, steps, tailRows, perEpoch, batchAt, tailBatch } = plan;
+  let lossSum = 0;
+  let done = 0;
+  // The rate of the step about to run, counted over the whole run, so a resumed run continues the curve.
+  const setLr = (s: number) => {
+    if (o.schedule) o.trainOptions.lr = scheduledLr(o.schedule.base, o.schedule.schedule, (epoch - 1) * perEpoch + s, perEpoch, o.epochs);
+  };
+  const record = async (m: TrainableModel, loss: number, rows: number) => {
+    if (!Number.isFinite(loss)) throw await nonFinite(m, epoch, done, loss);
+    lossSum += loss * rows;
+    done++;
+    events.onStep?.(epoch, done, perEpoch, loss);
+  };
+  if (model.enqueueTrainStep && model.readLosses) {
+    // Submit steps without waiting and read their losses back every READ_EVERY steps: the GPU never idles on a read.
+    for (let s = 0; s < steps; s++) {
+      setLr(s);
+      model.enqueueTrainStep(batchAt(s * o.batch), o.trainOptions);
+      if ((s + 1) % READ_EVERY === 0 || s === steps - 1) for (const loss of await model.readLosses()) await record(model, loss, o.batch);
+    }
+  } else {
+    for (let s = 0; s < steps; s++) {
+      setLr(s);
+      await record(model, await model.trainStep(batchAt(s * o.batch), o.trainOptions), o.batch);
+    }
+  }
+  if (tail) {
+    setLr(steps);
+    // The whole training state crosses over, not only the params: the tail's step must
+    // use the run's optimizer moments and step count, or a resumed run (whose tail
+    // model is new) would take other steps than an uninterrupted one.
+    await tail.loadCheckpoint(await model.saveCheckpoint());
+    await record(tail, await tail.trainStep(tailBatch(), o.trainOptions), tailRows);
+    await model.loadCheckpoint(await tail.saveCheckpoint());
+  }
+  return lossSum;
+}
+
+/** The epoch's accuracies (and losses) on the training, validation and test data, with the params it ended on. */
+async function addAccuracies(
+  m: EpochMetrics,
+  make: ModelFactory,
+  params: Record<string, Float32Array>,
+  train: Dataset,
+  test: Dataset | undefined,
+  o: LoopOptions,
+  evalModels: Map<number, TrainableModel>,
+): Promise<void> {
+  m.trainAccuracy = (await evaluate(make, params, train, o, 1000, evalModels)).accuracy;
+  if (o.validation) {
+    const v = await evaluate(make, params, o.validation, o, 1000, evalModels);
+    m.valAccuracy = v.accuracy;
+    m.valLoss = v.loss;
+  }
+  if (test) {
+    const t = await evaluate(make, params, test, o, 1000, evalModels);
+    m.testAccuracy = t.accuracy;
+    m.testLoss = t.loss;
+  }
 }
 
 async function nonFinite(model: TrainableModel, epoch: number, step: number, loss: number): Promise<NonFiniteError> {

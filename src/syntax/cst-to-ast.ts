@@ -194,63 +194,24 @@ class Builder {
           (t) => (t.image === "*" ? "*" : "/"),
         );
       case "unary":
-      case "exponent": {
-        const minus = tokens(cst, "Minus")[0];
-        const inner = nodes(cst, cst.name)[0];
-        if (minus && inner) {
-          const operand = this.expr(inner);
-          return { kind: "unary", op: "-", operand, span: joinSpans(this.span(minus), operand.span) };
-        }
-        return this.expr(node(cst, cst.name === "unary" ? "matmul" : "power"));
-      }
+      case "exponent":
+        return this.negation(cst);
       case "matmul":
         return this.leftAssoc(
           nodes(cst, "power").map((n) => this.expr(n)),
           tokens(cst, "At"),
           () => "@",
         );
-      case "power": {
-        const base = this.expr(node(cst, "postfix"));
-        const exp = nodes(cst, "exponent")[0];
-        if (!exp) return base;
-        const right = this.expr(exp);
-        return { kind: "binary", op: "^", left: base, right, opSpan: this.span(token(cst, "Caret")), span: joinSpans(base.span, right.span) };
-      }
-      case "postfix": {
-        let e = this.expr(node(cst, "primary"));
-        // `.T` and indices apply left to right, in the order they are written.
-        const ops: (IToken | CstNode)[] = [...tokens(cst, "Ident"), ...nodes(cst, "index")];
-        const start = (x: IToken | CstNode) => ("image" in x ? x.startOffset : token(x, "IndexOpen").startOffset);
-        for (const op of ops.sort((a, b) => start(a) - start(b))) {
-          if (!("image" in op)) {
-            e = this.index(e, op);
-            continue;
-          }
-          if (op.image !== "T") {
-            this.bag.error("NNC106", this.span(op), `unknown attribute \`.${op.image}\``, {
-              hint: "the only attribute is `.T` (transpose)",
-            });
-          }
-          e = { kind: "transpose", operand: e, span: joinSpans(e.span, this.span(op)) };
-        }
-        return e;
-      }
+      case "power":
+        return this.power(cst);
+      case "postfix":
+        return this.postfix(cst);
       case "primary":
         return this.primary(cst);
-      case "call": {
-        const callee = this.name(token(cst, "CallIdent"));
-        return {
-          kind: "call",
-          callee,
-          args: nodes(cst, "argument").map((a) => this.argument(a)),
-          span: joinSpans(callee.span, this.span(token(cst, "RParen"))),
-        };
-      }
-      case "group": {
-        const inner = this.expr(node(cst, "expression"));
-        // The span grows to include the parentheses, so carets cover what the user wrote.
-        return { ...inner, span: joinSpans(this.span(token(cst, "LParen")), this.span(token(cst, "RParen"))) } as Expr;
-      }
+      case "call":
+        return this.call(cst);
+      case "group":
+        return this.group(cst);
       case "list":
         return {
           kind: "list",
@@ -260,6 +221,65 @@ class Builder {
       default:
         throw new Error(`internal: unknown expression rule ${cst.name}`);
     }
+  }
+
+  /** `-x` (a `unary`, or an `exponent`, where `2 ^ -1` is allowed), or else the rule below it. */
+  negation(cst: CstNode): Expr {
+    const minus = tokens(cst, "Minus")[0];
+    const inner = nodes(cst, cst.name)[0];
+    if (minus && inner) {
+      const operand = this.expr(inner);
+      return { kind: "unary", op: "-", operand, span: joinSpans(this.span(minus), operand.span) };
+    }
+    return this.expr(node(cst, cst.name === "unary" ? "matmul" : "power"));
+  }
+
+  /** `a ^ b`: right-associative, the exponent being its own rule. */
+  power(cst: CstNode): Expr {
+    const base = this.expr(node(cst, "postfix"));
+    const exp = nodes(cst, "exponent")[0];
+    if (!exp) return base;
+    const right = this.expr(exp);
+    return { kind: "binary", op: "^", left: base, right, opSpan: this.span(token(cst, "Caret")), span: joinSpans(base.span, right.span) };
+  }
+
+  /** A primary followed by `.T` and indices. */
+  postfix(cst: CstNode): Expr {
+    let e = this.expr(node(cst, "primary"));
+    // `.T` and indices apply left to right, in the order they are written.
+    const ops: (IToken | CstNode)[] = [...tokens(cst, "Ident"), ...nodes(cst, "index")];
+    const start = (x: IToken | CstNode) => ("image" in x ? x.startOffset : token(x, "IndexOpen").startOffset);
+    for (const op of ops.sort((a, b) => start(a) - start(b))) {
+      if (!("image" in op)) {
+        e = this.index(e, op);
+        continue;
+      }
+      if (op.image !== "T") {
+        this.bag.error("NNC106", this.span(op), `unknown attribute \`.${op.image}\``, {
+          hint: "the only attribute is `.T` (transpose)",
+        });
+      }
+      e = { kind: "transpose", operand: e, span: joinSpans(e.span, this.span(op)) };
+    }
+    return e;
+  }
+
+  /** `f(args)`: spans from the name to the closing parenthesis. */
+  call(cst: CstNode): Expr {
+    const callee = this.name(token(cst, "CallIdent"));
+    return {
+      kind: "call",
+      callee,
+      args: nodes(cst, "argument").map((a) => this.argument(a)),
+      span: joinSpans(callee.span, this.span(token(cst, "RParen"))),
+    };
+  }
+
+  /** `(e)`: the inner expression itself. */
+  group(cst: CstNode): Expr {
+    const inner = this.expr(node(cst, "expression"));
+    // The span grows to include the parentheses, so carets cover what the user wrote.
+    return { ...inner, span: joinSpans(this.span(token(cst, "LParen")), this.span(token(cst, "RParen"))) } as Expr;
   }
 
   /** `x[…]`: one item per entry; each item's span covers what was written for it. */

@@ -313,12 +313,8 @@ export class ExprBuilder {
         }
         const out: number[] = [];
         for (const item of e.items) {
-          const v = evalConst(item, this.consts, this.bag, what);
+          const v = this.listedInteger(item, what);
           if (v === undefined) return undefined;
-          if (!Number.isInteger(v)) {
-            this.bag.error("NNC214", item.span, `${what} must hold whole numbers, got ${v}`);
-            return undefined;
-          }
           out.push(v);
         }
         return out;
@@ -334,12 +330,8 @@ export class ExprBuilder {
     }
     const out: number[] = [];
     for (const item of e.items) {
-      const v = evalConst(item, this.consts, this.bag, what);
+      const v = this.listedInteger(item, what);
       if (v === undefined) return undefined;
-      if (!Number.isInteger(v)) {
-        this.bag.error("NNC214", item.span, `${what} must hold whole numbers, got ${v}`);
-        return undefined;
-      }
       if (out.includes(v)) {
         this.bag.error("NNC227", item.span, `axis ${v} is listed twice in ${what}`);
         return undefined;
@@ -347,6 +339,17 @@ export class ExprBuilder {
       out.push(v);
     }
     return out;
+  }
+
+  /** One item of a list of whole numbers (`ints` attributes, `axis` lists); undefined (reported) where it is not one. */
+  private listedInteger(item: Expr, what: string): number | undefined {
+    const v = evalConst(item, this.consts, this.bag, what);
+    if (v === undefined) return undefined;
+    if (!Number.isInteger(v)) {
+      this.bag.error("NNC214", item.span, `${what} must hold whole numbers, got ${v}`);
+      return undefined;
+    }
+    return v;
   }
 
   private dims(e: Expr, what: string): ReshapeDim[] | undefined {

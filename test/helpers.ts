@@ -37,6 +37,16 @@ export function spanText(d: Diagnostic): string {
   return d.span.file.text.slice(d.span.start, d.span.end);
 }
 
+/** The largest difference between two arrays, relative to the largest expected magnitude (Infinity for a NaN or a length mismatch). */
+export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let scale = 1e-6;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  if (actual.length !== expected.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
+  return Number.isNaN(worst) ? Infinity : worst;
+}
+
 /** mulberry32: a small seeded generator for test data, the same numbers on every run. */
 export function seededRandom(seed: number): () => number {
   let s = seed >>> 0;

@@ -18,7 +18,7 @@ import { bindDims, interpret } from "../src/interp/interpret.ts";
 import { optimizerStep } from "../src/interp/optim.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
-import { codes, frontEnd, namedShapes, only, rendered, spanText } from "./helpers.ts";
+import { codes, frontEnd, namedShapes, only, relError, rendered, spanText } from "./helpers.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
 // Nested layers (block → attn, mlp → dense), sizes passed down, a repeat, and
@@ -307,15 +307,6 @@ async function load<T>(name: string, code: string): Promise<T> {
 }
 
 const rounded = (t: Tensor): Tensor => tensor(t.shape, Float64Array.from(t.data, Math.fround));
-
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let scale = 1e-6;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  if (actual.length !== expected.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
-  return Number.isNaN(worst) ? Infinity : worst;
-}
 
 /** One Adam step in float64 from the same params and batch: the reference both backends must match. */
 function referenceStep(g: GradGraph, dimsGiven: Record<string, number>, seed: number) {

@@ -17,7 +17,7 @@ import { initParams } from "../src/interp/init.ts";
 import { bindDims, interpret } from "../src/interp/interpret.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
-import { codes, frontEnd, namedShapes, rendered } from "./helpers.ts";
+import { codes, frontEnd, namedShapes, relError, rendered } from "./helpers.ts";
 import { IDS, STRUCTURE as MODEL } from "./structure-models.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
@@ -35,15 +35,6 @@ interface GpuModel {
   forward(i: Data): Promise<Data>;
   gradients(b: Data): Promise<Record<string, Float32Array>>;
   destroy(): void;
-}
-
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let scale = 1e-6;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  if (actual.length !== expected.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
-  return Number.isNaN(worst) ? Infinity : worst;
 }
 
 async function load<T>(name: string, code: string): Promise<T> {

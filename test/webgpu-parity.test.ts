@@ -21,7 +21,7 @@ import { optimizerStep } from "../src/interp/optim.ts";
 import { applyStatUpdates, statUpdateRoots } from "../src/interp/running-stats.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
-import { rendered } from "./helpers.ts";
+import { relError, rendered } from "./helpers.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 import { WIDE } from "./webgpu-models.ts";
 
@@ -57,15 +57,6 @@ interface CpuModule {
     trainStep(b: Data): number;
     params: Record<string, Float32Array>;
   };
-}
-
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let scale = 1e-6;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  if (actual.length !== expected.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
-  return Number.isNaN(worst) ? Infinity : worst;
 }
 
 function testDims(g: GradGraph): Record<string, number> {

@@ -23,10 +23,8 @@ export const sparseOps = {
     attrs: {},
     // d sparse_ce(z, y) = g(softmax(z) − one_hot(y, C))/rows; integer labels get no gradient
     vjp: ({ g, args: [z, y], b }) => {
-      const s = b.shape(z!);
-      const width = s[s.length - 1]!;
-      if (typeof width !== "number") return ["unsupported", null];
-      const diff = b.sub(b.op("softmax", [z!], { axis: -1 }), b.op("one_hot", [y!], { n: width }));
+      // one_hot_to: the class count may be a dim (`vocab`), not a number
+      const diff = b.sub(b.op("softmax", [z!], { axis: -1 }), b.op("one_hot_to", [y!], { shape: b.shape(z!) }));
       return [b.mul(b.div(g, rows(b, z!)), diff), null];
     },
     cpu: {

@@ -18,6 +18,7 @@ import { VERSION } from "./version.ts";
 import { addTrainCommands } from "./cli-train.ts";
 import { CodedError, fsReason, isFsError, shownPath, writeOutputFile } from "./cli-files.ts";
 import { addExportCommand } from "./export/cli.ts";
+import { addSampleCommand } from "./cli-sample.ts";
 
 export function makeProgram(): Command {
   const program = new Command("nnc")
@@ -33,6 +34,7 @@ export function makeProgram(): Command {
   addGradcheckCommand(program);
   addTrainCommands(program);
   addExportCommand(program);
+  addSampleCommand(program);
   addPlaygroundCommand(program);
   return program;
 }

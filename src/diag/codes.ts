@@ -72,12 +72,12 @@ export const DIAG_CODES = {
   NNC511: "the per-user module cache directory is not private (another owner, a symbolic link, or open to other users)",
   NNC512: "`nnc train --resume`: the model, seed, data or batch differ from the run the checkpoint belongs to (the message says which)",
   NNC513: "weights do not fit the model (`nnc train --init-from`, `model.loadParams`): a param missing from the file, a tensor the model has no param for, or a shape that differs; lists every one",
+  NNC520: "the model does not fit in memory at these sizes (names the memory it would need)",
   NNC545: "`nnc sample`: the checkpoint cannot be read or does not fit the module beside it",
   NNC546: "`nnc sample`: the vocabulary (vocab.json) beside the checkpoint is missing or corrupt",
   NNC547: "`nnc sample`: no CPU module (model.ts) beside the checkpoint, or it cannot be loaded",
   NNC548: "`nnc sample`: the model is not a language model (an int[batch, block] input and [batch, block, vocab] scores out)",
   NNC549: "`nnc sample`: a prompt character outside the vocabulary, or a bad --tokens or --temperature",
-  NNC520: "the model does not fit in memory at these sizes (names the memory it would need)",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

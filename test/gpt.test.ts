@@ -59,8 +59,8 @@ describe("the fortunes corpus", () => {
   it("cuts windows of block ids, the labels one character later", () => {
     const w = charWindows(Int32Array.from([5, 6, 7, 8, 9, 10, 11]), 3, "t");
     expect(w.features.dims).toEqual([2, 3]);
-    expect([...w.features.data]).toEqual([5, 6, 7, 8, 9, 10]);
-    expect([...w.labels!.data]).toEqual([6, 7, 8, 9, 10, 11]);
+    expect(Array.from(w.features.data)).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(Array.from(w.labels!.data)).toEqual([6, 7, 8, 9, 10, 11]);
     expect(caught(() => charWindows(Int32Array.from([1, 2]), 3, "t"), DataError).code).toBe("NNC504");
   });
 

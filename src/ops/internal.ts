@@ -95,7 +95,8 @@ export const internalOps = {
     wgsl: {
       kernel: ({ args: [ids], out }) => {
         const n = out.shape[out.shape.length - 1];
-        return { mode: "threads", count: out.size, body: [`${out.ref}[i] = select(0.0, 1.0, ${ids!.ref}[i / ${n}u] == i32(i % ${n}u));`] };
+        // n may be a dim's name in WGSL (dim_vocab), not a literal: no `u` suffix
+        return { mode: "threads", count: out.size, body: [`let n: u32 = u32(${n});`, `${out.ref}[i] = select(0.0, 1.0, ${ids!.ref}[i / n] == i32(i % n));`] };
       },
     },
     shape: (_args, { shape }) => shape,

@@ -52,7 +52,7 @@ function positiveNumber(name: string) {
 
 function addDataOptions(cmd: Command): Command {
   return cmd
-    .option("--data <name|path>", "`mnist` (bundled), `fashion-mnist`, `spam-assassin`, a directory of IDX or CIFAR-10 files, a .csv, .npy, .bin, .tsv or .txt (default: the table data/MODEL.csv beside the model, else mnist)")
+    .option("--data <name|path>", "`mnist` (bundled), `fashion-mnist`, `spam-assassin`, `fortunes` (characters, for a language model), a directory of IDX or CIFAR-10 files, a .csv, .npy, .bin, .tsv or .txt (default: the table data/MODEL.csv beside the model, else mnist)")
     .option("--labels <file.npy>", "with --data FILE.npy: the labels, one per row")
     .option("--test-data <file>", "with --data FILE.csv or .npy: a test set of the same kind")
     .option("--test-labels <file.npy>", "with --test-data FILE.npy: its labels")

@@ -20,6 +20,7 @@ import { addSummaryCommand } from "./cli-summary.ts";
 import { CodedError, fsReason, isFsError, shownPath, writeOutputFile } from "./cli-files.ts";
 import { addExportCommand } from "./export/cli.ts";
 import { addSimilarCommand } from "./cli-similar.ts";
+import { addSampleCommand } from "./cli-sample.ts";
 
 export function makeProgram(): Command {
   const program = new Command("nnc")
@@ -37,6 +38,7 @@ export function makeProgram(): Command {
   addSummaryCommand(program);
   addExportCommand(program);
   addSimilarCommand(program);
+  addSampleCommand(program);
   addPlaygroundCommand(program);
   return program;
 }

@@ -8,4 +8,5 @@ export { fitToModel, type DataSpec, type Dataset, type FitOptions, type RawArray
 export { loadDataset, type LoadedData, type LoadOptions } from "./load.ts";
 export { parseCifar, CIFAR_RECORD } from "./cifar.ts";
 export { defaultDataSource, fashionMnistDirectory, mnistDirectory, normalizesByDefault, spamAssassin, splitCorpus, FASHION_MNIST_DIR } from "./sources.ts";
+export { charVocabulary, charWindows, encodeChars, fortunesCorpus, loadCharCorpus, FORTUNES_DIR, type CharCorpus } from "./chars.ts";
 export { buildVocabulary, encodeCorpus, parseTextFile, parseVocabulary, tokenize, vocabularyJson, PAD, UNK, VOCABULARY_FILE, type TextCorpus } from "./text.ts";

@@ -1,6 +1,7 @@
 // Finding and reading a data set, then fitting it to the model (dataset.ts).
 // Sources:
 //   "mnist", "fashion-mnist", "spam-assassin"   named data sets (sources.ts)
+//   "fortunes"       Debian's fortunes, as character windows for a language model (chars.ts)
 //   a directory      IDX files named as MNIST and Fashion-MNIST ship them:
 //                    train-images-idx3-ubyte, train-labels-idx1-ubyte, and optionally
 //                    t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte ("." for the
@@ -18,6 +19,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, isAbsolute, join, relative } from "node:path";
+import { fortunesCorpus, loadCharCorpus } from "./chars.ts";
 import { CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, concatRaw, parseCifar } from "./cifar.ts";
 import { parseCsv } from "./csv.ts";
 import { fitToModel, type DataSpec, type Dataset, type FitOptions, type RawArray, type RawData } from "./dataset.ts";
@@ -223,7 +225,7 @@ function loadFile(path: string, source: string, specs: readonly DataSpec[], dims
     return loadText(readText(path, ext === ".tsv"), test, specs, dims, options);
   }
   throw new DataError("NNC502",
-    `${source}: unrecognised data source; expected mnist, fashion-mnist, spam-assassin, a directory of IDX or CIFAR-10 files, ` +
+    `${source}: unrecognised data source; expected mnist, fashion-mnist, spam-assassin, fortunes, a directory of IDX or CIFAR-10 files, ` +
     `or a .csv, .npy, .bin (CIFAR-10), .tsv or .txt (text) file`, source);
 }
 
@@ -246,6 +248,17 @@ export function loadDataset(
     reject(csvOnly, "labelColumn/header/delimiter", "they apply to CSV files", source);
     const { train, test } = splitCorpus(spamAssassin());
     return loadText(train, test, specs, dims, options);
+  }
+  if (source === "fortunes") {
+    reject(options.test ?? options.labels ?? options.testLabels, "test/labels", "every tenth fortune is the validation set, and the labels are the next characters", source);
+    reject(csvOnly, "labelColumn/header/delimiter", "they apply to CSV files", source);
+    reject(options.normalize, "normalize", "text becomes character ids, not pixels", source);
+    const saved = options.vocabularyFile;
+    if (saved !== undefined && !existsSync(saved)) {
+      throw new DataError("NNC501", `${display(saved)}: no vocabulary beside the checkpoint; the model's ids are those nnc train saved there`, saved);
+    }
+    const vocabulary = saved === undefined ? undefined : parseVocabulary(new TextDecoder("utf-8").decode(readBytes(saved)), display(saved));
+    return loadCharCorpus(fortunesCorpus(), specs, dims, { limit: options.limit, labelsOptional: options.labelsOptional, ...(vocabulary ? { vocabulary } : {}) });
   }
   const path = source === "mnist" ? mnistDirectory() : source === "fashion-mnist" ? fashionMnistDirectory() : source;
   let names: string[] | undefined;

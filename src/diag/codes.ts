@@ -88,6 +88,11 @@ export const DIAG_CODES = {
   NNC542: "`nnc similar`: the checkpoint has no such param (`--param`), or none with a row per word of the vocabulary (lists its params)",
   NNC543: "`nnc similar --param`: the param is not an embedding [vocab, d] (not 2-D, or fewer rows than the vocabulary has words)",
   NNC544: "`nnc similar`: several params could be the embedding; `--param` chooses one",
+  NNC545: "`nnc sample`: the checkpoint cannot be read or does not fit the module beside it",
+  NNC546: "`nnc sample`: the vocabulary (vocab.json) beside the checkpoint is missing or corrupt",
+  NNC547: "`nnc sample`: no CPU module (model.ts) beside the checkpoint, or it cannot be loaded",
+  NNC548: "`nnc sample`: the model is not a language model (an int[batch, block] input and [batch, block, vocab] scores out)",
+  NNC549: "`nnc sample`: a prompt character outside the vocabulary, or a bad --tokens or --temperature",
 } as const;
 
 export type DiagCode = keyof typeof DIAG_CODES;

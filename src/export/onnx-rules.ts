@@ -84,6 +84,8 @@ const mathRules: Rules<MathOp> & Partial<Rules<ScalarOpName>> = {
   flatten: ({ b, args, shape, out }) => b.op("Reshape", [args[0]!, b.shapeOf(shape)], {}, out),
   // ONNX Runtime's OneHot takes int64 indices, not nnc's int32 ids.
   one_hot: ({ b, args, attrs, out }) => b.op("OneHot", [b.op("Cast", [args[0]!], { to: { i: 7 } }), b.ints([attrs.n]), b.floats([0, 1], [2])], { axis: { i: -1 } }, out),
+  // OneHot's depth: the last axis of the shape, a 1-element int64 tensor either way.
+  one_hot_to: ({ b, args, attrs, out }) => b.op("OneHot", [b.op("Cast", [args[0]!], { to: { i: 7 } }), b.shapeOf(attrs.shape.slice(-1)), b.floats([0, 1], [2])], { axis: { i: -1 } }, out),
   softmax: ({ b, args, attrs, out }) => b.op("Softmax", [args[0]!], { axis: { i: attrs.axis } }, out),
   log_softmax: ({ b, args, attrs, out }) => b.op("LogSoftmax", [args[0]!], { axis: { i: attrs.axis } }, out),
   sum: reduce("ReduceSum"),

@@ -4,7 +4,7 @@
 import type { Kernel } from "./kernels.ts";
 import { axisView, broadcastIndex, broadcastShapes, checkIndex, formatDims, normAxis, size, tensor, type Tensor } from "./tensor.ts";
 
-type ShapeName = "matmul" | "transpose" | "reshape" | "flatten" | "one_hot" | "sum_to" | "broadcast_to";
+type ShapeName = "matmul" | "transpose" | "reshape" | "flatten" | "one_hot" | "one_hot_to" | "sum_to" | "broadcast_to";
 type AxisName = "softmax" | "log_softmax" | "sum" | "mean" | "max" | "argmax";
 
 /** numpy matmul: a vector on the left is a row, on the right a column (the added axis is dropped again); batch axes broadcast. */
@@ -118,6 +118,12 @@ export const shapeKernels: { readonly [K in ShapeName | AxisName]: Kernel<K> } =
     const out = new Float64Array(ids!.data.length * n);
     for (let i = 0; i < ids!.data.length; i++) out[i * n + checkIndex(ids!.data[i]!, n, "one_hot", "classes")] = 1;
     return { shape: [...ids!.shape, n], data: out };
+  },
+  one_hot_to: ([ids], _attrs, ctx) => {
+    const n = ctx.outShape[ctx.outShape.length - 1]!;
+    const out = new Float64Array(ids!.data.length * n);
+    for (let i = 0; i < ids!.data.length; i++) out[i * n + checkIndex(ids!.data[i]!, n, "one_hot", "classes")] = 1;
+    return { shape: [...ctx.outShape], data: out };
   },
   softmax: ([x], { axis }) => softmaxAlong(x!, axis, false),
   log_softmax: ([x], { axis }) => softmaxAlong(x!, axis, true),

@@ -80,6 +80,28 @@ export const internalOps = {
     shape: ([x], { shape }, ctx) => (broadcast(x!, { shape, dtype: "f32", span: ctx.span }, ctx) ? shape : undefined),
     doc: "repeats x up to `shape` by broadcasting",
   }),
+  // one_hot for a class count known only as a dim (`vocab`): the gradient of
+  // sparse_cross_entropy needs one_hot(y, C) where C is the logits' last axis,
+  // and one_hot's n is a number written in the source.
+  one_hot_to: defineOp({
+    name: "one_hot_to",
+    kind: "shape",
+    tensors: ["ids"],
+    argTypes: ["i32"],
+    attrs: { shape: { kind: "dims" } },
+    vjp: "nograd", // integer ids have no gradient
+    cpu: { kernel: ({ args: [ids], out }) => [`oneHot(${ids!.arr}, ${ids!.off}, ${ids!.size}, ${out.shape[out.shape.length - 1]}, ${out.arr}, ${out.off});`] },
+    // An id outside [0, n) gives a row of zeros here (the CPU module throws).
+    wgsl: {
+      kernel: ({ args: [ids], out }) => {
+        const n = out.shape[out.shape.length - 1];
+        // n may be a dim's name in WGSL (dim_vocab), not a literal: no `u` suffix
+        return { mode: "threads", count: out.size, body: [`let n: u32 = u32(${n});`, `${out.ref}[i] = select(0.0, 1.0, ${ids!.ref}[i / n] == i32(i % n));`] };
+      },
+    },
+    shape: (_args, { shape }) => shape,
+    doc: "integer ids → one-hot rows as wide as the last axis of `shape`",
+  }),
   eq: defineOp({
     name: "eq",
     kind: "binary",

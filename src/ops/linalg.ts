@@ -81,6 +81,17 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
       batch.push(ctx.resolve(da));
     }
   }
+  // The compiled backends run a batch of products as one strided gemm: that
+  // needs both operands to have the same batch axes, or one to have none (it
+  // is then shared by every product). Refused here rather than computed
+  // wrongly there, so every backend and the interpreter agree on the language.
+  const sameBatch = ba.length === bb.length && ba.every((d, i) => ctx.resolve(d) === ctx.resolve(bb[i]!));
+  if (ba.length > 0 && bb.length > 0 && !sameBatch) {
+    ctx.error("NNC202", `the matrix product of ${formatShape(sa)} and ${formatShape(sb)} would broadcast their batch axes, which nnc does not do`, {
+      hint: "give both operands the same batch axes (reshape, or a product per batch entry), or let one of them be a plain matrix shared by every product",
+    });
+    return undefined;
+  }
   const out: IDim[] = [...batch];
   if (sa.length >= 2) out.push(left[left.length - 2]!);
   if (sb.length >= 2) out.push(right[right.length - 1]!);

@@ -23,10 +23,11 @@ export const sparseOps = {
     attrs: {},
     // d sparse_ce(z, y) = g(softmax(z) − one_hot(y, C))/rows; integer labels get no gradient
     vjp: ({ g, args: [z, y], b }) => {
+      // one_hot_to where the class count is a dim (`vocab`), not a number one_hot can take
       const s = b.shape(z!);
       const width = s[s.length - 1]!;
-      if (typeof width !== "number") return ["unsupported", null];
-      const diff = b.sub(b.op("softmax", [z!], { axis: -1 }), b.op("one_hot", [y!], { n: width }));
+      const p = b.op("softmax", [z!], { axis: -1 });
+      const diff = b.sub(p, typeof width === "number" ? b.op("one_hot", [y!], { n: width }) : b.op("one_hot_to", [y!], { shape: s }));
       return [b.mul(b.div(g, rows(b, z!)), diff), null];
     },
     cpu: {

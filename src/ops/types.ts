@@ -95,6 +95,8 @@ export interface OpAttrs {
   sum_to: { readonly shape: Shape };
   /** Repeats x up to `shape` by numpy broadcasting. */
   broadcast_to: { readonly shape: Shape };
+  /** one_hot whose class count is the last axis of `shape`, a size that may be a dim (sparse_cross_entropy's gradient over a `vocab`). */
+  one_hot_to: { readonly shape: Shape };
   /** 1.0 where a == b, else 0.0 (masks for max). */
   eq: {};
   /** The scaled keep-mask dropout(x, p) multiplied x by: 0 or 1/(1−p); all ones outside training. */

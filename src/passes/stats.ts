@@ -34,6 +34,7 @@ const COSTS: { readonly [K in Exclude<OpName, ScalarOpName>]: Cost } = {
   reshape: free,
   flatten: free,
   one_hot: perOut(1),
+  one_hot_to: perOut(1),
   softmax: perIn(7),
   log_softmax: perIn(7),
   sum: perIn(1),

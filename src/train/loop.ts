@@ -93,13 +93,18 @@ export function predictedClass(a: ArrayLike<number>, at: number, width: number):
   return best;
 }
 
-/** Share of rows whose predicted class is the target's: an integer target holds the class ids themselves, one per row. */
+/**
+ * Rows whose predicted class is the target's: an integer target holds the class
+ * ids themselves, one per row, or one per position (a language model's next
+ * tokens, int[batch, block]: each row then counts the share of its positions).
+ */
 function hits(pred: ArrayLike<number>, target: ArrayLike<number>, rows: number): number {
-  const width = pred.length / rows;
   const ids = target instanceof Int32Array;
+  const count = ids ? target.length : rows;
+  const width = pred.length / count;
   let n = 0;
-  for (let r = 0; r < rows; r++) n += predictedClass(pred, r * width, width) === (ids ? target[r]! : predictedClass(target, r * width, width)) ? 1 : 0;
-  return n;
+  for (let r = 0; r < count; r++) n += predictedClass(pred, r * width, width) === (ids ? target[r]! : predictedClass(target, r * width, width)) ? 1 : 0;
+  return (n * rows) / count;
 }
 
 /** Loss and accuracy over a whole dataset in inference mode, in batches of at most `size` rows. */

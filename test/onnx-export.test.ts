@@ -29,14 +29,15 @@ const OUT = join(import.meta.dirname, ".generated");
 const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".nn")).sort();
 const TOLERANCE = 1e-5;
 /**
- * Params after training steps, where a looser bound is explained: mnist_resnet
- * trains with Adam, whose first steps move each weight by about lr times the
- * sign of its gradient; a conv kernel under batch normalisation has gradients
- * that are sums cancelling to ~1e-8, where float32 rounding in a different
- * summation order (ONNX Runtime's against the module's) changes g/(√v + eps)
- * by a percent: about 3e-5 of the kernel's largest weight, measured.
+ * Params after training steps, where a looser bound is explained: these two
+ * train with Adam, whose first steps move each weight by about lr times the
+ * sign of its gradient. Where a gradient is a sum that cancels to ~1e-8 (conv
+ * kernels under batch normalisation; attention values under layer
+ * normalisation), float32 rounding in another summation order (ONNX Runtime's
+ * against the module's) changes g/(√v + eps) by a percent: about 3e-5 of the
+ * largest weight, measured (mnist_resnet 2.9e-5, gpt 2.5e-5).
  */
-const STEP_TOLERANCE: Readonly<Record<string, number>> = { "mnist_resnet.nn": 1e-4 };
+const STEP_TOLERANCE: Readonly<Record<string, number>> = { "mnist_resnet.nn": 1e-4, "gpt.nn": 1e-4 };
 const SEED = 7;
 
 type Arr = Float32Array | Int32Array;

@@ -60,8 +60,12 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * Examples too slow for ten float64 checks at their own widths: a 28×28
- * residual convnet needs hundreds of interpreted forward passes per check.
+ * Examples too slow for ten float64 checks (or SwiftShader's WebGPU) at their
+ * own widths: a 28×28 residual convnet needs hundreds of interpreted forward
+ * passes per check, the GPT sixteen attention heads of 64 × 64 scores.
  * Narrower layers take the same derivation (the widths are `dim`s).
  */
-export const NARROW: Record<string, Record<string, number>> = { "mnist_resnet.nn": { width1: 2, width2: 2 } };
+export const NARROW: Record<string, Record<string, number>> = {
+  "mnist_resnet.nn": { width1: 2, width2: 2 },
+  "gpt.nn": { block: 4, vocab: 6, width: 8, head: 4, hidden: 8 },
+};

@@ -97,6 +97,10 @@ export async function sampleText(checkpoint: string, o: SampleOptions): Promise<
     throw new CodedError("NNC547", `${shownPath(join(dir, OUT_FILES.module))} is a WebGPU module; nnc sample runs the CPU module`, "train with --target cpu (the default) to sample");
   }
   const model = created;
+  // The text goes into the model's one integer input of [batch, block] ids, whatever its name.
+  const inputs = (mod.spec as { inputs?: readonly { name: string; shape: readonly (string | number)[]; dtype: string }[] }).inputs ?? [];
+  const idsInput = inputs.length === 1 && inputs[0]!.dtype === "i32" && inputs[0]!.shape.length === 2 ? inputs[0]!.name : undefined;
+  if (idsInput === undefined) throw new CodedError("NNC548", `${shownPath(checkpoint)}: the model's input is not one int[batch, block] of token ids`, "see examples/gpt.nn");
   try {
     await model.loadCheckpoint(bytes);
   } catch (e) {
@@ -120,7 +124,7 @@ export async function sampleText(checkpoint: string, o: SampleOptions): Promise<
     const seen = context.slice(-block);
     window.fill(0);
     window.set(seen);
-    const outputs = await model.forward({ tokens: window });
+    const outputs = await model.forward({ [idsInput]: window });
     const scores = Object.values(outputs)[0];
     const width = scores ? scores.length / block : 0;
     if (!scores || !Number.isInteger(width) || width !== vocabulary.length && width < vocabulary.length) {

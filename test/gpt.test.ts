@@ -1,6 +1,7 @@
 // Example 2 of issue 12, a small GPT: its gradients on a tiny config, the
 // character corpus loader (fortunes: split, vocabulary, windows, bad files)
 // and `nnc sample`'s token choice and errors.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,5 +117,34 @@ describe("nnc sample", () => {
     writeFileSync(join(run, "checkpoint.nnck"), "not a checkpoint");
     const o = { tokens: 5, temperature: 0, seed: 1, prompt: "" };
     await expect(sampleText(join(run, "checkpoint.nnck"), o)).rejects.toSatisfy((e) => e instanceof CodedError && e.code === "NNC545");
+  });
+});
+
+describe("nnc sample on a trained run", () => {
+  const BIN = join(ROOT, "bin", "nnc.js");
+  const run = join(dir, "trained");
+  const o = { tokens: 12, temperature: 0.8, seed: 3, prompt: "The " };
+  it("trains a tiny GPT on fortunes with nnc train", { timeout: 240_000 }, () => {
+    const r = spawnSync(process.execPath, [BIN, "train", "examples/gpt.nn", "--data", "fortunes", "--dim", "block=8", "--dim", "width=8", "--dim", "head=4", "--dim", "hidden=8", "--limit", "24", "--epochs", "1", "--out", run], { encoding: "utf8", cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+    expect(r.stderr + r.stdout).toContain("wrote");
+    expect(r.status).toBe(0);
+  });
+  it("writes the prompt and then the asked number of characters, the same for the same seed", async () => {
+    const a = await sampleText(join(run, "checkpoint.nnck"), o);
+    expect(a.startsWith("The ")).toBe(true);
+    expect([...a].length).toBe(4 + 12);
+    expect(await sampleText(join(run, "checkpoint.nnck"), o)).toBe(a);
+  });
+  it("takes the likeliest character at temperature 0, whatever the seed", async () => {
+    const cold = { ...o, temperature: 0 };
+    expect(await sampleText(join(run, "checkpoint.nnck"), { ...cold, seed: 1 })).toBe(await sampleText(join(run, "checkpoint.nnck"), { ...cold, seed: 2 }));
+  });
+  it("refuses a prompt character outside the vocabulary (NNC549)", async () => {
+    await expect(sampleText(join(run, "checkpoint.nnck"), { ...o, prompt: "\u{1F600}" })).rejects.toSatisfy((e) => e instanceof CodedError && e.code === "NNC549");
+  });
+  it("has --help", () => {
+    const r = spawnSync(process.execPath, [BIN, "sample", "--help"], { encoding: "utf8", cwd: ROOT });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("--temperature");
   });
 });

@@ -4,7 +4,7 @@ import * as S from "./scalar/expr.ts";
 import { coords } from "./wgsl-util.ts";
 import { convOutSize, convPadBefore } from "../backend/cpu/runtime/conv.ts";
 import { poolOutSize } from "../backend/cpu/runtime/nn.ts";
-import { defineOp, type CpuValue, type WgslValue } from "./types.ts";
+import { defineOp, type ArgInfo, type CpuValue, type IShape, type ShapeCtx, type WgslValue } from "./types.ts";
 
 /** The size arguments of the runtime's convolutions: b, h, w, c, kh, kw, f, stride, same. */
 export function conv(x: CpuValue, k: CpuValue, attrs: { stride: number; padding: "valid" | "same" }): string {
@@ -33,6 +33,23 @@ export function wgslConvSizes(x: WgslValue, k: WgslValue, attrs: { stride: numbe
 
 /** The scaled keep-mask of a dropout in training: 1/(1−p) where the element is kept, else 0. */
 export const dropoutMask = (p: number, stream: number): S.Scalar => S.select(S.keep(p, stream), 1 / (1 - p), 0);
+
+/** The shape of a pooling op over non-overlapping size × size windows of `[b, H, W, C]`, or its diagnostic. */
+export function poolShape(op: string, x: ArgInfo, size: number, ctx: ShapeCtx): IShape | undefined {
+  if (!requireRank(x, 4, ctx, op, "[batch, height, width, channels]")) return undefined;
+  if (size < 1) {
+    ctx.error("NNC214", `pool size must be at least 1, got ${size}`);
+    return undefined;
+  }
+  const h = concrete(x.shape[1]!, ctx, `${op}'s input height`);
+  const w = concrete(x.shape[2]!, ctx, `${op}'s input width`);
+  if (h === undefined || w === undefined) return undefined;
+  if (size > h || size > w) {
+    ctx.error("NNC216", `${op}: window ${size}×${size} is larger than the ${h}×${w} input`);
+    return undefined;
+  }
+  return [x.shape[0]!, poolOutSize(h, size), poolOutSize(w, size), x.shape[3]!];
+}
 
 export const layerOps = {
   dropout: defineOp({
@@ -144,21 +161,7 @@ export const layerOps = {
     },
     // d maxpool(x) = g routed to each window's maximum
     vjp: ({ g, args: [x], attrs, b }) => [b.op("maxpool2d_grad", [x!, g], { size: attrs.size })],
-    shape: ([x], { size }, ctx) => {
-      if (!requireRank(x!, 4, ctx, "maxpool2d", "[batch, height, width, channels]")) return undefined;
-      if (size < 1) {
-        ctx.error("NNC214", `pool size must be at least 1, got ${size}`);
-        return undefined;
-      }
-      const h = concrete(x!.shape[1]!, ctx, "maxpool2d's input height");
-      const w = concrete(x!.shape[2]!, ctx, "maxpool2d's input width");
-      if (h === undefined || w === undefined) return undefined;
-      if (size > h || size > w) {
-        ctx.error("NNC216", `maxpool2d: window ${size}×${size} is larger than the ${h}×${w} input`);
-        return undefined;
-      }
-      return [x!.shape[0]!, poolOutSize(h, size), poolOutSize(w, size), x!.shape[3]!];
-    },
+    shape: ([x], { size }, ctx) => poolShape("maxpool2d", x!, size, ctx),
     doc: "max pooling over non-overlapping size × size windows: `[b, H, W, C]` → `[b, ⌊H/size⌋, ⌊W/size⌋, C]`",
   }),
   embed: defineOp({

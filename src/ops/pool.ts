@@ -2,8 +2,8 @@
 // image (global_avgpool, [b, H, W, C] → [b, C]). Both are one runtime kernel
 // over ph × pw windows; global pooling is the window H × W, whose output
 // [b, 1, 1, C] has the memory of [b, C].
-import { poolOutSize } from "../backend/cpu/runtime/nn.ts";
-import { concrete, requireRank } from "./shape-rules.ts";
+import { poolShape } from "./layers.ts";
+import { requireRank } from "./shape-rules.ts";
 import { coords } from "./wgsl-util.ts";
 import { defineOp } from "./types.ts";
 
@@ -33,21 +33,7 @@ export const poolOps = {
     wgsl: { kernel: ({ args: [x], out, attrs }) => wgslAvgpool(x!.ref, out.ref, x!.shape, out.size, attrs.size) },
     // d avgpool(x) = g / size² spread over each window
     vjp: ({ g, args: [x], attrs, b }) => [b.op("avgpool2d_grad", [g], { size: attrs.size, inputShape: b.shape(x!) })],
-    shape: ([x], { size }, ctx) => {
-      if (!requireRank(x!, 4, ctx, "avgpool2d", "[batch, height, width, channels]")) return undefined;
-      if (size < 1) {
-        ctx.error("NNC214", `pool size must be at least 1, got ${size}`);
-        return undefined;
-      }
-      const h = concrete(x!.shape[1]!, ctx, "avgpool2d's input height");
-      const w = concrete(x!.shape[2]!, ctx, "avgpool2d's input width");
-      if (h === undefined || w === undefined) return undefined;
-      if (size > h || size > w) {
-        ctx.error("NNC216", `avgpool2d: window ${size}×${size} is larger than the ${h}×${w} input`);
-        return undefined;
-      }
-      return [x!.shape[0]!, poolOutSize(h, size), poolOutSize(w, size), x!.shape[3]!];
-    },
+    shape: ([x], { size }, ctx) => poolShape("avgpool2d", x!, size, ctx),
     doc: "average pooling over non-overlapping size × size windows: `[b, H, W, C]` → `[b, ⌊H/size⌋, ⌊W/size⌋, C]`",
   }),
   global_avgpool: defineOp({

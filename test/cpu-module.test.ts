@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
+import { emitCpuModule, PART_LINES } from "../src/backend/cpu/emit-module.ts";
 import { lower, planStats } from "../src/lower/lower.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { rendered } from "./helpers.ts";
@@ -183,5 +183,27 @@ describe("the memory plan (nnc compile --stats)", () => {
     const run = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli.ts"), "compile", "examples/mnist_tanh.nn", "--stats", "--dim", "batch=100", "-o", join(OUT, "stats.ts")], { cwd: ROOT, encoding: "utf8" });
     expect(run.status).toBe(0);
     expect(run.stderr).toBe("memory (batch = 100, hidden = 100): planned 1.63 MiB, one buffer per value 1.85 MiB (12% saved), and 0.63 MiB of packing space per thread for the matrix products\n");
+  });
+});
+
+describe("long programs", () => {
+  it("are split into parts of whole source lines that V8 optimises (no function over PART_LINES lines but a single source line's)", () => {
+    const code = example("mnist_resnet.nn");
+    const lines = code.split("\n");
+    const parts = new Map<string, number>();
+    lines.forEach((l, i) => {
+      const m = /^ {2}function (run(?:Train|Forward|ForwardTraining|Eval)(\d+))\(\): void \{$/.exec(l);
+      if (m) parts.set(m[1]!, lines.indexOf("  }", i) - i - 1);
+    });
+    expect([...parts.keys()]).toContain("runTrain2");
+    for (const [name, length] of parts) {
+      // A part longer than the budget holds one source line's code alone: one comment at its top.
+      if (length > PART_LINES) expect(lines.slice(lines.findIndex((l) => l.startsWith(`  function ${name}(`)) + 1).slice(0, length).filter((l) => /^ {4}\/\/ mnist_resnet\.nn:/.test(l)).length, name).toBe(1);
+    }
+    // runTrain calls its parts in order, and nothing else.
+    const at = lines.indexOf("  function runTrain(): void {");
+    const calls = lines.slice(at + 1, lines.indexOf("  }", at));
+    expect(calls).toEqual(calls.map((_, k) => `    runTrain${k + 1}();`));
+    expect(calls.length).toBe([...parts.keys()].filter((n) => /^runTrain\d/.test(n)).length);
   });
 });

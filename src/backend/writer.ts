@@ -54,6 +54,11 @@ export class Writer {
     return this;
   }
 
+  /** The lines written so far, indented as written. */
+  written(): readonly string[] {
+    return this.lines;
+  }
+
   toString(): string {
     return this.lines.join("\n") + "\n";
   }

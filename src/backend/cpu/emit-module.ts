@@ -119,7 +119,18 @@ function usesVectorKernels(g: GradGraph, plan: Lowered, threads: boolean): boole
   });
 }
 
-/** One function per program: its steps, each source line's comment above the first step that computes it. */
+/**
+ * Lines a program function may hold before it is split into parts. V8
+ * optimises no function over 60 KB of bytecode: a long training step (a
+ * resnet's or a GPT's) would run in the interpreter, several times slower.
+ */
+export const PART_LINES = 250;
+
+/**
+ * One function per program: its steps, each source line's comment above the
+ * first step that computes it. A program longer than PART_LINES is a list of
+ * calls to parts (runTrain1, runTrain2, ...), each a run of whole source lines.
+ */
 function programs(w: Writer, g: GradGraph, plan: Lowered, threads: boolean, vector: boolean): void {
   const tables: string[] = [];
   const constants: string[] = [];
@@ -129,26 +140,25 @@ function programs(w: Writer, g: GradGraph, plan: Lowered, threads: boolean, vect
     return constants.length < VECTOR_CONSTANTS ? constants.push(v) - 1 : -1;
   };
   for (const p of plan.programs) {
-    w.block(`function ${PROGRAM_FUNCTIONS[p.kind]}(): void {`, () => {
-      const ctx: StepContext = {
-        g,
-        program: p,
-        threads,
-        table: (init) => {
-          tables.push(`const table${tables.length} = ${init};`);
-          return `table${tables.length - 1}`;
-        },
-        ...(vector ? { vectorConstant } : {}),
-      };
-      let last = "";
-      for (const s of p.steps) {
-        const comment = sourceComment(g, s.out);
-        if (comment !== last) w.comment(comment);
-        last = comment;
-        emitStep(w, ctx, s);
-      }
-      if (p === plan.train) gradientCopies(w, g, plan);
-    });
+    const ctx: StepContext = {
+      g,
+      program: p,
+      threads,
+      table: (init) => {
+        tables.push(`const table${tables.length} = ${init};`);
+        return `table${tables.length - 1}`;
+      },
+      ...(vector ? { vectorConstant } : {}),
+    };
+    const name = PROGRAM_FUNCTIONS[p.kind];
+    const parts = packParts(programGroups(g, plan, p, ctx));
+    if (parts.length === 1) {
+      w.block(`function ${name}(): void {`, () => w.lines_(parts[0]!));
+      continue;
+    }
+    w.comment(`${name} in ${parts.length} parts of whole source lines: V8 optimises no function over 60 KB of bytecode.`);
+    w.block(`function ${name}(): void {`, () => parts.forEach((_, k) => w.line(`${name}${k + 1}();`)));
+    parts.forEach((part, k) => w.block(`function ${name}${k + 1}(): void {`, () => w.lines_(part)));
   }
   for (const t of tables) w.line(t);
   if (vector) {
@@ -156,6 +166,37 @@ function programs(w: Writer, g: GradGraph, plan: Lowered, threads: boolean, vect
     w.line(`const vec = createVectorKernels(memory, [${constants.join(", ")}]);`);
   }
   w.line();
+}
+
+/** A program's code, one group of lines per source line (its comment, then its steps). */
+function programGroups(g: GradGraph, plan: Lowered, p: Program, ctx: StepContext): string[][] {
+  const groups: Writer[] = [];
+  let last = "";
+  for (const s of p.steps) {
+    const comment = sourceComment(g, s.out);
+    if (comment !== last || groups.length === 0) groups.push(new Writer());
+    const w = groups[groups.length - 1]!;
+    if (comment !== last) w.comment(comment);
+    last = comment;
+    emitStep(w, ctx, s);
+  }
+  if (p === plan.train) {
+    const w = new Writer();
+    gradientCopies(w, g, plan);
+    groups.push(w);
+  }
+  return groups.map((w) => [...w.written()]);
+}
+
+/** Groups packed in order into parts of at most PART_LINES lines (a longer group is a part alone). */
+function packParts(groups: readonly string[][]): string[][] {
+  const parts: string[][] = [[]];
+  for (const group of groups) {
+    const part = parts[parts.length - 1]!;
+    if (part.length > 0 && part.length + group.length > PART_LINES) parts.push([...group]);
+    else part.push(...group);
+  }
+  return parts;
 }
 
 function gradientCopies(w: Writer, g: GradGraph, plan: Lowered): void {

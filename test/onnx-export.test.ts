@@ -129,6 +129,23 @@ output s
 loss = sparse_cross_entropy(s, y)
 train sgd(lr = 0.1)
 `,
+  // accuracy against integer class ids (scores of rank 2 and 3) and against one-hot rows: outputs that read targets.
+  "accuracy_labels_sgd.nn": `model accuracy_labels_sgd
+dim batch
+input x: [batch, 6]
+target y: int[batch]
+target t: int[batch, 2]
+param W: [6, 4] = uniform(-1, 1)
+param V: [6, 8] = uniform(-1, 1)
+s = x W
+u = reshape(x V, [batch, 2, 4])
+acc = accuracy(s, y)
+acc3 = accuracy(u, t)
+hot = accuracy(s, one_hot(y, 4))
+output s, acc, acc3, hot
+loss = sparse_cross_entropy(s, y) + sparse_cross_entropy(u, t)
+train sgd(lr = 0.1)
+`,
   "activations_adamw.nn": `model activations_adamw
 dim batch
 input x: [batch, 6]

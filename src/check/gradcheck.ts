@@ -115,7 +115,7 @@ function idLimit(g: GradGraph, input: number, dims: ReadonlyMap<string, number>)
     if ((OPS[n.op] as { readonly dtype?: string }).dtype === "first" && n.args.some((a) => carries.has(a))) carries.add(n.id);
     if (n.op === "embed" && carries.has(n.args[0]!)) limit = Math.min(limit, resolveShape(g.shapes[n.args[1]!]!, dims)[0]!);
     if (n.op === "one_hot" && carries.has(n.args[0]!)) limit = Math.min(limit, n.attrs.n);
-    if (n.op === "sparse_cross_entropy" && carries.has(n.args[1]!)) limit = Math.min(limit, resolveShape(g.shapes[n.args[0]!]!, dims).at(-1)!);
+    if ((n.op === "sparse_cross_entropy" || n.op === "accuracy") && carries.has(n.args[1]!)) limit = Math.min(limit, resolveShape(g.shapes[n.args[0]!]!, dims).at(-1)!);
   }
   return Number.isFinite(limit) ? limit : 2;
 }

@@ -45,6 +45,8 @@ export const DIAG_CODES = {
   NNC233: "an integer target given to a loss that needs float targets (use `sparse_cross_entropy`)",
   NNC234: "`batchnorm` of a value without rows and a last axis of channels (rank below 2)",
   NNC235: "`batchnorm`'s `momentum` outside [0, 1] or `eps` not positive (also `layernorm`'s `eps`)",
+  NNC236: "`accuracy`: integer labels that are not one class id per row of the scores",
+  NNC237: "`accuracy`: float labels of the shape of class ids (one per row): class ids must be `int`",
   NNC240: "a layer used inside an expression (a use must be a definition of its own, which names its params)",
   NNC241: "a name in a layer (param or definition) that hides a top-level name",
   NNC242: "a layer that uses itself",

@@ -54,8 +54,10 @@ export const lossRules: Rules<LossOp> = {
   },
   sumsq: ({ b, args: [x], out }) => all(b, "ReduceSum", b.op("Mul", [x!, x!]), out),
   sumabs: ({ b, args: [x], out }) => all(b, "ReduceSum", b.op("Abs", [x!]), out),
-  accuracy: ({ b, args: [p, y], out }) => {
+  // y: one-hot rows (its own argmax is the class) or integer class ids, one per row (cast to ArgMax's int64).
+  accuracy: ({ b, args: [p, y], argShapes, out }) => {
     const arg = (v: string) => b.op("ArgMax", [v], { axis: { i: -1 }, keepdims: { i: 0 } });
-    return all(b, "ReduceMean", b.op("Cast", [b.op("Equal", [arg(p!), arg(y!)])], { to: { i: 1 } }), out);
+    const labels = argShapes[1]!.length === argShapes[0]!.length - 1 ? b.op("Cast", [y!], { to: { i: 7 } }) : arg(y!);
+    return all(b, "ReduceMean", b.op("Cast", [b.op("Equal", [arg(p!), labels])], { to: { i: 1 } }), out);
   },
 };

@@ -4,7 +4,7 @@
 // over all elements, and the penalties sum.
 import type { Kernel } from "./kernels.ts";
 import { argmaxOf } from "./kernels-shape.ts";
-import { formatDims, sameDims, scalar, type Tensor } from "./tensor.ts";
+import { checkIndex, formatDims, sameDims, scalar, type Tensor } from "./tensor.ts";
 
 type LossName =
   | "mse"
@@ -99,6 +99,15 @@ export const lossKernels: { readonly [K in LossName]: Kernel<K> } = {
     }),
   sumsq: ([x]) => sumOf(x!, (v) => v * v),
   sumabs: ([x]) => sumOf(x!, Math.abs),
-  accuracy: ([p, y]) =>
-    meanOfRows("accuracy", p!, y!, (pd, yd, o, w) => (argmaxOf(w, (j) => pd[o + j]!) === argmaxOf(w, (j) => yd[o + j]!) ? 1 : 0)),
+  // The share of rows whose first argmax is y's class: y's own first argmax (one-hot rows), or its id (one integer label per row).
+  accuracy: ([p, y]) => {
+    if (p!.shape.length > 0 && sameDims(y!.shape, p!.shape.slice(0, -1))) {
+      const width = p!.shape[p!.shape.length - 1]!;
+      const rows = y!.data.length;
+      let hits = 0;
+      for (let r = 0; r < rows; r++) if (argmaxOf(width, (j) => p!.data[r * width + j]!) === checkIndex(y!.data[r]!, width, "accuracy", "classes")) hits++;
+      return scalar(hits / rows);
+    }
+    return meanOfRows("accuracy", p!, y!, (pd, yd, o, w) => (argmaxOf(w, (j) => pd[o + j]!) === argmaxOf(w, (j) => yd[o + j]!) ? 1 : 0));
+  },
 };

@@ -8,9 +8,11 @@ import { product, rowsOf } from "./cpu-util.ts";
 import { strided, workgroupReduce } from "./wgsl-util.ts";
 import { defineOp, type WgslRule, type CpuRule, type GradBuilder, type OpDef, type OpName, type Ref, type Vjp } from "./types.ts";
 
-type PairLoss = "mse" | "cross_entropy" | "softmax_cross_entropy" | "binary_cross_entropy" | "hinge" | "accuracy";
+type PairLoss = "mse" | "cross_entropy" | "softmax_cross_entropy" | "binary_cross_entropy" | "hinge";
+/** The ops of the shared kernels below: the pair losses, the internal sigmoid form, and accuracy against one-hot rows (src/ops/accuracy.ts). */
+type PairKernel = PairLoss | "sigmoid_binary_cross_entropy" | "accuracy";
 /** Runtime loss kernels: by rows × width (class losses) or by element count. */
-const LOSS_KERNELS: Record<PairLoss | "sigmoid_binary_cross_entropy", readonly [string, "rows" | "count"]> = {
+const LOSS_KERNELS: Record<PairKernel, readonly [string, "rows" | "count"]> = {
   mse: ["mse", "count"],
   cross_entropy: ["crossEntropy", "rows"],
   softmax_cross_entropy: ["softmaxCrossEntropy", "rows"],
@@ -20,7 +22,7 @@ const LOSS_KERNELS: Record<PairLoss | "sigmoid_binary_cross_entropy", readonly [
   accuracy: ["accuracy", "rows"],
 };
 
-export function lossKernel<K extends OpName>(name: PairLoss | "sigmoid_binary_cross_entropy"): CpuRule<K> {
+export function lossKernel<K extends OpName>(name: PairKernel): Extract<CpuRule<K>, { kernel: unknown }> {
   const [fn, layout] = LOSS_KERNELS[name];
   return {
     kernel: ({ args: [p, y], out }) => {
@@ -36,7 +38,7 @@ export function lossKernel<K extends OpName>(name: PairLoss | "sigmoid_binary_cr
  * in workgroup memory, then invocation 0 writes the scalar. The per-element
  * terms are the CPU runtime's (src/backend/cpu/runtime/loss.ts).
  */
-export function wgslLoss<K extends OpName>(name: PairLoss | "sigmoid_binary_cross_entropy"): WgslRule<K> {
+export function wgslLoss<K extends OpName>(name: PairKernel): Extract<WgslRule<K>, { kernel: unknown }> {
   return {
     kernel: ({ args: [p, y], out }) => {
       const P = p!.ref;
@@ -60,7 +62,7 @@ export function wgslLoss<K extends OpName>(name: PairLoss | "sigmoid_binary_cros
         ...workgroupReduce("part", "total", "sum"),
         `if (lid == 0u) { ${out.ref}[0] = total / f32(${rows}); }`,
       ];
-      const bodies: Record<PairLoss | "sigmoid_binary_cross_entropy", string[]> = {
+      const bodies: Record<PairKernel, string[]> = {
         mse: elementwise(["part = part + (a - b) * (a - b);"], p!.size),
         // 0·log 0 = 0: a class with y = 0 adds nothing
         cross_entropy: elementwise(["if (b != 0.0) { part = part - b * log(a); }"], rows),
@@ -90,7 +92,7 @@ export function wgslLoss<K extends OpName>(name: PairLoss | "sigmoid_binary_cros
 function pairLoss<K extends PairLoss>(name: K, doc: string, vjp: Vjp<K>): OpDef<K> {
   return defineOp<PairLoss>({
     name,
-    kind: name === "accuracy" ? "metric" : "loss",
+    kind: "loss",
     callName: name,
     tensors: ["p", "y"],
     attrs: {},
@@ -170,7 +172,6 @@ export const lossOps = {
     const ds = b.sub(active, b.mul(y!, b.op("sum", [active], { axis: -1, keepdims: true })));
     return [b.mul(b.div(g, rows(b, s!)), ds), needs[1] ? "unsupported" : null];
   }),
-  accuracy: pairLoss("accuracy", "the share of rows whose argmax agrees with y's; passes no gradient", "nograd"),
   // d Σx² = 2g·x
   sumsq: penalty("sumsq", "Σ x², an L2 penalty", ({ g, args: [x], b }) => [b.mul(b.mul(b.c(2), g), x!)]),
   // d Σ|x| = g·sign(x)

@@ -1,6 +1,7 @@
 // The op registry: one definition per op, gathered into a table typed so that
 // an op missing from it (or from any later rule table keyed by OpName) fails
 // to compile.
+import { accuracyOps } from "./accuracy.ts";
 import { activationOps } from "./activations.ts";
 import { axisOps } from "./axis.ts";
 import { compareOps } from "./compare.ts";
@@ -25,6 +26,7 @@ export const OPS: { readonly [K in OpName]: OpDef<K> } = {
   ...axisOps,
   ...layerOps,
   ...lossOps,
+  ...accuracyOps,
   ...internalOps,
   ...structureOps,
   ...normOps,

@@ -114,9 +114,10 @@ export function dataSpecs(g: GradGraph): DataSpec[] {
   }));
 }
 
-/** The number of classes of an integer target that sparse_cross_entropy reads (its logits' width), so labels outside them are a data error. */
+/** The number of classes of an integer target that sparse_cross_entropy or accuracy reads (its scores' width), so labels outside them are a data error. */
 function classesOf(g: GradGraph, node: number): { classes?: number } {
-  const use = g.nodes.find((n) => n.op === "sparse_cross_entropy" && n.args[1] === node);
+  if (g.dtypes[node] !== "i32") return {};
+  const use = g.nodes.find((n) => (n.op === "sparse_cross_entropy" || n.op === "accuracy") && n.args[1] === node);
   const width = use ? g.shapes[use.args[0]!]!.at(-1) : undefined;
   return typeof width === "number" ? { classes: width } : {};
 }

@@ -99,6 +99,17 @@ export function accuracy(p: Float32Array, pOff: number, y: Float32Array, yOff: n
   return hits / rows;
 }
 
+/** The share of rows whose first argmax in p is the row's class id; a label outside [0, width) is a data error (as the interpreter's). */
+export function accuracyOfLabels(p: Float32Array, pOff: number, labels: Int32Array, lOff: number, rows: number, width: number): number {
+  let hits = 0;
+  for (let r = 0; r < rows; r++) {
+    const k = labels[lOff + r];
+    if (!(k >= 0 && k < width)) throw new RangeError(`accuracy: label ${k} is outside the ${width} classes [0, ${width})`);
+    if (lossFirstMax(p, pOff + r * width, width) === k) hits++;
+  }
+  return hits / rows;
+}
+
 /** Σ x² over n elements. */
 export function sumsq(x: Float32Array, xOff: number, n: number): number {
   let s = 0;

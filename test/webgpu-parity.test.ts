@@ -23,6 +23,7 @@ import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { NARROW, relError, rendered } from "./helpers.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
+import { PARITY_MODELS } from "./parity-models.ts";
 import { WIDE } from "./webgpu-models.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -107,69 +108,97 @@ if (typeof ctx === "string") {
     });
   });
 
-  describe.each(EXAMPLES)("%s on WebGPU", (file) => {
-    it("matches the interpreter and the CPU module: params, forward, loss, gradients, three training steps", async () => {
-      const { g, gpu, cpu } = await compileExampleForWebgpu(file);
-      const dimsGiven = testDims(g, file);
-      const dims = bindDims(g, dimsGiven);
-      const seed = 7;
-      const model = await gpu.createModel({ dims: dimsGiven, seed, device: device! });
-      const cpuModel = cpu.createModel({ dims: dimsGiven, seed });
-      try {
-        // The initializers draw the same numbers: exactly.
-        const params = new Map([...initParams(g, dims, seed)].map(([k, v]) => [k, rounded(v)]));
-        const drawn = await model.getParams();
-        for (const p of g.params) expect(relError(drawn[p.name]!, params.get(p.name)!.data), `param ${p.name}`).toBe(0);
+  /**
+   * The module against the interpreter and the CPU module: params as drawn,
+   * forward outputs (also in training mode when asked), the loss, the
+   * gradients, three training steps, then inference again with the params
+   * (running statistics included) the steps left.
+   */
+  async function matchesInterpreter(g: GradGraph, gpu: GpuModule, cpu: CpuModule, dimsGiven: Record<string, number>, trainingForward = false): Promise<void> {
+    const dims = bindDims(g, dimsGiven);
+    const seed = 7;
+    const model = await gpu.createModel({ dims: dimsGiven, seed, device: device! });
+    const cpuModel = cpu.createModel({ dims: dimsGiven, seed });
+    try {
+      // The initializers draw the same numbers: exactly.
+      const params = new Map([...initParams(g, dims, seed)].map(([k, v]) => [k, rounded(v)]));
+      const drawn = await model.getParams();
+      for (const p of g.params) expect(relError(drawn[p.name]!, params.get(p.name)!.data), `param ${p.name}`).toBe(0);
 
-        const { feeds, batch } = batchOf(g, dims, 3);
-        const env = { dims, feeds, training: false, seed };
+      const { feeds, batch } = batchOf(g, dims, 3);
+      const env = { dims, feeds, training: false, seed };
 
-        const outs = await model.forward(batch);
-        const ref = interpret(g, { ...env, params, roots: g.outputs.map((o) => o.node) });
-        const cpuOuts = cpuModel.forward(batch);
-        for (const o of g.outputs) {
-          expect(relError(outs[o.name]!, ref[o.node]!.data), `output ${o.name} against the interpreter`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-          expect(relError(outs[o.name]!, cpuOuts[o.name]!), `output ${o.name} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-        }
-
-        const loss = await model.loss(batch);
-        const refLoss = interpret(g, { ...env, params, roots: [g.loss!.node] })[g.loss!.node]!.data[0]!;
-        expect(relError([loss], [refLoss]), "loss against the interpreter").toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-        expect(relError([loss], [cpuModel.loss(batch)]), "loss against the CPU module").toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-
-        const grads = await model.gradients(batch);
-        const refGrads = interpret(g, { ...env, training: true, step: 0, params, roots: g.gradients.map((x) => x.node) });
-        const cpuGrads = cpuModel.gradients(batch);
-        for (const x of g.gradients) {
-          expect(relError(grads[x.name]!, refGrads[x.node]!.data), `gradient ${x.name} against the interpreter`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-          expect(relError(grads[x.name]!, cpuGrads[x.name]!), `gradient ${x.name} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-        }
-
-        // Three steps of the model's own optimizer, against the same steps in float64.
-        const current = new Map([...params].map(([k, v]) => [k, tensor(v.shape, Float64Array.from(v.data))]));
-        const state = new Map([...current].map(([k, v]) => [k, [new Float64Array(v.data.length), new Float64Array(v.data.length)] as const]));
-        for (let s = 0; s < 3; s++) {
-          const value = await model.trainStep(batch);
-          const cpuValue = cpuModel.trainStep(batch);
-          const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node), ...statUpdateRoots(g)] });
-          expect(relError([value], vals[g.loss!.node]!.data), `loss at step ${s}`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-          expect(relError([value], [cpuValue]), `loss at step ${s} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-          for (const x of g.gradients) {
-            const [m, v] = state.get(x.name)!;
-            optimizerStep(g.train, undefined, current.get(x.name)!.data, vals[x.node]!.data, m, v, s + 1);
-          }
-          applyStatUpdates(g, vals, current);
-        }
-        expect(model.step).toBe(3);
-        const after = await model.getParams();
-        for (const p of g.params) {
-          expect(relError(after[p.name]!, current.get(p.name)!.data), `param ${p.name} after 3 steps`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-          expect(relError(after[p.name]!, cpuModel.params[p.name]!), `param ${p.name} after 3 steps against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
-        }
-      } finally {
-        model.destroy();
+      const outs = await model.forward(batch);
+      const ref = interpret(g, { ...env, params, roots: g.outputs.map((o) => o.node) });
+      const cpuOuts = cpuModel.forward(batch);
+      for (const o of g.outputs) {
+        expect(relError(outs[o.name]!, ref[o.node]!.data), `output ${o.name} against the interpreter`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        expect(relError(outs[o.name]!, cpuOuts[o.name]!), `output ${o.name} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
       }
+      if (trainingForward) {
+        const trained = await model.forward(batch, { training: true });
+        const refTrained = interpret(g, { ...env, training: true, step: 0, params, roots: g.outputs.map((o) => o.node) });
+        for (const o of g.outputs) expect(relError(trained[o.name]!, refTrained[o.node]!.data), `output ${o.name} in training mode`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+      }
+
+      const loss = await model.loss(batch);
+      const refLoss = interpret(g, { ...env, params, roots: [g.loss!.node] })[g.loss!.node]!.data[0]!;
+      expect(relError([loss], [refLoss]), "loss against the interpreter").toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+      expect(relError([loss], [cpuModel.loss(batch)]), "loss against the CPU module").toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+
+      const grads = await model.gradients(batch);
+      const refGrads = interpret(g, { ...env, training: true, step: 0, params, roots: g.gradients.map((x) => x.node) });
+      const cpuGrads = cpuModel.gradients(batch);
+      for (const x of g.gradients) {
+        expect(relError(grads[x.name]!, refGrads[x.node]!.data), `gradient ${x.name} against the interpreter`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        expect(relError(grads[x.name]!, cpuGrads[x.name]!), `gradient ${x.name} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+      }
+
+      // Three steps of the model's own optimizer, against the same steps in float64.
+      const current = new Map([...params].map(([k, v]) => [k, tensor(v.shape, Float64Array.from(v.data))]));
+      const state = new Map([...current].map(([k, v]) => [k, [new Float64Array(v.data.length), new Float64Array(v.data.length)] as const]));
+      for (let s = 0; s < 3; s++) {
+        const value = await model.trainStep(batch);
+        const cpuValue = cpuModel.trainStep(batch);
+        const vals = interpret(g, { ...env, training: true, step: s, params: current, roots: [g.loss!.node, ...g.gradients.map((x) => x.node), ...statUpdateRoots(g)] });
+        expect(relError([value], vals[g.loss!.node]!.data), `loss at step ${s}`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        expect(relError([value], [cpuValue]), `loss at step ${s} against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        for (const x of g.gradients) {
+          const [m, v] = state.get(x.name)!;
+          optimizerStep(g.train, undefined, current.get(x.name)!.data, vals[x.node]!.data, m, v, s + 1);
+        }
+        applyStatUpdates(g, vals, current);
+      }
+      expect(model.step).toBe(3);
+      const after = await model.getParams();
+      for (const p of g.params) {
+        expect(relError(after[p.name]!, current.get(p.name)!.data), `param ${p.name} after 3 steps`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+        expect(relError(after[p.name]!, cpuModel.params[p.name]!), `param ${p.name} after 3 steps against the CPU module`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+      }
+
+      // Inference with what the steps left (batchnorm: the running statistics they moved).
+      const outsAfter = await model.forward(batch);
+      const refAfter = interpret(g, { ...env, params: current, roots: g.outputs.map((o) => o.node) });
+      for (const o of g.outputs) expect(relError(outsAfter[o.name]!, refAfter[o.node]!.data), `output ${o.name} after 3 steps`).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
+    } finally {
+      model.destroy();
+    }
+  }
+
+  describe.each(EXAMPLES)("%s on WebGPU", (file) => {
+    it("matches the interpreter and the CPU module: params, forward, loss, gradients, three training steps, inference after them", async () => {
+      const { g, gpu, cpu } = await compileExampleForWebgpu(file);
+      await matchesInterpreter(g, gpu, cpu, testDims(g, file));
     }, 240_000); // the GPT compiles some hundred shaders on SwiftShader, most of a minute on two busy cores
+  });
+
+  // The cases no example reaches (test/parity-models.ts), the same way.
+  describe.each(Object.keys(PARITY_MODELS))("%s on WebGPU", (name) => {
+    it("matches the interpreter and the CPU module: params, forward, loss, gradients, three training steps, inference after them", async () => {
+      const m = PARITY_MODELS[name]!;
+      const { g, gpu, cpu } = await compileText(`parity-${name}`, m.text);
+      await matchesInterpreter(g, gpu, cpu, { ...m.dims }, m.trainingForward);
+    }, 120_000);
   });
 
   async function compileText(name: string, text: string): Promise<{ g: GradGraph; gpu: GpuModule; cpu: CpuModule }> {

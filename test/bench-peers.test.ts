@@ -14,6 +14,7 @@ import { compileExample, type CompiledExample } from "../bench/nnc-models.ts";
 import { exportedForward, inferRunner, loadOrt, oneThreadSession } from "../bench/ort-peer.ts";
 import { filled, oneHot } from "../bench/timing.ts";
 import { TorchPeer, torchAvailable } from "../bench/torch-peer.ts";
+import { relError } from "./helpers.ts";
 
 const TOLERANCE = 1e-5;
 const SEED = 3;
@@ -32,16 +33,6 @@ const CASES: Case[] = [
   { kind: "mlp", file: "mnist_tanh.nn", dims: { batch: 4, hidden: 8 }, input: "l0", output: "l2", features: 784 },
   { kind: "conv", file: "mnist_conv.nn", dims: { batch: 2 }, input: "pixels", output: "p", features: 784 },
 ];
-
-/** Largest |a − b| relative to the largest |b|: float32 work in a different order on each side. */
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) return Infinity;
-  let scale = 1e-6;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
-  return Number.isNaN(worst) ? Infinity : worst;
-}
 
 /** The multipliers (0 or 1/(1 − p)) nnc's dropout applies at `step`, in nnc's layout. */
 function dropoutMask(ex: CompiledExample, dims: Record<string, number>, step: number): Float32Array {

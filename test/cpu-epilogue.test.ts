@@ -15,17 +15,11 @@ import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { lower } from "../src/lower/lower.ts";
 import type { GemmStep } from "../src/lower/steps.ts";
 import { runGrad } from "../src/pipeline.ts";
-import { rendered } from "./helpers.ts";
+import { relError, rendered } from "./helpers.ts";
 
 const OUT = join(import.meta.dirname, ".generated", "epilogue");
 /** float32 arithmetic against float64: the worst error relative to the largest expected magnitude. */
 const TOLERANCE = 1e-4;
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  const scale = Math.max(1e-6, ...Array.from(expected, Math.abs));
-  if (actual.length !== expected.length) return Infinity;
-  const worst = Math.max(...Array.from(expected, (e, i) => Math.abs(actual[i]! - e) / scale));
-  return Number.isNaN(worst) ? Infinity : worst;
-}
 
 // A chain of a bias, an op with an attribute and a constant after the first product;
 // the second product's bias is added on the left, and its result is used twice (no epilogue past it).

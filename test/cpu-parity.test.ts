@@ -15,7 +15,7 @@ import { optimizerStep } from "../src/interp/optim.ts";
 import { applyStatUpdates, statUpdateRoots } from "../src/interp/running-stats.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
-import { rendered } from "./helpers.ts";
+import { relError, rendered } from "./helpers.ts";
 import { PARITY_MODELS } from "./parity-models.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -26,15 +26,6 @@ export const TOLERANCE = 1e-4;
 /** Small sizes keep the test quick; the generated code does not depend on them. */
 function testDims(g: GradGraph): Record<string, number> {
   return Object.fromEntries(g.dims.map((d) => [d.name, Math.min(d.default ?? 3, 24)]));
-}
-
-export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let scale = 1e-6;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  let worst = 0;
-  if (actual.length !== expected.length) return Infinity;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
-  return Number.isNaN(worst) ? Infinity : worst;
 }
 
 interface Generated {

@@ -37,13 +37,17 @@ export function spanText(d: Diagnostic): string {
   return d.span.file.text.slice(d.span.start, d.span.end);
 }
 
-/** The largest difference between two arrays, relative to the largest expected magnitude (Infinity for a NaN or a length mismatch). */
-export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let scale = 1e-6;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+/**
+ * The largest difference between two arrays, relative to the largest expected
+ * magnitude (Infinity for a NaN or a length mismatch). Elements go through
+ * Number(), so ONNX Runtime's int64 outputs (BigInt64Array) compare too.
+ */
+export function relError(actual: ArrayLike<number | bigint>, expected: ArrayLike<number | bigint>): number {
   if (actual.length !== expected.length) return Infinity;
+  let scale = 1e-6;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(Number(expected[i]!)));
   let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(Number(actual[i]!) - Number(expected[i]!)) / scale);
   return Number.isNaN(worst) ? Infinity : worst;
 }
 

@@ -21,7 +21,7 @@ import { bindDims, interpret } from "../src/interp/interpret.ts";
 import { resolveShape, size, tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { DROPOUT_STREAM, uniform01 } from "../src/backend/cpu/runtime/rng.ts";
-import { rendered } from "./helpers.ts";
+import { relError, rendered } from "./helpers.ts";
 import { IDS, STRUCTURE } from "./structure-models.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -47,15 +47,6 @@ interface Module {
     trainStep(b: Record<string, Arr>): number;
     getParams(): Record<string, Float32Array>;
   };
-}
-
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) return Infinity;
-  let scale = 1e-6;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(Number(actual[i]!) - Number(expected[i]!)) / scale);
-  return Number.isNaN(worst) ? Infinity : worst;
 }
 
 /** Layers, losses and optimizers no example uses: conv2d "same" with a stride and an even kernel, a

@@ -9,6 +9,7 @@ import * as loss from "../src/backend/cpu/runtime/loss.ts";
 import { KERNELS } from "../src/interp/kernels.ts";
 import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
+import { dataSpecs } from "../src/train/compile.ts";
 import { codes, frontEnd, namedShapes, only, rendered } from "./helpers.ts";
 
 const run = (p: Tensor, y: Tensor): number => KERNELS.accuracy([p, y], {}, { outShape: [], training: false, seed: 1, step: 0, dims: new Map() }).data[0]!;
@@ -99,5 +100,15 @@ describe("the CPU runtime's accuracyOfLabels", () => {
     expect(loss.accuracyOfLabels(scores, 2, labels, 1, 4, 3)).toBe(run(p, tensor([4], [2, 1, 1, 2])));
     expect(loss.accuracyOfLabels(scores, 2, labels, 1, 4, 3)).toBe(0.75);
     expect(() => loss.accuracyOfLabels(scores, 2, labels, 0, 4, 3)).toThrow("accuracy: label 7 is outside the 3 classes [0, 3)");
+  });
+});
+
+describe("nnc train's data of an accuracy's labels", () => {
+  it("knows their classes, so a label outside them is a data error (NNC504) rather than a thrown kernel", () => {
+    const r = runGrad("t.nn", "dim batch\ninput x: [batch, 3]\ntarget y: int[batch]\ntarget z: [batch, 4]\nparam W: [3, 4]\nloss = mse(x W, z)\nacc = accuracy(x W, y)\noutput acc\n");
+    if (!r.grad) throw new Error(rendered(r));
+    const specs = dataSpecs(r.grad);
+    expect(specs.find((s) => s.name === "y")).toMatchObject({ dtype: "i32", classes: 4 });
+    expect(specs.find((s) => s.name === "z")!.classes).toBeUndefined();
   });
 });

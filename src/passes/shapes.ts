@@ -121,10 +121,8 @@ function checkTypes(node: Node, def: OpDef<OpName>, args: readonly ArgInfo[], ba
       // Integer class ids as the target of a loss that compares two float tensors.
       bag.error("NNC233", a.span, `${def.callName ?? node.op} compares float tensors, but its target ${what} holds integer class ids`, {
         ...(a.origin ? { notes: [{ message: `\`${a.name}\` is ${a.origin.declared ? "declared" : "defined"} here`, span: a.origin.span }] } : {}),
-        hint:
-          def.kind === "metric"
-            ? `compare with the one-hot rows of the ids: \`${def.callName ?? node.op}(p, one_hot(${a.name ?? "y"}, classes))\``
-            : "for class ids, use `sparse_cross_entropy(logits, labels)` on the logits (no softmax); or declare a one-hot float target `[batch, classes]`",
+        // (accuracy, the one metric, takes class ids itself)
+        hint: "for class ids, use `sparse_cross_entropy(logits, labels)` on the logits (no softmax); or declare a one-hot float target `[batch, classes]`",
       });
       return false;
     }

@@ -165,7 +165,7 @@ function emitBroadcastBatch(w: Writer, axes: readonly BatchAxis[], M: string, N:
       w.line(product(offset(at.A, axes.map((x) => x.a)), offset(at.B, axes.map((x) => x.b)), out));
     } else w.block(`for (let q${i} = 0; q${i} < ${sizeText(axes[i]!.size)}; q${i}++) {`, () => body(i + 1));
   };
-  w.comment(`The batch axes broadcast: ${axes.map((x, i) => `q${i} < ${sizeText(x.size)}${x.a === null ? " repeats A" : x.b === null ? " repeats B" : ""}`).join(", ")}.`);
+  w.comment(`The batch axes broadcast: ${axes.map((x, i) => `q${i} over ${sizeText(x.size)}${x.a === null ? " (A repeats)" : x.b === null ? " (B repeats)" : ""}`).join(", ")}.`);
   body(0);
 }
 

@@ -4,13 +4,13 @@
 // interpreter (forward and gradients) on attention with the heads as an
 // axis and on the other broadcast forms, and that attention in that form
 // trains.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import { emitWebgpuModule } from "../src/backend/webgpu/emit-module.ts";
-import { randomFeeds } from "../src/check/gradcheck.ts";
+import { formatGradCheck, gradcheck, randomFeeds } from "../src/check/gradcheck.ts";
 import type { GradGraph } from "../src/ir/graph.ts";
 import { initParams } from "../src/interp/init.ts";
 import { bindDims, interpret } from "../src/interp/interpret.ts";
@@ -19,10 +19,11 @@ import { lower } from "../src/lower/lower.ts";
 import { sizeText } from "../src/backend/common.ts";
 import type { GemmStep } from "../src/lower/steps.ts";
 import { runGrad } from "../src/pipeline.ts";
-import { codes, frontEnd, namedShapes, only, relError, rendered } from "./helpers.ts";
+import { codes, frontEnd, namedShapes, NARROW, only, relError, rendered } from "./helpers.ts";
 import { BROADCAST_PRODUCTS, HEADS } from "./structure-models.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
+const ROOT = join(import.meta.dirname, "..");
 const OUT = join(import.meta.dirname, ".generated", "heads");
 const TOLERANCE = 1e-4;
 const MODELS: [string, string][] = [
@@ -59,11 +60,11 @@ function graph(text: string): GradGraph {
 const rounded = (t: Tensor): Tensor => tensor(t.shape, Float64Array.from(t.data, Math.fround));
 
 /** The interpreter's outputs and gradients for a random batch, and that batch as the modules take it. */
-function reference(g: GradGraph, batchSize: number) {
-  const dims = bindDims(g, { batch: batchSize });
+function reference(g: GradGraph, batchSize: number, more: Record<string, number> = {}) {
+  const dims = bindDims(g, { batch: batchSize, ...more });
   const params = new Map([...initParams(g, dims, 7)].map(([k, v]) => [k, rounded(v)]));
   const feeds = new Map([...randomFeeds(g, dims, 3)].map(([k, v]) => [k, rounded(v)]));
-  const batch: Data = Object.fromEntries([...feeds].map(([k, v]) => [k, Float32Array.from(v.data)]));
+  const batch: Data = Object.fromEntries([...feeds].map(([k, v]) => [k, g.dtypes[g.inputs.find((d) => d.name === k)?.node ?? g.targets.find((d) => d.name === k)!.node] === "i32" ? Int32Array.from(v.data) : Float32Array.from(v.data)]));
   const env = { dims, feeds, params, seed: 7 };
   const outs = interpret(g, { ...env, training: false, roots: g.outputs.map((o) => o.node) });
   const grads = interpret(g, { ...env, training: true, step: 0, roots: g.gradients.map((x) => x.node) });
@@ -154,6 +155,49 @@ describe("attention with the heads as an axis", () => {
     const after = model.loss(batch);
     expect(losses[0]).toBeCloseTo(before, 5);
     expect(after).toBeLessThan(0.5 * before);
+  });
+});
+
+/**
+ * examples/gpt.nn with its attention written as docs/language.md shows it:
+ * the block after the marker replaces the per-head layer and the layer of
+ * four uses of it (the file is read, not changed).
+ */
+function gptWithHeadsAxis(): string {
+  const doc = readFileSync(join(ROOT, "docs", "language.md"), "utf8");
+  const at = doc.indexOf("<!-- test/heads.test.ts");
+  expect(at).toBeGreaterThan(0);
+  const block = /```\n([\s\S]*?)```/.exec(doc.slice(at))![1]!;
+  const gpt = readFileSync(join(ROOT, "examples", "gpt.nn"), "utf8");
+  const from = gpt.indexOf("# One head of causal self-attention");
+  const to = gpt.indexOf("layer mlp(x):");
+  expect(from).toBeGreaterThan(0);
+  expect(to).toBeGreaterThan(from);
+  return gpt.slice(0, from) + block + "\n" + gpt.slice(to);
+}
+
+describe("the GPT with the attention layer of docs/language.md", () => {
+  it("compiles, has one [heads, width, head] param per projection and block, and passes gradcheck", () => {
+    const r = runGrad("gpt_heads.nn", gptWithHeadsAxis());
+    if (!r.grad) throw new Error(rendered(r));
+    const params = Object.fromEntries(r.grad.params.map((p) => [p.name, r.grad!.shapes[p.node]!.join(", ")]));
+    expect(params["blocks.0.a.Wq"]).toBe("heads, width, head");
+    expect(params["blocks.3.a.Wo"]).toBe("heads, head, width");
+    expect(Object.keys(params).some((n) => n.includes(".h1."))).toBe(false);
+    const check = gradcheck(r.grad, { dims: { batch: 2, heads: 2, ...NARROW["gpt.nn"] }, seed: 11 });
+    expect(check.ok, formatGradCheck(check)).toBe(true);
+  });
+
+  it("runs on the CPU as the interpreter does: logits and every gradient", async () => {
+    const g = graph(gptWithHeadsAxis());
+    const dims = { heads: 2, ...NARROW["gpt.nn"] };
+    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>("gpt_heads.cpu.ts", emitCpuModule(g));
+    const model = mod.createModel({ dims: { batch: 2, ...dims }, seed: 7 });
+    const ref = reference(g, 2, dims);
+    const outs = model.forward(ref.batch);
+    for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
+    const grads = model.gradients(ref.batch);
+    for (const x of g.gradients) expect(relError(grads[x.name]!, ref.grads[x.node]!.data), `gradient ${x.name}`).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 

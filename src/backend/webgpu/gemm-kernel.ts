@@ -52,10 +52,12 @@ export function gemmBody(g: GradGraph, b: Bindings, s: GemmStep, training: boole
  * operand's own stride there; nothing where it repeats.
  */
 function broadcastBases(b: Bindings, axes: readonly BatchAxis[]): [string, string, string] {
+  // A product of sizes is one divisor: grouped, or `/` and `%` would bind to its first factor.
+  const operand = (s: Size) => (s.dims.length + (s.factor !== 1 ? 1 : 0) > 1 ? `(${b.size(s)})` : b.size(s));
   const digit = (i: number): string => {
     const inner = sizeProduct(axes.slice(i + 1).map((x) => x.size));
-    const quotient = inner.factor === 1 && inner.dims.length === 0 ? "q" : `(q / (${b.size(inner)}))`;
-    return i === 0 ? quotient : `(${quotient} % (${b.size(axes[i]!.size)}))`;
+    const quotient = inner.factor === 1 && inner.dims.length === 0 ? "q" : `(q / ${operand(inner)})`;
+    return i === 0 ? quotient : `(${quotient} % ${operand(axes[i]!.size)})`;
   };
   const base = (stride: (x: BatchAxis) => Size | null) => {
     const terms = axes.flatMap((x, i) => {

@@ -61,6 +61,12 @@ const CASES: Case[] = [
   { expr: "A B", a: "[2, 2, 3]", b: "[2, 3, 2]", out: [2, 2, 2] },
   { expr: "A B", a: "[3]", b: "[2, 3, 2]", out: [2, 2] },
   { expr: "A.T B", a: "[3, 2]", b: "[3, 4]", out: [2, 4] },
+  // Batch axes that broadcast: each gradient is summed back to its operand's shape.
+  { expr: "A B", a: "[2, 1, 2, 3]", b: "[3, 3, 2]", out: [2, 3, 2, 2] },
+  { expr: "A B", a: "[3, 2, 3]", b: "[2, 1, 3, 2]", out: [2, 3, 2, 2] },
+  { expr: "A B", a: "[2, 1, 2, 3]", b: "[1, 2, 3, 2]", out: [2, 2, 2, 2] },
+  { expr: "A B C", a: "[2, 1, 2, 3]", b: "[2, 3, 2]", out: [2, 2, 2, 3], extra: "param C: [2, 2, 3] = uniform(-1, 1)" },
+  { expr: "A B", a: "[3]", b: "[2, 1, 3, 2]", out: [2, 1, 2] },
   { expr: "transpose(A)", a: "[2, 3]", out: [3, 2] },
   { expr: "reshape(A, [3, 2])", a: "[2, 3]", out: [3, 2] },
   { expr: "flatten(A)", a: "[2, 2, 2]", out: [2, 4] },

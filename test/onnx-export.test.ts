@@ -22,7 +22,7 @@ import { resolveShape, size, tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { DROPOUT_STREAM, uniform01 } from "../src/backend/cpu/runtime/rng.ts";
 import { relError, rendered } from "./helpers.ts";
-import { IDS, STRUCTURE } from "./structure-models.ts";
+import { BROADCAST_PRODUCTS, HEADS, IDS, STRUCTURE } from "./structure-models.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(import.meta.dirname, ".generated");
@@ -56,6 +56,9 @@ interface Module {
 const EXTRA: Record<string, string> = {
   "structure.nn": STRUCTURE,
   "ids.nn": IDS,
+  // ONNX MatMul broadcasts batch axes as numpy does: exported as is.
+  "heads.nn": HEADS,
+  "broadcast_products.nn": BROADCAST_PRODUCTS,
   "layers_hinge_adam.nn": `model layers_hinge_adam
 dim batch
 input x: [batch, 64]

@@ -35,3 +35,54 @@ p = softmax(embed(x, E) W)
 output p
 loss = mse(p, y) + mean(embed(t, E)) + mean(embed(ids[:, 0], E) ^ 2)
 `;
+
+/**
+ * Causal multi-head self-attention with the heads as an axis: `[batch, 1,
+ * block, width]` times `[heads, width, head]` broadcasts to `[batch, heads,
+ * block, head]`; the heads' outputs go back to the width through `[heads,
+ * head, width]` and are summed over the heads axis. (`best`, the head
+ * that contributes most, reduces along an axis with two symbolic dims inside
+ * it, which the WGSL reductions once got wrong.)
+ */
+export const HEADS = `model heads
+dim batch
+dim block = 4
+dim width = 6
+dim heads = 2
+dim head = 3
+input x: [batch, block, width]
+target y: [batch, block, width]
+param Wq: [heads, width, head] = normal(0, 0.5)
+param Wk: [heads, width, head] = normal(0, 0.5)
+param Wv: [heads, width, head] = normal(0, 0.5)
+param Wo: [heads, head, width] = normal(0, 0.5)
+x3 = reshape(x, [batch, 1, block, width])
+q = x3 Wq
+k = x3 Wk
+v = x3 Wv
+a = softmax(causal_mask(q k.T / sqrt(head)))
+h = a v Wo
+o = sum(h, axis = 1)
+best = argmax(h, axis = 1)
+output o, best
+loss = mse(o, y)
+train adam(lr = 0.05)
+`;
+
+/**
+ * The other ways batch axes broadcast: a 1 on each side (x W), the operand
+ * with fewer batch axes on the left (H x), both stepping along one axis and
+ * only one along another (tanh(H x) U), and a 1 in the output's batch (x Z).
+ */
+export const BROADCAST_PRODUCTS = `model broadcast_products
+dim batch
+input x: [batch, 1, 3, 4]
+target y: [batch, 2, 3, 5]
+param W: [1, 2, 4, 5] = uniform(-1, 1)
+param H: [2, 3, 3] = uniform(-1, 1)
+param U: [2, 4, 5] = uniform(-1, 1)
+param Z: [1, 1, 4, 5] = uniform(-1, 1)
+r = x W + tanh(H x) U + x Z
+output r
+loss = mse(r, y)
+`;

@@ -13,6 +13,23 @@ export interface GemmGeometry {
   readonly batch: Size | null;
   /** With a batch: whether A has the batch axes too (else it is shared). */
   readonly aBatched: boolean;
+  /**
+   * With a batch, where A and B both have batch axes and they differ (one
+   * repeats along an axis of the other): the output's batch axes, outermost
+   * first, each with each operand's stride along it; the batch entry q is then
+   * q's digits in these sizes. null where the operands' batch axes are equal
+   * (entry q is at q times the matrix size in both) or A has none.
+   */
+  readonly broadcast: readonly BatchAxis[] | null;
+}
+
+/** One axis (or merged run of axes) of a broadcast batch. */
+export interface BatchAxis {
+  readonly size: Size;
+  /** A's step, in elements, from one entry along this axis to the next; null where A repeats along it. */
+  readonly a: Size | null;
+  /** The same for B. */
+  readonly b: Size | null;
 }
 
 export type FusedStep = {

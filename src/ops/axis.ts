@@ -37,6 +37,9 @@ function axisKernel<K extends OpName>(fn: string, axisOf: (attrs: OpAttrs[K]) =>
   };
 }
 
+/** A product of dims (`dim_block * dim_width`) as one divisor: grouped, or `/` and `%` would bind to its first factor. */
+const grouped = (size: string): string => (/^\w+$/.test(size) ? size : `(${size})`);
+
 /**
  * A WGSL reduction along an axis: one workgroup per (outer, inner) row, its
  * invocations striding the axis, then a tree in workgroup memory. `finish`
@@ -46,7 +49,8 @@ function wgslAxisKernel<K extends OpName>(axisOf: (attrs: OpAttrs[K]) => number 
   return {
     kernel: ({ args: [x], out, attrs }) => {
       const v = wgslAxis(x!, axisOf(attrs));
-      const base = v.inner === "1" ? `row * ${v.len}` : `(row / ${v.inner}) * ${v.len} * ${v.inner} + row % ${v.inner}`;
+      const inner = grouped(v.inner);
+      const base = v.inner === "1" ? `row * ${v.len}` : `(row / ${inner}) * ${v.len} * ${inner} + row % ${inner}`;
       const idx = (j: string) => `base + ${v.inner === "1" ? j : `${j} * ${v.inner}`}`;
       const at = (j: string) => `${x!.ref}[${idx(j)}]`;
       return { mode: "rows", count: v.outer === "1" ? v.inner : v.inner === "1" ? v.outer : `${v.outer} * ${v.inner}`, body: [`let base: u32 = ${base};`, ...finish(at, out, idx, v.len)] };
@@ -156,7 +160,7 @@ export const axisOps = {
           mode: "threads",
           count: v.outer === "1" ? v.inner : v.inner === "1" ? v.outer : `${v.outer} * ${v.inner}`,
           body: [
-            `let base: u32 = ${v.inner === "1" ? `i * ${v.len}` : `(i / ${v.inner}) * ${v.len} * ${v.inner} + i % ${v.inner}`};`,
+            `let base: u32 = ${v.inner === "1" ? `i * ${v.len}` : `(i / ${grouped(v.inner)}) * ${v.len} * ${v.inner} + i % ${grouped(v.inner)}`};`,
             "var best: i32 = 0;",
             `var bv: f32 = ${at("0u")};`,
             `for (var j: u32 = 1u; j < ${v.len}; j = j + 1u) {`,

@@ -63,7 +63,8 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
     });
   });
   if (!ok) return undefined;
-  // Batch dims broadcast like numpy.
+  // Batch dims broadcast like numpy: aligned from the right, a 1 (or a
+  // missing axis) repeats the other operand's matrices along that axis.
   const ba = left.slice(0, -2);
   const bb = right.slice(0, -2);
   const rank = Math.max(ba.length, bb.length);
@@ -75,22 +76,15 @@ function matmulShape(a: ArgInfo, b: ArgInfo, ctx: ShapeCtx): IShape | undefined 
     else if (db === 1) batch.push(da);
     else {
       if (!ctx.unify(da, db, () => {})) {
-        ctx.error("NNC202", `batch dimensions of ${formatShape(sa)} and ${formatShape(sb)} cannot be broadcast`);
+        ctx.error("NNC202", `the batch axes of ${formatShape(sa)} and ${formatShape(sb)} cannot be broadcast: ${da} ≠ ${db}`, {
+          label: "batch axes differ",
+          notes: [...originNote(a, a.shape, ctx), ...originNote(b, b.shape, ctx)],
+          hint: "batch axes (all but the last two) align from the right; each pair must be equal or one of them 1",
+        });
         return undefined;
       }
       batch.push(ctx.resolve(da));
     }
-  }
-  // The compiled backends run a batch of products as one strided gemm: that
-  // needs both operands to have the same batch axes, or one to have none (it
-  // is then shared by every product). Refused here rather than computed
-  // wrongly there, so every backend and the interpreter agree on the language.
-  const sameBatch = ba.length === bb.length && ba.every((d, i) => ctx.resolve(d) === ctx.resolve(bb[i]!));
-  if (ba.length > 0 && bb.length > 0 && !sameBatch) {
-    ctx.error("NNC202", `the matrix product of ${formatShape(sa)} and ${formatShape(sb)} would broadcast their batch axes, which nnc does not do`, {
-      hint: "give both operands the same batch axes (reshape, or a product per batch entry), or let one of them be a plain matrix shared by every product",
-    });
-    return undefined;
   }
   const out: IDim[] = [...batch];
   if (sa.length >= 2) out.push(left[left.length - 2]!);

@@ -4,8 +4,8 @@
 import type { GradGraph, NodeId } from "../../ir/graph.ts";
 import type { Program } from "../../lower/lower.ts";
 import { isTemp, placeName, type Place } from "../../lower/places.ts";
-import { constantSize } from "../../lower/size.ts";
-import type { GemmStep, Step } from "../../lower/steps.ts";
+import { constantSize, type Size } from "../../lower/size.ts";
+import type { BatchAxis, GemmStep, Step } from "../../lower/steps.ts";
 import { OPS } from "../../ops/registry.ts";
 import type { CpuKernelCtx, CpuValue, OpDef, OpName, Shape } from "../../ops/types.ts";
 import { dimExpr, num, shapeSizeText, sizeText } from "../common.ts";
@@ -133,7 +133,7 @@ const trans = (t: boolean) => (t ? "TRANSPOSED" : "AS_STORED");
 
 /** The matrix product through gemm (one, or one per batch entry), then its epilogue loop over the result in place. */
 function emitGemm(w: Writer, c: StepContext, s: GemmStep): void {
-  const { m, n, k, lda, ldb, batch, aBatched } = s.geometry;
+  const { m, n, k, lda, ldb, batch, aBatched, broadcast } = s.geometry;
   const [M, N, K] = [m, n, k].map(sizeText);
   const A = offsetOf(c, s.a);
   const B = offsetOf(c, s.b);
@@ -141,12 +141,32 @@ function emitGemm(w: Writer, c: StepContext, s: GemmStep): void {
   const call = c.threads && mayShareGemm(s) ? "gemmSplit(team, ws.gemm" : "gemm(ws.gemm";
   const product = (a: string, b: string, out: string) => `${call}, ${trans(s.transA)}, ${trans(s.transB)}, ${M}, ${N}, ${K}, f32, ${a}, ${sizeText(lda)}, f32, ${b}, ${sizeText(ldb)}, f32, ${out}, ${N}, OVERWRITE);`;
   if (batch === null) w.line(product(A, B, C));
+  else if (broadcast !== null) emitBroadcastBatch(w, broadcast, M, N, { A, B, C }, product);
   else {
     w.block(`for (let q = 0; q < ${sizeText(batch)}; q++) {`, () => {
       w.line(product(aBatched ? `${A} + q * ${M} * ${K}` : A, `${B} + q * ${K} * ${N}`, `${C} + q * ${M} * ${N}`));
     });
   }
   if (s.epilogue.length > 0) emitLoop(w, c, s.epilogue, s.out, s.matmul);
+}
+
+/**
+ * A batch whose operands broadcast: one loop per batch axis, outermost first;
+ * each operand steps by its own stride along an axis, or stays where it
+ * repeats, and the output's entry is the loop counters read as digits.
+ */
+function emitBroadcastBatch(w: Writer, axes: readonly BatchAxis[], M: string, N: string, at: { A: string; B: string; C: string }, product: (a: string, b: string, out: string) => string): void {
+  const offset = (base: string, strides: readonly (Size | null)[]) => [base, ...strides.flatMap((s, i) => (s === null ? [] : [`q${i} * ${sizeText(s)}`]))].join(" + ");
+  let entry = "";
+  axes.forEach((x, i) => (entry = i === 0 ? "q0" : `${i === 1 ? entry : `(${entry})`} * ${sizeText(x.size)} + q${i}`));
+  const body = (i: number): void => {
+    if (i === axes.length) {
+      const out = axes.length === 0 ? at.C : `${at.C} + ${axes.length === 1 ? entry : `(${entry})`} * ${M} * ${N}`;
+      w.line(product(offset(at.A, axes.map((x) => x.a)), offset(at.B, axes.map((x) => x.b)), out));
+    } else w.block(`for (let q${i} = 0; q${i} < ${sizeText(axes[i]!.size)}; q${i}++) {`, () => body(i + 1));
+  };
+  w.comment(`The batch axes broadcast: ${axes.map((x, i) => `q${i} over ${sizeText(x.size)}${x.a === null ? " (A repeats)" : x.b === null ? " (B repeats)" : ""}`).join(", ")}.`);
+  body(0);
 }
 
 function emitKernel(w: Writer, c: StepContext, node: NodeId): void {

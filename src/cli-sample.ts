@@ -9,15 +9,14 @@
 // Errors: NNC545 checkpoint, NNC546 vocabulary, NNC547 module, NNC548 not a
 // language model, NNC549 a prompt or option sampling cannot use.
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { parseCheckpoint, type CheckpointHeader } from "./backend/cpu/runtime/checkpoint.ts";
 import { CodedError, readBinaryFile, readTextFile, shownPath } from "./cli-files.ts";
 import { parseSeed } from "./cli-common.ts";
 import { parseVocabulary, PAD, UNK, VOCABULARY_FILE } from "./data/text.ts";
 import { OUT_FILES } from "./train/files.ts";
-import type { CompiledModule } from "./train/compile.ts";
+import { loadModuleCode, type CompiledModule } from "./train/compile.ts";
 
 export interface SampleOptions {
   tokens: number;
@@ -68,7 +67,7 @@ async function loadModule(dir: string): Promise<CompiledModule> {
     throw new CodedError("NNC547", `${shownPath(dir)} holds no ${OUT_FILES.module}, the module nnc train wrote beside the checkpoint`, "sample from a run directory of nnc train, which holds the checkpoint, vocab.json and model.ts");
   }
   try {
-    return (await import(pathToFileURL(resolve(path)).href)) as CompiledModule;
+    return await loadModuleCode(readTextFile(path, "module"));
   } catch (e) {
     throw new CodedError("NNC547", `${shownPath(path)}: cannot load the module: ${(e as Error).message}`, "train again to rewrite it");
   }

@@ -142,6 +142,12 @@ describe("nnc sample on a trained run", () => {
   it("refuses a prompt character outside the vocabulary (NNC549)", async () => {
     await expect(sampleText(join(run, "checkpoint.nnck"), { ...o, prompt: "\u{1F600}" })).rejects.toSatisfy((e) => e instanceof CodedError && e.code === "NNC549");
   });
+  it("samples from the command line, the module beside the checkpoint loaded as an ES module wherever the run lies", () => {
+    const r = spawnSync(process.execPath, [BIN, "sample", join(run, "checkpoint.nnck"), "--tokens", "12", "--seed", "1", "--prompt", "The "], { encoding: "utf8", cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith("The ")).toBe(true);
+  });
   it("has --help", () => {
     const r = spawnSync(process.execPath, [BIN, "sample", "--help"], { encoding: "utf8", cwd: ROOT });
     expect(r.status).toBe(0);

@@ -97,6 +97,15 @@ async function importCached(code: string, dir: string): Promise<CompiledModule> 
   return (await import(pathToFileURL(path).href)) as CompiledModule;
 }
 
+/**
+ * Imports a module's code (one nnc wrote, read back from a run directory)
+ * through the private cache: a .ts file outside an ES-module package would
+ * load as CommonJS, and only code read and checked here is run.
+ */
+export async function loadModuleCode(code: string): Promise<CompiledModule> {
+  return importCached(code, privateCacheDir());
+}
+
 /** Compiles and imports the module; writes nothing but the private cache. */
 export async function compileAndLoad(g: GradGraph, target: Target = "cpu", plan: Lowered = lower(g)): Promise<{ mod: CompiledModule; code: string }> {
   const code = target === "webgpu" ? emitWebgpuModule(g, plan).code : emitCpuModule(g, plan);

@@ -278,7 +278,61 @@
       (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
       (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $mr)))))
 
-  ;; ------------------------------------------------------------------- driver
+;; A tile of at most 4 columns (the last sliver of a product whose n is 4
+  ;; more than a multiple of 8, as n = 100 is): $kernel's sums on the first
+  ;; four columns of the B sliver only, half its work. The same operations per
+  ;; element, so the same bits; stored as $kernel stores its tiles.
+  (func $kernelHalf (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
+                    (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32) (param $alpha v128)
+    (local $c00 v128) (local $c10 v128) (local $c20 v128) (local $c30 v128) (local $b0 v128)
+    (local $end i32) (local $r i32) (local $j i32) (local $from i32) (local $to i32) (local $v f32)
+    (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $kb) (i32.const 4))))
+    (loop $depths
+      (local.set $b0 (v128.load (local.get $pb)))
+      (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (v128.load32_splat (local.get $pa)) (local.get $b0))))
+      (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (v128.load32_splat offset=4 (local.get $pa)) (local.get $b0))))
+      (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (v128.load32_splat offset=8 (local.get $pa)) (local.get $b0))))
+      (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (v128.load32_splat offset=12 (local.get $pa)) (local.get $b0))))
+      (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+      (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 16))) (local.get $end))))
+    (local.set $c00 (f32x4.mul (local.get $alpha) (local.get $c00)))
+    (local.set $c10 (f32x4.mul (local.get $alpha) (local.get $c10)))
+    (local.set $c20 (f32x4.mul (local.get $alpha) (local.get $c20)))
+    (local.set $c30 (f32x4.mul (local.get $alpha) (local.get $c30)))
+    (if (i32.and (i32.eq (local.get $mr) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 4)))
+      (then
+        (if (i32.eqz (local.get $store))
+          (then
+            (local.set $c00 (f32x4.add (v128.load (local.get $ct)) (local.get $c00)))
+            (local.set $c10 (f32x4.add (v128.load (i32.add (local.get $ct) (local.get $ldcb))) (local.get $c10)))
+            (local.set $c20 (f32x4.add (v128.load (i32.add (local.get $ct) (i32.shl (local.get $ldcb) (i32.const 1)))) (local.get $c20)))
+            (local.set $c30 (f32x4.add (v128.load (i32.add (local.get $ct) (i32.mul (local.get $ldcb) (i32.const 3)))) (local.get $c30)))))
+        (v128.store (local.get $ct) (local.get $c00))
+        (v128.store (i32.add (local.get $ct) (local.get $ldcb)) (local.get $c10))
+        (v128.store (i32.add (local.get $ct) (i32.shl (local.get $ldcb) (i32.const 1))) (local.get $c20))
+        (v128.store (i32.add (local.get $ct) (i32.mul (local.get $ldcb) (i32.const 3))) (local.get $c30))
+        (return)))
+    ;; An edge tile: through the scratch (row r at scratch + 32·r), mr rows of nr floats.
+    (v128.store (local.get $scratch) (local.get $c00))
+    (v128.store offset=32 (local.get $scratch) (local.get $c10))
+    (v128.store offset=64 (local.get $scratch) (local.get $c20))
+    (v128.store offset=96 (local.get $scratch) (local.get $c30))
+    (loop $rows
+      (local.set $from (i32.add (local.get $scratch) (i32.shl (local.get $r) (i32.const 5))))
+      (local.set $to (local.get $ct))
+      (local.set $j (i32.const 0))
+      (loop $cols
+        (local.set $v (f32.load (local.get $from)))
+        (if (i32.eqz (local.get $store))
+          (then (local.set $v (f32.add (f32.load (local.get $to)) (local.get $v)))))
+        (f32.store (local.get $to) (local.get $v))
+        (local.set $from (i32.add (local.get $from) (i32.const 4)))
+        (local.set $to (i32.add (local.get $to) (i32.const 4)))
+        (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $nr))))
+      (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+      (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $mr)))))
+
+    ;; ------------------------------------------------------------------- driver
   ;;
 ;; The GotoBLAS/BLIS loop nest. For each NC-column panel of C and each KC
   ;; depth block, B's KC × NC panel is packed (512 KB); for each MC-row block,
@@ -296,7 +350,7 @@
     (local $packB i32) (local $scratch i32)
     (local $jc i32) (local $nb i32) (local $pc i32) (local $kb i32) (local $ic i32) (local $mb i32)
     (local $jr i32) (local $ir i32) (local $nr i32) (local $mr i32) (local $store i32) (local $pb i32)
-    (local $alpha v128)
+    (local $alpha v128) (local $ct i32) (local $pa i32)
     (local.set $alpha (f32x4.splat (local.get $alphaScalar)))
     (if (local.get $transA)
       (then (local.set $sai (i32.const 4)) (local.set $sap (i32.shl (local.get $lda) (i32.const 2))))
@@ -342,13 +396,15 @@
             (loop $aSlivers
               (local.set $mr (i32.sub (local.get $mb) (local.get $ir)))
               (if (i32.gt_s (local.get $mr) (i32.const 4)) (then (local.set $mr (i32.const 4))))
-              (call $kernel (local.get $kb)
-                (i32.add (local.get $pack) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2))))
-                (local.get $pb)
-                (i32.add (local.get $c) (i32.shl
+              (local.set $ct (i32.add (local.get $c) (i32.shl
                   (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))
-                           (i32.add (local.get $jc) (local.get $jr))) (i32.const 2)))
-                (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha))
+                           (i32.add (local.get $jc) (local.get $jr))) (i32.const 2))))
+              (local.set $pa (i32.add (local.get $pack) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2)))))
+              (if (i32.le_s (local.get $nr) (i32.const 4))
+                (then (call $kernelHalf (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct)
+                  (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha)))
+                (else (call $kernel (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct)
+                  (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha))))
               (br_if $aSlivers (i32.lt_s (local.tee $ir (i32.add (local.get $ir) (i32.const 4))) (local.get $mb))))
             (br_if $bSlivers (i32.lt_s (local.tee $jr (i32.add (local.get $jr) (i32.const 8))) (local.get $nb))))
           (br_if $rowBlocks (i32.lt_s (local.tee $ic (i32.add (local.get $ic) (i32.const 128))) (local.get $m))))

@@ -21,8 +21,8 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-type GemmFn = (transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number, pack: number) => void;
-type GemvFn = (mm: number, nn: number, k: number, a: number, sai: number, sap: number, b: number, sbp: number, c: number, sci: number, scj: number, accumulate: number) => void;
+type GemmFn = (transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number, pack: number, alpha: number) => void;
+type GemvFn = (mm: number, nn: number, k: number, a: number, sai: number, sap: number, b: number, sbp: number, c: number, sci: number, scj: number, accumulate: number, alpha: number) => void;
 
 /** One instance of the module on its own memory, with views of that memory. */
 interface Kernels {
@@ -129,7 +129,7 @@ function runGemm(kern: Kernels, t: GemmCase, r: () => number): GemmRun {
   const cBefore = f32.slice(cAt, cAt + m * ldc + GUARD);
   const packEnd = packAt + GEMM_WASM_PACK_FLOATS;
   const packGuardBefore = f32.slice(packEnd, packEnd + GUARD);
-  kern.gemm(+transA, +transB, m, n, k, 4 * aAt, lda, 4 * bAt, ldb, 4 * cAt, ldc, +t.accumulate, 4 * packAt);
+  kern.gemm(+transA, +transB, m, n, k, 4 * aAt, lda, 4 * bAt, ldb, 4 * cAt, ldc, +t.accumulate, 4 * packAt, 1);
   expect(sameBits(f32.subarray(aAt, aAt + aRows * lda), a), "A unchanged").toBe(true);
   expect(sameBits(f32.subarray(bAt, bAt + bRows * ldb), b), "B unchanged").toBe(true);
   return { lda, ldb, ldc, a, b, cBefore, cAfter: f32.slice(cAt, cAt + m * ldc + GUARD), packGuardBefore, packGuardAfter: f32.slice(packEnd, packEnd + GUARD) };
@@ -251,7 +251,7 @@ function runGemv(kern: Kernels, t: GemvCase, r: () => number): GemvRun {
   const a = f32.slice(aAt, aAt + aLen);
   const b = f32.slice(bAt, bAt + bLen);
   const cBefore = f32.slice(cAt, cAt + cLen);
-  kern.gemv(t.mm, t.nn, t.k, 4 * aAt, t.sai, t.sap, 4 * bAt, t.sbp, 4 * cAt, t.sci, t.scj, +t.accumulate);
+  kern.gemv(t.mm, t.nn, t.k, 4 * aAt, t.sai, t.sap, 4 * bAt, t.sbp, 4 * cAt, t.sci, t.scj, +t.accumulate, 1);
   expect(sameBits(f32.subarray(aAt, aAt + aLen), a), "A unchanged").toBe(true);
   expect(sameBits(f32.subarray(bAt, bAt + bLen), b), "B unchanged").toBe(true);
   return { a, b, cBefore, cAfter: f32.slice(cAt, cAt + cLen) };
@@ -334,7 +334,8 @@ describe("gemm.wat, assembled", () => {
     const madds = [...wat.matchAll(/\((f32x4|f32)\.add \(local\.get \$\w+\) \(\1\.mul /g)].length;
     expect(madds).toBeGreaterThan(20);
     expect([...fused.matchAll(/f32x4\.relaxed_madd/g)].length).toBe(madds);
-    expect(fused.replace(/;;.*$/gm, "")).not.toMatch(/f32x4\.mul|f32\.mul/);
+    // The only multiplications left scale a finished sum by alpha (a folded SGD step).
+    expect(fused.replace(/;;.*$/gm, "").replaceAll("(f32x4.mul (local.get $alpha)", "")).not.toMatch(/f32x4\.mul|f32\.mul/);
     // Everything but the multiply-adds is the same text.
     const strip = (t: string) => t.replace(/\s+/g, " ");
     expect(strip(fused).length).toBeLessThan(strip(wat).length + 60 * madds);
@@ -365,9 +366,9 @@ for (const [shared, relaxed] of variants.flatMap((v) => [false, true].map((sh) =
   describe(`gemm.wat${relaxed ? " (relaxed SIMD)" : ""} on a ${shared ? "shared" : "plain"} memory`, () => {
     const kern = instantiate(shared, relaxed);
 
-    it("exports gemm(13 × i32) and gemv(12 × i32)", () => {
-      expect(kern.gemm.length).toBe(13);
-      expect(kern.gemv.length).toBe(12);
+    it("exports gemm(13 × i32, alpha) and gemv(12 × i32, alpha)", () => {
+      expect(kern.gemm.length).toBe(14);
+      expect(kern.gemv.length).toBe(13);
     });
 
     // The shared variant is the same code: a sample of the cases is enough there.
@@ -387,10 +388,34 @@ for (const [shared, relaxed] of variants.flatMap((v) => [false, true].map((sh) =
       const before = f32.slice(0, 4096);
       // A, B and C overlap the scratch here on purpose: any write at all shows.
       for (const [m, n, k] of [[0, 5, 5], [5, 0, 5], [5, 5, 0], [0, 0, 0]] as const) {
-        kern.gemm(0, 0, m, n, k, 0, 8, 0, 8, 0, 8, 0, 4 * 4096);
-        kern.gemv(m, n, k, 0, 8, 1, 0, 8, 0, 8, 1, 0);
+        kern.gemm(0, 0, m, n, k, 0, 8, 0, 8, 0, 8, 0, 4 * 4096, 1);
+        kern.gemv(m, n, k, 0, 8, 1, 0, 8, 0, 8, 1, 0, 1);
       }
       expect(sameBits(f32.subarray(0, 4096), before)).toBe(true);
+    });
+
+    // A folded SGD step: W = W + alpha·(AᵀB) in one call, each element W + f32(alpha·sum) (one depth block).
+    it("alpha scales the sums before they are added: gemm and gemv, every edge", () => {
+      const { f32 } = kern;
+      const r = seededRandom(9);
+      const alpha = Math.fround(-0.02);
+      for (const [m, n, k, transA] of [[37, 29, 100, true], [13, 100, 64, false], [1, 23, 40, false], [2, 37, 9, false]] as const) {
+        const lda = transA ? m : k;
+        const [aAt, bAt, pAt, cAt, packAt] = [0, 20000, 40000, 50000, 60000];
+        randomFill(f32, 0, 60000, r);
+        const c0 = f32.slice(cAt, cAt + m * n);
+        const gemvCase = m <= 2;
+        const call = (c: number, accumulate: number, al: number) =>
+          gemvCase
+            ? kern.gemv(m, n, k, 4 * aAt, lda, 1, 4 * bAt, n, 4 * c, n, 1, accumulate, al)
+            : kern.gemm(+transA, 0, m, n, k, 4 * aAt, lda, 4 * bAt, n, 4 * c, n, accumulate, 4 * packAt, al);
+        call(pAt, 0, 1);
+        call(cAt, 1, alpha);
+        for (let i = 0; i < m * n; i++) {
+          const want = Math.fround(c0[i]! + Math.fround(alpha * f32[pAt + i]!));
+          expect(Object.is(f32[cAt + i], want), `${m}×${n}×${k} element ${i}`).toBe(true);
+        }
+      }
     });
 
     it("gemv agrees with a float64 reference and writes only its window", () => {
@@ -487,7 +512,7 @@ describe.each(variants)("a product split by rows or by columns gives the bits of
       const call = (i0: number, i1: number, j0: number, j1: number) => {
         const aOff = transA ? i0 : i0 * lda;
         const bOff = transB ? j0 * ldb : j0;
-        kern.gemm(+transA, +transB, i1 - i0, j1 - j0, k, 4 * (aAt + aOff), lda, 4 * (bAt + bOff), ldb, 4 * (cAt + i0 * ldc + j0), ldc, +accumulate, 4 * packAt);
+        kern.gemm(+transA, +transB, i1 - i0, j1 - j0, k, 4 * (aAt + aOff), lda, 4 * (bAt + bOff), ldb, 4 * (cAt + i0 * ldc + j0), ldc, +accumulate, 4 * packAt, 1);
       };
       f32.copyWithin(cAt, c0At, c0At + m * ldc);
       call(0, m, 0, n);
@@ -531,7 +556,7 @@ describe.each(variants)("a product split by rows or by columns gives the bits of
       randomFill(f32, bAt, span(k, sbp, nn, 1), r);
       randomFill(f32, c0At, cLen, r);
       const call = (i0: number, i1: number, j0: number, j1: number) =>
-        kern.gemv(i1 - i0, j1 - j0, k, 4 * (aAt + i0 * sai), sai, sap, 4 * (bAt + j0), sbp, 4 * (cAt + i0 * sci + j0 * scj), sci, scj, +accumulate);
+        kern.gemv(i1 - i0, j1 - j0, k, 4 * (aAt + i0 * sai), sai, sap, 4 * (bAt + j0), sbp, 4 * (cAt + i0 * sci + j0 * scj), sci, scj, +accumulate, 1);
       f32.copyWithin(cAt, c0At, c0At + cLen);
       call(0, mm, 0, nn);
       const whole = f32.slice(cAt, cAt + cLen);

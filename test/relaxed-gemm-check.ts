@@ -23,7 +23,7 @@ for (let s = 0; s < 30; s++) {
   const [A, B, C, D] = [0, 1_000_000, 2_000_000, 3_000_000];
   for (let i = 0; i < m * k; i++) f32[A + i] = 2 * r() - 1;
   for (let i = 0; i < k * n; i++) f32[B + i] = 2 * r() - 1;
-  gemm(+transA, +transB, m, n, k, 4 * A, lda, 4 * B, ldb, 4 * C, ldc, 0, 4 * PACK);
+  gemm(+transA, +transB, m, n, k, 4 * A, lda, 4 * B, ldb, 4 * C, ldc, 0, 4 * PACK, 1);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let sum = 0;
@@ -38,12 +38,12 @@ for (let s = 0; s < 30; s++) {
   }
   // Split by rows, then by columns, into D: the same bits as C.
   const cut = int(1, Math.max(1, m - 1));
-  gemm(+transA, +transB, cut, n, k, 4 * A, lda, 4 * B, ldb, 4 * D, ldc, 0, 4 * PACK);
-  if (m > cut) gemm(+transA, +transB, m - cut, n, k, 4 * (A + (transA ? cut : cut * lda)), lda, 4 * B, ldb, 4 * (D + cut * ldc), ldc, 0, 4 * PACK);
+  gemm(+transA, +transB, cut, n, k, 4 * A, lda, 4 * B, ldb, 4 * D, ldc, 0, 4 * PACK, 1);
+  if (m > cut) gemm(+transA, +transB, m - cut, n, k, 4 * (A + (transA ? cut : cut * lda)), lda, 4 * B, ldb, 4 * (D + cut * ldc), ldc, 0, 4 * PACK, 1);
   for (let i = 0; i < m * n; i++) if (u32[C + i] !== u32[D + i]) throw new Error(`case ${s}: split by rows at ${cut} differs at ${i}`);
   const cutN = int(1, Math.max(1, n - 1));
-  gemm(+transA, +transB, m, cutN, k, 4 * A, lda, 4 * B, ldb, 4 * D, ldc, 0, 4 * PACK);
-  if (n > cutN) gemm(+transA, +transB, m, n - cutN, k, 4 * A, lda, 4 * (B + (transB ? cutN * ldb : cutN)), ldb, 4 * (D + cutN), ldc, 0, 4 * PACK);
+  gemm(+transA, +transB, m, cutN, k, 4 * A, lda, 4 * B, ldb, 4 * D, ldc, 0, 4 * PACK, 1);
+  if (n > cutN) gemm(+transA, +transB, m, n - cutN, k, 4 * A, lda, 4 * (B + (transB ? cutN * ldb : cutN)), ldb, 4 * (D + cutN), ldc, 0, 4 * PACK, 1);
   for (let i = 0; i < m * n; i++) if (u32[C + i] !== u32[D + i]) throw new Error(`case ${s}: split by columns at ${cutN} differs at ${i}`);
   cases++;
 }

@@ -104,6 +104,17 @@ describe("vector.wat's exp, log and tanh against float64", () => {
     expect([...out]).toEqual([0, -0, 1, -1, NaN, 1, -1]);
     expect(Object.is(out[1], -0)).toBe(true);
   });
+
+  it("tanh over consecutive floats (its own loop, $tanh written out) gives $tanh's bits, tails of 1–3 included", () => {
+    const xs = Float32Array.from({ length: 4099 }, (_, i) => (i % 2 === 0 ? 1 : -1) * 2 ** (-30 + (i * 37) / 4099));
+    const run = unary(k, V_TANH, xs);
+    for (let i = 0; i < xs.length; i++) {
+      // A stride of 0 reads one float for every lane: the generic loop, through $tanh.
+      k.f32[0] = xs[i]!;
+      k.vec.unary(V_TANH, OUT, X, 0, 1);
+      expect(Object.is(k.f32[2 * N], run[i]), `tanh(${xs[i]})`).toBe(true);
+    }
+  });
 });
 
 describe("vector.wat's other ops give float32 of the JavaScript formula", () => {

@@ -7,7 +7,7 @@ import type { Lowered, Program } from "../../lower/lower.ts";
 import { sizeKey, type Size } from "../../lower/size.ts";
 import { dimExpr, maxSizeText, shapeSizeText, sizeText } from "../common.ts";
 import { placeName } from "../../lower/places.ts";
-import { offsetName } from "./emit-steps.ts";
+import { offsetName, sgdFolds } from "./emit-steps.ts";
 
 
 const at = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
@@ -149,15 +149,21 @@ export function loaders(w: Writer, g: GradGraph): void {
   w.line();
 }
 
-export function optimizer(w: Writer, g: GradGraph): void {
+export function optimizer(w: Writer, g: GradGraph, plan: Lowered): void {
   w.comment("Each step's options, resolved by the runtime's one option table (optimizerSettings) into one object made here.");
   w.line("const settings = newOptimizerSettings();");
-  w.block("function update(o: TrainOptions | undefined): void {", () => {
-    w.line("const s = optimizerSettings(o, TRAIN_DEFAULTS, settings);");
+  const folded = new Set(sgdFolds(g, plan.train).values());
+  if (folded.size > 0) {
+    w.comment("The learning rate while runTrain folds a plain SGD step into the weights' last products (0: it writes the gradients).");
+    w.line("let sgdRate = 0;");
+  }
+  w.block("function update(s: OptimizerSettings): void {", () => {
     // Running statistics are not trained: each step writes their new values instead (statCopies).
     const stats = new Set((g.runningStats ?? []).map((r) => r.name));
     g.params.forEach((p, k) => {
-      if (!stats.has(p.name)) w.line(`optimizerStep(s, f32, p${k}, f32, g${k}, f32, m${k}, f32, v${k}, ${shapeSizeText(g.shapes[p.node]!)}, step + 1);`);
+      if (stats.has(p.name)) return;
+      const call = `optimizerStep(s, f32, p${k}, f32, g${k}, f32, m${k}, f32, v${k}, ${shapeSizeText(g.shapes[p.node]!)}, step + 1);`;
+      w.line(folded.has(k) ? `if (sgdRate === 0) ${call}` : call);
     });
   });
   w.line();
@@ -174,6 +180,7 @@ function statCopies(w: Writer, plan: Lowered): void {
 
 export function modelObject(w: Writer, g: GradGraph, plan: Lowered, threads: boolean): void {
   const dropout = plan.dropout;
+  const folds = sgdFolds(g, plan.train).size > 0;
   const lossAt = (p: Program) => offsetName(p, p.place.get(g.loss!.node)!);
   const tensors = [
     ...g.params.map((p, k) => ({ name: `param/${p.name}`, off: `p${k}`, node: p.node })),
@@ -207,15 +214,19 @@ export function modelObject(w: Writer, g: GradGraph, plan: Lowered, threads: boo
     w.block("gradients(batch: Batch): Params {", () => {
       w.line("loadInputs(batch);");
       w.line("loadTargets(batch);");
+      if (folds) w.line("sgdRate = 0;");
       w.line("runTrain();");
       w.line("return grads;");
     }, "},");
     w.block("trainStep(batch: Batch, options?: TrainOptions): number {", () => {
       w.line("loadInputs(batch);");
       w.line("loadTargets(batch);");
+      w.line("const s = optimizerSettings(options, TRAIN_DEFAULTS, settings);");
+      if (folds) w.line("sgdRate = sgdFoldRate(s);");
       w.line("runTrain();");
       w.line(`const value = f32[${lossAt(plan.train)}]!;`);
-      w.line("update(options);");
+      w.line("update(s);");
+      if (folds) w.line("sgdRate = 0;");
       statCopies(w, plan);
       w.line("step++;");
       w.line("return value;");

@@ -48,7 +48,7 @@ export function emitCpuModule(g: GradGraph, plan: Lowered = lower(g)): string {
     w.line();
     loaders(w, g);
     programs(w, g, plan, threads, vector);
-    optimizer(w, g);
+    optimizer(w, g, plan);
     modelObject(w, g, plan, threads);
   });
   w.line();

@@ -131,6 +131,52 @@ export function mayShareGemm(s: GemmStep): boolean {
 
 const trans = (t: boolean) => (t ? "TRANSPOSED" : "AS_STORED");
 
+/** The values a step reads (its operands and its loop's leaves). */
+function stepReads(g: GradGraph, s: Step): NodeId[] {
+  if (s.kind === "gemm") return [s.a, s.b, ...s.epilogue.flatMap((n) => g.nodes[n]!.args)];
+  if (s.kind === "fused") return s.nodes.flatMap((n) => g.nodes[n]!.args);
+  return [...g.nodes[s.node]!.args];
+}
+
+const folds = new WeakMap<Program, ReadonlyMap<Step, number>>();
+
+/**
+ * The products of the training program into which a plain SGD step can be
+ * folded, each with the index of its param: a product that writes a weight's
+ * gradient into its buffer (no epilogue, one product), where nothing after
+ * it in the step reads the weight or the gradient, and the weight is no
+ * operand of it. With a plain SGD step (no momentum, no weight decay: the
+ * runtime's sgdFoldRate) trainStep runs it as W = W − lr·(A·B), one pass,
+ * instead of writing the gradient and then updating W from it; gradients()
+ * and every other optimizer run it as written. Running statistics
+ * (batchnorm), which no optimizer updates, are never folded.
+ */
+export function sgdFolds(g: GradGraph, train: Program): ReadonlyMap<Step, number> {
+  const known = folds.get(train);
+  if (known !== undefined) return known;
+  const stats = new Set((g.runningStats ?? []).map((r) => r.name));
+  const result = new Map<Step, number>();
+  const placeKey = (id: NodeId): string => {
+    const p = train.place.get(id);
+    return p === undefined ? "" : `${p.kind}${p.index}`;
+  };
+  // Where each place is read last: a fold must come after every read of its weight and gradient.
+  const lastRead = new Map<string, number>();
+  train.steps.forEach((s, i) => stepReads(g, s).forEach((r) => lastRead.set(placeKey(r), i)));
+  train.steps.forEach((s, i) => {
+    const out = train.place.get(s.out);
+    if (s.kind !== "gemm" || s.geometry.batch !== null || s.epilogue.length > 0 || out?.kind !== "grad") return;
+    const k = out.index;
+    if (stats.has(g.params[k]!.name)) return;
+    const later = (key: string) => (lastRead.get(key) ?? -1) > i;
+    const weight = `param${k}`;
+    if (later(weight) || later(`grad${k}`) || placeKey(s.a) === weight || placeKey(s.b) === weight) return;
+    result.set(s, k);
+  });
+  folds.set(train, result);
+  return result;
+}
+
 /** The matrix product through gemm (one, or one per batch entry), then its epilogue loop over the result in place. */
 function emitGemm(w: Writer, c: StepContext, s: GemmStep): void {
   const { m, n, k, lda, ldb, batch, aBatched, broadcast } = s.geometry;
@@ -139,8 +185,13 @@ function emitGemm(w: Writer, c: StepContext, s: GemmStep): void {
   const B = offsetOf(c, s.b);
   const C = offsetOf(c, s.out);
   const call = c.threads && mayShareGemm(s) ? "gemmSplit(team, ws.gemm" : "gemm(ws.gemm";
-  const product = (a: string, b: string, out: string) => `${call}, ${trans(s.transA)}, ${trans(s.transB)}, ${M}, ${N}, ${K}, f32, ${a}, ${sizeText(lda)}, f32, ${b}, ${sizeText(ldb)}, f32, ${out}, ${N}, OVERWRITE);`;
-  if (batch === null) w.line(product(A, B, C));
+  const product = (a: string, b: string, out: string, mode = "OVERWRITE") => `${call}, ${trans(s.transA)}, ${trans(s.transB)}, ${M}, ${N}, ${K}, f32, ${a}, ${sizeText(lda)}, f32, ${b}, ${sizeText(ldb)}, f32, ${out}, ${N}, ${mode});`;
+  const fold = c.program.kind === "train" ? sgdFolds(c.g, c.program).get(s) : undefined;
+  if (fold !== undefined) {
+    // A plain SGD step folded into the weight's last product (sgdFolds): W = W − lr·(A·B).
+    w.line(`if (sgdRate !== 0) ${product(A, B, `p${fold}`, "ACCUMULATE, -sgdRate")}`);
+    w.line(`else ${product(A, B, C)}`);
+  } else if (batch === null) w.line(product(A, B, C));
   else if (broadcast !== null) emitBroadcastBatch(w, broadcast, M, N, { A, B, C }, product);
   else {
     w.block(`for (let q = 0; q < ${sizeText(batch)}; q++) {`, () => {

@@ -45,8 +45,9 @@ export const GEMM_DIRECT_MAX_WORK = 32;
 /** The transA and transB arguments of gemm, named for the calls a module emits. */
 export const AS_STORED = false;
 export const TRANSPOSED = true;
-/** The accumulate argument of gemm when C is overwritten. */
+/** The accumulate argument of gemm when C is overwritten, and when the product is added to it. */
 export const OVERWRITE = false;
+export const ACCUMULATE = true;
 
 /**
  * The packing buffer of gemm. It is a plain array of numbers, not a typed
@@ -204,7 +205,7 @@ function gemmPackB(pk: number[], base: number, b: Float32Array, bOff: number, ld
  * one B value are about as many doubles as V8 keeps in registers; larger
  * tiles spill and measured slower.
  */
-function gemmMicroKernel(kc: number, pk: number[], ao: number, bo: number, c: Float32Array, co: number, ldc: number, overwrite: boolean, mr: number, nr: number): void {
+function gemmMicroKernel(kc: number, pk: number[], ao: number, bo: number, c: Float32Array, co: number, ldc: number, overwrite: boolean, mr: number, nr: number, alpha: number): void {
   let c00 = 0;
   let c01 = 0;
   let c02 = 0;
@@ -232,6 +233,15 @@ function gemmMicroKernel(kc: number, pk: number[], ao: number, bo: number, c: Fl
     ao = (ao + 2) | 0;
     bo = (bo + 4) | 0;
   }
+  // Times alpha (1 but for a folded SGD step, and exact then).
+  c00 *= alpha;
+  c01 *= alpha;
+  c02 *= alpha;
+  c03 *= alpha;
+  c10 *= alpha;
+  c11 *= alpha;
+  c12 *= alpha;
+  c13 *= alpha;
   const co1 = co + ldc;
   if (mr === 2 && nr === 4) {
     if (overwrite) {
@@ -273,12 +283,14 @@ function gemmPut(c: Float32Array, i: number, v: number, overwrite: boolean): voi
 }
 
 /**
- * C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j)
+ * C(i, j) = (accumulate ? C(i, j) : 0) + alpha·Σ_p A(i, p)·B(p, j)
  * for i < m, j < n, where
  *   A(i, p) = transA ? a[aOff + p·lda + i] : a[aOff + i·lda + p]
  *   B(p, j) = transB ? b[bOff + j·ldb + p] : b[bOff + p·ldb + j]
  *   C(i, j) = c[cOff + i·ldc + j]
  * Only the m × n elements of C are written. C must not overlap A or B.
+ * alpha is 1 but where a module folds a plain SGD step into the last
+ * product of a weight's gradient (C the weight, accumulate, alpha = −lr).
  * With ws.wasm, A, B and C must be views of its memory.
  */
 export function gemm(
@@ -298,6 +310,7 @@ export function gemm(
   cOff: number,
   ldc: number,
   accumulate: boolean,
+  alpha = 1,
 ): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
@@ -320,14 +333,14 @@ export function gemm(
     // added up (gemvRows); otherwise dot products (gemmDirect). The choice
     // depends only on the strides, so every part of a split product makes it alike.
     if (n >= m) {
-      if (sbj === 1 && sbp !== 1) gemvRows(ws, m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate);
-      else gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate);
-    } else if (sai === 1 && sap !== 1) gemvRows(ws, n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate);
-    else gemmDirect(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, sai, c, cOff, 1, ldc, accumulate);
+      if (sbj === 1 && sbp !== 1) gemvRows(ws, m, n, k, a, aOff, sai, sap, b, bOff, sbp, c, cOff, ldc, 1, accumulate, alpha);
+      else gemmDirect(m, n, k, a, aOff, sai, sap, b, bOff, sbp, sbj, c, cOff, ldc, 1, accumulate, alpha);
+    } else if (sai === 1 && sap !== 1) gemvRows(ws, n, m, k, b, bOff, sbj, sbp, a, aOff, sap, c, cOff, 1, ldc, accumulate, alpha);
+    else gemmDirect(n, m, k, b, bOff, sbj, sbp, a, aOff, sap, sai, c, cOff, 1, ldc, accumulate, alpha);
     return;
   }
   if (wasm !== null) {
-    wasm.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset + 4 * aOff, lda, b.byteOffset + 4 * bOff, ldb, c.byteOffset + 4 * cOff, ldc, accumulate ? 1 : 0, wasm.pack);
+    wasm.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset + 4 * aOff, lda, b.byteOffset + 4 * bOff, ldb, c.byteOffset + 4 * cOff, ldc, accumulate ? 1 : 0, wasm.pack, alpha);
     return;
   }
   const pk = ws.pack;
@@ -348,7 +361,7 @@ export function gemm(
           const bo = bBase + jr * kb;
           for (let ir = 0; ir < mb; ir += GEMM_MR) {
             const mr = Math.min(GEMM_MR, mb - ir);
-            gemmMicroKernel(kb, pk, ir * kb, bo, c, cOff + (ic + ir) * ldc + jc + jr, ldc, overwrite, mr, nr);
+            gemmMicroKernel(kb, pk, ir * kb, bo, c, cOff + (ic + ir) * ldc + jc + jr, ldc, overwrite, mr, nr, alpha);
           }
         }
       }

@@ -8,8 +8,10 @@
 ;; a, b, c and pack are byte addresses, leading dimensions and strides count
 ;; floats.
 ;;
-;;   gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, pack)
-;;     C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j)  for i < m, j < n
+;;   gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, pack, alpha)
+;;     C(i, j) = (accumulate ? C(i, j) : 0) + alpha·Σ_p A(i, p)·B(p, j)  for i < m, j < n
+;;     (alpha, an f32, is 1 but where a plain SGD step is folded into a
+;;     weight gradient's product: C = W, alpha = −lr; times 1 is exact)
 ;;     A(i, p) = transA ? a[p·lda + i] : a[i·lda + p]
 ;;     B(p, j) = transB ? b[j·ldb + p] : b[p·ldb + j]
 ;;     C(i, j) = c[i·ldc + j]; only these m × n floats of C are written.
@@ -17,8 +19,8 @@
 ;;     empty products are the caller's); pack: the address of @pack-floats
 ;;     floats of scratch (16-byte aligned is best).
 ;;
-;;   gemv(mm, nn, k, a, sai, sap, b, sbp, c, sci, scj, accumulate)
-;;     C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j)  for i < mm, j < nn
+;;   gemv(mm, nn, k, a, sai, sap, b, sbp, c, sci, scj, accumulate, alpha)
+;;     C(i, j) = (accumulate ? C(i, j) : 0) + alpha·Σ_p A(i, p)·B(p, j)  for i < mm, j < nn
 ;;     A(i, p) = a[i·sai + p·sap], B(p, j) = b[p·sbp + j], C(i, j) = c[i·sci + j·scj]
 ;;     For one or two rows against a B with contiguous columns (x·W at batch 1).
 ;;     Strides may be anything ≥ 0; mm, nn, k ≥ 1 as for gemm.
@@ -28,10 +30,12 @@
 ;; by the same float32 operations wherever it sits and whatever m, n are:
 ;;  - gemm: depth blocks start at multiples of KC = 256 from p = 0; within a
 ;;    block acc = 0 and acc = acc + A(i, p)·B(p, j) (f32 mul, then f32 add) for
-;;    p in order; then C = acc (first block, not accumulating) or C = C + acc.
+;;    p in order; then acc = alpha·acc and C = acc (first block, not
+;;    accumulating) or C = C + acc.
 ;;    Vector lanes, edge tiles and full tiles all do exactly that.
 ;;  - gemv: acc = 0, acc = acc + A(i, p)·B(p, j) over all p in order; then
-;;    C = acc or C = C + acc; a scalar tail column does what a vector lane does.
+;;    acc = alpha·acc, C = acc or C = C + acc; a scalar tail column does what
+;;    a vector lane does.
 ;;
 ;; Speed, one thread on the 2-core AMD EPYC (Zen 4) it was tuned on, Node.js
 ;; 20 (V8 11.3), best of several runs: gemm 37–41 GFLOP/s on 256³–1024³
@@ -189,7 +193,7 @@
   ;; or added, or, for an edge tile of mr × nr < 4 × 8, written to the scratch
   ;; and its valid part copied float by float, so nothing outside C is touched.
   (func $kernel (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
-                (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32)
+                (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32) (param $alpha v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local $b0 v128) (local $b1 v128) (local $a v128)
@@ -213,6 +217,15 @@
       (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
       (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 16))) (local.get $end))))
+    ;; The tile times alpha (1 but where a plain SGD step is folded into the product: exact then).
+    (local.set $c00 (f32x4.mul (local.get $alpha) (local.get $c00)))
+    (local.set $c01 (f32x4.mul (local.get $alpha) (local.get $c01)))
+    (local.set $c10 (f32x4.mul (local.get $alpha) (local.get $c10)))
+    (local.set $c11 (f32x4.mul (local.get $alpha) (local.get $c11)))
+    (local.set $c20 (f32x4.mul (local.get $alpha) (local.get $c20)))
+    (local.set $c21 (f32x4.mul (local.get $alpha) (local.get $c21)))
+    (local.set $c30 (f32x4.mul (local.get $alpha) (local.get $c30)))
+    (local.set $c31 (f32x4.mul (local.get $alpha) (local.get $c31)))
     (if (i32.and (i32.eq (local.get $mr) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 8)))
       (then
         (if (local.get $store)
@@ -265,7 +278,61 @@
       (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
       (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $mr)))))
 
-  ;; ------------------------------------------------------------------- driver
+;; A tile of at most 4 columns (the last sliver of a product whose n is 4
+  ;; more than a multiple of 8, as n = 100 is): $kernel's sums on the first
+  ;; four columns of the B sliver only, half its work. The same operations per
+  ;; element, so the same bits; stored as $kernel stores its tiles.
+  (func $kernelHalf (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
+                    (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32) (param $alpha v128)
+    (local $c00 v128) (local $c10 v128) (local $c20 v128) (local $c30 v128) (local $b0 v128)
+    (local $end i32) (local $r i32) (local $j i32) (local $from i32) (local $to i32) (local $v f32)
+    (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $kb) (i32.const 4))))
+    (loop $depths
+      (local.set $b0 (v128.load (local.get $pb)))
+      (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (v128.load32_splat (local.get $pa)) (local.get $b0))))
+      (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (v128.load32_splat offset=4 (local.get $pa)) (local.get $b0))))
+      (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (v128.load32_splat offset=8 (local.get $pa)) (local.get $b0))))
+      (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (v128.load32_splat offset=12 (local.get $pa)) (local.get $b0))))
+      (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+      (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 16))) (local.get $end))))
+    (local.set $c00 (f32x4.mul (local.get $alpha) (local.get $c00)))
+    (local.set $c10 (f32x4.mul (local.get $alpha) (local.get $c10)))
+    (local.set $c20 (f32x4.mul (local.get $alpha) (local.get $c20)))
+    (local.set $c30 (f32x4.mul (local.get $alpha) (local.get $c30)))
+    (if (i32.and (i32.eq (local.get $mr) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 4)))
+      (then
+        (if (i32.eqz (local.get $store))
+          (then
+            (local.set $c00 (f32x4.add (v128.load (local.get $ct)) (local.get $c00)))
+            (local.set $c10 (f32x4.add (v128.load (i32.add (local.get $ct) (local.get $ldcb))) (local.get $c10)))
+            (local.set $c20 (f32x4.add (v128.load (i32.add (local.get $ct) (i32.shl (local.get $ldcb) (i32.const 1)))) (local.get $c20)))
+            (local.set $c30 (f32x4.add (v128.load (i32.add (local.get $ct) (i32.mul (local.get $ldcb) (i32.const 3)))) (local.get $c30)))))
+        (v128.store (local.get $ct) (local.get $c00))
+        (v128.store (i32.add (local.get $ct) (local.get $ldcb)) (local.get $c10))
+        (v128.store (i32.add (local.get $ct) (i32.shl (local.get $ldcb) (i32.const 1))) (local.get $c20))
+        (v128.store (i32.add (local.get $ct) (i32.mul (local.get $ldcb) (i32.const 3))) (local.get $c30))
+        (return)))
+    ;; An edge tile: through the scratch (row r at scratch + 32·r), mr rows of nr floats.
+    (v128.store (local.get $scratch) (local.get $c00))
+    (v128.store offset=32 (local.get $scratch) (local.get $c10))
+    (v128.store offset=64 (local.get $scratch) (local.get $c20))
+    (v128.store offset=96 (local.get $scratch) (local.get $c30))
+    (loop $rows
+      (local.set $from (i32.add (local.get $scratch) (i32.shl (local.get $r) (i32.const 5))))
+      (local.set $to (local.get $ct))
+      (local.set $j (i32.const 0))
+      (loop $cols
+        (local.set $v (f32.load (local.get $from)))
+        (if (i32.eqz (local.get $store))
+          (then (local.set $v (f32.add (f32.load (local.get $to)) (local.get $v)))))
+        (f32.store (local.get $to) (local.get $v))
+        (local.set $from (i32.add (local.get $from) (i32.const 4)))
+        (local.set $to (i32.add (local.get $to) (i32.const 4)))
+        (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $nr))))
+      (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+      (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $mr)))))
+
+    ;; ------------------------------------------------------------------- driver
   ;;
 ;; The GotoBLAS/BLIS loop nest. For each NC-column panel of C and each KC
   ;; depth block, B's KC × NC panel is packed (512 KB); for each MC-row block,
@@ -277,12 +344,14 @@
   ;; never derived from the shape: it fixes the order of every sum.
   (func $gemm (export "gemm") (param $transA i32) (param $transB i32) (param $m i32) (param $n i32) (param $k i32)
     (param $a i32) (param $lda i32) (param $b i32) (param $ldb i32) (param $c i32) (param $ldc i32)
-    (param $accumulate i32) (param $pack i32)
+    (param $accumulate i32) (param $pack i32) (param $alphaScalar f32)
     ;; Byte strides of A along i and p, of B along p and j.
     (local $sai i32) (local $sap i32) (local $sbp i32) (local $sbj i32) (local $ldcb i32)
     (local $packB i32) (local $scratch i32)
     (local $jc i32) (local $nb i32) (local $pc i32) (local $kb i32) (local $ic i32) (local $mb i32)
     (local $jr i32) (local $ir i32) (local $nr i32) (local $mr i32) (local $store i32) (local $pb i32)
+    (local $alpha v128) (local $ct i32) (local $pa i32)
+    (local.set $alpha (f32x4.splat (local.get $alphaScalar)))
     (if (local.get $transA)
       (then (local.set $sai (i32.const 4)) (local.set $sap (i32.shl (local.get $lda) (i32.const 2))))
       (else (local.set $sai (i32.shl (local.get $lda) (i32.const 2))) (local.set $sap (i32.const 4))))
@@ -327,13 +396,15 @@
             (loop $aSlivers
               (local.set $mr (i32.sub (local.get $mb) (local.get $ir)))
               (if (i32.gt_s (local.get $mr) (i32.const 4)) (then (local.set $mr (i32.const 4))))
-              (call $kernel (local.get $kb)
-                (i32.add (local.get $pack) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2))))
-                (local.get $pb)
-                (i32.add (local.get $c) (i32.shl
+              (local.set $ct (i32.add (local.get $c) (i32.shl
                   (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))
-                           (i32.add (local.get $jc) (local.get $jr))) (i32.const 2)))
-                (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch))
+                           (i32.add (local.get $jc) (local.get $jr))) (i32.const 2))))
+              (local.set $pa (i32.add (local.get $pack) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2)))))
+              (if (i32.le_s (local.get $nr) (i32.const 4))
+                (then (call $kernelHalf (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct)
+                  (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha)))
+                (else (call $kernel (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct)
+                  (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha))))
               (br_if $aSlivers (i32.lt_s (local.tee $ir (i32.add (local.get $ir) (i32.const 4))) (local.get $mb))))
             (br_if $bSlivers (i32.lt_s (local.tee $jr (i32.add (local.get $jr) (i32.const 8))) (local.get $nb))))
           (br_if $rowBlocks (i32.lt_s (local.tee $ic (i32.add (local.get $ic) (i32.const 128))) (local.get $m))))
@@ -349,7 +420,8 @@
   ;; packed: every value of B is used once per row of A.
 
   ;; Stores the four lanes of v to C at dst, dst + scjb, … (adding them to C when accumulating).
-  (func $put4 (param $dst i32) (param $scjb i32) (param $v v128) (param $accumulate i32)
+  (func $put4 (param $dst i32) (param $scjb i32) (param $v v128) (param $accumulate i32) (param $alpha v128)
+    (local.set $v (f32x4.mul (local.get $alpha) (local.get $v)))
     (if (i32.eq (local.get $scjb) (i32.const 4))
       (then
         (if (local.get $accumulate)
@@ -376,7 +448,7 @@
 
   ;; Columns j … nn−1 of one row of A (at a, depths sapb bytes apart) into the row of C at c.
   (func $gemvRow (param $j i32) (param $nn i32) (param $k i32) (param $a i32) (param $sapb i32)
-                 (param $b i32) (param $sbpb i32) (param $c i32) (param $scjb i32) (param $accumulate i32)
+                 (param $b i32) (param $sbpb i32) (param $c i32) (param $scjb i32) (param $accumulate i32) (param $alpha v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $x v128)
     (local $pa i32) (local $pb i32) (local $p i32) (local $s f32) (local $to i32)
     (block $done16
@@ -399,13 +471,13 @@
           (local.set $pb (i32.add (local.get $pb) (local.get $sbpb)))
           (br_if $depths (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
         (local.set $to (i32.add (local.get $c) (i32.mul (local.get $j) (local.get $scjb))))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $s0) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s0) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (i32.shl (local.get $scjb) (i32.const 2))))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $s1) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s1) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (i32.shl (local.get $scjb) (i32.const 2))))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $s2) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s2) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (i32.shl (local.get $scjb) (i32.const 2))))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $s3) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s3) (local.get $accumulate) (local.get $alpha))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $chunks16)))
     (block $done4
@@ -420,7 +492,7 @@
           (local.set $pa (i32.add (local.get $pa) (local.get $sapb)))
           (local.set $pb (i32.add (local.get $pb) (local.get $sbpb)))
           (br_if $depths (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
-        (call $put4 (i32.add (local.get $c) (i32.mul (local.get $j) (local.get $scjb))) (local.get $scjb) (local.get $s0) (local.get $accumulate))
+        (call $put4 (i32.add (local.get $c) (i32.mul (local.get $j) (local.get $scjb))) (local.get $scjb) (local.get $s0) (local.get $accumulate) (local.get $alpha))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $chunks4)))
     (block $done1
@@ -436,6 +508,8 @@
           (local.set $pb (i32.add (local.get $pb) (local.get $sbpb)))
           (br_if $depths (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
         (local.set $to (i32.add (local.get $c) (i32.mul (local.get $j) (local.get $scjb))))
+        ;; Times alpha as a vector lane is (put4), so that a tail column computes a lane's bits.
+        (local.set $s (f32x4.extract_lane 0 (f32x4.mul (local.get $alpha) (f32x4.splat (local.get $s)))))
         (if (local.get $accumulate) (then (local.set $s (f32.add (f32.load (local.get $to)) (local.get $s)))))
         (f32.store (local.get $to) (local.get $s))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
@@ -445,7 +519,7 @@
   ;; returns the first column left (a multiple of 16) for $gemvRow.
   (func $gemvTwoRows (param $nn i32) (param $k i32) (param $a0 i32) (param $a1 i32) (param $sapb i32)
                      (param $b i32) (param $sbpb i32) (param $c0 i32) (param $c1 i32) (param $scjb i32)
-                     (param $accumulate i32) (result i32)
+                     (param $accumulate i32) (param $alpha v128) (result i32)
     (local $j i32) (local $x v128) (local $y v128)
     (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
@@ -485,32 +559,35 @@
           (local.set $pb (i32.add (local.get $pb) (local.get $sbpb)))
           (br_if $depths (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
         (local.set $to (i32.add (local.get $c0) (i32.mul (local.get $j) (local.get $scjb))))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $s0) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s0) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (local.get $step)))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $s1) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s1) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (local.get $step)))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $s2) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s2) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (local.get $step)))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $s3) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $s3) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $c1) (i32.mul (local.get $j) (local.get $scjb))))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $t0) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $t0) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (local.get $step)))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $t1) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $t1) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (local.get $step)))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $t2) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $t2) (local.get $accumulate) (local.get $alpha))
         (local.set $to (i32.add (local.get $to) (local.get $step)))
-        (call $put4 (local.get $to) (local.get $scjb) (local.get $t3) (local.get $accumulate))
+        (call $put4 (local.get $to) (local.get $scjb) (local.get $t3) (local.get $accumulate) (local.get $alpha))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $chunks)))
     (local.get $j))
 
   (func $gemv (export "gemv") (param $mm i32) (param $nn i32) (param $k i32) (param $a i32) (param $sai i32) (param $sap i32)
     (param $b i32) (param $sbp i32) (param $c i32) (param $sci i32) (param $scj i32) (param $accumulate i32)
+    (param $alphaScalar f32)
+    (local $alpha v128)
     (local $saib i32) (local $sapb i32) (local $sbpb i32) (local $scib i32) (local $scjb i32) (local $i i32) (local $j i32)
     ;; An empty product (the caller's to handle) writes nothing.
     (if (i32.or (i32.or (i32.lt_s (local.get $mm) (i32.const 1)) (i32.lt_s (local.get $nn) (i32.const 1)))
                 (i32.lt_s (local.get $k) (i32.const 1)))
       (then (return)))
+    (local.set $alpha (f32x4.splat (local.get $alphaScalar)))
     (local.set $saib (i32.shl (local.get $sai) (i32.const 2)))
     (local.set $sapb (i32.shl (local.get $sap) (i32.const 2)))
     (local.set $sbpb (i32.shl (local.get $sbp) (i32.const 2)))
@@ -523,14 +600,14 @@
           ;; Rows i and i + 1: their 16-column chunks together, the rest one row at a time.
           (local.set $j (call $gemvTwoRows (local.get $nn) (local.get $k) (local.get $a) (i32.add (local.get $a) (local.get $saib))
             (local.get $sapb) (local.get $b) (local.get $sbpb) (local.get $c) (i32.add (local.get $c) (local.get $scib))
-            (local.get $scjb) (local.get $accumulate)))
+            (local.get $scjb) (local.get $accumulate) (local.get $alpha)))
           (call $gemvRow (local.get $j) (local.get $nn) (local.get $k) (local.get $a) (local.get $sapb)
-            (local.get $b) (local.get $sbpb) (local.get $c) (local.get $scjb) (local.get $accumulate))
+            (local.get $b) (local.get $sbpb) (local.get $c) (local.get $scjb) (local.get $accumulate) (local.get $alpha))
           (local.set $a (i32.add (local.get $a) (local.get $saib)))
           (local.set $c (i32.add (local.get $c) (local.get $scib)))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))))
       (call $gemvRow (local.get $j) (local.get $nn) (local.get $k) (local.get $a) (local.get $sapb)
-        (local.get $b) (local.get $sbpb) (local.get $c) (local.get $scjb) (local.get $accumulate))
+        (local.get $b) (local.get $sbpb) (local.get $c) (local.get $scjb) (local.get $accumulate) (local.get $alpha))
       (local.set $a (i32.add (local.get $a) (local.get $saib)))
       (local.set $c (i32.add (local.get $c) (local.get $scib)))
       (br_if $rows (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $mm)))))

@@ -90,6 +90,17 @@ function optimizerOption(call: OptimizerOptions | undefined, file: OptimizerOpti
 }
 
 /**
+ * The learning rate of a plain SGD step (no momentum, no weight decay), which
+ * a module may fold into the last product of a weight's gradient
+ * (W = W − lr·A·B, see sgdFolds in emit-steps.ts); 0 for every other step.
+ * Rounded to float32, as the WebAssembly kernels and helper threads take it,
+ * so that every kernel and every split of a product scales by the same number.
+ */
+export function sgdFoldRate(s: OptimizerSettings): number {
+  return s.method === "sgd" && s.momentum === 0 && s.weightDecay === 0 ? Math.fround(s.lr) : 0;
+}
+
+/**
  * One update of n elements of a param at step t (counting from 1: Adam's bias
  * correction), by resolved settings. m is the method's first state array
  * (velocity, square average, first moment or accumulator), v Adam's second

@@ -40,12 +40,13 @@ export const GEMM_HELPER_START_MS = 10000;
 
 /**
  * The control block is an Int32Array over shared memory: slots 0–15 hold the
- * job, the arguments of gemm (one 64-byte cache line);
+ * job, the arguments of gemm (one 64-byte cache line; alpha as float32 bits,
+ * read through a Float32Array over the same memory);
  * helper h (1, 2, …) has the 16 slots from 16·h, so that two threads'
  * counters never share a cache line.
  */
 export const TEAM_SLOTS = 16;
-const GEMM_JOB = { op: 0, transA: 1, transB: 2, m: 3, n: 4, k: 5, a: 6, lda: 7, b: 8, ldb: 9, c: 10, ldc: 11, accumulate: 12, parts: 13 };
+const GEMM_JOB = { op: 0, transA: 1, transB: 2, m: 3, n: 4, k: 5, a: 6, lda: 7, b: 8, ldb: 9, c: 10, ldc: 11, accumulate: 12, parts: 13, alpha: 14 };
 /** A helper's slots: jobs posted to it, jobs it has finished, and 1 once it runs. */
 export const HELPER_SLOT = { posted: 0, done: 1, ready: 2 };
 /** Values of the job's op. */
@@ -93,6 +94,8 @@ export interface GemmTeam {
   /** Why threads is less than was asked for, or null. */
   note: string | null;
   readonly control: Int32Array;
+  /** The control block as floats, for the job's alpha. */
+  readonly controlFloats: Float32Array;
   /** The shared arena the helpers see; a product elsewhere runs on the calling thread. */
   arena: Float32Array | null;
   readonly workers: HelperWorker[];
@@ -121,10 +124,10 @@ function gemmWorkerThreads(): WorkerThreads | string {
  */
 export function createGemmTeam(threads: number): GemmTeam {
   const platform = threads > 1 ? gemmWorkerThreads() : "";
-  if (typeof platform === "string") {
-    return { threads: 1, note: threads > 1 ? platform : null, control: new Int32Array(TEAM_SLOTS), arena: null, workers: [] };
-  }
-  return { threads, note: null, control: new Int32Array(new SharedArrayBuffer(4 * TEAM_SLOTS * threads)), arena: null, workers: [] };
+  const control = typeof platform === "string" ? new Int32Array(TEAM_SLOTS) : new Int32Array(new SharedArrayBuffer(4 * TEAM_SLOTS * threads));
+  const controlFloats = new Float32Array(control.buffer);
+  if (typeof platform === "string") return { threads: 1, note: threads > 1 ? platform : null, control, controlFloats, arena: null, workers: [] };
+  return { threads, note: null, control, controlFloats, arena: null, workers: [] };
 }
 
 /**
@@ -214,7 +217,7 @@ export function disposeGemmTeam(team: GemmTeam): void {
  * contiguous range of C's rows (when it has at least as many rows as columns)
  * or columns. Range boundaries fall on micro-kernel edges.
  */
-export function gemmPart(ws: GemmWorkspace, ctl: Int32Array, arena: Float32Array, part: number): void {
+export function gemmPart(ws: GemmWorkspace, ctl: Int32Array, ctlFloats: Float32Array, arena: Float32Array, part: number): void {
   const transA = ctl[GEMM_JOB.transA] === 1;
   const transB = ctl[GEMM_JOB.transB] === 1;
   const m = ctl[GEMM_JOB.m];
@@ -228,16 +231,17 @@ export function gemmPart(ws: GemmWorkspace, ctl: Int32Array, arena: Float32Array
   const ldc = ctl[GEMM_JOB.ldc];
   const accumulate = ctl[GEMM_JOB.accumulate] === 1;
   const parts = ctl[GEMM_JOB.parts];
+  const alpha = ctlFloats[GEMM_JOB.alpha];
   if (m >= n) {
     const from = gemmPartStart(m, parts, part, GEMM_MR);
     const to = gemmPartStart(m, parts, part + 1, GEMM_MR);
     const aFrom = aOff + (transA ? from : from * lda);
-    gemm(ws, transA, transB, to - from, n, k, arena, aFrom, lda, arena, bOff, ldb, arena, cOff + from * ldc, ldc, accumulate);
+    gemm(ws, transA, transB, to - from, n, k, arena, aFrom, lda, arena, bOff, ldb, arena, cOff + from * ldc, ldc, accumulate, alpha);
   } else {
     const from = gemmPartStart(n, parts, part, GEMM_NR);
     const to = gemmPartStart(n, parts, part + 1, GEMM_NR);
     const bFrom = bOff + (transB ? from * ldb : from);
-    gemm(ws, transA, transB, m, to - from, k, arena, aOff, lda, arena, bFrom, ldb, arena, cOff + from, ldc, accumulate);
+    gemm(ws, transA, transB, m, to - from, k, arena, aOff, lda, arena, bFrom, ldb, arena, cOff + from, ldc, accumulate, alpha);
   }
 }
 
@@ -250,7 +254,9 @@ function gemmPartStart(length: number, parts: number, part: number, unit: number
 /**
  * gemm (same arguments after the team), shared among the team's threads when
  * the product is large and every operand is in the shared arena; otherwise
- * on the calling thread alone. Returns when all of C is written.
+ * on the calling thread alone. Returns when all of C is written. A split
+ * product's alpha goes to the helpers as float32 (the WebAssembly kernels'
+ * alpha is one anyway); the calling thread's part reads the same slot.
  */
 export function gemmSplit(
   team: GemmTeam,
@@ -270,6 +276,7 @@ export function gemmSplit(
   cOff: number,
   ldc: number,
   accumulate: boolean,
+  alpha = 1,
 ): void {
   const parts = team.threads;
   const arena = team.arena;
@@ -277,7 +284,7 @@ export function gemmSplit(
   // Split along the longer side: a product with one or two rows (or columns) keeps its direct kernel.
   const side = m >= n ? m : n;
   if (!shared || parts < 2 || m * n * k < GEMM_SPLIT_MIN_WORK || side < parts * GEMM_SPLIT_MIN_SIDE) {
-    gemm(ws, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+    gemm(ws, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, alpha);
     return;
   }
   const ctl = team.control;
@@ -295,12 +302,13 @@ export function gemmSplit(
   ctl[GEMM_JOB.ldc] = ldc;
   ctl[GEMM_JOB.accumulate] = accumulate ? 1 : 0;
   ctl[GEMM_JOB.parts] = parts;
+  team.controlFloats[GEMM_JOB.alpha] = alpha;
   // The atomic increment publishes the job (and the arena's contents) to the helper that sees it.
   for (let h = 1; h < parts; h++) {
     Atomics.add(ctl, TEAM_SLOTS * h + HELPER_SLOT.posted, 1);
     Atomics.notify(ctl, TEAM_SLOTS * h + HELPER_SLOT.posted);
   }
-  gemmPart(ws, ctl, arena, 0);
+  gemmPart(ws, ctl, team.controlFloats, arena, 0);
   for (let h = 1; h < parts; h++) gemmTeamAwait(ctl, TEAM_SLOTS * h + HELPER_SLOT.done, ctl[TEAM_SLOTS * h + HELPER_SLOT.posted]);
 }
 
@@ -315,19 +323,20 @@ function gemmTeamAwait(ctl: Int32Array, at: number, value: number): void {
 /** A helper thread's entry point: its views of the shared memory and its own workspace, then the job loop. */
 export function startGemmHelper(data: GemmHelperData): void {
   const ctl = new Int32Array(data.control);
+  const ctlFloats = new Float32Array(data.control);
   if (data.module !== null && data.memory !== null) {
     // The arena is viewed through the buffer the kernels were given, so gemm sees the operands in their memory.
     const wasm = createWasmGemm(data.module, data.memory, data.pack);
     const arena = new Float32Array(wasm.buffer, data.arenaOffset, data.arenaLength);
-    gemmHelperLoop(ctl, arena, gemmWorkspace(data.mc, data.nc, data.kc, wasm), data.index);
+    gemmHelperLoop(ctl, ctlFloats, arena, gemmWorkspace(data.mc, data.nc, data.kc, wasm), data.index);
     return;
   }
   const arena = new Float32Array(data.arena, data.arenaOffset, data.arenaLength);
-  gemmHelperLoop(ctl, arena, gemmWorkspace(data.mc, data.nc, data.kc), data.index);
+  gemmHelperLoop(ctl, ctlFloats, arena, gemmWorkspace(data.mc, data.nc, data.kc), data.index);
 }
 
 /** Runs every job posted to helper `index` until told to stop; signals each one done. */
-export function gemmHelperLoop(ctl: Int32Array, arena: Float32Array, ws: GemmWorkspace, index: number): void {
+export function gemmHelperLoop(ctl: Int32Array, ctlFloats: Float32Array, arena: Float32Array, ws: GemmWorkspace, index: number): void {
   const slot = TEAM_SLOTS * index;
   let taken = Atomics.load(ctl, slot + HELPER_SLOT.posted);
   Atomics.store(ctl, slot + HELPER_SLOT.ready, 1);
@@ -340,7 +349,7 @@ export function gemmHelperLoop(ctl: Int32Array, arena: Float32Array, ws: GemmWor
     }
     taken = Atomics.load(ctl, slot + HELPER_SLOT.posted);
     if (ctl[GEMM_JOB.op] === JOB_STOP) return;
-    gemmPart(ws, ctl, arena, index);
+    gemmPart(ws, ctl, ctlFloats, arena, index);
     Atomics.store(ctl, slot + HELPER_SLOT.done, taken);
     Atomics.notify(ctl, slot + HELPER_SLOT.done);
   }

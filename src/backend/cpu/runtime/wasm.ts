@@ -27,10 +27,10 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
 }
 
-/** gemm.wat's `gemm`: C = (accumulate ? C : 0) + op(A)·op(B); addresses in bytes, leading dimensions in floats. */
-type WasmGemmKernel = (transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number, pack: number) => void;
-/** gemm.wat's `gemv`: C(i, j) = (accumulate ? C(i, j) : 0) + Σ_p A(i, p)·B(p, j) for B with contiguous columns; strides in floats. */
-type WasmGemvKernel = (mm: number, nn: number, k: number, a: number, sai: number, sap: number, b: number, sbp: number, c: number, sci: number, scj: number, accumulate: number) => void;
+/** gemm.wat's `gemm`: C = (accumulate ? C : 0) + alpha·op(A)·op(B); addresses in bytes, leading dimensions in floats. */
+type WasmGemmKernel = (transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number, pack: number, alpha: number) => void;
+/** gemm.wat's `gemv`: C(i, j) = (accumulate ? C(i, j) : 0) + alpha·Σ_p A(i, p)·B(p, j) for B with contiguous columns; strides in floats. */
+type WasmGemvKernel = (mm: number, nn: number, k: number, a: number, sai: number, sap: number, b: number, sbp: number, c: number, sci: number, scj: number, accumulate: number, alpha: number) => void;
 
 /** One thread's instance of the kernels: the buffer they address, and where its packing space starts. */
 export interface WasmGemm {

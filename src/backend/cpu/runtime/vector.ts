@@ -49,6 +49,13 @@ export interface VectorKernels {
   readonly binary: (op: number, dst: number, a: number, sa: number, b: number, sb: number, n: number) => void;
   readonly select: (dst: number, mask: number, t: number, st: number, e: number, se: number, n: number) => void;
   readonly keep: (dst: number, key: number, index: number, threshold: number, n: number) => void;
+  /**
+   * n floats at dst: the `period` floats at src, repeated (n a multiple of
+   * period). Once per loop, before its blocks, for an operand that repeats
+   * along the loop's leading axes (a per-channel vector); JavaScript, since
+   * it runs on one block's length only.
+   */
+  readonly tile: (dst: number, src: number, period: number, n: number) => void;
   /** Byte address of register 0; register r is at regs + 4 · VECTOR_BLOCK · r. */
   readonly regs: number;
   /** Byte address of constant 0 (each one float). */
@@ -70,11 +77,17 @@ export function createVectorKernels(memory: KernelMemory, constants: readonly nu
   const regs = memory.vectorBase;
   const consts = regs + 4 * VECTOR_REGISTERS * VECTOR_BLOCK;
   new Float32Array(memory.wasm.buffer, consts, constants.length).set(constants);
+  // Every float of the memory: tile reads the arena and writes a register.
+  const heap = new Float32Array(memory.wasm.buffer);
   return {
     unary: exports["unary"] as VectorKernels["unary"],
     binary: exports["binary"] as VectorKernels["binary"],
     select: exports["select"] as VectorKernels["select"],
     keep: exports["keep"] as VectorKernels["keep"],
+    tile: (dst, src, period, n) => {
+      const [d, s] = [dst >> 2, src >> 2];
+      for (let j = 0; j < n; j += period) heap.copyWithin(d + j, s, s + period);
+    },
     regs,
     consts,
   };

@@ -42,6 +42,9 @@
   (import "env" "memory" (memory 1 65536))
 
   ;; Writes the first min(left, 4) lanes of v at dst, bit for bit (masks too).
+  ;; The kernels store whole vectors themselves and call this only for the
+  ;; last one to three floats: a call per vector (V8 does not inline wasm
+  ;; calls) cost more than the arithmetic.
   (func $put (param $dst i32) (param $v v128) (param $left i32)
     (if (i32.ge_s (local.get $left) (i32.const 4))
       (then (v128.store (local.get $dst) (local.get $v)) (return)))
@@ -163,7 +166,9 @@
           (local.set $r (v128.bitselect (v128.const f32x4 1 1 1 1)
             (v128.bitselect (v128.const f32x4 -1 -1 -1 -1) (local.get $v) (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0)))
             (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)))))
-        (call $put (local.get $dst) (local.get $r) (local.get $n))
+        (if (i32.ge_s (local.get $n) (i32.const 4))
+          (then (v128.store (local.get $dst) (local.get $r)))
+          (else (call $put (local.get $dst) (local.get $r) (local.get $n))))
         (local.set $x (i32.add (local.get $x) (local.get $sx)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (local.set $n (i32.sub (local.get $n) (i32.const 4)))
@@ -190,7 +195,9 @@
             (local.set $r (f32x4.gt (local.get $va) (local.get $vb))) (br $done))
             (local.set $r (f32x4.ge (local.get $va) (local.get $vb))) (br $done))
           (local.set $r (f32x4.eq (local.get $va) (local.get $vb))))
-        (call $put (local.get $dst) (local.get $r) (local.get $n))
+        (if (i32.ge_s (local.get $n) (i32.const 4))
+          (then (v128.store (local.get $dst) (local.get $r)))
+          (else (call $put (local.get $dst) (local.get $r) (local.get $n))))
         (local.set $a (i32.add (local.get $a) (local.get $sa)))
         (local.set $b (i32.add (local.get $b) (local.get $sb)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
@@ -198,7 +205,7 @@
         (br $each))))
 
   (func (export "select") (param $dst i32) (param $mask i32) (param $t i32) (param $st i32) (param $e i32) (param $se i32) (param $n i32)
-    (local $vt v128) (local $ve v128)
+    (local $vt v128) (local $ve v128) (local $r v128)
     (local.set $vt (v128.load32_splat (local.get $t)))
     (local.set $ve (v128.load32_splat (local.get $e)))
     (block $end
@@ -206,7 +213,10 @@
         (br_if $end (i32.le_s (local.get $n) (i32.const 0)))
         (if (local.get $st) (then (local.set $vt (v128.load (local.get $t)))))
         (if (local.get $se) (then (local.set $ve (v128.load (local.get $e)))))
-        (call $put (local.get $dst) (v128.bitselect (local.get $vt) (local.get $ve) (v128.load (local.get $mask))) (local.get $n))
+        (local.set $r (v128.bitselect (local.get $vt) (local.get $ve) (v128.load (local.get $mask))))
+        (if (i32.ge_s (local.get $n) (i32.const 4))
+          (then (v128.store (local.get $dst) (local.get $r)))
+          (else (call $put (local.get $dst) (local.get $r) (local.get $n))))
         (local.set $mask (i32.add (local.get $mask) (i32.const 16)))
         (local.set $t (i32.add (local.get $t) (local.get $st)))
         (local.set $e (i32.add (local.get $e) (local.get $se)))
@@ -229,7 +239,10 @@
         (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
         (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x846ca68b 0x846ca68b 0x846ca68b 0x846ca68b)))
         (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
-        (call $put (local.get $dst) (i32x4.ge_u (i32x4.shr_u (local.get $h) (i32.const 8)) (local.get $limit)) (local.get $n))
+        (local.set $h (i32x4.ge_u (i32x4.shr_u (local.get $h) (i32.const 8)) (local.get $limit)))
+        (if (i32.ge_s (local.get $n) (i32.const 4))
+          (then (v128.store (local.get $dst) (local.get $h)))
+          (else (call $put (local.get $dst) (local.get $h) (local.get $n))))
         (local.set $at (i32x4.add (local.get $at) (v128.const i32x4 4 4 4 4)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (local.set $n (i32.sub (local.get $n) (i32.const 4)))

@@ -321,7 +321,7 @@ describe("conv2d", () => {
       const workspaces: [string, ConvWorkspace][] = [
         ["sized", convWorkspace(g.b * oh * ow, patch, Math.max(g.c, g.f))],
         // Room for 7 patches: many chunks, and a gemm workspace with small blocks.
-        ["chunked", { col: new Float32Array(patch * 7 + 3), gemm: gemmWorkspace(4, 4, 4) }],
+        ["chunked", { col: new Float32Array(patch * 7 + 3), gemm: gemmWorkspace(4, 4, 4), patches: null }],
       ];
       for (const [label, ws] of workspaces) {
         const out = placed(size(oShape), () => NaN);
@@ -340,8 +340,47 @@ describe("conv2d", () => {
     });
   }
 
+  // vector.wat's patches (im2col and col2im on WebAssembly SIMD) where the
+  // image and the column buffer are in the model's memory: channels that fill
+  // whole vectors, and ones that leave 1-3 floats over, in chunks of 7 rows.
+  const wasmCases: Case[] = [...cases, { b: 2, h: 6, w: 5, c: 16, kh: 3, kw: 3, f: 4, stride: 1, padding: "same" }, { b: 2, h: 7, w: 7, c: 5, kh: 3, kw: 3, f: 3, stride: 2, padding: "same" }];
+  for (const g of wasmCases) {
+    it(`on the WebAssembly memory (vector.wat's patches) as in the interpreter: b${g.b} ${g.h}×${g.w}×${g.c}, kernel ${g.kh}×${g.kw}→${g.f}, stride ${g.stride}, ${g.padding}`, () => {
+      const r = seededRandom(g.h * 17 + g.c * 5 + g.stride);
+      const same = g.padding === "same";
+      const [oh, ow] = [convOutSize(g.h, g.kh, g.stride, same), convOutSize(g.w, g.kw, g.stride, same)];
+      const xShape = [g.b, g.h, g.w, g.c];
+      const kShape = [g.kh, g.kw, g.c, g.f];
+      const oShape = [g.b, oh, ow, g.f];
+      const [nx, nk, no] = [size(xShape), size(kShape), size(oShape)];
+      const patch = g.kh * g.kw * g.c;
+      // The arena: x, k, dout, then out, dx, dk, each with a NaN guard after it.
+      const at = [0, nx + 5, nx + nk + 10, nx + nk + no + 15, nx + nk + 2 * no + 20, 2 * nx + nk + 2 * no + 25];
+      const memory = createKernelMemory(2 * nx + 2 * nk + 2 * no + 30, patch * 7 + 3, 1, true);
+      const ws = convWorkspace(g.b * oh * ow, patch, Math.max(g.c, g.f), gemmWorkspace(4, 4, 4, memory.wasm), memory);
+      expect(ws.patches, memory.note ?? "").not.toBeNull();
+      const a = memory.arena.fill(NaN);
+      for (let i = 0; i < nx; i++) a[at[0]! + i] = uniformIn(r, -1, 1)(i);
+      for (let i = 0; i < nk; i++) a[at[1]! + i] = uniformIn(r, -1, 1)(i);
+      for (let i = 0; i < no; i++) a[at[2]! + i] = uniformIn(r, -1, 1)(i);
+      const attrs = { stride: g.stride, padding: g.padding };
+      const [X, K, G] = [tensorOf(xShape, a, at[0]!), tensorOf(kShape, a, at[1]!), tensorOf(oShape, a, at[2]!)];
+      const wantOut = run("conv2d", [X, K], attrs);
+      const wantDx = run("conv2d_grad_input", [G, K], { ...attrs, inputShape: xShape }, xShape);
+      const wantDk = run("conv2d_grad_kernel", [X, G], { ...attrs, kernelShape: kShape }, kShape);
+      conv2d(ws, g.b, g.h, g.w, g.c, g.kh, g.kw, g.f, g.stride, same, a, at[0]!, a, at[1]!, a, at[3]!);
+      conv2dGradInput(ws, g.b, g.h, g.w, g.c, g.kh, g.kw, g.f, g.stride, same, a, at[2]!, a, at[1]!, a, at[4]!);
+      conv2dGradKernel(ws, g.b, g.h, g.w, g.c, g.kh, g.kw, g.f, g.stride, same, a, at[0]!, a, at[2]!, a, at[5]!);
+      expectClose(a, at[3]!, wantOut.data, "conv2d");
+      expectClose(a, at[4]!, wantDx.data, "conv2d_grad_input");
+      expectClose(a, at[5]!, wantDk.data, "conv2d_grad_kernel");
+      // The guards after each output are still NaN.
+      for (const [off, n] of [[at[3]!, no], [at[4]!, nx], [at[5]!, nk]] as const) expect(Array.from(a.subarray(off + n, off + n + 5)).every(Number.isNaN)).toBe(true);
+    });
+  }
+
   it("refuses a workspace too small for one patch", () => {
-    const ws: ConvWorkspace = { col: new Float32Array(5), gemm: gemmWorkspace(4, 4, 4) };
+    const ws: ConvWorkspace = { col: new Float32Array(5), gemm: gemmWorkspace(4, 4, 4), patches: null };
     const x = new Float32Array(2 * 5 * 5 * 2);
     expect(() => conv2d(ws, 2, 5, 5, 2, 3, 3, 2, 1, false, x, 0, new Float32Array(36), 0, new Float32Array(2 * 9 * 2), 0)).toThrow(/workspace/);
   });

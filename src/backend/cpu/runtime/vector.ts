@@ -62,18 +62,25 @@ export interface VectorKernels {
   readonly consts: number;
 }
 
+/** vector.wat's exports on `memory`, or null where the matrix products do not run on WebAssembly either. */
+export function createVectorInstance(memory: KernelMemory): Record<string, unknown> | null {
+  const wasm = (globalThis as { WebAssembly?: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> } } }).WebAssembly;
+  if (memory.wasm === null || memory.wasmMemory === null || wasm === undefined) return null;
+  const shared = typeof SharedArrayBuffer !== "undefined" && memory.wasm.buffer instanceof SharedArrayBuffer;
+  const module = new wasm.Module(createBytesFromBase64(shared ? VECTOR_WASM_SHARED_BASE64 : VECTOR_WASM_BASE64));
+  return new wasm.Instance(module, { env: { memory: memory.wasmMemory } }).exports;
+}
+
 /**
  * The kernels on `memory` (made with VECTOR_SCRATCH_FLOATS of vectorFloats),
  * with `constants` written to their place; null where the matrix products do
  * not run on WebAssembly either (memory.note says why).
  */
 export function createVectorKernels(memory: KernelMemory, constants: readonly number[]): VectorKernels | null {
-  const wasm = (globalThis as { WebAssembly?: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> } } }).WebAssembly;
-  if (memory.wasm === null || memory.wasmMemory === null || memory.vectorBase < 0 || wasm === undefined) return null;
+  if (memory.wasm === null || memory.vectorBase < 0) return null;
   if (constants.length > VECTOR_CONSTANTS) throw new Error(`internal: ${constants.length} vector constants, more than ${VECTOR_CONSTANTS}`);
-  const shared = typeof SharedArrayBuffer !== "undefined" && memory.wasm.buffer instanceof SharedArrayBuffer;
-  const module = new wasm.Module(createBytesFromBase64(shared ? VECTOR_WASM_SHARED_BASE64 : VECTOR_WASM_BASE64));
-  const exports = new wasm.Instance(module, { env: { memory: memory.wasmMemory } }).exports;
+  const exports = createVectorInstance(memory);
+  if (exports === null) return null;
   const regs = memory.vectorBase;
   const consts = regs + 4 * VECTOR_REGISTERS * VECTOR_BLOCK;
   new Float32Array(memory.wasm.buffer, consts, constants.length).set(constants);

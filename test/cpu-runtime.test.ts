@@ -15,6 +15,7 @@ import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { initParam } from "../src/backend/cpu/runtime/init.ts";
 import * as loss from "../src/backend/cpu/runtime/loss.ts";
 import * as broadcast from "../src/backend/cpu/runtime/broadcast.ts";
+import * as norm from "../src/backend/cpu/runtime/norm.ts";
 import * as kernelsNn from "../src/backend/cpu/runtime/nn.ts";
 import * as optim from "../src/backend/cpu/runtime/optim.ts";
 import * as rtRng from "../src/backend/cpu/runtime/rng.ts";
@@ -501,6 +502,69 @@ describe("broadcast_to and sum_to", () => {
       expectUntouchedOutside(outS.arr, outS.off, ns, "sumTo");
     });
   }
+
+  // The trailing-block forms (small is big's last axes): what the CPU emitter calls for per-channel sums and their broadcasts.
+  const trailing: [number[], number[]][] = [
+    [[3], [4, 3]],
+    [[1, 3], [2, 4, 3]],
+    [[], [2, 3]],
+    [[1], [6]],
+    [[2, 3], [2, 3]],
+    [[16], [5, 3, 16]],
+    [[13], [9, 13]],
+    [[4, 5], [3, 4, 5]],
+  ];
+  for (const [small, big] of trailing) {
+    it(`sumColumns and broadcastRows: [${small.join(", ")}] ↔ [${big.join(", ")}], as the interpreter`, () => {
+      const r = seededRandom(size(big) * 3 + small.length);
+      const [ns, nb] = [size(small), size(big)];
+      const [rows, width] = [nb / ns, ns];
+      const xs = placed(ns, uniformIn(r, -1, 1));
+      const xb = placed(nb, uniformIn(r, -1, 1));
+      const wantB = run("broadcast_to", [tensorOf(small, xs.arr, xs.off)], { shape: big }, big);
+      // Into another array (row by row), and within one array (copies of the rows written).
+      const outB = placed(nb, () => NaN);
+      nn.broadcastRows(xs.arr, xs.off, outB.arr, outB.off, rows, width);
+      expect([...outB.arr.subarray(outB.off, outB.off + nb)]).toEqual([...wantB.data]);
+      expectUntouchedOutside(outB.arr, outB.off, nb, "broadcastRows");
+      const arena = new Float32Array(ns + nb + 10).fill(NaN);
+      arena.set(xs.arr.subarray(xs.off, xs.off + ns), 1);
+      nn.broadcastRows(arena, 1, arena, ns + 4, rows, width);
+      expect([...arena.subarray(ns + 4, ns + 4 + nb)]).toEqual([...wantB.data]);
+      expect([arena[0], ...arena.subarray(ns + 1, ns + 4), ...arena.subarray(ns + 4 + nb)].every(Number.isNaN)).toBe(true);
+      const wantS = run("sum_to", [tensorOf(big, xb.arr, xb.off)], { shape: small }, small);
+      const outS = placed(ns, () => NaN);
+      nn.sumColumns(xb.arr, xb.off, outS.arr, outS.off, rows, width);
+      expectClose(outS.arr, outS.off, wantS.data, "sumColumns");
+      expectUntouchedOutside(outS.arr, outS.off, ns, "sumColumns");
+      // The same sums, in the same order, as sumTo's.
+      const viaTable = placed(ns, () => NaN);
+      nn.sumTo(xb.arr, xb.off, viaTable.arr, viaTable.off, nn.sumToTable(small, big));
+      expect([...outS.arr]).toEqual([...viaTable.arr]);
+    });
+  }
+
+  it("batchMean and batchVar: each column's mean and variance (biased and unbiased) in float64, for widths with and without a remainder of 4", () => {
+    for (const [rows, width] of [[7, 1], [5, 4], [9, 6], [3, 11], [1, 5]] as const) {
+      const r = seededRandom(rows * 13 + width);
+      const x = placed(rows * width, uniformIn(r, -2, 3));
+      const col = (j: number) => Array.from({ length: rows }, (_, k) => x.arr[x.off + k * width + j]!);
+      const mean = placed(width, () => NaN);
+      norm.batchMean(x.arr, x.off, rows, width, mean.arr, mean.off);
+      expectClose(mean.arr, mean.off, Array.from({ length: width }, (_, j) => col(j).reduce((a, b) => a + b, 0) / rows), `batchMean ${rows}x${width}`);
+      expectUntouchedOutside(mean.arr, mean.off, width, "batchMean");
+      for (const unbiased of [false, true]) {
+        const v = placed(width, () => NaN);
+        norm.batchVar(x.arr, x.off, rows, width, unbiased, v.arr, v.off);
+        const want = Array.from({ length: width }, (_, j) => {
+          const m = col(j).reduce((a, b) => a + b, 0) / rows;
+          return col(j).reduce((a, b) => a + (b - m) ** 2, 0) / (unbiased ? Math.max(rows, 2) - 1 : rows);
+        });
+        expectClose(v.arr, v.off, want, `batchVar ${rows}x${width} unbiased ${unbiased}`);
+        expectUntouchedOutside(v.arr, v.off, width, "batchVar");
+      }
+    }
+  });
 
   it("tables: one (dim, big stride, small stride) triple per loop level, padded with (1, 0, 0)", () => {
     expect([...nn.broadcastTable([3], [4, 3])]).toEqual([1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 4, 3, 0, 3, 1, 1]);

@@ -75,11 +75,30 @@ export function sparseCrossEntropy(z: Float32Array, zOff: number, labels: Int32A
   return s / rows;
 }
 
-/** The mean of each column of x [rows, width] (each channel over every other axis), into out [width]. */
+/**
+ * The mean of each column of x [rows, width] (each channel over every other
+ * axis), into out [width]. Four columns share a pass down the rows (the
+ * array read in order, not once per column); each is summed in float64 in
+ * row order.
+ */
 export function batchMean(x: Float32Array, xOff: number, rows: number, width: number, out: Float32Array, outOff: number): void {
-  for (let j = 0; j < width; j++) {
+  let j = 0;
+  for (; j + 4 <= width; j += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      s0 += x[at];
+      s1 += x[at + 1];
+      s2 += x[at + 2];
+      s3 += x[at + 3];
+    }
+    out[outOff + j] = s0 / rows;
+    out[outOff + j + 1] = s1 / rows;
+    out[outOff + j + 2] = s2 / rows;
+    out[outOff + j + 3] = s3 / rows;
+  }
+  for (; j < width; j++) {
     let s = 0;
-    for (let r = 0; r < rows; r++) s += x[xOff + r * width + j];
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) s += x[at];
     out[outOff + j] = s / rows;
   }
 }
@@ -87,17 +106,46 @@ export function batchMean(x: Float32Array, xOff: number, rows: number, width: nu
 /**
  * The variance of each column of x [rows, width], two-pass (about the
  * column's mean): divided by rows, or by rows − 1 when `unbiased` (the
- * running estimate; one row divides by 1).
+ * running estimate; one row divides by 1). Four columns a pass, as batchMean.
  */
 export function batchVar(x: Float32Array, xOff: number, rows: number, width: number, unbiased: boolean, out: Float32Array, outOff: number): void {
   const den = unbiased ? Math.max(rows, 2) - 1 : rows;
-  for (let j = 0; j < width; j++) {
+  let j = 0;
+  for (; j + 4 <= width; j += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      s0 += x[at];
+      s1 += x[at + 1];
+      s2 += x[at + 2];
+      s3 += x[at + 3];
+    }
+    const m0 = s0 / rows;
+    const m1 = s1 / rows;
+    const m2 = s2 / rows;
+    const m3 = s3 / rows;
+    let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      const d0 = x[at] - m0;
+      const d1 = x[at + 1] - m1;
+      const d2 = x[at + 2] - m2;
+      const d3 = x[at + 3] - m3;
+      q0 += d0 * d0;
+      q1 += d1 * d1;
+      q2 += d2 * d2;
+      q3 += d3 * d3;
+    }
+    out[outOff + j] = q0 / den;
+    out[outOff + j + 1] = q1 / den;
+    out[outOff + j + 2] = q2 / den;
+    out[outOff + j + 3] = q3 / den;
+  }
+  for (; j < width; j++) {
     let s = 0;
-    for (let r = 0; r < rows; r++) s += x[xOff + r * width + j];
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) s += x[at];
     const m = s / rows;
     let q = 0;
-    for (let r = 0; r < rows; r++) {
-      const d = x[xOff + r * width + j] - m;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      const d = x[at] - m;
       q += d * d;
     }
     out[outOff + j] = q / den;

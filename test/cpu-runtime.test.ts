@@ -622,6 +622,36 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
     });
   }
 
+  // Windows of 2 and 3 with rows and columns left over; channels a multiple of 4, not, and 1; the global window.
+  for (const [shape, ph, pw] of [
+    [[2, 6, 6, 8], 2, 2],
+    [[1, 7, 5, 6], 2, 2],
+    [[2, 9, 8, 3], 3, 3],
+    [[1, 4, 4, 1], 2, 2],
+    [[2, 5, 3, 5], 5, 3],
+  ] as [number[], number, number][]) {
+    it(`avgpool2d and its gradient match on [${shape.join(", ")}], window ${ph}×${pw}`, () => {
+      const r = seededRandom(size(shape) * ph + pw);
+      const [b, h, w, c] = shape as [number, number, number, number];
+      const n = size(shape);
+      const x = placed(n, uniformIn(r, -1, 1));
+      const X = tensorOf(shape, x.arr, x.off);
+      const global = ph === h && pw === w;
+      const want = global ? run("global_avgpool", [X], {}) : run("avgpool2d", [X], { size: ph });
+      const m = size(want.shape);
+      const out = placed(m, () => NaN);
+      norm.avgpool2d(x.arr, x.off, out.arr, out.off, b, h, w, c, ph, pw);
+      expectClose(out.arr, out.off, want.data, "avgpool2d");
+      expectUntouchedOutside(out.arr, out.off, m, "avgpool2d");
+      const g = placed(m, uniformIn(r, -1, 1));
+      const wantDx = run("avgpool2d_grad", [tensorOf(want.shape, g.arr, g.off)], { size: global ? null : ph, inputShape: shape }, shape);
+      const dx = placed(n, () => NaN);
+      norm.avgpool2dGrad(g.arr, g.off, dx.arr, dx.off, b, h, w, c, ph, pw);
+      expectClose(dx.arr, dx.off, wantDx.data, "avgpool2dGrad");
+      expectUntouchedOutside(dx.arr, dx.off, n, "avgpool2dGrad");
+    });
+  }
+
   it("embed and embed_grad match, with repeated ids", () => {
     const r = seededRandom(5);
     const [vocab, width] = [10, 6];

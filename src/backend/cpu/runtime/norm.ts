@@ -15,17 +15,32 @@ export function avgpool2d(x: Float32Array, xOff: number, out: Float32Array, outO
   const oh = poolOutSize(h, ph);
   const ow = poolOutSize(w, pw);
   const scale = 1 / (ph * pw);
-  let o = outOff;
   for (let bi = 0; bi < b; bi++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        for (let ci = 0; ci < c; ci++) {
-          let s = 0;
+        const o = outOff + ((bi * oh + oy) * ow + ox) * c;
+        const corner = xOff + ((bi * h + oy * ph) * w + ox * pw) * c;
+        // Four channels a pass over the window (its pixels' channels are consecutive), each summed in float64 in window order.
+        let ci = 0;
+        for (; ci + 4 <= c; ci += 4) {
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
           for (let dy = 0; dy < ph; dy++) {
-            const row = xOff + ((bi * h + oy * ph + dy) * w + ox * pw) * c + ci;
-            for (let dx = 0; dx < pw; dx++) s += x[row + dx * c];
+            for (let dx = 0, at = corner + dy * w * c + ci; dx < pw; dx++, at += c) {
+              s0 += x[at];
+              s1 += x[at + 1];
+              s2 += x[at + 2];
+              s3 += x[at + 3];
+            }
           }
-          out[o++] = s * scale;
+          out[o + ci] = s0 * scale;
+          out[o + ci + 1] = s1 * scale;
+          out[o + ci + 2] = s2 * scale;
+          out[o + ci + 3] = s3 * scale;
+        }
+        for (; ci < c; ci++) {
+          let s = 0;
+          for (let dy = 0; dy < ph; dy++) for (let dx = 0, at = corner + dy * w * c + ci; dx < pw; dx++, at += c) s += x[at];
+          out[o + ci] = s * scale;
         }
       }
     }
@@ -38,15 +53,14 @@ export function avgpool2dGrad(g: Float32Array, gOff: number, dx: Float32Array, d
   const ow = poolOutSize(w, pw);
   const scale = 1 / (ph * pw);
   dx.fill(0, dxOff, dxOff + b * h * w * c);
-  let o = gOff;
   for (let bi = 0; bi < b; bi++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        for (let ci = 0; ci < c; ci++) {
-          const v = g[o++] * scale;
-          for (let dy = 0; dy < ph; dy++) {
-            const row = dxOff + ((bi * h + oy * ph + dy) * w + ox * pw) * c + ci;
-            for (let dx2 = 0; dx2 < pw; dx2++) dx[row + dx2 * c] = v;
+        const o = gOff + ((bi * oh + oy) * ow + ox) * c;
+        // Each pixel of the window gets the window's channels, consecutive floats.
+        for (let dy = 0; dy < ph; dy++) {
+          for (let dx2 = 0, at = dxOff + ((bi * h + oy * ph + dy) * w + ox * pw) * c; dx2 < pw; dx2++, at += c) {
+            for (let ci = 0; ci < c; ci++) dx[at + ci] = g[o + ci] * scale;
           }
         }
       }

@@ -15,6 +15,7 @@ import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { initParam } from "../src/backend/cpu/runtime/init.ts";
 import * as loss from "../src/backend/cpu/runtime/loss.ts";
 import * as broadcast from "../src/backend/cpu/runtime/broadcast.ts";
+import * as norm from "../src/backend/cpu/runtime/norm.ts";
 import * as kernelsNn from "../src/backend/cpu/runtime/nn.ts";
 import * as optim from "../src/backend/cpu/runtime/optim.ts";
 import * as rtRng from "../src/backend/cpu/runtime/rng.ts";
@@ -321,7 +322,7 @@ describe("conv2d", () => {
       const workspaces: [string, ConvWorkspace][] = [
         ["sized", convWorkspace(g.b * oh * ow, patch, Math.max(g.c, g.f))],
         // Room for 7 patches: many chunks, and a gemm workspace with small blocks.
-        ["chunked", { col: new Float32Array(patch * 7 + 3), gemm: gemmWorkspace(4, 4, 4) }],
+        ["chunked", { col: new Float32Array(patch * 7 + 3), gemm: gemmWorkspace(4, 4, 4), patches: null }],
       ];
       for (const [label, ws] of workspaces) {
         const out = placed(size(oShape), () => NaN);
@@ -340,8 +341,47 @@ describe("conv2d", () => {
     });
   }
 
+  // vector.wat's patches (im2col and col2im on WebAssembly SIMD) where the
+  // image and the column buffer are in the model's memory: channels that fill
+  // whole vectors, and ones that leave 1-3 floats over, in chunks of 7 rows.
+  const wasmCases: Case[] = [...cases, { b: 2, h: 6, w: 5, c: 16, kh: 3, kw: 3, f: 4, stride: 1, padding: "same" }, { b: 2, h: 7, w: 7, c: 5, kh: 3, kw: 3, f: 3, stride: 2, padding: "same" }];
+  for (const g of wasmCases) {
+    it(`on the WebAssembly memory (vector.wat's patches) as in the interpreter: b${g.b} ${g.h}×${g.w}×${g.c}, kernel ${g.kh}×${g.kw}→${g.f}, stride ${g.stride}, ${g.padding}`, () => {
+      const r = seededRandom(g.h * 17 + g.c * 5 + g.stride);
+      const same = g.padding === "same";
+      const [oh, ow] = [convOutSize(g.h, g.kh, g.stride, same), convOutSize(g.w, g.kw, g.stride, same)];
+      const xShape = [g.b, g.h, g.w, g.c];
+      const kShape = [g.kh, g.kw, g.c, g.f];
+      const oShape = [g.b, oh, ow, g.f];
+      const [nx, nk, no] = [size(xShape), size(kShape), size(oShape)];
+      const patch = g.kh * g.kw * g.c;
+      // The arena: x, k, dout, then out, dx, dk, each with a NaN guard after it.
+      const at = [0, nx + 5, nx + nk + 10, nx + nk + no + 15, nx + nk + 2 * no + 20, 2 * nx + nk + 2 * no + 25];
+      const memory = createKernelMemory(2 * nx + 2 * nk + 2 * no + 30, patch * 7 + 3, 1, true);
+      const ws = convWorkspace(g.b * oh * ow, patch, Math.max(g.c, g.f), gemmWorkspace(4, 4, 4, memory.wasm), memory);
+      expect(ws.patches, memory.note ?? "").not.toBeNull();
+      const a = memory.arena.fill(NaN);
+      for (let i = 0; i < nx; i++) a[at[0]! + i] = uniformIn(r, -1, 1)(i);
+      for (let i = 0; i < nk; i++) a[at[1]! + i] = uniformIn(r, -1, 1)(i);
+      for (let i = 0; i < no; i++) a[at[2]! + i] = uniformIn(r, -1, 1)(i);
+      const attrs = { stride: g.stride, padding: g.padding };
+      const [X, K, G] = [tensorOf(xShape, a, at[0]!), tensorOf(kShape, a, at[1]!), tensorOf(oShape, a, at[2]!)];
+      const wantOut = run("conv2d", [X, K], attrs);
+      const wantDx = run("conv2d_grad_input", [G, K], { ...attrs, inputShape: xShape }, xShape);
+      const wantDk = run("conv2d_grad_kernel", [X, G], { ...attrs, kernelShape: kShape }, kShape);
+      conv2d(ws, g.b, g.h, g.w, g.c, g.kh, g.kw, g.f, g.stride, same, a, at[0]!, a, at[1]!, a, at[3]!);
+      conv2dGradInput(ws, g.b, g.h, g.w, g.c, g.kh, g.kw, g.f, g.stride, same, a, at[2]!, a, at[1]!, a, at[4]!);
+      conv2dGradKernel(ws, g.b, g.h, g.w, g.c, g.kh, g.kw, g.f, g.stride, same, a, at[0]!, a, at[2]!, a, at[5]!);
+      expectClose(a, at[3]!, wantOut.data, "conv2d");
+      expectClose(a, at[4]!, wantDx.data, "conv2d_grad_input");
+      expectClose(a, at[5]!, wantDk.data, "conv2d_grad_kernel");
+      // The guards after each output are still NaN.
+      for (const [off, n] of [[at[3]!, no], [at[4]!, nx], [at[5]!, nk]] as const) expect(Array.from(a.subarray(off + n, off + n + 5)).every(Number.isNaN)).toBe(true);
+    });
+  }
+
   it("refuses a workspace too small for one patch", () => {
-    const ws: ConvWorkspace = { col: new Float32Array(5), gemm: gemmWorkspace(4, 4, 4) };
+    const ws: ConvWorkspace = { col: new Float32Array(5), gemm: gemmWorkspace(4, 4, 4), patches: null };
     const x = new Float32Array(2 * 5 * 5 * 2);
     expect(() => conv2d(ws, 2, 5, 5, 2, 3, 3, 2, 1, false, x, 0, new Float32Array(36), 0, new Float32Array(2 * 9 * 2), 0)).toThrow(/workspace/);
   });
@@ -463,6 +503,69 @@ describe("broadcast_to and sum_to", () => {
     });
   }
 
+  // The trailing-block forms (small is big's last axes): what the CPU emitter calls for per-channel sums and their broadcasts.
+  const trailing: [number[], number[]][] = [
+    [[3], [4, 3]],
+    [[1, 3], [2, 4, 3]],
+    [[], [2, 3]],
+    [[1], [6]],
+    [[2, 3], [2, 3]],
+    [[16], [5, 3, 16]],
+    [[13], [9, 13]],
+    [[4, 5], [3, 4, 5]],
+  ];
+  for (const [small, big] of trailing) {
+    it(`sumColumns and broadcastRows: [${small.join(", ")}] ↔ [${big.join(", ")}], as the interpreter`, () => {
+      const r = seededRandom(size(big) * 3 + small.length);
+      const [ns, nb] = [size(small), size(big)];
+      const [rows, width] = [nb / ns, ns];
+      const xs = placed(ns, uniformIn(r, -1, 1));
+      const xb = placed(nb, uniformIn(r, -1, 1));
+      const wantB = run("broadcast_to", [tensorOf(small, xs.arr, xs.off)], { shape: big }, big);
+      // Into another array (row by row), and within one array (copies of the rows written).
+      const outB = placed(nb, () => NaN);
+      nn.broadcastRows(xs.arr, xs.off, outB.arr, outB.off, rows, width);
+      expect([...outB.arr.subarray(outB.off, outB.off + nb)]).toEqual([...wantB.data]);
+      expectUntouchedOutside(outB.arr, outB.off, nb, "broadcastRows");
+      const arena = new Float32Array(ns + nb + 10).fill(NaN);
+      arena.set(xs.arr.subarray(xs.off, xs.off + ns), 1);
+      nn.broadcastRows(arena, 1, arena, ns + 4, rows, width);
+      expect([...arena.subarray(ns + 4, ns + 4 + nb)]).toEqual([...wantB.data]);
+      expect([arena[0], ...arena.subarray(ns + 1, ns + 4), ...arena.subarray(ns + 4 + nb)].every(Number.isNaN)).toBe(true);
+      const wantS = run("sum_to", [tensorOf(big, xb.arr, xb.off)], { shape: small }, small);
+      const outS = placed(ns, () => NaN);
+      nn.sumColumns(xb.arr, xb.off, outS.arr, outS.off, rows, width);
+      expectClose(outS.arr, outS.off, wantS.data, "sumColumns");
+      expectUntouchedOutside(outS.arr, outS.off, ns, "sumColumns");
+      // The same sums, in the same order, as sumTo's.
+      const viaTable = placed(ns, () => NaN);
+      nn.sumTo(xb.arr, xb.off, viaTable.arr, viaTable.off, nn.sumToTable(small, big));
+      expect([...outS.arr]).toEqual([...viaTable.arr]);
+    });
+  }
+
+  it("batchMean and batchVar: each column's mean and variance (biased and unbiased) in float64, for widths with and without a remainder of 4", () => {
+    for (const [rows, width] of [[7, 1], [5, 4], [9, 6], [3, 11], [1, 5]] as const) {
+      const r = seededRandom(rows * 13 + width);
+      const x = placed(rows * width, uniformIn(r, -2, 3));
+      const col = (j: number) => Array.from({ length: rows }, (_, k) => x.arr[x.off + k * width + j]!);
+      const mean = placed(width, () => NaN);
+      norm.batchMean(x.arr, x.off, rows, width, mean.arr, mean.off);
+      expectClose(mean.arr, mean.off, Array.from({ length: width }, (_, j) => col(j).reduce((a, b) => a + b, 0) / rows), `batchMean ${rows}x${width}`);
+      expectUntouchedOutside(mean.arr, mean.off, width, "batchMean");
+      for (const unbiased of [false, true]) {
+        const v = placed(width, () => NaN);
+        norm.batchVar(x.arr, x.off, rows, width, unbiased, v.arr, v.off);
+        const want = Array.from({ length: width }, (_, j) => {
+          const m = col(j).reduce((a, b) => a + b, 0) / rows;
+          return col(j).reduce((a, b) => a + (b - m) ** 2, 0) / (unbiased ? Math.max(rows, 2) - 1 : rows);
+        });
+        expectClose(v.arr, v.off, want, `batchVar ${rows}x${width} unbiased ${unbiased}`);
+        expectUntouchedOutside(v.arr, v.off, width, "batchVar");
+      }
+    }
+  });
+
   it("tables: one (dim, big stride, small stride) triple per loop level, padded with (1, 0, 0)", () => {
     expect([...nn.broadcastTable([3], [4, 3])]).toEqual([1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 4, 3, 0, 3, 1, 1]);
     // sumTo's order: the kept axis (3) outside the summed one (4).
@@ -516,6 +619,36 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
       nn.maxpool2dGrad(x.arr, x.off, g.arr, g.off, dx.arr, dx.off, b, h, w, c, s);
       expect([...dx.arr.subarray(dx.off, dx.off + n)]).toEqual([...wantDx.data]);
       expectUntouchedOutside(dx.arr, dx.off, n, "maxpool2dGrad");
+    });
+  }
+
+  // Windows of 2 and 3 with rows and columns left over; channels a multiple of 4, not, and 1; the global window.
+  for (const [shape, ph, pw] of [
+    [[2, 6, 6, 8], 2, 2],
+    [[1, 7, 5, 6], 2, 2],
+    [[2, 9, 8, 3], 3, 3],
+    [[1, 4, 4, 1], 2, 2],
+    [[2, 5, 3, 5], 5, 3],
+  ] as [number[], number, number][]) {
+    it(`avgpool2d and its gradient match on [${shape.join(", ")}], window ${ph}×${pw}`, () => {
+      const r = seededRandom(size(shape) * ph + pw);
+      const [b, h, w, c] = shape as [number, number, number, number];
+      const n = size(shape);
+      const x = placed(n, uniformIn(r, -1, 1));
+      const X = tensorOf(shape, x.arr, x.off);
+      const global = ph === h && pw === w;
+      const want = global ? run("global_avgpool", [X], {}) : run("avgpool2d", [X], { size: ph });
+      const m = size(want.shape);
+      const out = placed(m, () => NaN);
+      norm.avgpool2d(x.arr, x.off, out.arr, out.off, b, h, w, c, ph, pw);
+      expectClose(out.arr, out.off, want.data, "avgpool2d");
+      expectUntouchedOutside(out.arr, out.off, m, "avgpool2d");
+      const g = placed(m, uniformIn(r, -1, 1));
+      const wantDx = run("avgpool2d_grad", [tensorOf(want.shape, g.arr, g.off)], { size: global ? null : ph, inputShape: shape }, shape);
+      const dx = placed(n, () => NaN);
+      norm.avgpool2dGrad(g.arr, g.off, dx.arr, dx.off, b, h, w, c, ph, pw);
+      expectClose(dx.arr, dx.off, wantDx.data, "avgpool2dGrad");
+      expectUntouchedOutside(dx.arr, dx.off, n, "avgpool2dGrad");
     });
   }
 

@@ -168,6 +168,16 @@ describe("vector.wat's other ops give float32 of the JavaScript formula", () => 
     expect(bits(k.f32.slice(N, N + n))).toEqual(bits(Array.from(xs, (x, j) => (uniformAt(key, index + j) >= 0.3 ? x : -3))));
   });
 
+  it("tile: the period repeated over n floats, nothing past them", () => {
+    const period = 12;
+    const xs = values(period);
+    k.f32.set(xs, 0);
+    k.f32.fill(7, 2 * N, 2 * N + 64);
+    k.vec.tile(OUT, X, period, 48);
+    expect(bits(k.f32.slice(2 * N, 2 * N + 48))).toEqual(bits(Array.from({ length: 48 }, (_, j) => xs[j % period]!)));
+    expect(Array.from(k.f32.slice(2 * N + 48, 2 * N + 64))).toEqual(Array(16).fill(7));
+  });
+
   it("writes exactly n floats, for every n mod 4", () => {
     for (let n = 0; n <= 9; n++) {
       k.f32.fill(7, 2 * N, 2 * N + 16);
@@ -182,11 +192,14 @@ describe("vector.wat's other ops give float32 of the JavaScript formula", () => 
 });
 
 describe("which fused loops the emitted module runs on the kernels", () => {
-  const trainOf = (file: string): string => {
+  const moduleOf = (file: string): string => {
     const path = `examples/${file}`;
     const r = runGrad(path, readFileSync(join(import.meta.dirname, "..", path), "utf8"));
     if (!r.grad) throw new Error(rendered(r));
-    const code = emitCpuModule(r.grad);
+    return emitCpuModule(r.grad);
+  };
+  const trainOf = (file: string): string => {
+    const code = moduleOf(file);
     return /^ {2}function runTrain\(\): void \{\n([\s\S]*?)^ {2}\}$/m.exec(code)![1]!;
   };
 
@@ -198,12 +211,21 @@ describe("which fused loops the emitted module runs on the kernels", () => {
     expect(train.match(/vec\.keep\(vr, key\d+, i, 8388608, n\);/g)?.length).toBe(2);
   });
 
-  it("keras_mnist: a bias added along rows (a broadcast operand) stays JavaScript alone", () => {
+  it("keras_mnist: a bias added along rows (an operand repeating along the batch axis) runs on the kernels in blocks of whole rows, the bias tiled once", () => {
     const train = trainOf("keras_mnist.nn");
-    const biasLoop = /\{\n\s*let i = 0;\n\s*for \(let i0 = 0; i0 < dim_batch; i0\+\+\) \{\n\s*for \(let i1 = 0; i1 < dim_hidden; i1\+\+\) \{\n\s*const v\d+ = f32\[dt0 \+ i\] \+ f32\[p1 \+ i1\];/;
+    const biasLoop = /if \(vec !== null && dim_hidden <= VECTOR_BLOCK\) \{\n(.*\n){3}\s*const block = VECTOR_BLOCK - \(VECTOR_BLOCK % dim_hidden\);\n\s*vec\.tile\(vr, 4 \* p1, dim_hidden, block\);\n\s*for \(let i = 0; i < dim_batch \* dim_hidden; i \+= block\) \{\n.*\n\s*vec\.binary\(V_ADD, vr \+ 2048, 4 \* \(dt0 \+ i\), LANES, vr, LANES, n\);/;
     expect(train).toMatch(biasLoop);
-    // The loop before it is the product; nothing vectorised computes the same value.
-    const before = train.slice(0, train.search(biasLoop));
-    expect(before).not.toContain("vec.");
+    // Its JavaScript loop stays beside it, indexing the bias by the row's column.
+    expect(train).toMatch(/const v\d+ = f32\[dt0 \+ i\] \+ f32\[p1 \+ i1\];/);
+  });
+
+  it("mnist_resnet: batchnorm's per-channel operands of [batch, h, w, channels] loops are tiled, forward and backward", () => {
+    // Its training step is long enough to be split into parts (runTrain1, ...): the whole module.
+    const train = moduleOf("mnist_resnet.nn");
+    expect(train.match(/if \(vec !== null && dim_width1 <= VECTOR_BLOCK\) \{/g)?.length).toBeGreaterThan(4);
+    expect(train.match(/if \(vec !== null && dim_width2 <= VECTOR_BLOCK\) \{/g)?.length).toBeGreaterThan(2);
+    // No loop over the activations indexes a per-channel operand in JavaScript alone.
+    const scalarOnly = train.split(/\n {4}(?=if \(vec !== null|\{\n)/).filter((part) => part.startsWith("{\n") && /f32\[p\d+ \+ i3\]/.test(part));
+    expect(scalarOnly).toEqual([]);
   });
 });

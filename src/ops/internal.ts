@@ -47,13 +47,34 @@ function wgslBroadcastTo(x: WgslValue, out: WgslValue): WgslKernel {
   return { mode: "threads", count: out.size, body: [...coords(out.shape, "i", "o"), `${out.ref}[i] = ${x.ref}[${terms.join(" + ") || "0u"}];`] };
 }
 
+/**
+ * Where `small` (aligned to big's last axis, 1s before it dropped) is big's
+ * trailing axes: big is then [rows, width] rows of small. Sizes as
+ * TypeScript products; null for any other broadcast (a 1 between sizes).
+ */
+function trailingBlock(small: readonly string[], big: readonly string[]): { rows: string; width: string } | null {
+  const first = small.findIndex((d) => d !== "1");
+  const kept = first < 0 ? [] : small.slice(first);
+  const lead = big.length - kept.length;
+  if (lead < 0 || kept.some((d, k) => d !== big[lead + k])) return null;
+  const product = (ds: readonly string[]) => ds.filter((d) => d !== "1").join(" * ") || "1";
+  return { rows: product(big.slice(0, lead)), width: product(kept) };
+}
+
 export const internalOps = {
   sum_to: defineOp({
     name: "sum_to",
     kind: "reduce",
     tensors: ["x"],
     attrs: { shape: { kind: "dims" } },
-    cpu: { kernel: (c) => [`sumTo(f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${c.table(`sumToTable([${c.out.shape.join(", ")}], [${c.args[0]!.shape.join(", ")}])`)});`] },
+    cpu: {
+      kernel: (c) => {
+        // A per-channel sum (kept axes trailing) in one pass down the rows; any other through the stride table.
+        const block = trailingBlock(c.out.shape, c.args[0]!.shape);
+        if (block !== null) return [`sumColumns(f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${block.rows}, ${block.width});`];
+        return [`sumTo(f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${c.table(`sumToTable([${c.out.shape.join(", ")}], [${c.args[0]!.shape.join(", ")}])`)});`];
+      },
+    },
     wgsl: { kernel: ({ args: [x], out }) => wgslSumTo(x!, out) },
     // d sum_to(x) = g broadcast back to x's shape
     vjp: ({ g, args: [x], b }) => [b.op("broadcast_to", [g], { shape: b.shape(x!) })],
@@ -73,7 +94,14 @@ export const internalOps = {
     kind: "shape",
     tensors: ["x"],
     attrs: { shape: { kind: "dims" } },
-    cpu: { kernel: (c) => [`broadcastTo(f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${c.table(`broadcastTable([${c.args[0]!.shape.join(", ")}], [${c.out.shape.join(", ")}])`)});`] },
+    cpu: {
+      kernel: (c) => {
+        // A per-channel value repeated over rows as copies of whole rows; any other through the stride table.
+        const block = trailingBlock(c.args[0]!.shape, c.out.shape);
+        if (block !== null) return [`broadcastRows(f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${block.rows}, ${block.width});`];
+        return [`broadcastTo(f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${c.table(`broadcastTable([${c.args[0]!.shape.join(", ")}], [${c.out.shape.join(", ")}])`)});`];
+      },
+    },
     wgsl: { kernel: ({ args: [x], out }) => wgslBroadcastTo(x!, out) },
     // d broadcast_to(x) = g summed back to x's shape
     vjp: ({ g, args: [x], b }) => [b.op("sum_to", [g], { shape: b.shape(x!) })],

@@ -113,7 +113,7 @@ function emitLoop(w: Writer, c: StepContext, nodes: readonly NodeId[], out: Node
   // On WebAssembly SIMD where the kernels can run the formula (emit-vector.ts); the JavaScript loop otherwise.
   const vector = c.vectorConstant === undefined ? null : vectorLoop(c, nodes, out, product);
   if (vector === null) return scalarLoop();
-  w.block("if (vec !== null) {", () => w.lines_(vector), "} else {");
+  w.block(`if (${vector.condition}) {`, () => w.lines_(vector.lines), "} else {");
   w.indent(scalarLoop);
   w.line("}");
 }

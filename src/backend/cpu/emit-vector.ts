@@ -3,9 +3,16 @@
 // block of elements, each into a scratch register, the last into the loop's
 // result. The module keeps the JavaScript loop (emit-steps.ts) beside it for
 // where WebAssembly SIMD is missing or wasm: false; this writes only the
-// block loop, or gives null for a loop the kernels cannot run (a broadcast
-// operand, integer data, pow, more registers or constants than there are),
-// which then runs in JavaScript alone.
+// block loop, or gives null for a loop the kernels cannot run (integer data,
+// pow, a broadcast operand other than a trailing block, more registers or
+// constants than there are), which then runs in JavaScript alone.
+//
+// An operand that repeats along the loop's leading axes (a per-channel [C]
+// operand of an [N, H, W, C] loop, a bias row of a [batch, n] one) is a
+// trailing block of the loop's shape: its values repeat every `period`
+// elements. Such a loop runs in blocks of whole periods, and the operand is
+// tiled once, before the block loop, into a register of one block's length
+// (vec.tile): every block then reads it as LANES from the register's start.
 import type { NodeId } from "../../ir/graph.ts";
 import type { Cond, Scalar } from "../../ops/scalar/expr.ts";
 import type { Shape } from "../../ops/types.ts";
@@ -39,7 +46,7 @@ class Unsupported extends Error {}
  * for emitLoop; `product`, in a matrix product's epilogue, is the value
  * already in that place. Null where the kernels cannot run it.
  */
-export function vectorLoop(c: StepContext, nodes: readonly NodeId[], out: NodeId, product?: NodeId): string[] | null {
+export function vectorLoop(c: StepContext, nodes: readonly NodeId[], out: NodeId, product?: NodeId): VectorLoop | null {
   try {
     return blockLoop(c, nodes, out, product);
   } catch (e) {
@@ -48,13 +55,28 @@ export function vectorLoop(c: StepContext, nodes: readonly NodeId[], out: NodeId
   }
 }
 
-function blockLoop(c: StepContext, nodes: readonly NodeId[], out: NodeId, product: NodeId | undefined): string[] {
+function blockLoop(c: StepContext, nodes: readonly NodeId[], out: NodeId, product: NodeId | undefined): VectorLoop {
   const outShape = c.g.shapes[out]!;
   if (valueOf(c, out).arr !== "f32") throw new Unsupported();
   if ((constantSize(shapeSize(outShape)) ?? MIN_ELEMENTS) < MIN_ELEMENTS) throw new Unsupported();
   const w = new BlockWriter(c, out, product);
   for (const id of nodes) w.node(id);
   return w.lines(shapeSizeText(outShape));
+}
+
+/** A loop on the kernels: its lines, run when `condition` (a TypeScript expression) holds, the JavaScript loop otherwise. */
+export interface VectorLoop {
+  readonly condition: string;
+  readonly lines: string[];
+}
+
+/** An operand repeating every `period` elements of the loop (a trailing block of its shape), tiled into `register`. */
+interface Tiled {
+  readonly register: Operand;
+  readonly from: string;
+  readonly period: string;
+  /** The loop axis its block starts at: the smallest one has the longest period, which every other period divides. */
+  readonly axis: number;
 }
 
 /** One node's formula being written: its operands, and the operations of it already written (a shared subterm is computed once). */
@@ -71,6 +93,9 @@ interface NodeFormula {
  */
 class BlockWriter {
   private readonly inside = new Map<NodeId, Operand>();
+  /** Operands from outside the loop, each read (or tiled) once. */
+  private readonly leaves = new Map<NodeId, Operand>();
+  private readonly tiled: Tiled[] = [];
   private readonly calls: string[] = [];
   private registers = 0;
   private usesConstants = false;
@@ -87,16 +112,28 @@ class BlockWriter {
     this.dst = { at: `4 * (${offsetOf(c, out)} + i)`, stride: "LANES" };
   }
 
-  /** The loop's lines: the register and constant bases it uses, then the block loop over `total` elements. */
-  lines(total: string): string[] {
-    return [
-      ...(this.registers > 0 ? ["const vr = vec.regs;"] : []),
-      ...(this.usesConstants ? ["const vk = vec.consts;"] : []),
-      `for (let i = 0; i < ${total}; i += VECTOR_BLOCK) {`,
-      `  const n = Math.min(VECTOR_BLOCK, ${total} - i);`,
-      ...this.calls.map((s) => `  ${s}`),
-      "}",
-    ];
+  /**
+   * The loop's lines: the register and constant bases it uses, then the
+   * block loop over `total` elements; with tiled operands, blocks of whole
+   * periods of the longest one, which must fit one register (the condition).
+   */
+  lines(total: string): VectorLoop {
+    const bases = [...(this.registers > 0 ? ["const vr = vec.regs;"] : []), ...(this.usesConstants ? ["const vk = vec.consts;"] : [])];
+    const loop = (block: string) => [`for (let i = 0; i < ${total}; i += ${block}) {`, `  const n = Math.min(${block}, ${total} - i);`, ...this.calls.map((s) => `  ${s}`), "}"];
+    if (this.tiled.length === 0) return { condition: "vec !== null", lines: [...bases, ...loop("VECTOR_BLOCK")] };
+    const longest = this.tiled.reduce((a, b) => (b.axis < a.axis ? b : a)).period;
+    const known = constantSize(shapeSize(this.outShape.slice(Math.min(...this.tiled.map((t) => t.axis)))));
+    const condition = known === undefined ? `vec !== null && ${longest} <= VECTOR_BLOCK` : "vec !== null";
+    return {
+      condition,
+      lines: [
+        ...bases,
+        `// Blocks of whole rows of ${longest}; the operands repeating along the leading axes tiled to one block.`,
+        `const block = VECTOR_BLOCK - (VECTOR_BLOCK % ${longest});`,
+        ...this.tiled.map((t) => `vec.tile(${t.register.at}, 4 * ${t.from}, ${t.period}, block);`),
+        ...loop("block"),
+      ],
+    };
   }
 
   /** Writes node `id`'s formula; later nodes read its operand. */
@@ -128,8 +165,17 @@ class BlockWriter {
     return this.inside.get(a) ?? this.leaf(a);
   }
 
-  /** An operand from outside the loop: a constant, a scalar (splat) or a same-shaped f32 array; a broadcast cannot run. */
+  /** An operand from outside the loop, once per loop. */
   private leaf(a: NodeId): Operand {
+    const known = this.leaves.get(a);
+    if (known !== undefined) return known;
+    const r = this.outside(a);
+    this.leaves.set(a, r);
+    return r;
+  }
+
+  /** An operand from outside the loop: a constant, a scalar (splat), a same-shaped f32 array, or one repeating along leading axes (tiled); another broadcast cannot run. */
+  private outside(a: NodeId): Operand {
     const { c, out, outShape } = this;
     const n = c.g.nodes[a]!;
     if (n.op === "const") return this.constant(num(n.attrs.value as number));
@@ -140,8 +186,15 @@ class BlockWriter {
     const shape = c.g.shapes[a]!;
     if (shape.every((d) => d === 1)) return { at: `4 * ${offsetOf(c, a)}`, stride: "SPLAT" };
     const same = shape.length === outShape.length && shape.every((d, k) => d === outShape[k]);
-    if (!same) throw new Unsupported();
-    return { at: `4 * (${offsetOf(c, a)} + i)`, stride: "LANES" };
+    if (same) return { at: `4 * (${offsetOf(c, a)} + i)`, stride: "LANES" };
+    const axis = trailingBlock(shape, outShape);
+    if (axis === null) throw new Unsupported();
+    const period = outShape.slice(axis);
+    const known = constantSize(shapeSize(period));
+    if (known !== undefined && known > VECTOR_BLOCK) throw new Unsupported();
+    const register = this.register();
+    this.tiled.push({ register, from: offsetOf(c, a), period: shapeSizeText(period), axis });
+    return register;
   }
 
   // Each operation of the formula writes a fresh register, the node's root writes the result (for `out`).
@@ -200,4 +253,19 @@ class BlockWriter {
     f.memo.set(x, r);
     return r;
   }
+}
+
+/**
+ * The loop axis from which `shape` (aligned to the loop's last axis) equals
+ * the loop's trailing axes, with only 1s before: its values repeat every
+ * period of the loop. Null for any other broadcast (a 1 between sizes).
+ */
+function trailingBlock(shape: Shape, outShape: Shape): number | null {
+  const lead = outShape.length - shape.length;
+  if (lead < 0) return null;
+  let first = shape.findIndex((d) => d !== 1);
+  if (first < 0) return null;
+  for (let k = first; k < shape.length; k++) if (shape[k] !== outShape[lead + k]) return null;
+  first += lead;
+  return first > 0 ? first : null;
 }

@@ -128,3 +128,58 @@ export function sumTo(x: Float32Array, xOff: number, out: Float32Array, outOff: 
             }
   if (cur >= 0) out[cur] = acc;
 }
+
+/**
+ * sum_to where the kept axes are the trailing ones: x viewed as [rows,
+ * width] summed over its rows (a per-channel sum of [N, H, W, C] to [C]).
+ * Each column is summed in float64 in row order, as sumTo does, but eight
+ * columns share one pass down the rows, so the array is read in order
+ * rather than once per column at a stride of width.
+ */
+export function sumColumns(x: Float32Array, xOff: number, out: Float32Array, outOff: number, rows: number, width: number): void {
+  let j = 0;
+  for (; j + 8 <= width; j += 8) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      s0 += x[at];
+      s1 += x[at + 1];
+      s2 += x[at + 2];
+      s3 += x[at + 3];
+      s4 += x[at + 4];
+      s5 += x[at + 5];
+      s6 += x[at + 6];
+      s7 += x[at + 7];
+    }
+    const o = outOff + j;
+    out[o] = s0;
+    out[o + 1] = s1;
+    out[o + 2] = s2;
+    out[o + 3] = s3;
+    out[o + 4] = s4;
+    out[o + 5] = s5;
+    out[o + 6] = s6;
+    out[o + 7] = s7;
+  }
+  for (; j < width; j++) {
+    let s = 0;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) s += x[at];
+    out[outOff + j] = s;
+  }
+}
+
+/**
+ * broadcast_to where x is a trailing block of the result: out viewed as
+ * [rows, width], every row x. The first row is copied, then the rows
+ * already written are copied after themselves (1, 2, 4, … rows), as
+ * memmove, when x and out are the same array (the arena); row by row otherwise.
+ */
+export function broadcastRows(x: Float32Array, xOff: number, out: Float32Array, outOff: number, rows: number, width: number): void {
+  if (rows === 0) return;
+  if (x !== out) {
+    for (let r = 0, o = outOff; r < rows; r++, o += width) for (let j = 0; j < width; j++) out[o + j] = x[xOff + j];
+    return;
+  }
+  out.copyWithin(outOff, xOff, xOff + width);
+  const total = rows * width;
+  for (let done = width; done < total; done *= 2) out.copyWithin(outOff + done, outOff, outOff + Math.min(done, total - done));
+}

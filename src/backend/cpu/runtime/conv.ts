@@ -11,7 +11,11 @@
 // number of rows, so a large batch is done in chunks; 1 × 1 kernels with
 // stride 1 need no columns at all (x already is the column matrix).
 import { gemm, gemmWorkspace, type GemmWorkspace } from "./gemm.ts";
+import { createVectorInstance } from "./vector.ts";
 import { type KernelMemory } from "./wasm.ts";
+
+/** vector.wat's `patches`: convPatches on byte addresses of the model's memory (adjoint 0 or 1). */
+type PatchesKernel = (img: number, h: number, w: number, c: number, kh: number, kw: number, oh: number, ow: number, stride: number, padTop: number, padLeft: number, r0: number, rows: number, col: number, adjoint: number) => void;
 
 /** The column buffer's size bound, in floats (4 MB): large enough that a chunk's product is efficient. */
 export const CONV_COL_FLOATS = 1 << 20;
@@ -20,6 +24,8 @@ export interface ConvWorkspace {
   /** Rows of kh·kw·C patch values, one row per output pixel of the chunk in hand. */
   readonly col: Float32Array;
   readonly gemm: GemmWorkspace;
+  /** im2col and col2im on WebAssembly SIMD, where the column buffer is in the model's WebAssembly memory; else convPatches in JavaScript. */
+  readonly patches: PatchesKernel | null;
 }
 
 /** Rows of the column buffer for patches of up to maxPatch values: enough for an efficient product, at most maxPixels. */
@@ -43,7 +49,9 @@ export function convColumnFloats(maxPixels: number, maxPatch: number): number {
 export function convWorkspace(maxPixels: number, maxPatch: number, maxChannels: number, shared: GemmWorkspace | null = null, memory: KernelMemory | null = null): ConvWorkspace {
   const patch = Math.max(maxPatch, 1);
   const rows = convColumnRows(maxPixels, maxPatch);
+  const kernels = memory === null ? null : createVectorInstance(memory);
   return {
+    patches: kernels === null ? null : (kernels["patches"] as PatchesKernel),
     col: memory?.col ?? new Float32Array(rows * patch),
     gemm: shared ?? gemmWorkspace(Math.max(rows, patch), Math.max(maxChannels, patch), Math.max(rows, patch, maxChannels), memory?.wasm ?? null),
   };
@@ -103,27 +111,51 @@ function convPatches(
   col: Float32Array,
   adjoint: boolean,
 ): void {
+  const tapRow = kw * c;
+  // The pixel (bi, oy, ox) of row r0, then counted along with r.
+  let bi = Math.floor(r0 / (oh * ow));
+  let oy = Math.floor((r0 - bi * oh * ow) / ow);
+  let ox = r0 - bi * oh * ow - oy * ow;
   let q = 0;
-  for (let r = r0; r < r0 + rows; r++) {
-    const bi = Math.floor(r / (oh * ow));
-    const rest = r - bi * oh * ow;
-    const oy = Math.floor(rest / ow);
-    const ox = rest - oy * ow;
-    for (let ty = 0; ty < kh; ty++) {
+  for (let r = 0; r < rows; r++) {
+    // The taps tx in [txLo, txHi) fall inside the image along x: one run of
+    // consecutive floats in the image per tap row (the pixels ix … and their channels).
+    const ix0 = ox * stride - padLeft;
+    const txLo = Math.max(0, -ix0);
+    const txHi = Math.min(kw, w - ix0);
+    for (let ty = 0; ty < kh; ty++, q += tapRow) {
       const iy = oy * stride + ty - padTop;
-      for (let tx = 0; tx < kw; tx++) {
-        const ix = ox * stride + tx - padLeft;
-        const at = imgOff + ((bi * h + iy) * w + ix) * c;
-        if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-          if (!adjoint) col.fill(0, q, q + c);
-        } else if (adjoint) {
-          for (let ci = 0; ci < c; ci++) img[at + ci] += col[q + ci];
-        } else {
-          for (let ci = 0; ci < c; ci++) col[q + ci] = img[at + ci];
-        }
-        q += c;
+      if (iy < 0 || iy >= h || txHi <= txLo) {
+        if (!adjoint) col.fill(0, q, q + tapRow);
+        continue;
+      }
+      const from = imgOff + ((bi * h + iy) * w + ix0 + txLo) * c;
+      const to = q + txLo * c;
+      const n = (txHi - txLo) * c;
+      if (adjoint) {
+        for (let j = 0; j < n; j++) img[from + j] += col[to + j];
+      } else {
+        if (txLo > 0) col.fill(0, q, to);
+        for (let j = 0; j < n; j++) col[to + j] = img[from + j];
+        if (txHi < kw) col.fill(0, to + n, q + tapRow);
       }
     }
+    if (++ox === ow) {
+      ox = 0;
+      if (++oy === oh) {
+        oy = 0;
+        bi++;
+      }
+    }
+  }
+}
+
+/** convPatches into (or from) the start of ws.col: on the WebAssembly kernel where the image is in the same memory, else in JavaScript. */
+function patchesOf(ws: ConvWorkspace, img: Float32Array, imgOff: number, h: number, w: number, c: number, kh: number, kw: number, oh: number, ow: number, stride: number, padTop: number, padLeft: number, r0: number, rows: number, adjoint: boolean): void {
+  if (ws.patches !== null && img.buffer === ws.col.buffer) {
+    ws.patches(img.byteOffset + 4 * imgOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col.byteOffset, adjoint ? 1 : 0);
+  } else {
+    convPatches(img, imgOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, adjoint);
   }
 }
 
@@ -159,7 +191,7 @@ export function conv2d(
   const chunk = convChunk(ws, patch);
   for (let r0 = 0; r0 < pixels; r0 += chunk) {
     const rows = Math.min(chunk, pixels - r0);
-    convPatches(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, false);
+    patchesOf(ws, x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, false);
     // out rows r0 … = col · K, K being k viewed as (kh·kw·c) × f.
     gemm(ws.gemm, false, false, rows, f, patch, ws.col, 0, patch, k, kOff, f, out, outOff + r0 * f, f, false);
   }
@@ -201,7 +233,7 @@ export function conv2dGradInput(
     const rows = Math.min(chunk, pixels - r0);
     // The gradient of the chunk's columns, dcol = dout · Kᵀ, then back to the pixels they came from.
     gemm(ws.gemm, false, true, rows, patch, f, dout, doutOff + r0 * f, f, k, kOff, f, ws.col, 0, patch, false);
-    convPatches(dx, dxOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, true);
+    patchesOf(ws, dx, dxOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, true);
   }
 }
 
@@ -239,7 +271,7 @@ export function conv2dGradKernel(
   if (pixels === 0) dk.fill(0, dkOff, dkOff + patch * f);
   for (let r0 = 0; r0 < pixels; r0 += chunk) {
     const rows = Math.min(chunk, pixels - r0);
-    convPatches(x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, ws.col, false);
+    patchesOf(ws, x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, false);
     // dk (+)= colᵀ · dout over the chunk's pixels; the first chunk overwrites.
     gemm(ws.gemm, true, false, patch, f, rows, ws.col, 0, patch, dout, doutOff + r0 * f, f, dk, dkOff, f, r0 > 0);
   }

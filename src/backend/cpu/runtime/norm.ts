@@ -15,17 +15,32 @@ export function avgpool2d(x: Float32Array, xOff: number, out: Float32Array, outO
   const oh = poolOutSize(h, ph);
   const ow = poolOutSize(w, pw);
   const scale = 1 / (ph * pw);
-  let o = outOff;
   for (let bi = 0; bi < b; bi++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        for (let ci = 0; ci < c; ci++) {
-          let s = 0;
+        const o = outOff + ((bi * oh + oy) * ow + ox) * c;
+        const corner = xOff + ((bi * h + oy * ph) * w + ox * pw) * c;
+        // Four channels a pass over the window (its pixels' channels are consecutive), each summed in float64 in window order.
+        let ci = 0;
+        for (; ci + 4 <= c; ci += 4) {
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
           for (let dy = 0; dy < ph; dy++) {
-            const row = xOff + ((bi * h + oy * ph + dy) * w + ox * pw) * c + ci;
-            for (let dx = 0; dx < pw; dx++) s += x[row + dx * c];
+            for (let dx = 0, at = corner + dy * w * c + ci; dx < pw; dx++, at += c) {
+              s0 += x[at];
+              s1 += x[at + 1];
+              s2 += x[at + 2];
+              s3 += x[at + 3];
+            }
           }
-          out[o++] = s * scale;
+          out[o + ci] = s0 * scale;
+          out[o + ci + 1] = s1 * scale;
+          out[o + ci + 2] = s2 * scale;
+          out[o + ci + 3] = s3 * scale;
+        }
+        for (; ci < c; ci++) {
+          let s = 0;
+          for (let dy = 0; dy < ph; dy++) for (let dx = 0, at = corner + dy * w * c + ci; dx < pw; dx++, at += c) s += x[at];
+          out[o + ci] = s * scale;
         }
       }
     }
@@ -38,15 +53,14 @@ export function avgpool2dGrad(g: Float32Array, gOff: number, dx: Float32Array, d
   const ow = poolOutSize(w, pw);
   const scale = 1 / (ph * pw);
   dx.fill(0, dxOff, dxOff + b * h * w * c);
-  let o = gOff;
   for (let bi = 0; bi < b; bi++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        for (let ci = 0; ci < c; ci++) {
-          const v = g[o++] * scale;
-          for (let dy = 0; dy < ph; dy++) {
-            const row = dxOff + ((bi * h + oy * ph + dy) * w + ox * pw) * c + ci;
-            for (let dx2 = 0; dx2 < pw; dx2++) dx[row + dx2 * c] = v;
+        const o = gOff + ((bi * oh + oy) * ow + ox) * c;
+        // Each pixel of the window gets the window's channels, consecutive floats.
+        for (let dy = 0; dy < ph; dy++) {
+          for (let dx2 = 0, at = dxOff + ((bi * h + oy * ph + dy) * w + ox * pw) * c; dx2 < pw; dx2++, at += c) {
+            for (let ci = 0; ci < c; ci++) dx[at + ci] = g[o + ci] * scale;
           }
         }
       }
@@ -75,11 +89,30 @@ export function sparseCrossEntropy(z: Float32Array, zOff: number, labels: Int32A
   return s / rows;
 }
 
-/** The mean of each column of x [rows, width] (each channel over every other axis), into out [width]. */
+/**
+ * The mean of each column of x [rows, width] (each channel over every other
+ * axis), into out [width]. Four columns share a pass down the rows (the
+ * array read in order, not once per column); each is summed in float64 in
+ * row order.
+ */
 export function batchMean(x: Float32Array, xOff: number, rows: number, width: number, out: Float32Array, outOff: number): void {
-  for (let j = 0; j < width; j++) {
+  let j = 0;
+  for (; j + 4 <= width; j += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      s0 += x[at];
+      s1 += x[at + 1];
+      s2 += x[at + 2];
+      s3 += x[at + 3];
+    }
+    out[outOff + j] = s0 / rows;
+    out[outOff + j + 1] = s1 / rows;
+    out[outOff + j + 2] = s2 / rows;
+    out[outOff + j + 3] = s3 / rows;
+  }
+  for (; j < width; j++) {
     let s = 0;
-    for (let r = 0; r < rows; r++) s += x[xOff + r * width + j];
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) s += x[at];
     out[outOff + j] = s / rows;
   }
 }
@@ -87,17 +120,46 @@ export function batchMean(x: Float32Array, xOff: number, rows: number, width: nu
 /**
  * The variance of each column of x [rows, width], two-pass (about the
  * column's mean): divided by rows, or by rows − 1 when `unbiased` (the
- * running estimate; one row divides by 1).
+ * running estimate; one row divides by 1). Four columns a pass, as batchMean.
  */
 export function batchVar(x: Float32Array, xOff: number, rows: number, width: number, unbiased: boolean, out: Float32Array, outOff: number): void {
   const den = unbiased ? Math.max(rows, 2) - 1 : rows;
-  for (let j = 0; j < width; j++) {
+  let j = 0;
+  for (; j + 4 <= width; j += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      s0 += x[at];
+      s1 += x[at + 1];
+      s2 += x[at + 2];
+      s3 += x[at + 3];
+    }
+    const m0 = s0 / rows;
+    const m1 = s1 / rows;
+    const m2 = s2 / rows;
+    const m3 = s3 / rows;
+    let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      const d0 = x[at] - m0;
+      const d1 = x[at + 1] - m1;
+      const d2 = x[at + 2] - m2;
+      const d3 = x[at + 3] - m3;
+      q0 += d0 * d0;
+      q1 += d1 * d1;
+      q2 += d2 * d2;
+      q3 += d3 * d3;
+    }
+    out[outOff + j] = q0 / den;
+    out[outOff + j + 1] = q1 / den;
+    out[outOff + j + 2] = q2 / den;
+    out[outOff + j + 3] = q3 / den;
+  }
+  for (; j < width; j++) {
     let s = 0;
-    for (let r = 0; r < rows; r++) s += x[xOff + r * width + j];
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) s += x[at];
     const m = s / rows;
     let q = 0;
-    for (let r = 0; r < rows; r++) {
-      const d = x[xOff + r * width + j] - m;
+    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
+      const d = x[at] - m;
       q += d * d;
     }
     out[outOff + j] = q / den;

@@ -49,10 +49,26 @@ export interface VectorKernels {
   readonly binary: (op: number, dst: number, a: number, sa: number, b: number, sb: number, n: number) => void;
   readonly select: (dst: number, mask: number, t: number, st: number, e: number, se: number, n: number) => void;
   readonly keep: (dst: number, key: number, index: number, threshold: number, n: number) => void;
+  /**
+   * n floats at dst: the `period` floats at src, repeated (n a multiple of
+   * period). Once per loop, before its blocks, for an operand that repeats
+   * along the loop's leading axes (a per-channel vector); JavaScript, since
+   * it runs on one block's length only.
+   */
+  readonly tile: (dst: number, src: number, period: number, n: number) => void;
   /** Byte address of register 0; register r is at regs + 4 · VECTOR_BLOCK · r. */
   readonly regs: number;
   /** Byte address of constant 0 (each one float). */
   readonly consts: number;
+}
+
+/** vector.wat's exports on `memory`, or null where the matrix products do not run on WebAssembly either. */
+export function createVectorInstance(memory: KernelMemory): Record<string, unknown> | null {
+  const wasm = (globalThis as { WebAssembly?: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> } } }).WebAssembly;
+  if (memory.wasm === null || memory.wasmMemory === null || wasm === undefined) return null;
+  const shared = typeof SharedArrayBuffer !== "undefined" && memory.wasm.buffer instanceof SharedArrayBuffer;
+  const module = new wasm.Module(createBytesFromBase64(shared ? VECTOR_WASM_SHARED_BASE64 : VECTOR_WASM_BASE64));
+  return new wasm.Instance(module, { env: { memory: memory.wasmMemory } }).exports;
 }
 
 /**
@@ -61,20 +77,24 @@ export interface VectorKernels {
  * not run on WebAssembly either (memory.note says why).
  */
 export function createVectorKernels(memory: KernelMemory, constants: readonly number[]): VectorKernels | null {
-  const wasm = (globalThis as { WebAssembly?: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> } } }).WebAssembly;
-  if (memory.wasm === null || memory.wasmMemory === null || memory.vectorBase < 0 || wasm === undefined) return null;
+  if (memory.wasm === null || memory.vectorBase < 0) return null;
   if (constants.length > VECTOR_CONSTANTS) throw new Error(`internal: ${constants.length} vector constants, more than ${VECTOR_CONSTANTS}`);
-  const shared = typeof SharedArrayBuffer !== "undefined" && memory.wasm.buffer instanceof SharedArrayBuffer;
-  const module = new wasm.Module(createBytesFromBase64(shared ? VECTOR_WASM_SHARED_BASE64 : VECTOR_WASM_BASE64));
-  const exports = new wasm.Instance(module, { env: { memory: memory.wasmMemory } }).exports;
+  const exports = createVectorInstance(memory);
+  if (exports === null) return null;
   const regs = memory.vectorBase;
   const consts = regs + 4 * VECTOR_REGISTERS * VECTOR_BLOCK;
   new Float32Array(memory.wasm.buffer, consts, constants.length).set(constants);
+  // Every float of the memory: tile reads the arena and writes a register.
+  const heap = new Float32Array(memory.wasm.buffer);
   return {
     unary: exports["unary"] as VectorKernels["unary"],
     binary: exports["binary"] as VectorKernels["binary"],
     select: exports["select"] as VectorKernels["select"],
     keep: exports["keep"] as VectorKernels["keep"],
+    tile: (dst, src, period, n) => {
+      const [d, s] = [dst >> 2, src >> 2];
+      for (let j = 0; j < n; j += period) heap.copyWithin(d + j, s, s + period);
+    },
     regs,
     consts,
   };

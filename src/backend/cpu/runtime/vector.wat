@@ -27,6 +27,10 @@
 ;;   select(dst, mask, t, st, e, se, n)   dst = mask ? t : e (mask strided, from binary 6–8 or keep)
 ;;   keep(dst, key, index, threshold, n)  dst = mask of (hash32(key + index + j) >>> 8) ≥ threshold
 ;;                                        for j < n: dropout's draw (runtime/rng.ts), u32 arithmetic
+;;   patches(img, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, col, adjoint)
+;;                                        the convolution's im2col (adjoint 0) or col2im
+;;                                        (adjoint 1) of runtime/conv.ts's convPatches, which
+;;                                        says what it computes; img and col byte addresses
 ;;
 ;; Numbers. Each operation rounds to float32 (the JavaScript loops compute a
 ;; whole formula in float64 and round once); add, sub, mul, div, sqrt, max,
@@ -42,6 +46,9 @@
   (import "env" "memory" (memory 1 65536))
 
   ;; Writes the first min(left, 4) lanes of v at dst, bit for bit (masks too).
+  ;; The kernels store whole vectors themselves and call this only for the
+  ;; last one to three floats: a call per vector (V8 does not inline wasm
+  ;; calls) cost more than the arithmetic.
   (func $put (param $dst i32) (param $v v128) (param $left i32)
     (if (i32.ge_s (local.get $left) (i32.const 4))
       (then (v128.store (local.get $dst) (local.get $v)) (return)))
@@ -158,44 +165,46 @@
 
   ;; ln x: x = m · 2^e with m in [√½, √2) (denormals scaled by 2^23 first),
   ;; ln m by Cephes' polynomial in m − 1, plus e·ln 2 in two parts.
-  ;; ln 0 = −∞, ln of a negative = NaN, ln ∞ = ∞, NaN stays NaN.
+  ;; ln 0 = −∞, ln of a negative = NaN, ln ∞ = ∞, NaN stays NaN. Its constants
+  ;; are splats of one number (7 bytes each where a v128.const takes 18), which
+  ;; keeps the module under the 4 KB browsers compile synchronously.
   (func $log (param $x v128) (result v128)
     (local $tiny v128) (local $s v128) (local $e v128) (local $m v128) (local $lt v128) (local $f v128)
     (local $z v128) (local $y v128)
-    (local.set $tiny (f32x4.lt (local.get $x) (v128.const f32x4 1.17549435e-38 1.17549435e-38 1.17549435e-38 1.17549435e-38)))
-    (local.set $s (v128.bitselect (f32x4.mul (local.get $x) (v128.const f32x4 8388608 8388608 8388608 8388608)) (local.get $x) (local.get $tiny)))
+    (local.set $tiny (f32x4.lt (local.get $x) (f32x4.splat (f32.const 1.17549435e-38))))
+    (local.set $s (v128.bitselect (f32x4.mul (local.get $x) (f32x4.splat (f32.const 8388608))) (local.get $x) (local.get $tiny)))
     ;; e = exponent − 126 (m in [0.5, 1)), less 23 where scaled.
-    (local.set $e (i32x4.sub (i32x4.shr_u (local.get $s) (i32.const 23)) (v128.const i32x4 126 126 126 126)))
-    (local.set $e (i32x4.sub (local.get $e) (v128.and (local.get $tiny) (v128.const i32x4 23 23 23 23))))
-    (local.set $m (v128.or (v128.and (local.get $s) (v128.const i32x4 0x007fffff 0x007fffff 0x007fffff 0x007fffff))
-                           (v128.const i32x4 0x3f000000 0x3f000000 0x3f000000 0x3f000000)))
+    (local.set $e (i32x4.sub (i32x4.shr_u (local.get $s) (i32.const 23)) (i32x4.splat (i32.const 126))))
+    (local.set $e (i32x4.sub (local.get $e) (v128.and (local.get $tiny) (i32x4.splat (i32.const 23)))))
+    (local.set $m (v128.or (v128.and (local.get $s) (i32x4.splat (i32.const 0x007fffff)))
+                           (i32x4.splat (i32.const 0x3f000000))))
     ;; Below √½: e − 1 and m − 1 + m (the mask is −1 as an integer).
-    (local.set $lt (f32x4.lt (local.get $m) (v128.const f32x4 0.707106781186547524 0.707106781186547524 0.707106781186547524 0.707106781186547524)))
+    (local.set $lt (f32x4.lt (local.get $m) (f32x4.splat (f32.const 0.707106781186547524))))
     (local.set $e (i32x4.add (local.get $e) (local.get $lt)))
-    (local.set $m (f32x4.add (f32x4.sub (local.get $m) (v128.const f32x4 1 1 1 1)) (v128.and (local.get $m) (local.get $lt))))
+    (local.set $m (f32x4.add (f32x4.sub (local.get $m) (f32x4.splat (f32.const 1))) (v128.and (local.get $m) (local.get $lt))))
     (local.set $f (f32x4.convert_i32x4_s (local.get $e)))
     (local.set $z (f32x4.mul (local.get $m) (local.get $m)))
-    (local.set $y (v128.const f32x4 7.0376836292e-2 7.0376836292e-2 7.0376836292e-2 7.0376836292e-2))
-    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.1514610310e-1 -1.1514610310e-1 -1.1514610310e-1 -1.1514610310e-1)))
-    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 1.1676998740e-1 1.1676998740e-1 1.1676998740e-1 1.1676998740e-1)))
-    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.2420140846e-1 -1.2420140846e-1 -1.2420140846e-1 -1.2420140846e-1)))
-    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 1.4249322787e-1 1.4249322787e-1 1.4249322787e-1 1.4249322787e-1)))
-    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.6668057665e-1 -1.6668057665e-1 -1.6668057665e-1 -1.6668057665e-1)))
-    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 2.0000714765e-1 2.0000714765e-1 2.0000714765e-1 2.0000714765e-1)))
-    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -2.4999993993e-1 -2.4999993993e-1 -2.4999993993e-1 -2.4999993993e-1)))
-    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 3.3333331174e-1 3.3333331174e-1 3.3333331174e-1 3.3333331174e-1)))
+    (local.set $y (f32x4.splat (f32.const 7.0376836292e-2)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (f32x4.splat (f32.const -1.1514610310e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (f32x4.splat (f32.const 1.1676998740e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (f32x4.splat (f32.const -1.2420140846e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (f32x4.splat (f32.const 1.4249322787e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (f32x4.splat (f32.const -1.6668057665e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (f32x4.splat (f32.const 2.0000714765e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (f32x4.splat (f32.const -2.4999993993e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (f32x4.splat (f32.const 3.3333331174e-1))))
     (local.set $y (f32x4.mul (f32x4.mul (local.get $y) (local.get $m)) (local.get $z)))
-    (local.set $y (f32x4.add (local.get $y) (f32x4.mul (local.get $f) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
-    (local.set $y (f32x4.sub (local.get $y) (f32x4.mul (local.get $z) (v128.const f32x4 0.5 0.5 0.5 0.5))))
+    (local.set $y (f32x4.add (local.get $y) (f32x4.mul (local.get $f) (f32x4.splat (f32.const -2.12194440e-4)))))
+    (local.set $y (f32x4.sub (local.get $y) (f32x4.mul (local.get $z) (f32x4.splat (f32.const 0.5)))))
     (local.set $y (f32x4.add (f32x4.add (local.get $m) (local.get $y))
-                             (f32x4.mul (local.get $f) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+                             (f32x4.mul (local.get $f) (f32x4.splat (f32.const 0.693359375)))))
     ;; The special cases, last to first: NaN, ∞, negatives, zeros.
-    (local.set $y (v128.bitselect (v128.const f32x4 -inf -inf -inf -inf) (local.get $y)
-      (f32x4.eq (local.get $x) (v128.const f32x4 0 0 0 0))))
-    (local.set $y (v128.bitselect (v128.const f32x4 nan nan nan nan) (local.get $y)
-      (f32x4.lt (local.get $x) (v128.const f32x4 0 0 0 0))))
+    (local.set $y (v128.bitselect (f32x4.splat (f32.const -inf)) (local.get $y)
+      (f32x4.eq (local.get $x) (f32x4.splat (f32.const 0)))))
+    (local.set $y (v128.bitselect (f32x4.splat (f32.const nan)) (local.get $y)
+      (f32x4.lt (local.get $x) (f32x4.splat (f32.const 0)))))
     (local.set $y (v128.bitselect (local.get $x) (local.get $y)
-      (f32x4.eq (local.get $x) (v128.const f32x4 inf inf inf inf))))
+      (f32x4.eq (local.get $x) (f32x4.splat (f32.const inf)))))
     (v128.bitselect (local.get $x) (local.get $y) (f32x4.ne (local.get $x) (local.get $x))))
 
   (func (export "unary") (param $op i32) (param $dst i32) (param $x i32) (param $sx i32) (param $n i32)
@@ -303,4 +312,106 @@
         (local.set $at (i32x4.add (local.get $at) (v128.const i32x4 4 4 4 4)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (local.set $n (i32.sub (local.get $n) (i32.const 4)))
-        (br $each)))))
+        (br $each))));; Byte runs for patches: zeros, a copy, and dst += src; whole vectors, then floats.
+  (func $zero (param $dst i32) (param $bytes i32)
+    (block $end (loop $each
+      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
+      (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
+      (br $each)))
+    (block $end (loop $each
+      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
+      (i32.store (local.get $dst) (i32.const 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
+      (br $each))))
+
+  (func $copy (param $dst i32) (param $src i32) (param $bytes i32)
+    (block $end (loop $each
+      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
+      (v128.store (local.get $dst) (v128.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
+      (br $each)))
+    (block $end (loop $each
+      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
+      (i32.store (local.get $dst) (i32.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (local.set $src (i32.add (local.get $src) (i32.const 4)))
+      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
+      (br $each))))
+
+  (func $addInto (param $dst i32) (param $src i32) (param $bytes i32)
+    (block $end (loop $each
+      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
+      (v128.store (local.get $dst) (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
+      (br $each)))
+    (block $end (loop $each
+      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
+      (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src))))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (local.set $src (i32.add (local.get $src) (i32.const 4)))
+      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
+      (br $each))))
+
+  ;; convPatches of runtime/conv.ts (the same loop, the same order of taps):
+  ;; rows r0 … r0+rows−1 of col, each the kh·kw taps of pixel (bi, oy, ox),
+  ;; c floats a tap; per tap row, the taps inside the image are one run of
+  ;; the image. Forward copies (zeros for taps on the padding); the adjoint
+  ;; adds each run back into the image.
+  (func (export "patches") (param $img i32) (param $h i32) (param $w i32) (param $c i32) (param $kh i32) (param $kw i32)
+    (param $oh i32) (param $ow i32) (param $stride i32) (param $padTop i32) (param $padLeft i32)
+    (param $r0 i32) (param $rows i32) (param $col i32) (param $adjoint i32)
+    (local $bi i32) (local $oy i32) (local $ox i32) (local $ty i32) (local $iy i32) (local $ix0 i32)
+    (local $lo i32) (local $hi i32) (local $tapRow i32) (local $pixel i32) (local $src i32) (local $dst i32) (local $run i32)
+    (local.set $tapRow (i32.shl (i32.mul (local.get $kw) (local.get $c)) (i32.const 2)))
+    (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $bi (i32.div_u (local.get $r0) (i32.mul (local.get $oh) (local.get $ow))))
+    (local.set $r0 (i32.sub (local.get $r0) (i32.mul (local.get $bi) (i32.mul (local.get $oh) (local.get $ow)))))
+    (local.set $oy (i32.div_u (local.get $r0) (local.get $ow)))
+    (local.set $ox (i32.sub (local.get $r0) (i32.mul (local.get $oy) (local.get $ow))))
+    (block $rowsDone (loop $eachRow
+      (br_if $rowsDone (i32.le_s (local.get $rows) (i32.const 0)))
+      ;; taps lo … hi−1 of a tap row fall inside the image along x
+      (local.set $ix0 (i32.sub (i32.mul (local.get $ox) (local.get $stride)) (local.get $padLeft)))
+      (local.set $lo (select (i32.sub (i32.const 0) (local.get $ix0)) (i32.const 0) (i32.lt_s (local.get $ix0) (i32.const 0))))
+      (local.set $hi (i32.sub (local.get $w) (local.get $ix0)))
+      (local.set $hi (select (local.get $kw) (local.get $hi) (i32.gt_s (local.get $hi) (local.get $kw))))
+      (local.set $ty (i32.const 0))
+      (block $tapsDone (loop $eachTapRow
+        (br_if $tapsDone (i32.ge_s (local.get $ty) (local.get $kh)))
+        (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $stride)) (local.get $ty)) (local.get $padTop)))
+        (if (i32.or (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $h)))
+                    (i32.le_s (local.get $hi) (local.get $lo)))
+          (then (if (i32.eqz (local.get $adjoint)) (then (call $zero (local.get $col) (local.get $tapRow)))))
+          (else
+            (local.set $src (i32.add (local.get $img) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $bi) (local.get $h)) (local.get $iy)) (local.get $w))
+                                                                        (i32.add (local.get $ix0) (local.get $lo)))
+                                                               (local.get $pixel))))
+            (local.set $dst (i32.add (local.get $col) (i32.mul (local.get $lo) (local.get $pixel))))
+            (local.set $run (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $pixel)))
+            (if (local.get $adjoint)
+              (then (call $addInto (local.get $src) (local.get $dst) (local.get $run)))
+              (else
+                (call $zero (local.get $col) (i32.sub (local.get $dst) (local.get $col)))
+                (call $copy (local.get $dst) (local.get $src) (local.get $run))
+                (call $zero (i32.add (local.get $dst) (local.get $run))
+                            (i32.sub (i32.add (local.get $col) (local.get $tapRow)) (i32.add (local.get $dst) (local.get $run))))))))
+        (local.set $col (i32.add (local.get $col) (local.get $tapRow)))
+        (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+        (br $eachTapRow)))
+      (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+      (if (i32.eq (local.get $ox) (local.get $ow))
+        (then
+          (local.set $ox (i32.const 0))
+          (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+          (if (i32.eq (local.get $oy) (local.get $oh))
+            (then (local.set $oy (i32.const 0)) (local.set $bi (i32.add (local.get $bi) (i32.const 1)))))))
+      (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+      (br $eachRow))))
+)

@@ -4,23 +4,20 @@
 // interpreter (forward and gradients) on attention with the heads as an
 // axis and on the other broadcast forms, and that attention in that form
 // trains.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import { emitWebgpuModule } from "../src/backend/webgpu/emit-module.ts";
-import { formatGradCheck, gradcheck, randomFeeds } from "../src/check/gradcheck.ts";
+import { formatGradCheck, gradcheck } from "../src/check/gradcheck.ts";
 import type { GradGraph } from "../src/ir/graph.ts";
-import { initParams } from "../src/interp/init.ts";
-import { bindDims, interpret } from "../src/interp/interpret.ts";
-import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { lower } from "../src/lower/lower.ts";
 import { sizeText } from "../src/backend/common.ts";
 import type { GemmStep } from "../src/lower/steps.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { codes, frontEnd, namedShapes, NARROW, only, relError, rendered } from "./helpers.ts";
 import { BROADCAST_PRODUCTS, HEADS } from "./structure-models.ts";
+import { interpreterReference, loadGenerated, type Data } from "./module-harness.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -31,7 +28,6 @@ const MODELS: [string, string][] = [
   ["broadcast_products", BROADCAST_PRODUCTS],
 ];
 
-type Data = Record<string, Float32Array | Int32Array>;
 interface CpuModel {
   forward(i: Data): Data;
   loss(b: Data): number;
@@ -44,31 +40,11 @@ interface GpuModel {
   destroy(): void;
 }
 
-async function load<T>(name: string, code: string): Promise<T> {
-  mkdirSync(OUT, { recursive: true });
-  const path = join(OUT, name);
-  writeFileSync(path, code);
-  return (await import(pathToFileURL(path).href)) as T;
-}
 
 function graph(text: string): GradGraph {
   const r = runGrad("heads.nn", text);
   if (!r.grad) throw new Error(rendered(r));
   return r.grad;
-}
-
-const rounded = (t: Tensor): Tensor => tensor(t.shape, Float64Array.from(t.data, Math.fround));
-
-/** The interpreter's outputs and gradients for a random batch, and that batch as the modules take it. */
-function reference(g: GradGraph, batchSize: number, more: Record<string, number> = {}) {
-  const dims = bindDims(g, { batch: batchSize, ...more });
-  const params = new Map([...initParams(g, dims, 7)].map(([k, v]) => [k, rounded(v)]));
-  const feeds = new Map([...randomFeeds(g, dims, 3)].map(([k, v]) => [k, rounded(v)]));
-  const batch: Data = Object.fromEntries([...feeds].map(([k, v]) => [k, g.dtypes[g.inputs.find((d) => d.name === k)?.node ?? g.targets.find((d) => d.name === k)!.node] === "i32" ? Int32Array.from(v.data) : Float32Array.from(v.data)]));
-  const env = { dims, feeds, params, seed: 7 };
-  const outs = interpret(g, { ...env, training: false, roots: g.outputs.map((o) => o.node) });
-  const grads = interpret(g, { ...env, training: true, step: 0, roots: g.gradients.map((x) => x.node) });
-  return { batch, outs, grads };
 }
 
 const shapeOf = (decls: string, expr: string) => namedShapes(frontEnd(`dim batch\n${decls}\nout = ${expr}\nloss = sum(out)\n`))["out"];
@@ -134,9 +110,9 @@ describe("the plan of a product whose batch axes broadcast", () => {
 describe.each(MODELS)("products whose batch axes broadcast, on the CPU (%s)", (name, text) => {
   it("match the interpreter: every output and gradient", async () => {
     const g = graph(text);
-    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>(`${name}.cpu.ts`, emitCpuModule(g));
+    const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>(OUT, `${name}.cpu.ts`, emitCpuModule(g));
     const model = mod.createModel({ dims: { batch: 3 }, seed: 7 });
-    const ref = reference(g, 3);
+    const ref = interpreterReference(g, 3);
     const outs = model.forward(ref.batch);
     for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
     const grads = model.gradients(ref.batch);
@@ -147,9 +123,9 @@ describe.each(MODELS)("products whose batch axes broadcast, on the CPU (%s)", (n
 describe("attention with the heads as an axis", () => {
   it("trains: the loss on a fixed batch falls over 30 adam steps", async () => {
     const g = graph(HEADS);
-    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>("heads-train.cpu.ts", emitCpuModule(g));
+    const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>(OUT, "heads-train.cpu.ts", emitCpuModule(g));
     const model = mod.createModel({ dims: { batch: 8 }, seed: 1 });
-    const { batch } = reference(g, 8);
+    const { batch } = interpreterReference(g, 8);
     const before = model.loss(batch);
     const losses = Array.from({ length: 30 }, () => model.trainStep(batch));
     const after = model.loss(batch);
@@ -191,9 +167,9 @@ describe("the GPT with the attention layer of docs/language.md", () => {
   it("runs on the CPU as the interpreter does: logits and every gradient", async () => {
     const g = graph(gptWithHeadsAxis());
     const dims = { heads: 2, ...NARROW["gpt.nn"] };
-    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>("gpt_heads.cpu.ts", emitCpuModule(g));
+    const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>(OUT, "gpt_heads.cpu.ts", emitCpuModule(g));
     const model = mod.createModel({ dims: { batch: 2, ...dims }, seed: 7 });
-    const ref = reference(g, 2, dims);
+    const ref = interpreterReference(g, 2, dims);
     const outs = model.forward(ref.batch);
     for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
     const grads = model.gradients(ref.batch);
@@ -211,10 +187,10 @@ if (typeof ctx === "string") {
   describe.each(MODELS)("products whose batch axes broadcast, on WebGPU (%s)", (name, text) => {
     it("match the interpreter: every output and gradient", async () => {
       const g = graph(text);
-      const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number; device: GPUDevice }): Promise<GpuModel> }>(`${name}.ts`, emitWebgpuModule(g).code);
+      const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number; device: GPUDevice }): Promise<GpuModel> }>(OUT, `${name}.ts`, emitWebgpuModule(g).code);
       const model = await mod.createModel({ dims: { batch: 3 }, seed: 7, device: ctx.device });
       try {
-        const ref = reference(g, 3);
+        const ref = interpreterReference(g, 3);
         const outs = await model.forward(ref.batch);
         for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
         const grads = await model.gradients(ref.batch);

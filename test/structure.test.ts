@@ -5,27 +5,21 @@
 // WebGPU modules are compared with the float64 interpreter (forward and
 // gradients); then the shapes the front end infers and the runtime's check
 // of slice bounds that only the instantiated sizes decide.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import { emitWebgpuModule } from "../src/backend/webgpu/emit-module.ts";
-import { randomFeeds } from "../src/check/gradcheck.ts";
 import type { GradGraph } from "../src/ir/graph.ts";
-import { initParams } from "../src/interp/init.ts";
-import { bindDims, interpret } from "../src/interp/interpret.ts";
-import { tensor, type Tensor } from "../src/interp/tensor.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { codes, frontEnd, namedShapes, relError, rendered } from "./helpers.ts";
 import { IDS, STRUCTURE as MODEL } from "./structure-models.ts";
+import { interpreterReference, loadGenerated, type Data } from "./module-harness.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
 const OUT = join(import.meta.dirname, ".generated", "structure");
 const TOLERANCE = 1e-4;
 
 
-type Data = Record<string, Float32Array | Int32Array>;
 interface CpuModel {
   forward(i: Data): Data;
   gradients(b: Data): Record<string, Float32Array>;
@@ -37,31 +31,11 @@ interface GpuModel {
   destroy(): void;
 }
 
-async function load<T>(name: string, code: string): Promise<T> {
-  mkdirSync(OUT, { recursive: true });
-  const path = join(OUT, name);
-  writeFileSync(path, code);
-  return (await import(pathToFileURL(path).href)) as T;
-}
 
 function graph(text: string): GradGraph {
   const r = runGrad("structure.nn", text);
   if (!r.grad) throw new Error(rendered(r));
   return r.grad;
-}
-
-const rounded = (t: Tensor): Tensor => tensor(t.shape, Float64Array.from(t.data, Math.fround));
-
-/** The interpreter's outputs and gradients for the test batch, and that batch as the modules take it. */
-function reference(g: GradGraph, batchSize: number) {
-  const dims = bindDims(g, { batch: batchSize });
-  const params = new Map([...initParams(g, dims, 7)].map(([k, v]) => [k, rounded(v)]));
-  const feeds = new Map([...randomFeeds(g, dims, 3)].map(([k, v]) => [k, rounded(v)]));
-  const batch: Data = Object.fromEntries([...feeds].map(([k, v]) => [k, g.dtypes[g.inputs.find((d) => d.name === k)?.node ?? -1] === "i32" ? Int32Array.from(v.data) : Float32Array.from(v.data)]));
-  const env = { dims, feeds, params, seed: 7 };
-  const outs = interpret(g, { ...env, training: false, roots: g.outputs.map((o) => o.node) });
-  const grads = interpret(g, { ...env, training: true, step: 0, roots: g.gradients.map((x) => x.node) });
-  return { batch, outs, grads };
 }
 
 describe.each([
@@ -70,9 +44,9 @@ describe.each([
 ])("structural ops on the CPU (%s)", (name, text) => {
   it("match the interpreter: every output and gradient", async () => {
     const g = graph(text);
-    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>(`${name}.cpu.ts`, emitCpuModule(g));
+    const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>(OUT, `${name}.cpu.ts`, emitCpuModule(g));
     const model = mod.createModel({ dims: { batch: 3 }, seed: 7 });
-    const ref = reference(g, 3);
+    const ref = interpreterReference(g, 3);
     const outs = model.forward(ref.batch);
     for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
     const grads = model.gradients(ref.batch);
@@ -83,7 +57,7 @@ describe.each([
 describe("slices on the CPU", () => {
   it("checks a slice's bounds at run time where the size was symbolic", async () => {
     const g = graph("dim n\ninput x: [n, 4]\nparam w: [4]\nloss = sum(x[2:5] w)\n");
-    const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel & { loss(b: Data): number } }>("slice-bounds.cpu.ts", emitCpuModule(g));
+    const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel & { loss(b: Data): number } }>(OUT, "slice-bounds.cpu.ts", emitCpuModule(g));
     expect(mod.createModel({ dims: { n: 5 }, seed: 1 }).loss({ x: new Float32Array(20) })).toBe(0);
     expect(() => mod.createModel({ dims: { n: 4 }, seed: 1 }).loss({ x: new Float32Array(16) })).toThrow(/positions 2 to 4 are outside an axis of size 4/);
   });
@@ -102,10 +76,10 @@ if (typeof ctx === "string") {
   ])("structural ops on WebGPU (%s)", (name, text) => {
     it("match the interpreter: every output and gradient", async () => {
       const g = graph(text);
-      const mod = await load<{ createModel(o: { dims: Record<string, number>; seed: number; device: GPUDevice }): Promise<GpuModel> }>(`${name}.ts`, emitWebgpuModule(g).code);
+      const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number; device: GPUDevice }): Promise<GpuModel> }>(OUT, `${name}.ts`, emitWebgpuModule(g).code);
       const model = await mod.createModel({ dims: { batch: 3 }, seed: 7, device: ctx.device });
       try {
-        const ref = reference(g, 3);
+        const ref = interpreterReference(g, 3);
         const outs = await model.forward(ref.batch);
         for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
         const grads = await model.gradients(ref.batch);

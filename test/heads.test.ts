@@ -8,7 +8,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
-import { emitWebgpuModule } from "../src/backend/webgpu/emit-module.ts";
 import { formatGradCheck, gradcheck } from "../src/check/gradcheck.ts";
 import type { GradGraph } from "../src/ir/graph.ts";
 import { lower } from "../src/lower/lower.ts";
@@ -17,7 +16,7 @@ import type { GemmStep } from "../src/lower/steps.ts";
 import { runGrad } from "../src/pipeline.ts";
 import { codes, frontEnd, namedShapes, NARROW, only, relError, rendered } from "./helpers.ts";
 import { BROADCAST_PRODUCTS, HEADS } from "./structure-models.ts";
-import { interpreterReference, loadGenerated, type Data } from "./module-harness.ts";
+import { expectCpuMatchesInterpreter, expectWebgpuMatchesInterpreter, interpreterReference, loadGenerated, type Data } from "./module-harness.ts";
 import { REQUIRED, SETUP_COMMAND, webgpuDevice } from "./webgpu-device.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -34,12 +33,6 @@ interface CpuModel {
   gradients(b: Data): Record<string, Float32Array>;
   trainStep(b: Data): number;
 }
-interface GpuModel {
-  forward(i: Data): Promise<Data>;
-  gradients(b: Data): Promise<Record<string, Float32Array>>;
-  destroy(): void;
-}
-
 
 function graph(text: string): GradGraph {
   const r = runGrad("heads.nn", text);
@@ -109,14 +102,7 @@ describe("the plan of a product whose batch axes broadcast", () => {
 
 describe.each(MODELS)("products whose batch axes broadcast, on the CPU (%s)", (name, text) => {
   it("match the interpreter: every output and gradient", async () => {
-    const g = graph(text);
-    const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number }): CpuModel }>(OUT, `${name}.cpu.ts`, emitCpuModule(g));
-    const model = mod.createModel({ dims: { batch: 3 }, seed: 7 });
-    const ref = interpreterReference(g, 3);
-    const outs = model.forward(ref.batch);
-    for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
-    const grads = model.gradients(ref.batch);
-    for (const x of g.gradients) expect(relError(grads[x.name]!, ref.grads[x.node]!.data), `gradient ${x.name}`).toBeLessThanOrEqual(TOLERANCE);
+    await expectCpuMatchesInterpreter(graph(text), OUT, name, TOLERANCE);
   });
 });
 
@@ -186,18 +172,7 @@ if (typeof ctx === "string") {
 } else {
   describe.each(MODELS)("products whose batch axes broadcast, on WebGPU (%s)", (name, text) => {
     it("match the interpreter: every output and gradient", async () => {
-      const g = graph(text);
-      const mod = await loadGenerated<{ createModel(o: { dims: Record<string, number>; seed: number; device: GPUDevice }): Promise<GpuModel> }>(OUT, `${name}.ts`, emitWebgpuModule(g).code);
-      const model = await mod.createModel({ dims: { batch: 3 }, seed: 7, device: ctx.device });
-      try {
-        const ref = interpreterReference(g, 3);
-        const outs = await model.forward(ref.batch);
-        for (const o of g.outputs) expect(relError(outs[o.name]!, ref.outs[o.node]!.data), `output ${o.name}`).toBeLessThanOrEqual(TOLERANCE);
-        const grads = await model.gradients(ref.batch);
-        for (const x of g.gradients) expect(relError(grads[x.name]!, ref.grads[x.node]!.data), `gradient ${x.name}`).toBeLessThanOrEqual(TOLERANCE);
-      } finally {
-        model.destroy();
-      }
+      await expectWebgpuMatchesInterpreter(graph(text), OUT, name, ctx.device, TOLERANCE);
     });
   });
 }

@@ -21,3 +21,19 @@ export function rowsOf(x: CpuValue): { rows: string; width: string } {
   if (x.shape.length === 0) return { rows: "1", width: "1" };
   return { rows: product(x.shape.slice(0, -1)), width: x.shape[x.shape.length - 1]! };
 }
+
+/**
+ * Where `small` (aligned to big's last axis) repeats along big's leading
+ * axes: its axes from the first that is not `one` equal big's last ones, with
+ * only `one`s before. The index of big's axis where that trailing block
+ * starts (big.length when small is all `one`s); null for any other broadcast
+ * (a 1 between sizes). Used on shapes (`one` 1) and on their size
+ * expressions (`one` "1").
+ */
+export function trailingStart<T>(small: readonly T[], big: readonly T[], one: T): number | null {
+  const first = small.findIndex((d) => d !== one);
+  const kept = first < 0 ? [] : small.slice(first);
+  const start = big.length - kept.length;
+  if (start < 0 || kept.some((d, k) => d !== big[start + k])) return null;
+  return start;
+}

@@ -1,5 +1,6 @@
 // Internal ops: created by the compiler's own passes (differentiation and
 // expansion), never written by users, so they have no call name.
+import { trailingStart } from "./cpu-util.ts";
 import { broadcast, formatShape, sameShape } from "./shape-rules.ts";
 import { conv, dropoutMask, wgslConvSizes } from "./layers.ts";
 import { lossKernel, wgslLoss } from "./losses.ts";
@@ -47,18 +48,11 @@ function wgslBroadcastTo(x: WgslValue, out: WgslValue): WgslKernel {
   return { mode: "threads", count: out.size, body: [...coords(out.shape, "i", "o"), `${out.ref}[i] = ${x.ref}[${terms.join(" + ") || "0u"}];`] };
 }
 
-/**
- * Where `small` (aligned to big's last axis, 1s before it dropped) is big's
- * trailing axes: big is then [rows, width] rows of small. Sizes as
- * TypeScript products; null for any other broadcast (a 1 between sizes).
- */
+/** big as [rows, width] rows of small, where small is big's trailing block (trailingStart); null otherwise. */
 function trailingBlock(small: readonly string[], big: readonly string[]): { rows: string; width: string } | null {
-  const first = small.findIndex((d) => d !== "1");
-  const kept = first < 0 ? [] : small.slice(first);
-  const lead = big.length - kept.length;
-  if (lead < 0 || kept.some((d, k) => d !== big[lead + k])) return null;
-  const product = (ds: readonly string[]) => ds.filter((d) => d !== "1").join(" * ") || "1";
-  return { rows: product(big.slice(0, lead)), width: product(kept) };
+  const start = trailingStart(small, big, "1");
+  const sizes = (ds: readonly string[]) => ds.filter((d) => d !== "1").join(" * ") || "1";
+  return start === null ? null : { rows: sizes(big.slice(0, start)), width: sizes(big.slice(start)) };
 }
 
 export const internalOps = {

@@ -16,6 +16,7 @@
 import type { NodeId } from "../../ir/graph.ts";
 import type { Cond, Scalar } from "../../ops/scalar/expr.ts";
 import type { Shape } from "../../ops/types.ts";
+import { trailingStart } from "../../ops/cpu-util.ts";
 import { scalarOf } from "../../ops/scalar-rule.ts";
 import { dimExpr, num, shapeSizeText } from "../common.ts";
 import { constantSize, shapeSize } from "../../lower/size.ts";
@@ -187,8 +188,9 @@ class BlockWriter {
     if (shape.every((d) => d === 1)) return { at: `4 * ${offsetOf(c, a)}`, stride: "SPLAT" };
     const same = shape.length === outShape.length && shape.every((d, k) => d === outShape[k]);
     if (same) return { at: `4 * (${offsetOf(c, a)} + i)`, stride: "LANES" };
-    const axis = trailingBlock(shape, outShape);
-    if (axis === null) throw new Unsupported();
+    // Repeating along the leading axes from `axis` on: its values repeat every period of the loop.
+    const axis = trailingStart(shape, outShape, 1);
+    if (axis === null || axis === 0) throw new Unsupported();
     const period = outShape.slice(axis);
     const known = constantSize(shapeSize(period));
     if (known !== undefined && known > VECTOR_BLOCK) throw new Unsupported();
@@ -253,19 +255,4 @@ class BlockWriter {
     f.memo.set(x, r);
     return r;
   }
-}
-
-/**
- * The loop axis from which `shape` (aligned to the loop's last axis) equals
- * the loop's trailing axes, with only 1s before: its values repeat every
- * period of the loop. Null for any other broadcast (a 1 between sizes).
- */
-function trailingBlock(shape: Shape, outShape: Shape): number | null {
-  const lead = outShape.length - shape.length;
-  if (lead < 0) return null;
-  let first = shape.findIndex((d) => d !== 1);
-  if (first < 0) return null;
-  for (let k = first; k < shape.length; k++) if (shape[k] !== outShape[lead + k]) return null;
-  first += lead;
-  return first > 0 ? first : null;
 }

@@ -2,12 +2,44 @@
 // rows: the CPU backend's (against TensorFlow.js) and issue 16's (against
 // PyTorch and ONNX Runtime). Ratios from one run only; a peer that was not
 // measured leaves its target "–", never met.
+//
+// Beside the targets against native peers goes a floor: the workload's
+// matrix products alone, at the ceiling of WebAssembly's 128-bit SIMD
+// measured on this core in the same run (bench/simd-peak.ts), as a ratio of
+// the peer's time. A floor above the target's ratio means no WebAssembly
+// kernel on one thread can meet it here, however little else it spends.
 import type { CpuRow, EngineId } from "./cpu.ts";
+import type { SimdPeak } from "./simd-peak.ts";
 
 export interface TargetCheck {
   target: string;
   value: string;
   met: boolean | null;
+  /** Where a floor applies: the products at the SIMD ceiling, over the peer's time. */
+  floor?: string;
+}
+
+/** What the floors need: the ceiling, and the products' floating-point operations per call of each MLP case. */
+export interface ProductBound {
+  peak: SimdPeak;
+  /** Of a train step (forward and backward products), and of inference at batch 100. */
+  mlpTrainFlops: number;
+  mlpInfer100Flops: number;
+}
+
+/**
+ * The floor line of a case: its products at the best ceiling the engine has
+ * (the fused multiply-adds where it has relaxed SIMD), in time and as a
+ * ratio of the peer's time.
+ */
+export function productFloor(flops: number, peak: SimdPeak, peerMs: number | null): string {
+  const gflops = Math.max(peak.plain, peak.fused ?? 0);
+  const ms = flops / (gflops * 1e9) * 1000;
+  const ceiling = peak.fused === null
+    ? `${peak.plain.toFixed(1)} GFLOP/s (plain SIMD; this engine has no relaxed SIMD)`
+    : `${gflops.toFixed(1)} GFLOP/s (plain SIMD ${peak.plain.toFixed(1)}, fused ${peak.fused.toFixed(1)})`;
+  const ratio = peerMs === null ? "" : `, ${(ms / peerMs).toFixed(2)}× the peer's time`;
+  return `floor ${(flops / 1e6).toFixed(2)} MFLOP of products at the f32x4 ceiling ${ceiling}: ${(ms * 1000).toFixed(0)} µs${ratio}`;
 }
 
 const check = (target: string, value: number | null, met: (v: number) => boolean, unit: string): TargetCheck => ({
@@ -19,7 +51,7 @@ const check = (target: string, value: number | null, met: (v: number) => boolean
 /** The engines batch-1 inference must beat: every peer in the suite. */
 const PEERS: readonly EngineId[] = ["tfjsCpu", "tfjsWasm", "torch", "ortNode", "ortWeb"];
 
-export function cpuTargets(rows: readonly CpuRow[]): TargetCheck[] {
+export function cpuTargets(rows: readonly CpuRow[], bound?: ProductBound): TargetCheck[] {
   const byId = (id: string) => rows.find((r) => r.id === id)!;
   /** Peer time over nnc time: above 1, nnc is faster. */
   const speedup = (id: string, engine: EngineId, peer: EngineId) => {
@@ -41,10 +73,12 @@ export function cpuTargets(rows: readonly CpuRow[]): TargetCheck[] {
     const s = speedup(id, "nnc", peer);
     return s === null ? null : 1 / s;
   };
+  const withFloor = (c: TargetCheck, id: string, peer: EngineId, flops: number | undefined): TargetCheck =>
+    bound && flops !== undefined ? { ...c, floor: productFloor(flops, bound.peak, byId(id).ms[peer]) } : c;
   out.push(
-    check("MLP train step, 1 thread: nnc time ≤ 1.0× PyTorch's", slowdown("mlpTrain", "torch"), (v) => v <= 1, "×"),
+    withFloor(check("MLP train step, 1 thread: nnc time ≤ 1.0× PyTorch's", slowdown("mlpTrain", "torch"), (v) => v <= 1, "×"), "mlpTrain", "torch", bound?.mlpTrainFlops),
     check("conv train step, 1 thread: nnc time ≤ 1.0× PyTorch's", slowdown("convTrain", "torch"), (v) => v <= 1, "×"),
-    check("MLP inference, batch 100: nnc time ≤ 1.5× ONNX Runtime native's", slowdown("mlpInfer100", "ortNode"), (v) => v <= 1.5, "×"),
+    withFloor(check("MLP inference, batch 100: nnc time ≤ 1.5× ONNX Runtime native's", slowdown("mlpInfer100", "ortNode"), (v) => v <= 1.5, "×"), "mlpInfer100", "ortNode", bound?.mlpInfer100Flops),
     check("MLP inference, batch 100: nnc time ≤ 1.0× onnxruntime-web's", slowdown("mlpInfer100", "ortWeb"), (v) => v <= 1, "×"),
   );
   // Ahead of every peer that ran: the slowest margin is the one that counts.

@@ -5,10 +5,11 @@
 // each per round (timeInterleaved), so load from elsewhere on a shared
 // machine hits them alike; tfjs backends switch between samples, never
 // inside one. Ratios are peer time / nnc time: above 1, nnc is faster.
-import { compileExample } from "./nnc-models.ts";
+import { compileExample, productFlops } from "./nnc-models.ts";
 import { makeFixture, nncWorkload, tfWorkload, type Fixture, type Runner, type Workload } from "./cpu-workloads.ts";
 import { ortWorkload, torchWorkload, type PeerWorkload } from "./peer-workloads.ts";
-import { cpuTargets } from "./cpu-targets.ts";
+import { cpuTargets, type ProductBound } from "./cpu-targets.ts";
+import { simdPeak } from "./simd-peak.ts";
 import { liveTensors, tf, useBackend, wasmThreadsSupported, type BackendInfo } from "./tfjs-env.ts";
 import { duration, markdownTable, ratio } from "./table.ts";
 import { breathe, timeInterleaved, type Contestant, type TimingOptions } from "./timing.ts";
@@ -153,6 +154,11 @@ async function otherPeers(f: Fixture, products: readonly number[]): Promise<{ en
 export async function cpuSuite(o: TimingOptions): Promise<unknown> {
   const fixture = await makeFixture(await compileExample("mnist_tanh.nn"), await compileExample("mnist_conv.nn"));
   const list = cases(fixture);
+  // The ceiling first, before the engines' workers and caches are about.
+  const peak = await simdPeak();
+  process.stderr.write(`  f32x4 ceiling: ${peak.plain.toFixed(1)} GFLOP/s plain${peak.fused === null ? "" : `, ${peak.fused.toFixed(1)} fused`}\n`);
+  const mlpProducts = productFlops(fixture.mlp, { batch: 100 });
+  const bound: ProductBound = { peak, mlpTrainFlops: mlpProducts.step, mlpInfer100Flops: mlpProducts.forward };
   const rows: CpuRow[] = list.map((c) => ({ id: c.id, label: c.label, ms: Object.fromEntries(ENGINES.map((e) => [e.id, null])) as CpuRow["ms"], notes: {} }));
 
   const engines: Engine[] = [
@@ -191,8 +197,11 @@ export async function cpuSuite(o: TimingOptions): Promise<unknown> {
   for (const line of others.skipped) console.log(line);
   const fmt = (x: number) => x.toExponential(1);
   console.log(`parity at the initial params, max |nnc − peer| of the output probabilities: ${Object.entries(parity).map(([e, p]) => `${e} MLP ${fmt(p.mlp)}, conv ${fmt(p.conv)}`).join("; ")}`);
-  const checks = cpuTargets(rows);
+  const checks = cpuTargets(rows, bound);
   console.log("\ntargets (from the issues, for a 2-core machine):");
-  for (const c of checks) console.log(`  ${c.met === null ? "–" : c.met ? "met" : "missed"}  ${c.target}: ${c.value}`);
-  return { rows, parity, targets: checks, backends, peers: others.versions, skipped: others.skipped, threadsOption: fixture.mlp.threadsOption };
+  for (const c of checks) {
+    console.log(`  ${c.met === null ? "–" : c.met ? "met" : "missed"}  ${c.target}: ${c.value}`);
+    if (c.floor) console.log(`          ${c.floor}`);
+  }
+  return { rows, parity, targets: checks, simdPeak: peak, backends, peers: others.versions, skipped: others.skipped, threadsOption: fixture.mlp.threadsOption };
 }

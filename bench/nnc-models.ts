@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { emitCpuModule } from "../src/backend/cpu/emit-module.ts";
 import type { GradGraph } from "../src/ir/graph.ts";
+import { nodeFlops, statsDims } from "../src/passes/stats.ts";
 import { runGrad } from "../src/pipeline.ts";
 
 type Arrays = Record<string, Float32Array | Int32Array>;
@@ -78,4 +79,18 @@ export function threadedModel(ex: CompiledExample, dims: Record<string, number>,
     return `n/a (runs ${model.threads} thread(s): ${model.threadsNote ?? "no reason given"})`;
   }
   return model;
+}
+
+/** Floating-point operations of the matrix products of one forward pass, and of one training step (forward and backward), at `dims`. */
+export function productFlops(ex: CompiledExample, dims: Record<string, number>): { forward: number; step: number } {
+  const g = ex.graph;
+  const flops = nodeFlops(g, statsDims(g, dims));
+  let forward = 0;
+  let step = 0;
+  g.nodes.forEach((n, i) => {
+    if (n.op !== "matmul") return;
+    step += flops[i]!;
+    if (i < g.forwardCount) forward += flops[i]!;
+  });
+  return { forward, step };
 }

@@ -3,7 +3,7 @@
 // their documented error of float64 over dense sweeps (and their special
 // values are JavaScript's); every other op gives the float32 result of its
 // JavaScript formula exactly; dropout's draw gives runtime/rng.ts's bits;
-// no kernel writes past its n elements, whatever n mod 4 is; and the emitted
+// no kernel writes past its n elements, whatever n mod 8 is; and the emitted
 // module runs the fused loops it can on them (and keeps the others JavaScript).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -105,14 +105,17 @@ describe("vector.wat's exp, log and tanh against float64", () => {
     expect(Object.is(out[1], -0)).toBe(true);
   });
 
-  it("tanh over consecutive floats (its own loop, $tanh written out) gives $tanh's bits, tails of 1–3 included", () => {
+  it("tanh over consecutive floats (its own loop, two vectors a pass, $tanh written out) gives $tanh's bits, tails of 1–7 included", () => {
     const xs = Float32Array.from({ length: 4099 }, (_, i) => (i % 2 === 0 ? 1 : -1) * 2 ** (-30 + (i * 37) / 4099));
-    const run = unary(k, V_TANH, xs);
-    for (let i = 0; i < xs.length; i++) {
-      // A stride of 0 reads one float for every lane: the generic loop, through $tanh.
-      k.f32[0] = xs[i]!;
+    // $tanh's bits for each x: a stride of 0 reads one float for every lane, the generic loop.
+    const want = xs.map((x) => {
+      k.f32[0] = x;
       k.vec.unary(V_TANH, OUT, X, 0, 1);
-      expect(Object.is(k.f32[2 * N], run[i]), `tanh(${xs[i]})`).toBe(true);
+      return k.f32[2 * N]!;
+    });
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 4099]) {
+      const run = unary(k, V_TANH, xs.subarray(0, n));
+      for (let i = 0; i < n; i++) expect(Object.is(want[i], run[i]), `tanh(${xs[i]}) of ${n}`).toBe(true);
     }
   });
 });
@@ -178,15 +181,15 @@ describe("vector.wat's other ops give float32 of the JavaScript formula", () => 
     expect(Array.from(k.f32.slice(2 * N + 48, 2 * N + 64))).toEqual(Array(16).fill(7));
   });
 
-  it("writes exactly n floats, for every n mod 4", () => {
-    for (let n = 0; n <= 9; n++) {
-      k.f32.fill(7, 2 * N, 2 * N + 16);
-      k.f32.fill(0.25, 0, 16);
+  it("writes exactly n floats, for every n mod 8 (tanh takes two vectors a pass)", () => {
+    for (let n = 0; n <= 17; n++) {
+      k.f32.fill(7, 2 * N, 2 * N + 24);
+      k.f32.fill(0.25, 0, 24);
       k.vec.unary(V_TANH, OUT, X, LANES, n);
       k.vec.binary(V_ADD, OUT, OUT, LANES, k.vec.consts, SPLAT, n);
-      const want = Array.from({ length: 16 }, (_, i) => (i < n ? f(f(Math.tanh(0.25)) + 0.5) : 7));
-      const got = Array.from(k.f32.slice(2 * N, 2 * N + 16));
-      expect(got.map((g, i) => (i < n ? Math.abs(g - want[i]!) < 1e-7 : g === 7))).toEqual(Array(16).fill(true));
+      const want = Array.from({ length: 24 }, (_, i) => (i < n ? f(f(Math.tanh(0.25)) + 0.5) : 7));
+      const got = Array.from(k.f32.slice(2 * N, 2 * N + 24));
+      expect(got.map((g, i) => (i < n ? Math.abs(g - want[i]!) < 1e-7 : g === 7))).toEqual(Array(24).fill(true));
     }
   });
 });

@@ -9,11 +9,16 @@
 //
 // The loop keeps CHAINS independent vectors, each updated as acc·m + c: a
 // multiply then an add (plain SIMD), or one fused multiply-add (relaxed
-// SIMD's f32x4.relaxed_madd, where the engine has it). Twelve chains cover
-// two pipes times a latency of up to six cycles, and leave V8 enough of the
-// 15 vector registers it allocates on x64; measured on the Zen 4 development
-// core, 8 chains reached 41 GFLOP/s, 10 reached 48, 12 reached 58 and 13 fell
-// back to 56 (spills).
+// SIMD's f32x4.relaxed_madd, where the engine has it). On the Zen 4
+// development core, plain: 8 chains reached 41 GFLOP/s, 10 reached 48, 12
+// reached 58 and 13 fell back to 56 (V8 allocates 15 vector registers on x64
+// and spills); fused: 65 with 12 chains (Node.js 20 with
+// --experimental-wasm-relaxed-simd). The fused figure is the pipes' limit,
+// 16 flops a cycle (two multiply or fused pipes, four lanes); the plain loop
+// falls about a tenth short of it because a multiply then an add takes six
+// cycles a chain, and twelve chains only just cover that. So where the
+// engine has no relaxed SIMD the floor is stated from the plain figure and
+// may be up to a tenth high.
 import wabt from "wabt";
 
 const CHAINS = 12;

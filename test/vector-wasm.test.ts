@@ -135,26 +135,27 @@ describe("vector.wat's other ops give float32 of the JavaScript formula", () => 
     for (const [op, js] of cases) expect(bits(unary(k, op, xs))).toEqual(bits(Array.from(xs, js)));
   });
 
-  it("binary: arithmetic, max, min and comparisons, with strided and splat operands", () => {
-    const n = 1003;
-    const a = values(n);
-    const b = values(n).reverse();
-    k.f32.set(a, 0);
-    k.f32.set(b, N);
-    const arith: [number, (x: number, y: number) => number][] = [
-      [V_ADD, (x, y) => x + y], [V_SUB, (x, y) => x - y], [V_MUL, (x, y) => x * y], [V_DIV, (x, y) => x / y], [V_MAX, Math.max], [V_MIN, Math.min],
-    ];
-    for (const [op, js] of arith) {
-      k.vec.binary(op, OUT, X, LANES, Y, LANES, n);
-      expect(bits(k.f32.slice(2 * N, 2 * N + n))).toEqual(bits(Array.from(a, (x, i) => js(x, b[i]!))));
-      // b's first value for every element.
-      k.vec.binary(op, OUT, X, LANES, Y, SPLAT, n);
-      expect(bits(k.f32.slice(2 * N, 2 * N + n))).toEqual(bits(Array.from(a, (x) => js(x, b[0]!))));
-    }
-    const compare: [number, (x: number, y: number) => boolean][] = [[V_GT, (x, y) => x > y], [V_GE, (x, y) => x >= y], [V_EQ, (x, y) => x === y]];
-    for (const [op, js] of compare) {
-      k.vec.binary(op, OUT, X, LANES, Y, LANES, n);
-      expect(Array.from(k.u32.slice(2 * N, 2 * N + n))).toEqual(Array.from(a, (x, i) => (js(x, b[i]!) ? 0xffffffff : 0)));
+  it("binary: arithmetic, max, min and comparisons, with strided and splat operands, whole vectors (add to div on consecutive operands have loops of their own) or not", () => {
+    for (const n of [1003, 1004, 4]) {
+      const a = values(n);
+      const b = values(n).reverse();
+      k.f32.set(a, 0);
+      k.f32.set(b, N);
+      const arith: [number, (x: number, y: number) => number][] = [
+        [V_ADD, (x, y) => x + y], [V_SUB, (x, y) => x - y], [V_MUL, (x, y) => x * y], [V_DIV, (x, y) => x / y], [V_MAX, Math.max], [V_MIN, Math.min],
+      ];
+      for (const [op, js] of arith) {
+        k.vec.binary(op, OUT, X, LANES, Y, LANES, n);
+        expect(bits(k.f32.slice(2 * N, 2 * N + n))).toEqual(bits(Array.from(a, (x, i) => js(x, b[i]!))));
+        // b's first value for every element.
+        k.vec.binary(op, OUT, X, LANES, Y, SPLAT, n);
+        expect(bits(k.f32.slice(2 * N, 2 * N + n))).toEqual(bits(Array.from(a, (x) => js(x, b[0]!))));
+      }
+      const compare: [number, (x: number, y: number) => boolean][] = [[V_GT, (x, y) => x > y], [V_GE, (x, y) => x >= y], [V_EQ, (x, y) => x === y]];
+      for (const [op, js] of compare) {
+        k.vec.binary(op, OUT, X, LANES, Y, LANES, n);
+        expect(Array.from(k.u32.slice(2 * N, 2 * N + n))).toEqual(Array.from(a, (x, i) => (js(x, b[i]!) ? 0xffffffff : 0)));
+      }
     }
   });
 
@@ -187,7 +188,9 @@ describe("vector.wat's other ops give float32 of the JavaScript formula", () => 
       k.f32.fill(0.25, 0, 24);
       k.vec.unary(V_TANH, OUT, X, LANES, n);
       k.vec.binary(V_ADD, OUT, OUT, LANES, k.vec.consts, SPLAT, n);
-      const want = Array.from({ length: 24 }, (_, i) => (i < n ? f(f(Math.tanh(0.25)) + 0.5) : 7));
+      k.vec.binary(V_MUL, OUT, OUT, LANES, OUT, LANES, n); // whole vectors: the loop of its own
+      const sum = f(f(Math.tanh(0.25)) + 0.5);
+      const want = Array.from({ length: 24 }, (_, i) => (i < n ? f(sum * sum) : 7));
       const got = Array.from(k.f32.slice(2 * N, 2 * N + 24));
       expect(got.map((g, i) => (i < n ? Math.abs(g - want[i]!) < 1e-7 : g === 7))).toEqual(Array(24).fill(true));
     }

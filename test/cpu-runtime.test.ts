@@ -534,7 +534,7 @@ describe("broadcast_to and sum_to", () => {
       expect([arena[0], ...arena.subarray(ns + 1, ns + 4), ...arena.subarray(ns + 4 + nb)].every(Number.isNaN)).toBe(true);
       const wantS = run("sum_to", [tensorOf(big, xb.arr, xb.off)], { shape: small }, small);
       const outS = placed(ns, () => NaN);
-      nn.sumColumns(xb.arr, xb.off, outS.arr, outS.off, rows, width);
+      nn.sumColumns(null, xb.arr, xb.off, outS.arr, outS.off, rows, width);
       expectClose(outS.arr, outS.off, wantS.data, "sumColumns");
       expectUntouchedOutside(outS.arr, outS.off, ns, "sumColumns");
       // The same sums, in the same order, as sumTo's.
@@ -550,12 +550,12 @@ describe("broadcast_to and sum_to", () => {
       const x = placed(rows * width, uniformIn(r, -2, 3));
       const col = (j: number) => Array.from({ length: rows }, (_, k) => x.arr[x.off + k * width + j]!);
       const mean = placed(width, () => NaN);
-      norm.batchMean(x.arr, x.off, rows, width, mean.arr, mean.off);
+      norm.batchMean(null, x.arr, x.off, rows, width, mean.arr, mean.off);
       expectClose(mean.arr, mean.off, Array.from({ length: width }, (_, j) => col(j).reduce((a, b) => a + b, 0) / rows), `batchMean ${rows}x${width}`);
       expectUntouchedOutside(mean.arr, mean.off, width, "batchMean");
       for (const unbiased of [false, true]) {
         const v = placed(width, () => NaN);
-        norm.batchVar(x.arr, x.off, rows, width, unbiased, v.arr, v.off);
+        norm.batchVar(null, x.arr, x.off, rows, width, unbiased, v.arr, v.off);
         const want = Array.from({ length: width }, (_, j) => {
           const m = col(j).reduce((a, b) => a + b, 0) / rows;
           return col(j).reduce((a, b) => a + (b - m) ** 2, 0) / (unbiased ? Math.max(rows, 2) - 1 : rows);

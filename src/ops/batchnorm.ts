@@ -75,9 +75,9 @@ export const batchnormOps = {
     // d mean(x) = g/N at every row (training); the running statistic gets no gradient
     vjp: ({ g, args: [x], b }) => [b.div(b.op("broadcast_to", [g], { shape: b.shape(x!) }), rowCount(b, x!)), null],
     cpu: {
-      kernel: ({ args: [x, run], out, training }) => {
+      kernel: ({ args: [x, run], out, training, vec }) => {
         const { rows, width } = view(x!.shape);
-        return training ? [`batchMean(f32, ${x!.off}, ${rows}, ${width}, f32, ${out.off});`] : [`f32.copyWithin(${out.off}, ${run!.off}, ${run!.off} + ${width});`];
+        return training ? [`batchMean(${vec}, f32, ${x!.off}, ${rows}, ${width}, f32, ${out.off});`] : [`f32.copyWithin(${out.off}, ${run!.off}, ${run!.off} + ${width});`];
       },
     },
     wgsl: { kernel: ({ args: [x, run], out, training }) => wgslStat(x!, run!, out, training, false) },
@@ -98,9 +98,9 @@ export const batchnormOps = {
       return [b.div(b.mul(b.mul(b.c(2), b.op("broadcast_to", [g], { shape: b.shape(x!) })), centred), den), null];
     },
     cpu: {
-      kernel: ({ args: [x, run], out, attrs, training }) => {
+      kernel: ({ args: [x, run], out, attrs, training, vec }) => {
         const { rows, width } = view(x!.shape);
-        return training ? [`batchVar(f32, ${x!.off}, ${rows}, ${width}, ${attrs.unbiased}, f32, ${out.off});`] : [`f32.copyWithin(${out.off}, ${run!.off}, ${run!.off} + ${width});`];
+        return training ? [`batchVar(${vec}, f32, ${x!.off}, ${rows}, ${width}, ${attrs.unbiased}, f32, ${out.off});`] : [`f32.copyWithin(${out.off}, ${run!.off}, ${run!.off} + ${width});`];
       },
     },
     wgsl: { kernel: ({ args: [x, run], out, attrs, training }) => wgslStat(x!, run!, out, training, attrs.unbiased ? "unbiased" : "biased") },

@@ -65,7 +65,7 @@ export const internalOps = {
       kernel: (c) => {
         // A per-channel sum (kept axes trailing) in one pass down the rows; any other through the stride table.
         const block = trailingBlock(c.out.shape, c.args[0]!.shape);
-        if (block !== null) return [`sumColumns(f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${block.rows}, ${block.width});`];
+        if (block !== null) return [`sumColumns(${c.vec}, f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${block.rows}, ${block.width});`];
         return [`sumTo(f32, ${c.args[0]!.off}, f32, ${c.out.off}, ${c.table(`sumToTable([${c.out.shape.join(", ")}], [${c.args[0]!.shape.join(", ")}])`)});`];
       },
     },

@@ -337,6 +337,8 @@ interface KernelCtx<V, K extends OpName> {
 export interface CpuKernelCtx<K extends OpName> extends KernelCtx<CpuValue, K> {
   /** A constant made once at createModel from this expression (a stride table); returns its name. */
   table(init: string): string;
+  /** The module's WebAssembly SIMD elementwise kernels as an expression: `vec` where it has them, else `null`. */
+  vec: string;
 }
 
 /**

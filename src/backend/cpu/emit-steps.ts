@@ -232,6 +232,7 @@ function emitKernel(w: Writer, c: StepContext, node: NodeId): void {
     training: c.program.training,
     num,
     table: (init) => c.table(init),
+    vec: c.vectorConstant === undefined ? "null" : "vec",
   };
   w.lines_(rule.kernel(ctx));
 }

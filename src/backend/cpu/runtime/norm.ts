@@ -4,6 +4,7 @@
 // defines its meaning. Sums are taken in float64 (JS numbers); only stores
 // round to float32. Nothing allocates.
 import { poolOutSize } from "./nn.ts";
+import { columnsOnWasm, type VectorKernels } from "./vector.ts";
 
 /**
  * Average pooling on NHWC x [b, h, w, c] over non-overlapping ph × pw
@@ -93,10 +94,11 @@ export function sparseCrossEntropy(z: Float32Array, zOff: number, labels: Int32A
  * The mean of each column of x [rows, width] (each channel over every other
  * axis), into out [width]. Four columns share a pass down the rows (the
  * array read in order, not once per column); each is summed in float64 in
- * row order.
+ * row order. With vec (the model's WebAssembly kernels), whole groups of 8
+ * columns run there, the same sums.
  */
-export function batchMean(x: Float32Array, xOff: number, rows: number, width: number, out: Float32Array, outOff: number): void {
-  let j = 0;
+export function batchMean(vec: VectorKernels | null, x: Float32Array, xOff: number, rows: number, width: number, out: Float32Array, outOff: number): void {
+  let j = columnsOnWasm(vec, x, xOff, out, outOff, rows, width, rows, 1, false);
   for (; j + 4 <= width; j += 4) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
@@ -120,11 +122,12 @@ export function batchMean(x: Float32Array, xOff: number, rows: number, width: nu
 /**
  * The variance of each column of x [rows, width], two-pass (about the
  * column's mean): divided by rows, or by rows − 1 when `unbiased` (the
- * running estimate; one row divides by 1). Four columns a pass, as batchMean.
+ * running estimate; one row divides by 1). Four columns a pass, as batchMean,
+ * or groups of 8 on vec.
  */
-export function batchVar(x: Float32Array, xOff: number, rows: number, width: number, unbiased: boolean, out: Float32Array, outOff: number): void {
+export function batchVar(vec: VectorKernels | null, x: Float32Array, xOff: number, rows: number, width: number, unbiased: boolean, out: Float32Array, outOff: number): void {
   const den = unbiased ? Math.max(rows, 2) - 1 : rows;
-  let j = 0;
+  let j = columnsOnWasm(vec, x, xOff, out, outOff, rows, width, rows, den, true);
   for (; j + 4 <= width; j += 4) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let r = 0, at = xOff + j; r < rows; r++, at += width) {

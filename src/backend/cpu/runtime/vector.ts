@@ -50,12 +50,20 @@ export interface VectorKernels {
   readonly select: (dst: number, mask: number, t: number, st: number, e: number, se: number, n: number) => void;
   readonly keep: (dst: number, key: number, index: number, threshold: number, n: number) => void;
   /**
+   * Per-column float64 sums of `groups` groups of 8 columns from x (rows
+   * `stride` bytes apart), divided by div; with `variance` 1, the squared
+   * deviations from that mean summed, divided by den. Floats at dst.
+   */
+  readonly columns: (dst: number, x: number, rows: number, stride: number, groups: number, div: number, den: number, variance: number) => void;
+  /**
    * n floats at dst: the `period` floats at src, repeated (n a multiple of
    * period). Once per loop, before its blocks, for an operand that repeats
    * along the loop's leading axes (a per-channel vector); JavaScript, since
    * it runs on one block's length only.
    */
   readonly tile: (dst: number, src: number, period: number, n: number) => void;
+  /** The memory the addresses are in. */
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   /** Byte address of register 0; register r is at regs + 4 · VECTOR_BLOCK · r. */
   readonly regs: number;
   /** Byte address of constant 0 (each one float). */
@@ -91,11 +99,25 @@ export function createVectorKernels(memory: KernelMemory, constants: readonly nu
     binary: exports["binary"] as VectorKernels["binary"],
     select: exports["select"] as VectorKernels["select"],
     keep: exports["keep"] as VectorKernels["keep"],
+    columns: exports["columns"] as VectorKernels["columns"],
     tile: (dst, src, period, n) => {
       const [d, s] = [dst >> 2, src >> 2];
       for (let j = 0; j < n; j += period) heap.copyWithin(d + j, s, s + period);
     },
+    buffer: memory.wasm.buffer,
     regs,
     consts,
   };
+}
+
+/**
+ * The columns of x [rows, width] (from xOff) that `columns` sums into out
+ * (from outOff): whole groups of 8, where vec is there and both arrays are in
+ * its memory. Returns how many columns it did (the caller does the rest).
+ */
+export function columnsOnWasm(vec: VectorKernels | null, x: Float32Array, xOff: number, out: Float32Array, outOff: number, rows: number, width: number, div: number, den: number, variance: boolean): number {
+  const groups = width >> 3;
+  if (vec === null || groups === 0 || x.buffer !== vec.buffer || out.buffer !== vec.buffer) return 0;
+  vec.columns(out.byteOffset + 4 * outOff, x.byteOffset + 4 * xOff, rows, 4 * width, groups, div, den, variance ? 1 : 0);
+  return 8 * groups;
 }

@@ -377,6 +377,76 @@
         (local.set $n (i32.sub (local.get $n) (i32.const 4)))
         (br $each))))
 
+  ;; Per-column sums of a [rows, width] block, eight columns a group, each
+  ;; column's floats added in float64 in row order: sumColumns, batchMean and
+  ;; batchVar of runtime/broadcast.ts and norm.ts, the same float64 operations
+  ;; in the same order (so the same bits), two columns a vector.
+  ;;   columns(dst, x, rows, stride, groups, div, den, var)
+  ;;     for each of `groups` groups of 8 columns from x (row r at x + r·stride bytes):
+  ;;     s = Σ_r x, m = s / div; var = 0: dst = m; var = 1: dst = Σ_r (x − m)² / den
+  (func (export "columns") (param $dst i32) (param $x i32) (param $rows i32) (param $stride i32) (param $groups i32)
+                           (param $div f64) (param $den f64) (param $var i32)
+    (local $at i32) (local $r i32) (local $d v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (block $done
+      (loop $group
+        (br_if $done (i32.le_s (local.get $groups) (i32.const 0)))
+        (local.set $s0 (f64x2.splat (f64.const 0)))
+        (local.set $s1 (local.get $s0))
+        (local.set $s2 (local.get $s0))
+        (local.set $s3 (local.get $s0))
+        (local.set $at (local.get $x))
+        (local.set $r (local.get $rows))
+        (block $summed
+          (loop $sum
+            (br_if $summed (i32.le_s (local.get $r) (i32.const 0)))
+            (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $at)))))
+            (local.set $s1 (f64x2.add (local.get $s1) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $at)))))
+            (local.set $s2 (f64x2.add (local.get $s2) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $at)))))
+            (local.set $s3 (f64x2.add (local.get $s3) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $at)))))
+            (local.set $at (i32.add (local.get $at) (local.get $stride)))
+            (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+            (br $sum)))
+        (local.set $s0 (f64x2.div (local.get $s0) (f64x2.splat (local.get $div))))
+        (local.set $s1 (f64x2.div (local.get $s1) (f64x2.splat (local.get $div))))
+        (local.set $s2 (f64x2.div (local.get $s2) (f64x2.splat (local.get $div))))
+        (local.set $s3 (f64x2.div (local.get $s3) (f64x2.splat (local.get $div))))
+        (if (local.get $var)
+          (then
+            (local.set $q0 (f64x2.splat (f64.const 0)))
+            (local.set $q1 (local.get $q0))
+            (local.set $q2 (local.get $q0))
+            (local.set $q3 (local.get $q0))
+            (local.set $at (local.get $x))
+            (local.set $r (local.get $rows))
+            (block $squared
+              (loop $square
+                (br_if $squared (i32.le_s (local.get $r) (i32.const 0)))
+                (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 (local.get $at))) (local.get $s0)))
+                (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $d) (local.get $d))))
+                (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $at))) (local.get $s1)))
+                (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $d) (local.get $d))))
+                (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $at))) (local.get $s2)))
+                (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $d) (local.get $d))))
+                (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $at))) (local.get $s3)))
+                (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $d) (local.get $d))))
+                (local.set $at (i32.add (local.get $at) (local.get $stride)))
+                (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+                (br $square)))
+            (local.set $s0 (f64x2.div (local.get $q0) (f64x2.splat (local.get $den))))
+            (local.set $s1 (f64x2.div (local.get $q1) (f64x2.splat (local.get $den))))
+            (local.set $s2 (f64x2.div (local.get $q2) (f64x2.splat (local.get $den))))
+            (local.set $s3 (f64x2.div (local.get $q3) (f64x2.splat (local.get $den))))))
+        (v128.store64_lane 0 (local.get $dst) (f32x4.demote_f64x2_zero (local.get $s0)))
+        (v128.store64_lane offset=8 0 (local.get $dst) (f32x4.demote_f64x2_zero (local.get $s1)))
+        (v128.store64_lane offset=16 0 (local.get $dst) (f32x4.demote_f64x2_zero (local.get $s2)))
+        (v128.store64_lane offset=24 0 (local.get $dst) (f32x4.demote_f64x2_zero (local.get $s3)))
+        (local.set $x (i32.add (local.get $x) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $groups (i32.sub (local.get $groups) (i32.const 1)))
+        (br $group))))
+
   ;; hash32 of runtime/rng.ts (lowbias32) on four counters at once: i32x4.mul
   ;; keeps the low 32 bits of each product, as Math.imul does.
   (func (export "keep") (param $dst i32) (param $key i32) (param $index i32) (param $threshold i32) (param $n i32)

@@ -3,7 +3,7 @@
 // Debian's headless Chromium, driven by playwright-core, and reports its
 // losses; so does a page built from an emitted CPU module, whose matrix
 // products must run on WebAssembly SIMD on the page's main thread (where
-// browsers compile only small modules synchronously). Without Chromium the
+// Chromium compiles modules synchronously up to 8 MB, since version 114). Without Chromium the
 // tests are skipped with the install command, unless NNC_REQUIRE_WEBGPU=1
 // (CI), where that is a failure.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

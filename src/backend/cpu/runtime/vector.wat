@@ -115,8 +115,8 @@
   ;; vector's chain of dependent operations left the core idle through their
   ;; latencies, two take about three quarters of the time (10,000 floats:
   ;; 42 → 32 µs). Constants are splats of one number (7 bytes where a
-  ;; v128.const takes 18; timed alike), which keeps the module under the
-  ;; 4 KB browsers compile synchronously. The last 1–7 floats go through $tanh.
+  ;; v128.const takes 18; timed alike), as everywhere in the module, which
+  ;; keeps it small. The last 1–7 floats go through $tanh.
   (func $tanhRun (param $dst i32) (param $x i32) (param $n i32)
     (local $v v128) (local $ax v128) (local $z v128) (local $p v128) (local $big v128)
     (local $ex v128) (local $eover v128) (local $ek v128) (local $er v128) (local $ep v128) (local $eki v128) (local $ehalf v128)

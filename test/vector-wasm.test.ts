@@ -137,7 +137,7 @@ describe("vector.wat's other ops give float32 of the JavaScript formula", () => 
     for (const [op, js] of cases) expect(bits(unary(k, op, xs))).toEqual(bits(Array.from(xs, js)));
   });
 
-  it("binary: arithmetic, max, min and comparisons, with strided and splat operands, whole vectors (add to div on consecutive operands have loops of their own) or not", () => {
+  it("binary: arithmetic, max, min and comparisons, with strided and splat operands either side, whole vectors (add, sub, mul, div and max have loops of their own) or not", () => {
     for (const n of [1003, 1004, 4]) {
       const a = values(n);
       const b = values(n).reverse();
@@ -152,11 +152,18 @@ describe("vector.wat's other ops give float32 of the JavaScript formula", () => 
         // b's first value for every element.
         k.vec.binary(op, OUT, X, LANES, Y, SPLAT, n);
         expect(bits(k.f32.slice(2 * N, 2 * N + n))).toEqual(bits(Array.from(a, (x) => js(x, b[0]!))));
+        // a's first value for every element (the whole-vector loops take b's lanes then).
+        for (const first of [0, 3, 8].filter((f) => f < n)) {
+          k.vec.binary(op, OUT, X + 4 * first, SPLAT, Y, LANES, n);
+          expect(bits(k.f32.slice(2 * N, 2 * N + n)), `op ${op}, a = ${a[first]}`).toEqual(bits(Array.from(b, (y) => js(a[first]!, y))));
+        }
       }
       const compare: [number, (x: number, y: number) => boolean][] = [[V_GT, (x, y) => x > y], [V_GE, (x, y) => x >= y], [V_EQ, (x, y) => x === y]];
       for (const [op, js] of compare) {
         k.vec.binary(op, OUT, X, LANES, Y, LANES, n);
         expect(Array.from(k.u32.slice(2 * N, 2 * N + n))).toEqual(Array.from(a, (x, i) => (js(x, b[i]!) ? 0xffffffff : 0)));
+        k.vec.binary(op, OUT, X, SPLAT, Y, LANES, n);
+        expect(Array.from(k.u32.slice(2 * N, 2 * N + n))).toEqual(Array.from(b, (y) => (js(a[0]!, y) ? 0xffffffff : 0)));
       }
     }
   });

@@ -48,11 +48,11 @@
 ;; 2 × 784 · 784 × 100. That machine's host is noisy: whole runs of the same
 ;; code also measure at about half those speeds. The first call runs V8's
 ;; baseline code (Liftoff, about 10 GFLOP/s); TurboFan's replaces it within
-;; a call or two. Later, on a quieter host (a 2-core AMD EPYC, family 26),
-;; plain against fused 6 × 8 in one process, interleaved (p10 of 150 calls):
-;; 512³ 52.5–54.8 / 54.2–56.5, 784 × 100 × 100 (Aᵀ·B) 53.7–54.2 / 55.1–55.6,
-;; 100 × 100 × 784 52.3–52.7 / 53.1; the fused 4 × 8 kernel it replaced
-;; 51.7–52.8, 52.5 and 51.0 on the same runs.
+;; a call or two. Later (2026-12-03, same 2-core EPYC, which reports CPU
+;; family 26), plain against fused in one process, interleaved, median of 60
+;; calls, GFLOP/s: 512³ 58.0 / 60.0 (the fused 4 × 8 kernel this 6 × 8
+;; replaced: 55.7), 256³ 56–58 / 57.5–59.7 (54–56), Aᵀ·B 784 × 100 × 100
+;; 54.5 / 57 (53), 100 × 100 × 784 52 / 54 (51).
 ;;
 ;; The packing workspace of gemm, in floats: the packed A block (MC × KC ≤
 ;; 128 × 256), the packed B panel (KC × NC = 256 × 512) and the tile

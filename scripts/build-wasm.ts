@@ -1,7 +1,9 @@
 // Assembles the runtime's WebAssembly SIMD modules with wabt:
 // src/backend/cpu/runtime/gemm.wat (the matrix products) into gemm-wasm.ts,
-// the module twice in base64, for a plain and for a shared imported memory,
-// and the size of the packing workspace that one gemm call needs; and
+// the plain module and the fused one (relaxed SIMD: its own micro-kernel,
+// its multiply-adds fused), each in base64 for a plain and for a shared
+// imported memory, and the size of the packing workspace that one gemm call
+// needs; and
 // vector.wat (the elementwise kernels) into vector-wasm.ts, the same way.
 // Run `npm run build:wasm` (or `npx tsx scripts/build-wasm.ts`) after
 // editing either; test/gemm-wasm.test.ts and test/vector-wasm.test.ts fail
@@ -36,9 +38,11 @@ const MEMORY_LIMITS = "(memory 1 65536)";
 
 /**
  * The module of gemm.wat in binary, for a plain (shared = false) or a shared
- * imported memory. Only the SIMD feature is enabled (plus threads, which a
- * shared memory needs), so the module cannot use relaxed SIMD or atomics by
- * accident. No names section: the bytes are the code alone.
+ * imported memory: the plain variant, or with relaxed the fused one (its
+ * `;; @variant relaxed` section, every multiply-add fused). Only the SIMD
+ * feature is enabled (plus threads, which a shared memory needs, and relaxed
+ * SIMD for the fused variant), so the module cannot use relaxed SIMD or
+ * atomics by accident. No names section: the bytes are the code alone.
  */
 export async function assembleGemm(shared: boolean, wat: string = readFileSync(GEMM_WAT_PATH, "utf8"), relaxed = false): Promise<Uint8Array> {
   return relaxed ? assemble("gemm-relaxed.wat", shared, fusedMultiplyAdds(gemmVariant(wat, true)), true) : assemble("gemm.wat", shared, gemmVariant(wat, false));

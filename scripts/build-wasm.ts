@@ -1,7 +1,9 @@
 // Assembles the runtime's WebAssembly SIMD modules with wabt:
 // src/backend/cpu/runtime/gemm.wat (the matrix products) into gemm-wasm.ts,
-// the module twice in base64, for a plain and for a shared imported memory,
-// and the size of the packing workspace that one gemm call needs; and
+// the plain module and the fused one (relaxed SIMD: its own micro-kernel,
+// its multiply-adds fused), each in base64 for a plain and for a shared
+// imported memory, and the size of the packing workspace that one gemm call
+// needs; and
 // vector.wat (the elementwise kernels) into vector-wasm.ts, the same way.
 // Run `npm run build:wasm` (or `npx tsx scripts/build-wasm.ts`) after
 // editing either; test/gemm-wasm.test.ts and test/vector-wasm.test.ts fail
@@ -36,12 +38,39 @@ const MEMORY_LIMITS = "(memory 1 65536)";
 
 /**
  * The module of gemm.wat in binary, for a plain (shared = false) or a shared
- * imported memory. Only the SIMD feature is enabled (plus threads, which a
- * shared memory needs), so the module cannot use relaxed SIMD or atomics by
- * accident. No names section: the bytes are the code alone.
+ * imported memory: the plain variant, or with relaxed the fused one (its
+ * `;; @variant relaxed` section, every multiply-add fused). Only the SIMD
+ * feature is enabled (plus threads, which a shared memory needs, and relaxed
+ * SIMD for the fused variant), so the module cannot use relaxed SIMD or
+ * atomics by accident. No names section: the bytes are the code alone.
  */
 export async function assembleGemm(shared: boolean, wat: string = readFileSync(GEMM_WAT_PATH, "utf8"), relaxed = false): Promise<Uint8Array> {
-  return relaxed ? assemble("gemm-relaxed.wat", shared, fusedMultiplyAdds(wat), true) : assemble("gemm.wat", shared, wat);
+  return relaxed ? assemble("gemm-relaxed.wat", shared, fusedMultiplyAdds(gemmVariant(wat, true)), true) : assemble("gemm.wat", shared, gemmVariant(wat, false));
+}
+
+/** A line that opens or closes a variant's section of gemm.wat. */
+const VARIANT_LINE = /^[ \t]*;; @variant (plain|relaxed|end)[ \t]*$/;
+
+/**
+ * The text of gemm.wat for the plain module (relaxed = false) or the fused
+ * one: the lines after `;; @variant plain` or `;; @variant relaxed`, up to
+ * the next `;; @variant end`, are kept in that variant only (the two have
+ * different micro-kernels); the marker lines themselves become blank, so
+ * that line numbers in wabt's messages still match gemm.wat.
+ */
+export function gemmVariant(wat: string, relaxed: boolean): string {
+  let section: string | null = null;
+  const lines = wat.split("\n").map((line, i) => {
+    const marker = VARIANT_LINE.exec(line)?.[1];
+    if (marker !== undefined) {
+      if ((marker === "end") !== (section !== null)) throw new Error(`gemm.wat:${i + 1}: ${marker === "end" ? "@variant end outside a section" : "@variant inside a section"}`);
+      section = marker === "end" ? null : marker;
+      return "";
+    }
+    return section === null || (section === "relaxed") === relaxed ? line : "";
+  });
+  if (section !== null) throw new Error(`gemm.wat: @variant ${section} is not closed`);
+  return lines.join("\n");
 }
 
 /** The start of a vector multiply-add as gemm.wat writes them: `(f32x4.add (local.get $acc) (f32x4.mul A B))`. */

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { assembleGemm, fusedMultiplyAdds, GEMM_WASM_TS_PATH, generateGemmWasmSource } from "../scripts/build-wasm.ts";
+import { assembleGemm, fusedMultiplyAdds, gemmVariant, GEMM_WASM_TS_PATH, generateGemmWasmSource } from "../scripts/build-wasm.ts";
 import { GEMM_WASM_BASE64, GEMM_WASM_PACK_FLOATS, GEMM_WASM_RELAXED_BASE64, GEMM_WASM_RELAXED_SHARED_BASE64, GEMM_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/gemm-wasm.ts";
 import { seededRandom } from "./helpers.ts";
 
@@ -328,17 +328,37 @@ describe("gemm.wat, assembled", () => {
     expect(Buffer.from(GEMM_WASM_RELAXED_BASE64, "base64").length).toBeLessThan(4096);
   });
 
-  it("has a relaxed SIMD variant with every multiply-add fused and nothing else changed", () => {
-    const wat = readFileSync(join(import.meta.dirname, "..", "src", "backend", "cpu", "runtime", "gemm.wat"), "utf8");
+  it("has a relaxed SIMD variant with every multiply-add of its text fused and nothing else changed", () => {
+    const wat = gemmVariant(readFileSync(join(import.meta.dirname, "..", "src", "backend", "cpu", "runtime", "gemm.wat"), "utf8"), true);
     const fused = fusedMultiplyAdds(wat);
     const madds = [...wat.matchAll(/\((f32x4|f32)\.add \(local\.get \$\w+\) \(\1\.mul /g)].length;
     expect(madds).toBeGreaterThan(20);
-    expect([...fused.matchAll(/f32x4\.relaxed_madd/g)].length).toBe(madds);
+    expect([...fused.replace(/;;.*$/gm, "").matchAll(/f32x4\.relaxed_madd/g)].length).toBe(madds);
     // The only multiplications left scale a finished sum by alpha (a folded SGD step).
     expect(fused.replace(/;;.*$/gm, "").replaceAll("(f32x4.mul (local.get $alpha)", "")).not.toMatch(/f32x4\.mul|f32\.mul/);
     // Everything but the multiply-adds is the same text.
     const strip = (t: string) => t.replace(/\s+/g, " ");
     expect(strip(fused).length).toBeLessThan(strip(wat).length + 60 * madds);
+  });
+
+  it("keeps each variant's section of gemm.wat in that variant only, and refuses unbalanced markers", () => {
+    const wat = readFileSync(join(import.meta.dirname, "..", "src", "backend", "cpu", "runtime", "gemm.wat"), "utf8");
+    const plain = gemmVariant(wat, false);
+    const relaxed = gemmVariant(wat, true);
+    // Both keep the line count (markers and the other variant's lines become blank), and each has one MR.
+    expect(plain.split("\n").length).toBe(wat.split("\n").length);
+    expect(relaxed.split("\n").length).toBe(wat.split("\n").length);
+    expect(plain).toContain("(global $MR i32 (i32.const 4))");
+    expect(plain).not.toContain("(global $MR i32 (i32.const 6))");
+    expect(relaxed).toContain("(global $MR i32 (i32.const 6))");
+    expect(relaxed).not.toContain("(global $MR i32 (i32.const 4))");
+    expect(plain).not.toMatch(/^\s*;; @variant (plain|relaxed|end)\s*$/m);
+    const text = ["a", ";; @variant plain", "p", ";; @variant end", "  ;; @variant relaxed", "r", "  ;; @variant end", "z"].join("\n");
+    expect(gemmVariant(text, false)).toBe(["a", "", "p", "", "", "", "", "z"].join("\n"));
+    expect(gemmVariant(text, true)).toBe(["a", "", "", "", "", "r", "", "z"].join("\n"));
+    expect(() => gemmVariant(";; @variant plain\nx", false)).toThrow(/not closed/);
+    expect(() => gemmVariant(";; @variant end", false)).toThrow(/outside a section/);
+    expect(() => gemmVariant(";; @variant plain\n;; @variant relaxed", false)).toThrow(/inside a section/);
   });
 
   it("the relaxed SIMD kernels agree with float64 and split bit for bit (in a child process under --experimental-wasm-relaxed-simd where this engine lacks it)", { timeout: 300_000 }, () => {

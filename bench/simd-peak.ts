@@ -9,8 +9,8 @@
 //
 // The loop keeps CHAINS independent vectors, each updated as acc·m + c: a
 // multiply then an add (plain SIMD), or one fused multiply-add (relaxed
-// SIMD's f32x4.relaxed_madd, where the engine has it). On the Zen 4
-// development core, plain: 8 chains reached 41 GFLOP/s, 10 reached 48, 12
+// SIMD's f32x4.relaxed_madd, where the engine has it). On the AMD EPYC
+// development core (family 26, Zen 5), plain: 8 chains reached 41 GFLOP/s, 10 reached 48, 12
 // reached 58 and 13 fell back to 56 (V8 allocates 15 vector registers on x64
 // and spills); fused: 65 with 12 chains (Node.js 20 with
 // --experimental-wasm-relaxed-simd). The fused figure is the pipes' limit,

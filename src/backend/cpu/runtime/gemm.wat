@@ -41,7 +41,7 @@
 ;;    acc = alpha·acc, C = acc or C = C + acc; a scalar tail column does what
 ;;    a vector lane does.
 ;;
-;; Speed, one thread on the 2-core AMD EPYC (Zen 4) it was tuned on, Node.js
+;; Speed, one thread on the 2-core AMD EPYC (family 26, Zen 5) it was tuned on, Node.js
 ;; 20 (V8 11.3), best of several runs: gemm 37–41 GFLOP/s on 256³–1024³
 ;; (the JavaScript gemm 4–4.7, TensorFlow.js's wasm backend, XNNPACK, 30–31);
 ;; gemv 6.2–6.5 µs on 1 × 784 · 784 × 100 (JavaScript 43–55), 9.9 µs on
@@ -517,7 +517,7 @@
   ;; depth block, B's KC × NC panel is packed (512 KB); for each MC-row block,
   ;; A's MC × KC block is packed (128 KB: both stay in a 1 MB L2); then each
   ;; 8-column B sliver (8 KB, stays in L1) meets every MR-row A sliver of the
-  ;; block. Tuned on a 2-core AMD EPYC (Zen 4: 32 KB L1d, 1 MB L2 a core),
+  ;; block. Tuned on a 2-core AMD EPYC (family 26, Zen 5),
   ;; where the sizes matter little: MC 96–256, KC 256–384 and NC 512–1024 all
   ;; ran at 37–40 GFLOP/s on 256³–1024³ (KC 128: 29–37). KC is a constant,
   ;; never derived from the shape: it fixes the order of every sum.

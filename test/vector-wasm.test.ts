@@ -14,7 +14,7 @@ import { assembleVector, generateVectorWasmSource, VECTOR_WASM_TS_PATH } from ".
 import { dropoutKey, uniformAt } from "../src/backend/cpu/runtime/rng.ts";
 import { sumColumns } from "../src/backend/cpu/runtime/broadcast.ts";
 import { batchMean, batchVar } from "../src/backend/cpu/runtime/norm.ts";
-import { createVectorKernels, LANES, SPLAT, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
+import { createVectorKernels, LANES, SPLAT, VECTOR_REGISTERS, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
 import { VECTOR_WASM_BASE64, VECTOR_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/vector-wasm.ts";
 import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { rendered, seededRandom } from "./helpers.ts";
@@ -260,6 +260,18 @@ describe("which fused loops the emitted module runs on the kernels", () => {
     expect(train).toMatch(biasLoop);
     // Its JavaScript loop stays beside it, indexing the bias by the row's column.
     expect(train).toMatch(/const v\d+ = f32\[dt0 \+ i\] \+ f32\[p1 \+ i1\];/);
+  });
+
+  it("activations: gelu's slope (more operations than registers) runs on the kernels, each register reused once its value is read for the last time", () => {
+    const train = moduleOf("activations.nn");
+    const loops = train.split(/\n {4}(?=if \(vec !== null)/).filter((part) => part.startsWith("if (vec !== null"));
+    // The loop of gelu's slope: its erf polynomial's constant.
+    const gelu = loops.find((l) => l.includes("0.17087277") && l.includes("vec.unary(V_EXP"));
+    expect(gelu).toBeDefined();
+    const calls = gelu!.split("} else {")[0]!.match(/vec\.(unary|binary|select)\(/g)!.length;
+    const registers = new Set(gelu!.split("} else {")[0]!.match(/vr( \+ \d+)?(?=[,)])/g));
+    expect(calls).toBeGreaterThan(VECTOR_REGISTERS);
+    expect(registers.size).toBeLessThanOrEqual(VECTOR_REGISTERS);
   });
 
   it("mnist_resnet: batchnorm's per-channel operands of [batch, h, w, channels] loops are tiled, forward and backward", () => {

@@ -90,7 +90,11 @@ interface NodeFormula {
 /**
  * Writes the kernel calls of one block loop. A class because the registers
  * and constants it hands out, and the calls in order, are shared by every
- * node of the loop: register numbers must not repeat within one block.
+ * node of the loop. Registers are handed out as virtual ones (a token in the
+ * call's text); once the loop is written, each gets one of the
+ * VECTOR_REGISTERS physical registers, reused after its value's last read
+ * (a call may write the register it reads: every kernel reads an element's
+ * vector before it writes it), so a long formula (gelu's slope) fits.
  */
 class BlockWriter {
   private readonly inside = new Map<NodeId, Operand>();
@@ -98,6 +102,10 @@ class BlockWriter {
   private readonly leaves = new Map<NodeId, Operand>();
   private readonly tiled: Tiled[] = [];
   private readonly calls: string[] = [];
+  /** Virtual registers handed out; the tiled ones live through the whole loop. */
+  private virtual = 0;
+  private readonly pinned = new Set<number>();
+  /** Physical registers the loop uses, once allocated. */
   private registers = 0;
   private usesConstants = false;
   private readonly outShape: Shape;
@@ -119,6 +127,7 @@ class BlockWriter {
    * periods of the longest one, which must fit one register (the condition).
    */
   lines(total: string): VectorLoop {
+    this.allocate();
     const bases = [...(this.registers > 0 ? ["const vr = vec.regs;"] : []), ...(this.usesConstants ? ["const vk = vec.consts;"] : [])];
     const loop = (block: string) => [`for (let i = 0; i < ${total}; i += ${block}) {`, `  const n = Math.min(${block}, ${total} - i);`, ...this.calls.map((s) => `  ${s}`), "}"];
     if (this.tiled.length === 0) return { condition: "vec !== null", lines: [...bases, ...loop("VECTOR_BLOCK")] };
@@ -146,11 +155,53 @@ class BlockWriter {
     this.inside.set(id, this.formula({ id, args, memo: new Map() }, e, true));
   }
 
-  /** A fresh scratch register; too many and the loop stays JavaScript. */
+  /** A fresh virtual scratch register. */
   private register(): Operand {
-    if (this.registers === VECTOR_REGISTERS) throw new Unsupported();
-    const r = this.registers++;
-    return { at: r === 0 ? "vr" : `vr + ${4 * VECTOR_BLOCK * r}`, stride: "LANES" };
+    return { at: `@r${this.virtual++}@`, stride: "LANES" };
+  }
+
+  /**
+   * Gives each virtual register a physical one, in call order: a register is
+   * free again after the last call that mentions it (at that call already:
+   * the call may write it). The tiled ones are taken first and kept. More
+   * than VECTOR_REGISTERS live at once, and the loop stays JavaScript.
+   */
+  private allocate(): void {
+    const token = /@r(\d+)@/g;
+    const first = new Map<number, number>();
+    const last = new Map<number, number>();
+    this.calls.forEach((call, i) => {
+      for (const m of call.matchAll(token)) {
+        const v = Number(m[1]);
+        if (!first.has(v)) first.set(v, i);
+        last.set(v, i);
+      }
+    });
+    const physical = new Map<number, number>();
+    const free: number[] = [];
+    let used = 0;
+    const take = (v: number) => {
+      const r = free.length > 0 ? free.shift()! : used++;
+      if (r >= VECTOR_REGISTERS) throw new Unsupported();
+      physical.set(v, r);
+    };
+    for (const v of this.pinned) take(v);
+    this.calls.forEach((_, i) => {
+      // Registers read for the last time here are free for this call's result.
+      for (const [v, at] of last) if (at === i && first.get(v) !== i && !this.pinned.has(v)) free.push(physical.get(v)!);
+      free.sort((a, b) => a - b);
+      for (const [v, at] of first) if (at === i && !this.pinned.has(v)) take(v);
+      // A result never read again (none is: each is some later call's operand) is free at once.
+      for (const [v, at] of last) if (at === i && first.get(v) === i && !this.pinned.has(v)) free.push(physical.get(v)!);
+    });
+    this.registers = used;
+    const name = (v: number) => {
+      const r = physical.get(v)!;
+      return r === 0 ? "vr" : `vr + ${4 * VECTOR_BLOCK * r}`;
+    };
+    const rename = (text: string) => text.replace(token, (_, v: string) => name(Number(v)));
+    this.calls.splice(0, this.calls.length, ...this.calls.map(rename));
+    this.tiled.splice(0, this.tiled.length, ...this.tiled.map((t) => ({ ...t, register: { ...t.register, at: rename(t.register.at) } })));
   }
 
   /** A constant splat from the module's constant table; none left and the loop stays JavaScript. */
@@ -195,6 +246,7 @@ class BlockWriter {
     const known = constantSize(shapeSize(period));
     if (known !== undefined && known > VECTOR_BLOCK) throw new Unsupported();
     const register = this.register();
+    this.pinned.add(this.virtual - 1);
     this.tiled.push({ register, from: offsetOf(c, a), period: shapeSizeText(period), axis });
     return register;
   }

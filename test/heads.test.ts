@@ -100,6 +100,20 @@ describe("the plan of a product whose batch axes broadcast", () => {
   });
 });
 
+describe("the plan of a weight's gradient through a batch", () => {
+  it("is one product over the batch's rows folded together, x read transposed: no transposed copy, no product per entry, no sum after", () => {
+    const plan = lower(graph("dim batch\ninput x: [batch, 5, 4]\nparam W: [4, 6]\nout = x W\noutput out\nloss = sum(out)\n")).train;
+    const weight = plan.steps.filter((s): s is GemmStep => s.kind === "gemm" && s.transA);
+    expect(weight).toHaveLength(1);
+    const { m, n, k, lda, ldb, batch } = weight[0]!.geometry;
+    expect([m, n, k, lda, ldb].map(sizeText)).toEqual(["4", "6", "dim_batch * 5", "4", "6"]);
+    expect(batch).toBeNull();
+    // The kernels left are the loss's sum and its backward's broadcast.
+    const g = graph("dim batch\ninput x: [batch, 5, 4]\nparam W: [4, 6]\nout = x W\noutput out\nloss = sum(out)\n");
+    expect(lower(g).train.steps.flatMap((s) => (s.kind === "kernel" ? [g.nodes[s.node]!.op] : []))).toEqual(["sum", "broadcast_to"]);
+  });
+});
+
 describe.each(MODELS)("products whose batch axes broadcast, on the CPU (%s)", (name, text) => {
   it("match the interpreter: every output and gradient", async () => {
     await expectCpuMatchesInterpreter(graph(text), OUT, name, TOLERANCE);

@@ -8,6 +8,7 @@ import type { GradGraph, NodeId } from "../ir/graph.ts";
 import { isScalarOp, needsSetup } from "../ops/scalar-rule.ts";
 import type { OpName } from "../ops/types.ts";
 import { gemmGeometry } from "./gemm.ts";
+import { axisSize, sizeProduct } from "./size.ts";
 import type { FusedStep, GemmStep, Step } from "./steps.ts";
 
 const SOURCES = new Set<OpName>(["input", "param", "const", "dimval"]);
@@ -77,11 +78,20 @@ export function schedule(g: GradGraph, roots: readonly NodeId[], training: boole
   const absorbed = new Set<NodeId>();
   const aliases = new Map<NodeId, NodeId>();
   const groups = new FusedGroups(steps);
+  const summed = new Map<NodeId, GemmStep>();
+  for (const id of uses.needed) {
+    const step = summedProduct(uses, id);
+    if (step === null) continue;
+    summed.set(id, step);
+    absorbed.add(g.nodes[id]!.args[0]!).add(g.nodes[g.nodes[id]!.args[0]!]!.args[0]!);
+  }
   for (let id = 0; id < g.nodes.length; id++) {
     if (!uses.needed.has(id) || absorbed.has(id)) continue;
     const n = g.nodes[id]!;
     if (SOURCES.has(n.op) || uses.foldedTranspose(id)) continue;
-    if (n.op === "reshape" || n.op === "flatten" || (n.op === "dropout" && !training)) {
+    const product = summed.get(id);
+    if (product !== undefined) steps.push(product);
+    else if (n.op === "reshape" || n.op === "flatten" || (n.op === "dropout" && !training)) {
       aliases.set(id, aliases.get(n.args[0]!) ?? n.args[0]!);
     } else if (n.op === "matmul") {
       const step = gemmStep(uses, id);
@@ -117,6 +127,35 @@ class FusedGroups {
     this.steps.push({ kind: "fused", nodes: [...nodes.sort((a, b) => a - b), id], out: id });
     this.at.set(id, this.steps.length - 1);
   }
+}
+
+/**
+ * A weight's gradient through a batch: sum_to(xᵀ·g) to [W, H], where x [..., T, W]
+ * and g [..., T, H] share their batch axes (the backward of x·W for an x with
+ * more than two axes), summed over every batch axis. That is one product over
+ * the batch's rows folded together, x as [B·T, W] read transposed times g as
+ * [B·T, H]: no transposed copy of x, no product per batch entry, no sum after.
+ * Null for anything else.
+ */
+function summedProduct(uses: Uses, id: NodeId): GemmStep | null {
+  const g = uses.g;
+  const s = g.nodes[id]!;
+  if (s.op !== "sum_to") return null;
+  const m = s.args[0]!;
+  const mn = g.nodes[m]!;
+  if (mn.op !== "matmul" || uses.soleUser(m) !== id) return null;
+  const [t, right] = mn.args as [NodeId, NodeId];
+  const tn = g.nodes[t]!;
+  if (tn.op !== "transpose" || uses.soleUser(t) !== m || right === t) return null;
+  const x = tn.args[0]!;
+  const [sx, sr, ss, sm] = [g.shapes[x]!, g.shapes[right]!, g.shapes[id]!, g.shapes[m]!];
+  if (sx.length < 3 || sr.length !== sx.length || ss.length !== 2) return null;
+  const same = (p: readonly unknown[], q: readonly unknown[]) => p.length === q.length && p.every((d, i) => d === q[i]);
+  // Both operands' batch axes and rows alike; the result is the product's matrix, every batch axis summed.
+  if (!same(sx.slice(0, -1), sr.slice(0, -1)) || !same(ss, sm.slice(-2))) return null;
+  const rows = sizeProduct(sx.slice(0, -1).map(axisSize));
+  const [w, h] = [axisSize(sx[sx.length - 1]!), axisSize(sr[sr.length - 1]!)];
+  return { kind: "gemm", matmul: id, a: x, b: right, transA: true, transB: false, geometry: { m: w, n: h, k: rows, lda: w, ldb: h, batch: null, aBatched: false, broadcast: null }, epilogue: [], out: id };
 }
 
 /** A matrix product with its operands' transposes folded in and the elementwise chain after it. */

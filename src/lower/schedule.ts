@@ -64,11 +64,26 @@ class Uses {
     return this.g.nodes[m]!.args.every((a) => this.g.shapes[a]!.length <= 2);
   }
 
-  /** A transpose that every user (plain 2-D products) reads in place, so no step computes it. */
+  /**
+   * Whether product m reads its operand i, a 2-D transpose, in place: in a
+   * plain 2-D product either operand; as B, also after an A of more axes
+   * (its rows folded together, as x·Wᵀ in the backward of x·W).
+   */
+  readsTransposed(m: NodeId, i: number): boolean {
+    const arg = this.g.nodes[m]!.args[i]!;
+    const n = this.g.nodes[arg]!;
+    return n.op === "transpose" && this.g.shapes[arg]!.length === 2 && !this.roots.has(arg) && (i === 1 || this.plain2d(m));
+  }
+
+  /** A transpose that every user (a product) reads in place, so no step computes it. */
   foldedTranspose(id: NodeId): boolean {
     const n = this.g.nodes[id]!;
     const users = this.consumers.get(id) ?? [];
-    return n.op === "transpose" && this.g.shapes[id]!.length === 2 && !this.roots.has(id) && users.every((c) => this.g.nodes[c]!.op === "matmul" && this.plain2d(c));
+    return (
+      n.op === "transpose" &&
+      !this.roots.has(id) &&
+      users.every((c) => this.g.nodes[c]!.op === "matmul" && this.g.nodes[c]!.args.every((a, i) => a !== id || this.readsTransposed(c, i)))
+    );
   }
 }
 
@@ -163,9 +178,7 @@ function gemmStep(uses: Uses, id: NodeId): GemmStep {
   const g = uses.g;
   const folded = (i: number): { src: NodeId; trans: boolean } => {
     const arg = g.nodes[id]!.args[i]!;
-    const n = g.nodes[arg]!;
-    if (n.op === "transpose" && g.shapes[arg]!.length === 2 && !uses.roots.has(arg) && uses.plain2d(id)) return { src: n.args[0]!, trans: true };
-    return { src: arg, trans: false };
+    return uses.readsTransposed(id, i) ? { src: g.nodes[arg]!.args[0]!, trans: true } : { src: arg, trans: false };
   };
   const a = folded(0);
   const b = folded(1);

@@ -14,7 +14,8 @@ import { assembleVector, generateVectorWasmSource, VECTOR_WASM_TS_PATH } from ".
 import { dropoutKey, uniformAt } from "../src/backend/cpu/runtime/rng.ts";
 import { sumColumns } from "../src/backend/cpu/runtime/broadcast.ts";
 import { batchMean, batchVar } from "../src/backend/cpu/runtime/norm.ts";
-import { createVectorKernels, LANES, SPLAT, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
+import { convOutSize, convPadBefore, convPatches } from "../src/backend/cpu/runtime/conv.ts";
+import { createVectorInstance, createVectorKernels, LANES, SPLAT, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
 import { VECTOR_WASM_BASE64, VECTOR_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/vector-wasm.ts";
 import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { rendered, seededRandom } from "./helpers.ts";
@@ -232,6 +233,59 @@ describe("vector.wat's columns: per-channel sums and statistics", () => {
       }
     }
   });
+});
+
+describe("vector.wat's patches: convPatches of runtime/conv.ts bit for bit", () => {
+  type Patches = (img: number, h: number, w: number, c: number, kh: number, kw: number, oh: number, ow: number, stride: number, padTop: number, padLeft: number, r0: number, rows: number, col: number, adjoint: number) => void;
+  // [h, w, kh, kw, stride, same]: padding on every side or none, strides 1-3,
+  // a kernel wider than the image (tap rows with no tap inside), 1×1 taps.
+  const shapes: [number, number, number, number, number, boolean][] = [
+    [6, 5, 3, 3, 1, true], [6, 5, 3, 3, 1, false], [7, 7, 3, 3, 2, true], [5, 4, 2, 3, 3, true],
+    [3, 2, 5, 5, 1, true], [4, 5, 1, 1, 2, false], [5, 6, 3, 1, 1, true], [6, 6, 4, 2, 2, true],
+  ];
+  // Channels: runs of 1-3 floats, whole vectors, and both.
+  const channels = [1, 2, 3, 4, 5, 7, 8, 16, 17];
+  const b = 2;
+  const imgFloats = b * 7 * 7 * 17;
+  // Room for 9 rows of the largest patch (5×5 taps of 17 channels) and a guard after them.
+  const colFloats = 9 * 25 * 17 + 32;
+  const memory = createKernelMemory(imgFloats + 16, colFloats, 1, true);
+  const patches = createVectorInstance(memory)?.["patches"] as Patches | undefined;
+  /** The first index where got and want differ in their bits, or -1. */
+  const firstDifference = (got: Float32Array, want: Float32Array): number => {
+    const [g, v] = [new Uint32Array(got.buffer, got.byteOffset, got.length), new Uint32Array(want.buffer, want.byteOffset, want.length)];
+    for (let i = 0; i < g.length; i++) if (g[i] !== v[i]) return i;
+    return -1;
+  };
+
+  for (const [h, w, kh, kw, stride, same] of shapes) {
+    it(`${h}×${w}, kernel ${kh}×${kw}, stride ${stride}, ${same ? "same" : "valid"}: im2col and col2im for ${channels.join(", ")} channels, in chunks of 1 to 9 rows, nothing written outside`, () => {
+      expect(patches, memory.note ?? "").toBeDefined();
+      const r = seededRandom(h * 31 + kh * 7 + stride);
+      const [oh, ow] = [convOutSize(h, kh, stride, same), convOutSize(w, kw, stride, same)];
+      const [padTop, padLeft] = [convPadBefore(h, kh, stride, same), convPadBefore(w, kw, stride, same)];
+      for (const c of channels) {
+        const pixels = b * oh * ow;
+        const patch = kh * kw * c;
+        // The image 8 floats into the arena; the arena's end and the column buffer's rest are guards.
+        const imgOff = 8;
+        for (const adjoint of [false, true]) {
+          for (let i = 0; i < memory.arena.length; i++) memory.arena[i] = r() * 2 - 1;
+          const img = memory.arena.slice();
+          for (let r0 = 0, chunk = 1; r0 < pixels; r0 += chunk, chunk = (chunk % 9) + 1) {
+            const rows = Math.min(chunk, pixels - r0);
+            for (let i = 0; i < colFloats; i++) memory.col[i] = r() * 2 - 1;
+            const col = memory.col.slice();
+            patches!(memory.arena.byteOffset + 4 * imgOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, memory.col.byteOffset, adjoint ? 1 : 0);
+            convPatches(img, imgOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, col, adjoint);
+            expect(firstDifference(memory.col, col), `c ${c}, rows ${r0}…${r0 + rows - 1}, adjoint ${adjoint}: col`).toBe(-1);
+            expect(firstDifference(memory.arena, img), `c ${c}, rows ${r0}…${r0 + rows - 1}, adjoint ${adjoint}: image`).toBe(-1);
+          }
+          expect(patch * 9).toBeLessThan(colFloats);
+        }
+      }
+    });
+  }
 });
 
 describe("which fused loops the emitted module runs on the kernels", () => {

@@ -91,8 +91,7 @@ function convChunk(ws: ConvWorkspace, patch: number): number {
  * (adjoint false, im2col) copies the image into col, zeros where the tap falls
  * on the padding; its adjoint (col2im) adds each column value back into the
  * pixel it was copied from, dropping padding taps. One loop, so that the two
- * can never disagree about which pixel a tap reads. Exported for
- * test/vector-wasm.test.ts, which checks vector.wat's `patches` against it bit for bit.
+ * can never disagree about which pixel a tap reads.
  */
 export function convPatches(
   img: Float32Array,

@@ -528,65 +528,33 @@
         (local.set $at (i32x4.add (local.get $at) (i32x4.splat (i32.const 4))))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (local.set $n (i32.sub (local.get $n) (i32.const 4)))
-        (br $each))));; Byte runs for patches: zeros, a copy, and dst += src; whole vectors, then floats.
-  (func $zero (param $dst i32) (param $bytes i32)
-    (block $end (loop $each
-      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
-      (v128.store (local.get $dst) (i32x4.splat (i32.const 0)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
-      (br $each)))
-    (block $end (loop $each
-      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
-      (i32.store (local.get $dst) (i32.const 0))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
-      (br $each))))
-
-  (func $copy (param $dst i32) (param $src i32) (param $bytes i32)
-    (block $end (loop $each
-      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
-      (v128.store (local.get $dst) (v128.load (local.get $src)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (local.set $src (i32.add (local.get $src) (i32.const 16)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
-      (br $each)))
-    (block $end (loop $each
-      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
-      (i32.store (local.get $dst) (i32.load (local.get $src)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-      (local.set $src (i32.add (local.get $src) (i32.const 4)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
-      (br $each))))
-
-  (func $addInto (param $dst i32) (param $src i32) (param $bytes i32)
-    (block $end (loop $each
-      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
-      (v128.store (local.get $dst) (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (local.set $src (i32.add (local.get $src) (i32.const 16)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
-      (br $each)))
-    (block $end (loop $each
-      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
-      (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src))))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-      (local.set $src (i32.add (local.get $src) (i32.const 4)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
-      (br $each))))
+        (br $each))))
 
   ;; convPatches of runtime/conv.ts (the same loop, the same order of taps):
   ;; rows r0 … r0+rows−1 of col, each the kh·kw taps of pixel (bi, oy, ox),
   ;; c floats a tap; per tap row, the taps inside the image are one run of
   ;; the image. Forward copies (zeros for taps on the padding); the adjoint
-  ;; adds each run back into the image.
+  ;; adds each run back into the image (img += col, lane by lane, so each
+  ;; pixel's adds in the order of the rows, as in JavaScript).
+  ;;
+  ;; The runs are written out here, not called: V8 inlines no wasm call and
+  ;; spills around each, and a run is short (3 floats for one channel and a
+  ;; 3-wide kernel, 48 for 16 channels), so the calls ($zero, $copy, $addInto
+  ;; per tap row) cost more than the moves. Each run is whole vectors, then
+  ;; 8 and 4 bytes (byte counts are multiples of 4). Per tap row, a forward
+  ;; run is [pre zeros | copy | post zeros]; a tap row on the padding is all
+  ;; zeros (pre = the tap row). The image address steps by an image row per
+  ;; tap row, the per-row geometry (lo, hi, pre, run, post) once per output pixel.
   (func (export "patches") (param $img i32) (param $h i32) (param $w i32) (param $c i32) (param $kh i32) (param $kw i32)
     (param $oh i32) (param $ow i32) (param $stride i32) (param $padTop i32) (param $padLeft i32)
     (param $r0 i32) (param $rows i32) (param $col i32) (param $adjoint i32)
     (local $bi i32) (local $oy i32) (local $ox i32) (local $ty i32) (local $iy i32) (local $ix0 i32)
-    (local $lo i32) (local $hi i32) (local $tapRow i32) (local $pixel i32) (local $src i32) (local $dst i32) (local $run i32)
+    (local $lo i32) (local $hi i32) (local $tapRow i32) (local $pixel i32) (local $imgRow i32)
+    (local $src i32) (local $dst i32) (local $run i32) (local $pre i32) (local $post i32)
+    (local $zeros i32) (local $at i32) (local $n i32) (local $inside i32)
     (local.set $tapRow (i32.shl (i32.mul (local.get $kw) (local.get $c)) (i32.const 2)))
     (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $imgRow (i32.mul (local.get $w) (local.get $pixel)))
     (local.set $bi (i32.div_u (local.get $r0) (i32.mul (local.get $oh) (local.get $ow))))
     (local.set $r0 (i32.sub (local.get $r0) (i32.mul (local.get $bi) (i32.mul (local.get $oh) (local.get $ow)))))
     (local.set $oy (i32.div_u (local.get $r0) (local.get $ow)))
@@ -598,29 +566,141 @@
       (local.set $lo (select (i32.sub (i32.const 0) (local.get $ix0)) (i32.const 0) (i32.lt_s (local.get $ix0) (i32.const 0))))
       (local.set $hi (i32.sub (local.get $w) (local.get $ix0)))
       (local.set $hi (select (local.get $kw) (local.get $hi) (i32.gt_s (local.get $hi) (local.get $kw))))
-      (local.set $ty (i32.const 0))
+      (local.set $pre (i32.mul (local.get $lo) (local.get $pixel)))
+      (local.set $run (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $pixel)))
+      (local.set $post (i32.sub (i32.sub (local.get $tapRow) (local.get $pre)) (local.get $run)))
+      ;; the image row of tap row 0 (wrapping past the image is harmless: such rows are not read)
+      (local.set $iy (i32.sub (i32.mul (local.get $oy) (local.get $stride)) (local.get $padTop)))
+      (local.set $src (i32.add (local.get $img) (i32.add (i32.mul (i32.add (i32.mul (local.get $bi) (local.get $h)) (local.get $iy)) (local.get $imgRow))
+                                                          (i32.mul (i32.add (local.get $ix0) (local.get $lo)) (local.get $pixel)))))
+      (local.set $ty (local.get $kh))
+      (block $patchDone
+      ;; The whole patch inside the image (most pixels): each tap row is one
+      ;; run of tapRow bytes, no zeros and no checks per tap row.
+      (if (i32.and (i32.eq (local.get $run) (local.get $tapRow))
+                   (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.le_s (i32.add (local.get $iy) (local.get $kh)) (local.get $h))))
+        (then
+          (if (local.get $adjoint)
+            (then
+              (loop $addRow
+                (local.set $at (local.get $src))
+                (local.set $dst (local.get $col))
+                (local.set $n (local.get $tapRow))
+                (block $added (loop $add
+                  (br_if $added (i32.lt_u (local.get $n) (i32.const 16)))
+                  (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (v128.load (local.get $dst))))
+                  (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 16)))
+                  (br $add)))
+                (if (i32.and (local.get $n) (i32.const 8))
+                  (then
+                    (v128.store64_lane 0 (local.get $at) (f32x4.add (v128.load64_zero (local.get $at)) (v128.load64_zero (local.get $dst))))
+                    (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+                (if (i32.and (local.get $n) (i32.const 4))
+                  (then (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.load (local.get $dst))))))
+                (local.set $col (i32.add (local.get $col) (local.get $tapRow)))
+                (local.set $src (i32.add (local.get $src) (local.get $imgRow)))
+                (local.set $ty (i32.sub (local.get $ty) (i32.const 1)))
+                (br_if $addRow (i32.gt_s (local.get $ty) (i32.const 0)))))
+            (else
+              (loop $copyRow
+                (local.set $at (local.get $src))
+                (local.set $dst (local.get $col))
+                (local.set $n (local.get $tapRow))
+                (block $copied (loop $copy
+                  (br_if $copied (i32.lt_u (local.get $n) (i32.const 16)))
+                  (v128.store (local.get $dst) (v128.load (local.get $at)))
+                  (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 16)))
+                  (br $copy)))
+                (if (i32.and (local.get $n) (i32.const 8))
+                  (then
+                    (i64.store (local.get $dst) (i64.load (local.get $at)))
+                    (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+                (if (i32.and (local.get $n) (i32.const 4))
+                  (then (i32.store (local.get $dst) (i32.load (local.get $at)))))
+                (local.set $col (i32.add (local.get $col) (local.get $tapRow)))
+                (local.set $src (i32.add (local.get $src) (local.get $imgRow)))
+                (local.set $ty (i32.sub (local.get $ty) (i32.const 1)))
+                (br_if $copyRow (i32.gt_s (local.get $ty) (i32.const 0))))))
+          (br $patchDone)))
       (block $tapsDone (loop $eachTapRow
-        (br_if $tapsDone (i32.ge_s (local.get $ty) (local.get $kh)))
-        (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $stride)) (local.get $ty)) (local.get $padTop)))
-        (if (i32.or (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $h)))
-                    (i32.le_s (local.get $hi) (local.get $lo)))
-          (then (if (i32.eqz (local.get $adjoint)) (then (call $zero (local.get $col) (local.get $tapRow)))))
+        (br_if $tapsDone (i32.le_s (local.get $ty) (i32.const 0)))
+        (local.set $inside (i32.and (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h)))
+                                    (i32.gt_s (local.get $run) (i32.const 0))))
+        (local.set $at (local.get $src))
+        (if (local.get $adjoint)
+          (then
+            ;; img[at …] += col[dst …] for the run; a tap row on the padding is dropped
+            (if (local.get $inside)
+              (then
+                (local.set $dst (i32.add (local.get $col) (local.get $pre)))
+                (local.set $n (local.get $run))
+                (block $added (loop $add
+                  (br_if $added (i32.lt_u (local.get $n) (i32.const 16)))
+                  (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (v128.load (local.get $dst))))
+                  (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 16)))
+                  (br $add)))
+                (if (i32.and (local.get $n) (i32.const 8))
+                  (then
+                    (v128.store64_lane 0 (local.get $at) (f32x4.add (v128.load64_zero (local.get $at)) (v128.load64_zero (local.get $dst))))
+                    (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+                (if (i32.and (local.get $n) (i32.const 4))
+                  (then (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.load (local.get $dst)))))))))
           (else
-            (local.set $src (i32.add (local.get $img) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $bi) (local.get $h)) (local.get $iy)) (local.get $w))
-                                                                        (i32.add (local.get $ix0) (local.get $lo)))
-                                                               (local.get $pixel))))
-            (local.set $dst (i32.add (local.get $col) (i32.mul (local.get $lo) (local.get $pixel))))
-            (local.set $run (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $pixel)))
-            (if (local.get $adjoint)
-              (then (call $addInto (local.get $src) (local.get $dst) (local.get $run)))
-              (else
-                (call $zero (local.get $col) (i32.sub (local.get $dst) (local.get $col)))
-                (call $copy (local.get $dst) (local.get $src) (local.get $run))
-                (call $zero (i32.add (local.get $dst) (local.get $run))
-                            (i32.sub (i32.add (local.get $col) (local.get $tapRow)) (i32.add (local.get $dst) (local.get $run))))))))
+            ;; [pre zeros | the run copied | post zeros]; a tap row on the padding is all zeros
+            (local.set $dst (local.get $col))
+            (local.set $zeros (select (local.get $pre) (local.get $tapRow) (local.get $inside)))
+            (local.set $n (select (local.get $run) (i32.const 0) (local.get $inside)))
+            (block $preZeroDone (loop $preZero
+              (br_if $preZeroDone (i32.lt_u (local.get $zeros) (i32.const 16)))
+              (v128.store (local.get $dst) (i32x4.splat (i32.const 0)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (local.set $zeros (i32.sub (local.get $zeros) (i32.const 16)))
+              (br $preZero)))
+            (if (i32.and (local.get $zeros) (i32.const 8))
+              (then (i64.store (local.get $dst) (i64.const 0)) (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+            (if (i32.and (local.get $zeros) (i32.const 4))
+              (then (i32.store (local.get $dst) (i32.const 0)) (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
+            (block $copied (loop $copy
+              (br_if $copied (i32.lt_u (local.get $n) (i32.const 16)))
+              (v128.store (local.get $dst) (v128.load (local.get $at)))
+              (local.set $at (i32.add (local.get $at) (i32.const 16)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (local.set $n (i32.sub (local.get $n) (i32.const 16)))
+              (br $copy)))
+            (if (i32.and (local.get $n) (i32.const 8))
+              (then
+                (i64.store (local.get $dst) (i64.load (local.get $at)))
+                (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+            (if (i32.and (local.get $n) (i32.const 4))
+              (then
+                (i32.store (local.get $dst) (i32.load (local.get $at)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
+            (local.set $zeros (select (local.get $post) (i32.const 0) (local.get $inside)))
+            (block $postZeroDone (loop $postZero
+              (br_if $postZeroDone (i32.lt_u (local.get $zeros) (i32.const 16)))
+              (v128.store (local.get $dst) (i32x4.splat (i32.const 0)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (local.set $zeros (i32.sub (local.get $zeros) (i32.const 16)))
+              (br $postZero)))
+            (if (i32.and (local.get $zeros) (i32.const 8))
+              (then (i64.store (local.get $dst) (i64.const 0)) (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+            (if (i32.and (local.get $zeros) (i32.const 4))
+              (then (i32.store (local.get $dst) (i32.const 0)) (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))))
         (local.set $col (i32.add (local.get $col) (local.get $tapRow)))
-        (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
-        (br $eachTapRow)))
+        (local.set $src (i32.add (local.get $src) (local.get $imgRow)))
+        (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+        (local.set $ty (i32.sub (local.get $ty) (i32.const 1)))
+        (br $eachTapRow))))
       (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
       (if (i32.eq (local.get $ox) (local.get $ow))
         (then

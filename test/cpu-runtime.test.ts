@@ -640,13 +640,13 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
       const want = global ? run("global_avgpool", [X], {}) : run("avgpool2d", [X], { size: ph });
       const m = size(want.shape);
       const out = placed(m, () => NaN);
-      norm.avgpool2d(x.arr, x.off, out.arr, out.off, b, h, w, c, ph, pw);
+      norm.avgpool2d(null, x.arr, x.off, out.arr, out.off, b, h, w, c, ph, pw);
       expectClose(out.arr, out.off, want.data, "avgpool2d");
       expectUntouchedOutside(out.arr, out.off, m, "avgpool2d");
       const g = placed(m, uniformIn(r, -1, 1));
       const wantDx = run("avgpool2d_grad", [tensorOf(want.shape, g.arr, g.off)], { size: global ? null : ph, inputShape: shape }, shape);
       const dx = placed(n, () => NaN);
-      norm.avgpool2dGrad(g.arr, g.off, dx.arr, dx.off, b, h, w, c, ph, pw);
+      norm.avgpool2dGrad(null, g.arr, g.off, dx.arr, dx.off, b, h, w, c, ph, pw);
       expectClose(dx.arr, dx.off, wantDx.data, "avgpool2dGrad");
       expectUntouchedOutside(dx.arr, dx.off, n, "avgpool2dGrad");
     });

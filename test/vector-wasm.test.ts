@@ -13,7 +13,7 @@ import { runGrad } from "../src/pipeline.ts";
 import { assembleVector, generateVectorWasmSource, VECTOR_WASM_TS_PATH } from "../scripts/build-wasm.ts";
 import { dropoutKey, uniformAt } from "../src/backend/cpu/runtime/rng.ts";
 import { sumColumns } from "../src/backend/cpu/runtime/broadcast.ts";
-import { batchMean, batchVar } from "../src/backend/cpu/runtime/norm.ts";
+import { avgpool2d, avgpool2dGrad, batchMean, batchVar } from "../src/backend/cpu/runtime/norm.ts";
 import { convOutSize, convPadBefore, convPatches } from "../src/backend/cpu/runtime/conv.ts";
 import { createVectorInstance, createVectorKernels, LANES, SPLAT, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
 import { VECTOR_WASM_BASE64, VECTOR_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/vector-wasm.ts";
@@ -282,6 +282,40 @@ describe("vector.wat's patches: convPatches of runtime/conv.ts bit for bit", () 
             expect(firstDifference(memory.arena, img), `c ${c}, rows ${r0}…${r0 + rows - 1}, adjoint ${adjoint}: image`).toBe(-1);
           }
           expect(patch * 9).toBeLessThan(colFloats);
+        }
+      }
+    });
+  }
+});
+
+describe("vector.wat's pool: avgpool2d and avgpool2dGrad of runtime/norm.ts bit for bit", () => {
+  const k = setup();
+  // The kernels with their calls of pool counted: the runtime function must take the WebAssembly path.
+  let calls = 0;
+  const vec = { ...k.vec, pool: (...args: Parameters<VectorKernels["pool"]>) => (calls++, k.vec.pool(...args)) };
+  // [b, h, w, ph, pw]: windows of 2×2 and 3×3 with rows and columns left over, 1×1, 2×3, the whole image (global_avgpool).
+  const shapes: [number, number, number, number, number][] = [[2, 4, 4, 2, 2], [3, 5, 7, 2, 2], [2, 7, 8, 3, 3], [2, 3, 3, 1, 1], [2, 6, 7, 2, 3], [3, 7, 7, 7, 7]];
+  const channels = [1, 2, 3, 4, 5, 6, 7, 9, 16, 32];
+  for (const [b, h, w, ph, pw] of shapes) {
+    it(`[${b}, ${h}, ${w}, c], window ${ph}×${pw}, for ${channels.join(", ")} channels: forward and gradient, nothing written outside`, () => {
+      const r = seededRandom(h * 13 + w * 3 + ph);
+      const [oh, ow] = [Math.floor(h / ph), Math.floor(w / pw)];
+      for (const c of channels) {
+        for (const grad of [false, true]) {
+          const [inFloats, outFloats] = grad ? [b * oh * ow * c, b * h * w * c] : [b * h * w * c, b * oh * ow * c];
+          // In at X, out at Y; every float around them random, so a stray write shows.
+          for (let i = 0; i < 2 * N; i++) k.f32[i] = r() * 2 - 1;
+          const want = k.f32.slice(0, 2 * N);
+          const inAt = 3;
+          const outAt = N + 5;
+          const before = calls;
+          (grad ? avgpool2dGrad : avgpool2d)(vec, k.f32, inAt, k.f32, outAt, b, h, w, c, ph, pw);
+          (grad ? avgpool2dGrad : avgpool2d)(null, want, inAt, want, outAt, b, h, w, c, ph, pw);
+          expect(calls).toBe(before + 1);
+          const wantBits = new Uint32Array(want.buffer);
+          let first = -1;
+          for (let i = 0; i < 2 * N && first < 0; i++) if (k.u32[i] !== wantBits[i]) first = i;
+          expect(first, `c ${c}, ${grad ? "gradient" : "forward"}: first differing float (in ${inAt}…, ${inFloats}; out ${outAt}…, ${outFloats})`).toBe(-1);
         }
       }
     });

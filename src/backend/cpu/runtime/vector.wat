@@ -710,4 +710,112 @@
             (then (local.set $oy (i32.const 0)) (local.set $bi (i32.add (local.get $bi) (i32.const 1)))))))
       (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
       (br $eachRow))))
+
+  ;; avgpool2d and avgpool2dGrad of runtime/norm.ts over ph × pw windows of
+  ;; an NHWC image [b, h, w, c], the same float64 operations in the same
+  ;; order (so the same bits): forward, each window's channels summed in
+  ;; float64 in window order (rows, then pixels), times scale, rounded once;
+  ;; the adjoint writes g·scale (float64, rounded once) to each pixel of the
+  ;; window (pixels outside whole windows are the caller's). Four channels a
+  ;; pass (two f64x2 sums), then two, then one.
+  ;;   pool(x, out, b, h, w, c, ph, pw, scale, adjoint)
+  ;;     adjoint 0: x the image, out [b, h/ph, w/pw, c]; adjoint 1: x the gradient [b, h/ph, w/pw, c], out the image's
+  (func (export "pool") (param $x i32) (param $out i32) (param $b i32) (param $h i32) (param $w i32) (param $c i32)
+                        (param $ph i32) (param $pw i32) (param $scale f64) (param $adjoint i32)
+    (local $oh i32) (local $ow i32) (local $oy i32) (local $ox i32) (local $pixel i32) (local $imgRow i32)
+    (local $corner i32) (local $win i32) (local $j i32) (local $dy i32) (local $dx i32) (local $at i32) (local $row i32)
+    (local $s0 v128) (local $s1 v128) (local $v v128) (local $k v128)
+    (local.set $oh (i32.div_u (local.get $h) (local.get $ph)))
+    (local.set $ow (i32.div_u (local.get $w) (local.get $pw)))
+    (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $imgRow (i32.mul (local.get $w) (local.get $pixel)))
+    (local.set $k (f64x2.splat (local.get $scale)))
+    ;; window (bi, oy, ox): the image corner, and the window's own c floats at $win
+    (local.set $b (i32.mul (local.get $b) (local.get $oh)))
+    (local.set $oy (i32.const 0))
+    (block $done (loop $eachWindowRow
+      (br_if $done (i32.ge_u (local.get $oy) (local.get $b)))
+      ;; image row of the window row: (bi·h + oy·ph), bi·oh + oy counted as one
+      (local.set $corner (i32.add (select (local.get $out) (local.get $x) (local.get $adjoint))
+        (i32.mul (i32.add (i32.mul (i32.div_u (local.get $oy) (local.get $oh)) (local.get $h))
+                          (i32.mul (i32.rem_u (local.get $oy) (local.get $oh)) (local.get $ph)))
+                 (local.get $imgRow))))
+      (local.set $ox (i32.const 0))
+      (block $rowDone (loop $eachWindow
+        (br_if $rowDone (i32.ge_u (local.get $ox) (local.get $ow)))
+        (local.set $win (select (local.get $out) (local.get $x) (i32.eqz (local.get $adjoint))))
+        (local.set $j (i32.const 0))
+        (block $channelsDone (loop $eachChannels
+          (br_if $channelsDone (i32.ge_u (local.get $j) (local.get $pixel)))
+          (if (i32.eqz (local.get $adjoint))
+            (then
+              ;; Σ over the window, rows then pixels, from 0, as the JavaScript loop
+              (local.set $s0 (f64x2.splat (f64.const 0)))
+              (local.set $s1 (local.get $s0))
+              (local.set $row (i32.add (local.get $corner) (local.get $j)))
+              (local.set $dy (local.get $ph))
+              (loop $eachDy
+                (local.set $at (local.get $row))
+                (local.set $dx (local.get $pw))
+                (loop $eachDx
+                  (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $at)))))
+                  (local.set $s1 (f64x2.add (local.get $s1) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $at)))))
+                  (local.set $at (i32.add (local.get $at) (local.get $pixel)))
+                  (local.set $dx (i32.sub (local.get $dx) (i32.const 1)))
+                  (br_if $eachDx (local.get $dx)))
+                (local.set $row (i32.add (local.get $row) (local.get $imgRow)))
+                (local.set $dy (i32.sub (local.get $dy) (i32.const 1)))
+                (br_if $eachDy (local.get $dy)))
+              (local.set $s0 (f64x2.mul (local.get $s0) (local.get $k)))
+              (local.set $s1 (f64x2.mul (local.get $s1) (local.get $k)))
+              ;; four, two or one channels left
+              (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 16))
+                (then
+                  (v128.store (i32.add (local.get $win) (local.get $j))
+                    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                      (f32x4.demote_f64x2_zero (local.get $s0)) (f32x4.demote_f64x2_zero (local.get $s1)))))
+                (else
+                  (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 8))
+                    (then
+                      (v128.store64_lane 0 (i32.add (local.get $win) (local.get $j)) (f32x4.demote_f64x2_zero (local.get $s0)))
+                      (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 12))
+                        (then (v128.store32_lane 0 (i32.add (local.get $win) (i32.add (local.get $j) (i32.const 8))) (f32x4.demote_f64x2_zero (local.get $s1))))))
+                    (else (v128.store32_lane 0 (i32.add (local.get $win) (local.get $j)) (f32x4.demote_f64x2_zero (local.get $s0))))))))
+            (else
+              ;; g·scale, then the same four floats to every pixel of the window
+              (local.set $v (v128.load (i32.add (local.get $win) (local.get $j))))
+              (local.set $v (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $k)))
+                (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $k)))))
+              (local.set $row (i32.add (local.get $corner) (local.get $j)))
+              (local.set $dy (local.get $ph))
+              (loop $eachDy
+                (local.set $at (local.get $row))
+                (local.set $dx (local.get $pw))
+                (loop $eachDx
+                  (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 16))
+                    (then (v128.store (local.get $at) (local.get $v)))
+                    (else
+                      (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 8))
+                        (then
+                          (v128.store64_lane 0 (local.get $at) (local.get $v))
+                          (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 12))
+                            (then (v128.store32_lane offset=8 2 (local.get $at) (local.get $v)))))
+                        (else (v128.store32_lane 0 (local.get $at) (local.get $v))))))
+                  (local.set $at (i32.add (local.get $at) (local.get $pixel)))
+                  (local.set $dx (i32.sub (local.get $dx) (i32.const 1)))
+                  (br_if $eachDx (local.get $dx)))
+                (local.set $row (i32.add (local.get $row) (local.get $imgRow)))
+                (local.set $dy (i32.sub (local.get $dy) (i32.const 1)))
+                (br_if $eachDy (local.get $dy)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $eachChannels)))
+        (local.set $corner (i32.add (local.get $corner) (i32.mul (local.get $pw) (local.get $pixel))))
+        (if (local.get $adjoint)
+          (then (local.set $x (i32.add (local.get $x) (local.get $pixel))))
+          (else (local.set $out (i32.add (local.get $out) (local.get $pixel)))))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br $eachWindow)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $eachWindowRow))))
 )

@@ -31,6 +31,13 @@
 ;;                                        the convolution's im2col (adjoint 0) or col2im
 ;;                                        (adjoint 1) of runtime/conv.ts's convPatches, which
 ;;                                        says what it computes; img and col byte addresses
+;;   pool(x, out, b, h, w, c, ph, pw, scale, adjoint)
+;;                                        avgpool2d (adjoint 0) or avgpool2dGrad (adjoint 1) of
+;;                                        runtime/norm.ts over ph × pw windows, the same float64
+;;                                        operations in the same order
+;;
+;; patches and pool are bit for bit their JavaScript functions
+;; (test/vector-wasm.test.ts compares every float of the memory around them).
 ;;
 ;; Numbers. Each operation rounds to float32 (the JavaScript loops compute a
 ;; whole formula in float64 and round once); add, sub, mul, div, sqrt, max,
@@ -717,7 +724,10 @@
   ;; float64 in window order (rows, then pixels), times scale, rounded once;
   ;; the adjoint writes g·scale (float64, rounded once) to each pixel of the
   ;; window (pixels outside whole windows are the caller's). Four channels a
-  ;; pass (two f64x2 sums), then two, then one.
+  ;; pass (two f64x2 sums), then two, then one; a pass reads four floats
+  ;; (up to 3 past the last channel, as the other kernels) and writes only
+  ;; the channels there are. In JavaScript the gradient took about 2 ns a
+  ;; float (each pixel's g·scale recomputed, a Float32Array store each).
   ;;   pool(x, out, b, h, w, c, ph, pw, scale, adjoint)
   ;;     adjoint 0: x the image, out [b, h/ph, w/pw, c]; adjoint 1: x the gradient [b, h/ph, w/pw, c], out the image's
   (func (export "pool") (param $x i32) (param $out i32) (param $b i32) (param $h i32) (param $w i32) (param $c i32)

@@ -610,6 +610,17 @@
                 (local.set $at (local.get $src))
                 (local.set $dst (local.get $col))
                 (local.set $n (local.get $tapRow))
+                ;; four vectors a pass while there are, then one
+                (block $added4 (loop $add4
+                  (br_if $added4 (i32.lt_u (local.get $n) (i32.const 64)))
+                  (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (v128.load (local.get $dst))))
+                  (v128.store offset=16 (local.get $at) (f32x4.add (v128.load offset=16 (local.get $at)) (v128.load offset=16 (local.get $dst))))
+                  (v128.store offset=32 (local.get $at) (f32x4.add (v128.load offset=32 (local.get $at)) (v128.load offset=32 (local.get $dst))))
+                  (v128.store offset=48 (local.get $at) (f32x4.add (v128.load offset=48 (local.get $at)) (v128.load offset=48 (local.get $dst))))
+                  (local.set $at (i32.add (local.get $at) (i32.const 64)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 64)))
+                  (br $add4)))
                 (block $added (loop $add
                   (br_if $added (i32.lt_u (local.get $n) (i32.const 16)))
                   (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (v128.load (local.get $dst))))
@@ -650,6 +661,17 @@
                 (local.set $at (local.get $src))
                 (local.set $dst (local.get $col))
                 (local.set $n (local.get $tapRow))
+                ;; four vectors a pass while there are (16 channels: 3 passes a tap row), then one
+                (block $copied4 (loop $copy4
+                  (br_if $copied4 (i32.lt_u (local.get $n) (i32.const 64)))
+                  (v128.store (local.get $dst) (v128.load (local.get $at)))
+                  (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $at)))
+                  (v128.store offset=32 (local.get $dst) (v128.load offset=32 (local.get $at)))
+                  (v128.store offset=48 (local.get $dst) (v128.load offset=48 (local.get $at)))
+                  (local.set $at (i32.add (local.get $at) (i32.const 64)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 64)))
+                  (br $copy4)))
                 (block $copied (loop $copy
                   (br_if $copied (i32.lt_u (local.get $n) (i32.const 16)))
                   (v128.store (local.get $dst) (v128.load (local.get $at)))

@@ -552,6 +552,11 @@
   ;; run is [pre zeros | copy | post zeros]; a tap row on the padding is all
   ;; zeros (pre = the tap row). The image address steps by an image row per
   ;; tap row, the per-row geometry (lo, hi, pre, run, post) once per output pixel.
+  ;; A patch wholly inside the image has a path of its own (no zeros, no
+  ;; checks per tap row, four vectors a pass), and three tap rows of 3 floats
+  ;; a straight-line one. Together: resnet train step 0.89× its time with
+  ;; the calls (pool included), the 14×14×16 patches about 0.5×, one channel
+  ;; about 0.25× (docs/benchmarks.md).
   (func (export "patches") (param $img i32) (param $h i32) (param $w i32) (param $c i32) (param $kh i32) (param $kw i32)
     (param $oh i32) (param $ow i32) (param $stride i32) (param $padTop i32) (param $padLeft i32)
     (param $r0 i32) (param $rows i32) (param $col i32) (param $adjoint i32)

@@ -296,6 +296,12 @@ describe("vector.wat's pool: avgpool2d and avgpool2dGrad of runtime/norm.ts bit 
   // [b, h, w, ph, pw]: windows of 2×2 and 3×3 with rows and columns left over, 1×1, 2×3, the whole image (global_avgpool).
   const shapes: [number, number, number, number, number][] = [[2, 4, 4, 2, 2], [3, 5, 7, 2, 2], [2, 7, 8, 3, 3], [2, 3, 3, 1, 1], [2, 6, 7, 2, 3], [3, 7, 7, 7, 7]];
   const channels = [1, 2, 3, 4, 5, 6, 7, 9, 16, 32];
+  it("global pooling of an image of height 0 stays in JavaScript (pool divides by the window's sides) and writes nothing", () => {
+    k.f32.fill(0.5, 0, 64);
+    expect(() => avgpool2d(vec, k.f32, 0, k.f32, 32, 2, 0, 3, 4, 0, 3)).not.toThrow();
+    expect(() => avgpool2dGrad(vec, k.f32, 32, k.f32, 0, 2, 0, 3, 4, 0, 3)).not.toThrow();
+    expect(Array.from(k.f32.subarray(0, 64)).every((v) => v === 0.5)).toBe(true);
+  });
   for (const [b, h, w, ph, pw] of shapes) {
     it(`[${b}, ${h}, ${w}, c], window ${ph}×${pw}, for ${channels.join(", ")} channels: forward and gradient, nothing written outside`, () => {
       const r = seededRandom(h * 13 + w * 3 + ph);

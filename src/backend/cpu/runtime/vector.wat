@@ -589,7 +589,8 @@
       (block $patchDone
       ;; The whole patch inside the image (most pixels): each tap row is one
       ;; run of tapRow bytes, no zeros and no checks per tap row.
-      (if (i32.and (i32.eq (local.get $run) (local.get $tapRow))
+      ;; (kh > 0: its loops test at the bottom)
+      (if (i32.and (i32.and (i32.eq (local.get $run) (local.get $tapRow)) (i32.gt_s (local.get $kh) (i32.const 0)))
                    (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.le_s (i32.add (local.get $iy) (local.get $kh)) (local.get $h))))
         (then
           (if (local.get $adjoint)

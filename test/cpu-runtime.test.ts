@@ -380,6 +380,29 @@ describe("conv2d", () => {
     });
   }
 
+  // conv2d and conv2dGradInput take chunks of at most 512 KB of columns (to
+  // stay in the cache), which split only their products' rows: any chunk
+  // gives the bits of one chunk, on the WebAssembly kernels as in the models.
+  it("conv2d and conv2dGradInput: the same bits in chunks of 7 rows as in one chunk (WebAssembly memory)", () => {
+    const [b, h, w, c, f, stride] = [3, 9, 8, 5, 6, 1];
+    const [oh, ow] = [convOutSize(h, 3, stride, true), convOutSize(w, 3, stride, true)];
+    const patch = 9 * c;
+    const [nx, nk, no] = [b * h * w * c, 9 * c * f, b * oh * ow * f];
+    const outputs = [7, b * oh * ow].map((rows) => {
+      const memory = createKernelMemory(2 * nx + nk + 2 * no, patch * rows, 1, true);
+      const ws = convWorkspace(b * oh * ow, patch, Math.max(c, f), gemmWorkspace(16, 16, 16, memory.wasm), memory);
+      expect(ws.patches, memory.note ?? "").not.toBeNull();
+      const a = memory.arena;
+      const r = seededRandom(11);
+      for (let i = 0; i < nx + nk + no; i++) a[i] = r() * 2 - 1;
+      conv2d(ws, b, h, w, c, 3, 3, f, stride, true, a, 0, a, nx, a, nx + nk + no);
+      conv2dGradInput(ws, b, h, w, c, 3, 3, f, stride, true, a, nx + nk, a, nx, a, nx + nk + 2 * no);
+      return new Uint32Array(a.buffer, a.byteOffset + 4 * (nx + nk + no), no + nx);
+    });
+    expect(outputs[0]!.some((v) => v !== 0)).toBe(true);
+    expect(Array.from(outputs[0]!)).toEqual(Array.from(outputs[1]!));
+  });
+
   it("refuses a workspace too small for one patch", () => {
     const ws: ConvWorkspace = { col: new Float32Array(5), gemm: gemmWorkspace(4, 4, 4), patches: null };
     const x = new Float32Array(2 * 5 * 5 * 2);
@@ -640,13 +663,13 @@ describe("transpose, pooling, embed, one_hot, dropout", () => {
       const want = global ? run("global_avgpool", [X], {}) : run("avgpool2d", [X], { size: ph });
       const m = size(want.shape);
       const out = placed(m, () => NaN);
-      norm.avgpool2d(x.arr, x.off, out.arr, out.off, b, h, w, c, ph, pw);
+      norm.avgpool2d(null, x.arr, x.off, out.arr, out.off, b, h, w, c, ph, pw);
       expectClose(out.arr, out.off, want.data, "avgpool2d");
       expectUntouchedOutside(out.arr, out.off, m, "avgpool2d");
       const g = placed(m, uniformIn(r, -1, 1));
       const wantDx = run("avgpool2d_grad", [tensorOf(want.shape, g.arr, g.off)], { size: global ? null : ph, inputShape: shape }, shape);
       const dx = placed(n, () => NaN);
-      norm.avgpool2dGrad(g.arr, g.off, dx.arr, dx.off, b, h, w, c, ph, pw);
+      norm.avgpool2dGrad(null, g.arr, g.off, dx.arr, dx.off, b, h, w, c, ph, pw);
       expectClose(dx.arr, dx.off, wantDx.data, "avgpool2dGrad");
       expectUntouchedOutside(dx.arr, dx.off, n, "avgpool2dGrad");
     });

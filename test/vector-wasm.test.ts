@@ -13,8 +13,9 @@ import { runGrad } from "../src/pipeline.ts";
 import { assembleVector, generateVectorWasmSource, VECTOR_WASM_TS_PATH } from "../scripts/build-wasm.ts";
 import { dropoutKey, uniformAt } from "../src/backend/cpu/runtime/rng.ts";
 import { sumColumns } from "../src/backend/cpu/runtime/broadcast.ts";
-import { batchMean, batchVar } from "../src/backend/cpu/runtime/norm.ts";
-import { createVectorKernels, LANES, SPLAT, VECTOR_REGISTERS, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
+import { avgpool2d, avgpool2dGrad, batchMean, batchVar } from "../src/backend/cpu/runtime/norm.ts";
+import { convOutSize, convPadBefore, convPatches } from "../src/backend/cpu/runtime/conv.ts";
+import { createVectorInstance, createVectorKernels, LANES, SPLAT, VECTOR_REGISTERS, V_ABS, V_ADD, V_COPY, V_DIV, V_EQ, V_EXP, V_GE, V_GT, V_LOG, V_MAX, V_MIN, V_MUL, V_NEG, V_SIGN, V_SQRT, V_SUB, V_TANH, VECTOR_SCRATCH_FLOATS, type VectorKernels } from "../src/backend/cpu/runtime/vector.ts";
 import { VECTOR_WASM_BASE64, VECTOR_WASM_SHARED_BASE64 } from "../src/backend/cpu/runtime/vector-wasm.ts";
 import { createKernelMemory } from "../src/backend/cpu/runtime/wasm.ts";
 import { rendered, seededRandom } from "./helpers.ts";
@@ -232,6 +233,99 @@ describe("vector.wat's columns: per-channel sums and statistics", () => {
       }
     }
   });
+});
+
+describe("vector.wat's patches: convPatches of runtime/conv.ts bit for bit", () => {
+  type Patches = (img: number, h: number, w: number, c: number, kh: number, kw: number, oh: number, ow: number, stride: number, padTop: number, padLeft: number, r0: number, rows: number, col: number, adjoint: number) => void;
+  // [h, w, kh, kw, stride, same]: padding on every side or none, strides 1-3,
+  // a kernel wider than the image (tap rows with no tap inside), 1×1 taps.
+  const shapes: [number, number, number, number, number, boolean][] = [
+    [6, 5, 3, 3, 1, true], [6, 5, 3, 3, 1, false], [7, 7, 3, 3, 2, true], [5, 4, 2, 3, 3, true],
+    [3, 2, 5, 5, 1, true], [4, 5, 1, 1, 2, false], [5, 6, 3, 1, 1, true], [6, 6, 4, 2, 2, true],
+  ];
+  // Channels: runs of 1-3 floats, whole vectors, and both.
+  const channels = [1, 2, 3, 4, 5, 7, 8, 16, 17];
+  const b = 2;
+  const imgFloats = b * 7 * 7 * 17;
+  // Room for 9 rows of the largest patch (5×5 taps of 17 channels) and a guard after them.
+  const colFloats = 9 * 25 * 17 + 32;
+  const memory = createKernelMemory(imgFloats + 16, colFloats, 1, true);
+  const patches = createVectorInstance(memory)?.["patches"] as Patches | undefined;
+  /** The first index where got and want differ in their bits, or -1. */
+  const firstDifference = (got: Float32Array, want: Float32Array): number => {
+    const [g, v] = [new Uint32Array(got.buffer, got.byteOffset, got.length), new Uint32Array(want.buffer, want.byteOffset, want.length)];
+    for (let i = 0; i < g.length; i++) if (g[i] !== v[i]) return i;
+    return -1;
+  };
+
+  for (const [h, w, kh, kw, stride, same] of shapes) {
+    it(`${h}×${w}, kernel ${kh}×${kw}, stride ${stride}, ${same ? "same" : "valid"}: im2col and col2im for ${channels.join(", ")} channels, in chunks of 1 to 9 rows, nothing written outside`, () => {
+      expect(patches, memory.note ?? "").toBeDefined();
+      const r = seededRandom(h * 31 + kh * 7 + stride);
+      const [oh, ow] = [convOutSize(h, kh, stride, same), convOutSize(w, kw, stride, same)];
+      const [padTop, padLeft] = [convPadBefore(h, kh, stride, same), convPadBefore(w, kw, stride, same)];
+      for (const c of channels) {
+        const pixels = b * oh * ow;
+        const patch = kh * kw * c;
+        // The image 8 floats into the arena; the arena's end and the column buffer's rest are guards.
+        const imgOff = 8;
+        for (const adjoint of [false, true]) {
+          for (let i = 0; i < memory.arena.length; i++) memory.arena[i] = r() * 2 - 1;
+          const img = memory.arena.slice();
+          for (let r0 = 0, chunk = 1; r0 < pixels; r0 += chunk, chunk = (chunk % 9) + 1) {
+            const rows = Math.min(chunk, pixels - r0);
+            for (let i = 0; i < colFloats; i++) memory.col[i] = r() * 2 - 1;
+            const col = memory.col.slice();
+            patches!(memory.arena.byteOffset + 4 * imgOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, memory.col.byteOffset, adjoint ? 1 : 0);
+            convPatches(img, imgOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, col, adjoint);
+            expect(firstDifference(memory.col, col), `c ${c}, rows ${r0}…${r0 + rows - 1}, adjoint ${adjoint}: col`).toBe(-1);
+            expect(firstDifference(memory.arena, img), `c ${c}, rows ${r0}…${r0 + rows - 1}, adjoint ${adjoint}: image`).toBe(-1);
+          }
+          expect(patch * 9).toBeLessThan(colFloats);
+        }
+      }
+    });
+  }
+});
+
+describe("vector.wat's pool: avgpool2d and avgpool2dGrad of runtime/norm.ts bit for bit", () => {
+  const k = setup();
+  // The kernels with their calls of pool counted: the runtime function must take the WebAssembly path.
+  let calls = 0;
+  const vec = { ...k.vec, pool: (...args: Parameters<VectorKernels["pool"]>) => (calls++, k.vec.pool(...args)) };
+  // [b, h, w, ph, pw]: windows of 2×2 and 3×3 with rows and columns left over, 1×1, 2×3, the whole image (global_avgpool).
+  const shapes: [number, number, number, number, number][] = [[2, 4, 4, 2, 2], [3, 5, 7, 2, 2], [2, 7, 8, 3, 3], [2, 3, 3, 1, 1], [2, 6, 7, 2, 3], [3, 7, 7, 7, 7]];
+  const channels = [1, 2, 3, 4, 5, 6, 7, 9, 16, 32];
+  it("global pooling of an image of height 0 stays in JavaScript (pool divides by the window's sides) and writes nothing", () => {
+    k.f32.fill(0.5, 0, 64);
+    expect(() => avgpool2d(vec, k.f32, 0, k.f32, 32, 2, 0, 3, 4, 0, 3)).not.toThrow();
+    expect(() => avgpool2dGrad(vec, k.f32, 32, k.f32, 0, 2, 0, 3, 4, 0, 3)).not.toThrow();
+    expect(Array.from(k.f32.subarray(0, 64)).every((v) => v === 0.5)).toBe(true);
+  });
+  for (const [b, h, w, ph, pw] of shapes) {
+    it(`[${b}, ${h}, ${w}, c], window ${ph}×${pw}, for ${channels.join(", ")} channels: forward and gradient, nothing written outside`, () => {
+      const r = seededRandom(h * 13 + w * 3 + ph);
+      const [oh, ow] = [Math.floor(h / ph), Math.floor(w / pw)];
+      for (const c of channels) {
+        for (const grad of [false, true]) {
+          const [inFloats, outFloats] = grad ? [b * oh * ow * c, b * h * w * c] : [b * h * w * c, b * oh * ow * c];
+          // In at X, out at Y; every float around them random, so a stray write shows.
+          for (let i = 0; i < 2 * N; i++) k.f32[i] = r() * 2 - 1;
+          const want = k.f32.slice(0, 2 * N);
+          const inAt = 3;
+          const outAt = N + 5;
+          const before = calls;
+          (grad ? avgpool2dGrad : avgpool2d)(vec, k.f32, inAt, k.f32, outAt, b, h, w, c, ph, pw);
+          (grad ? avgpool2dGrad : avgpool2d)(null, want, inAt, want, outAt, b, h, w, c, ph, pw);
+          expect(calls).toBe(before + 1);
+          const wantBits = new Uint32Array(want.buffer);
+          let first = -1;
+          for (let i = 0; i < 2 * N && first < 0; i++) if (k.u32[i] !== wantBits[i]) first = i;
+          expect(first, `c ${c}, ${grad ? "gradient" : "forward"}: first differing float (in ${inAt}…, ${inFloats}; out ${outAt}…, ${outFloats})`).toBe(-1);
+        }
+      }
+    });
+  }
 });
 
 describe("which fused loops the emitted module runs on the kernels", () => {

@@ -29,7 +29,7 @@ export const poolOps = {
     callName: "avgpool2d",
     tensors: ["x"],
     attrs: { size: { kind: "int", default: 2 } },
-    cpu: { kernel: ({ args: [x], out, attrs }) => [`avgpool2d(f32, ${x!.off}, f32, ${out.off}, ${poolArgs(x!.shape, attrs.size)});`] },
+    cpu: { kernel: ({ args: [x], out, attrs, vec }) => [`avgpool2d(${vec}, f32, ${x!.off}, f32, ${out.off}, ${poolArgs(x!.shape, attrs.size)});`] },
     wgsl: { kernel: ({ args: [x], out, attrs }) => wgslAvgpool(x!.ref, out.ref, x!.shape, out.size, attrs.size) },
     // d avgpool(x) = g / size² spread over each window
     vjp: ({ g, args: [x], attrs, b }) => [b.op("avgpool2d_grad", [g], { size: attrs.size, inputShape: b.shape(x!) })],
@@ -42,7 +42,7 @@ export const poolOps = {
     callName: "global_avgpool",
     tensors: ["x"],
     attrs: {},
-    cpu: { kernel: ({ args: [x], out }) => [`avgpool2d(f32, ${x!.off}, f32, ${out.off}, ${poolArgs(x!.shape, null)});`] },
+    cpu: { kernel: ({ args: [x], out, vec }) => [`avgpool2d(${vec}, f32, ${x!.off}, f32, ${out.off}, ${poolArgs(x!.shape, null)});`] },
     wgsl: { kernel: ({ args: [x], out }) => wgslAvgpool(x!.ref, out.ref, x!.shape, out.size, null) },
     // d global_avgpool(x) = g / (H·W) at every position
     vjp: ({ g, args: [x], b }) => [b.op("avgpool2d_grad", [g], { size: null, inputShape: b.shape(x!) })],
@@ -58,7 +58,7 @@ export const poolOps = {
     tensors: ["g"],
     attrs: { size: { kind: "int?" }, inputShape: { kind: "dims" } },
     vjp: "unsupported",
-    cpu: { kernel: ({ args: [g], out, attrs }) => [`avgpool2dGrad(f32, ${g!.off}, f32, ${out.off}, ${poolArgs(out.shape, attrs.size)});`] },
+    cpu: { kernel: ({ args: [g], out, attrs, vec }) => [`avgpool2dGrad(${vec}, f32, ${g!.off}, f32, ${out.off}, ${poolArgs(out.shape, attrs.size)});`] },
     // One invocation per element of x: its window's g over the window's size, or 0 past the last whole window.
     wgsl: {
       kernel: ({ args: [g], out, attrs }) => {

@@ -77,11 +77,20 @@ export function convPadBefore(n: number, kn: number, stride: number, same: boole
   return Math.floor(Math.max((convOutSize(n, kn, stride, true) - 1) * stride + kn - n, 0) / 2);
 }
 
-/** Pixels per chunk for patches of this size, or an error when the workspace cannot hold one row. */
-function convChunk(ws: ConvWorkspace, patch: number): number {
+/**
+ * Floats of the column buffer that conv2d and conv2dGradInput fill per chunk
+ * (512 KB): the chunk stays in the core's cache between its patches and its
+ * product. Their chunks split only the product's rows, which changes no bit;
+ * conv2dGradKernel's chunks split the product's depth (dk is summed chunk by
+ * chunk), so it keeps the whole buffer and the bits it always had.
+ */
+const CONV_CACHED_FLOATS = 1 << 17;
+
+/** Pixels per chunk for patches of this size (at most `floats` of the buffer, at least one row), or an error when the workspace cannot hold one row. */
+function convChunk(ws: ConvWorkspace, patch: number, floats = ws.col.length): number {
   const rows = Math.floor(ws.col.length / patch);
   if (rows < 1) throw new Error(`conv2d: the workspace holds patches of ${ws.col.length} values, this convolution needs ${patch}`);
-  return rows;
+  return Math.max(1, Math.min(rows, Math.floor(floats / patch)));
 }
 
 /**
@@ -93,7 +102,7 @@ function convChunk(ws: ConvWorkspace, patch: number): number {
  * pixel it was copied from, dropping padding taps. One loop, so that the two
  * can never disagree about which pixel a tap reads.
  */
-function convPatches(
+export function convPatches(
   img: Float32Array,
   imgOff: number,
   h: number,
@@ -188,7 +197,7 @@ export function conv2d(
   }
   const padTop = convPadBefore(h, kh, stride, same);
   const padLeft = convPadBefore(w, kw, stride, same);
-  const chunk = convChunk(ws, patch);
+  const chunk = convChunk(ws, patch, CONV_CACHED_FLOATS);
   for (let r0 = 0; r0 < pixels; r0 += chunk) {
     const rows = Math.min(chunk, pixels - r0);
     patchesOf(ws, x, xOff, h, w, c, kh, kw, oh, ow, stride, padTop, padLeft, r0, rows, false);
@@ -227,7 +236,7 @@ export function conv2dGradInput(
   }
   const padTop = convPadBefore(h, kh, stride, same);
   const padLeft = convPadBefore(w, kw, stride, same);
-  const chunk = convChunk(ws, patch);
+  const chunk = convChunk(ws, patch, CONV_CACHED_FLOATS);
   dx.fill(0, dxOff, dxOff + b * h * w * c);
   for (let r0 = 0; r0 < pixels; r0 += chunk) {
     const rows = Math.min(chunk, pixels - r0);

@@ -12,10 +12,15 @@ import { columnsOnWasm, type VectorKernels } from "./vector.ts";
  * window are ignored, as in maxpool2d. global_avgpool is the one window
  * ph = h, pw = w.
  */
-export function avgpool2d(x: Float32Array, xOff: number, out: Float32Array, outOff: number, b: number, h: number, w: number, c: number, ph: number, pw: number): void {
+export function avgpool2d(vec: VectorKernels | null, x: Float32Array, xOff: number, out: Float32Array, outOff: number, b: number, h: number, w: number, c: number, ph: number, pw: number): void {
   const oh = poolOutSize(h, ph);
   const ow = poolOutSize(w, pw);
   const scale = 1 / (ph * pw);
+  // vector.wat's pool: the same float64 sums, in the same order (for windows of at least one pixel: it divides by their sides).
+  if (vec !== null && ph > 0 && pw > 0 && x.buffer === vec.buffer && out.buffer === vec.buffer) {
+    vec.pool(x.byteOffset + 4 * xOff, out.byteOffset + 4 * outOff, b, h, w, c, ph, pw, scale, 0);
+    return;
+  }
   for (let bi = 0; bi < b; bi++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
@@ -49,11 +54,17 @@ export function avgpool2d(x: Float32Array, xOff: number, out: Float32Array, outO
 }
 
 /** The gradient of avgpool2d: each window's g, divided by the window's size, spread over it; zero outside whole windows. */
-export function avgpool2dGrad(g: Float32Array, gOff: number, dx: Float32Array, dxOff: number, b: number, h: number, w: number, c: number, ph: number, pw: number): void {
+export function avgpool2dGrad(vec: VectorKernels | null, g: Float32Array, gOff: number, dx: Float32Array, dxOff: number, b: number, h: number, w: number, c: number, ph: number, pw: number): void {
   const oh = poolOutSize(h, ph);
   const ow = poolOutSize(w, pw);
   const scale = 1 / (ph * pw);
-  dx.fill(0, dxOff, dxOff + b * h * w * c);
+  // Zeros only where pixels fall outside whole windows: the windows write every other one.
+  if (oh * ph !== h || ow * pw !== w) dx.fill(0, dxOff, dxOff + b * h * w * c);
+  // vector.wat's pool: each window's g times scale in float64, rounded once, as below.
+  if (vec !== null && ph > 0 && pw > 0 && g.buffer === vec.buffer && dx.buffer === vec.buffer) {
+    vec.pool(g.byteOffset + 4 * gOff, dx.byteOffset + 4 * dxOff, b, h, w, c, ph, pw, scale, 1);
+    return;
+  }
   for (let bi = 0; bi < b; bi++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {

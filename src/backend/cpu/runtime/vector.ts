@@ -56,6 +56,12 @@ export interface VectorKernels {
    */
   readonly columns: (dst: number, x: number, rows: number, stride: number, groups: number, div: number, den: number, variance: number) => void;
   /**
+   * avgpool2d (adjoint 0: x the image [b, h, w, c], out the pooled image) or
+   * avgpool2dGrad (adjoint 1: x the pooled gradient, out the image's; pixels
+   * outside whole windows untouched) over ph × pw windows, scale 1/(ph·pw).
+   */
+  readonly pool: (x: number, out: number, b: number, h: number, w: number, c: number, ph: number, pw: number, scale: number, adjoint: number) => void;
+  /**
    * n floats at dst: the `period` floats at src, repeated (n a multiple of
    * period). Once per loop, before its blocks, for an operand that repeats
    * along the loop's leading axes (a per-channel vector); JavaScript, since
@@ -100,6 +106,7 @@ export function createVectorKernels(memory: KernelMemory, constants: readonly nu
     select: exports["select"] as VectorKernels["select"],
     keep: exports["keep"] as VectorKernels["keep"],
     columns: exports["columns"] as VectorKernels["columns"],
+    pool: exports["pool"] as VectorKernels["pool"],
     tile: (dst, src, period, n) => {
       const [d, s] = [dst >> 2, src >> 2];
       for (let j = 0; j < n; j += period) heap.copyWithin(d + j, s, s + period);

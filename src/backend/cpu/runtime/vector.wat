@@ -31,6 +31,13 @@
 ;;                                        the convolution's im2col (adjoint 0) or col2im
 ;;                                        (adjoint 1) of runtime/conv.ts's convPatches, which
 ;;                                        says what it computes; img and col byte addresses
+;;   pool(x, out, b, h, w, c, ph, pw, scale, adjoint)
+;;                                        avgpool2d (adjoint 0) or avgpool2dGrad (adjoint 1) of
+;;                                        runtime/norm.ts over ph × pw windows, the same float64
+;;                                        operations in the same order
+;;
+;; patches and pool are bit for bit their JavaScript functions
+;; (test/vector-wasm.test.ts compares every float of the memory around them).
 ;;
 ;; Numbers. Each operation rounds to float32 (the JavaScript loops compute a
 ;; whole formula in float64 and round once); add, sub, mul, div, sqrt, max,
@@ -528,65 +535,38 @@
         (local.set $at (i32x4.add (local.get $at) (i32x4.splat (i32.const 4))))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (local.set $n (i32.sub (local.get $n) (i32.const 4)))
-        (br $each))));; Byte runs for patches: zeros, a copy, and dst += src; whole vectors, then floats.
-  (func $zero (param $dst i32) (param $bytes i32)
-    (block $end (loop $each
-      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
-      (v128.store (local.get $dst) (i32x4.splat (i32.const 0)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
-      (br $each)))
-    (block $end (loop $each
-      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
-      (i32.store (local.get $dst) (i32.const 0))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
-      (br $each))))
-
-  (func $copy (param $dst i32) (param $src i32) (param $bytes i32)
-    (block $end (loop $each
-      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
-      (v128.store (local.get $dst) (v128.load (local.get $src)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (local.set $src (i32.add (local.get $src) (i32.const 16)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
-      (br $each)))
-    (block $end (loop $each
-      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
-      (i32.store (local.get $dst) (i32.load (local.get $src)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-      (local.set $src (i32.add (local.get $src) (i32.const 4)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
-      (br $each))))
-
-  (func $addInto (param $dst i32) (param $src i32) (param $bytes i32)
-    (block $end (loop $each
-      (br_if $end (i32.lt_s (local.get $bytes) (i32.const 16)))
-      (v128.store (local.get $dst) (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (local.set $src (i32.add (local.get $src) (i32.const 16)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 16)))
-      (br $each)))
-    (block $end (loop $each
-      (br_if $end (i32.le_s (local.get $bytes) (i32.const 0)))
-      (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src))))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-      (local.set $src (i32.add (local.get $src) (i32.const 4)))
-      (local.set $bytes (i32.sub (local.get $bytes) (i32.const 4)))
-      (br $each))))
+        (br $each))))
 
   ;; convPatches of runtime/conv.ts (the same loop, the same order of taps):
   ;; rows r0 … r0+rows−1 of col, each the kh·kw taps of pixel (bi, oy, ox),
   ;; c floats a tap; per tap row, the taps inside the image are one run of
   ;; the image. Forward copies (zeros for taps on the padding); the adjoint
-  ;; adds each run back into the image.
+  ;; adds each run back into the image (img += col, lane by lane, so each
+  ;; pixel's adds in the order of the rows, as in JavaScript).
+  ;;
+  ;; The runs are written out here, not called: V8 inlines no wasm call and
+  ;; spills around each, and a run is short (3 floats for one channel and a
+  ;; 3-wide kernel, 48 for 16 channels), so the calls ($zero, $copy, $addInto
+  ;; per tap row) cost more than the moves. Each run is whole vectors, then
+  ;; 8 and 4 bytes (byte counts are multiples of 4). Per tap row, a forward
+  ;; run is [pre zeros | copy | post zeros]; a tap row on the padding is all
+  ;; zeros (pre = the tap row). The image address steps by an image row per
+  ;; tap row, the per-row geometry (lo, hi, pre, run, post) once per output pixel.
+  ;; A patch wholly inside the image has a path of its own (no zeros, no
+  ;; checks per tap row, four vectors a pass), and three tap rows of 3 floats
+  ;; a straight-line one. Together: resnet train step 0.89× its time with
+  ;; the calls (pool included), the 14×14×16 patches about 0.5×, one channel
+  ;; about 0.25× (docs/benchmarks.md).
   (func (export "patches") (param $img i32) (param $h i32) (param $w i32) (param $c i32) (param $kh i32) (param $kw i32)
     (param $oh i32) (param $ow i32) (param $stride i32) (param $padTop i32) (param $padLeft i32)
     (param $r0 i32) (param $rows i32) (param $col i32) (param $adjoint i32)
     (local $bi i32) (local $oy i32) (local $ox i32) (local $ty i32) (local $iy i32) (local $ix0 i32)
-    (local $lo i32) (local $hi i32) (local $tapRow i32) (local $pixel i32) (local $src i32) (local $dst i32) (local $run i32)
+    (local $lo i32) (local $hi i32) (local $tapRow i32) (local $pixel i32) (local $imgRow i32)
+    (local $src i32) (local $dst i32) (local $run i32) (local $pre i32) (local $post i32)
+    (local $zeros i32) (local $at i32) (local $n i32) (local $inside i32) (local $s v128)
     (local.set $tapRow (i32.shl (i32.mul (local.get $kw) (local.get $c)) (i32.const 2)))
     (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $imgRow (i32.mul (local.get $w) (local.get $pixel)))
     (local.set $bi (i32.div_u (local.get $r0) (i32.mul (local.get $oh) (local.get $ow))))
     (local.set $r0 (i32.sub (local.get $r0) (i32.mul (local.get $bi) (i32.mul (local.get $oh) (local.get $ow)))))
     (local.set $oy (i32.div_u (local.get $r0) (local.get $ow)))
@@ -598,29 +578,198 @@
       (local.set $lo (select (i32.sub (i32.const 0) (local.get $ix0)) (i32.const 0) (i32.lt_s (local.get $ix0) (i32.const 0))))
       (local.set $hi (i32.sub (local.get $w) (local.get $ix0)))
       (local.set $hi (select (local.get $kw) (local.get $hi) (i32.gt_s (local.get $hi) (local.get $kw))))
-      (local.set $ty (i32.const 0))
+      (local.set $pre (i32.mul (local.get $lo) (local.get $pixel)))
+      (local.set $run (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $pixel)))
+      (local.set $post (i32.sub (i32.sub (local.get $tapRow) (local.get $pre)) (local.get $run)))
+      ;; the image row of tap row 0 (wrapping past the image is harmless: such rows are not read)
+      (local.set $iy (i32.sub (i32.mul (local.get $oy) (local.get $stride)) (local.get $padTop)))
+      (local.set $src (i32.add (local.get $img) (i32.add (i32.mul (i32.add (i32.mul (local.get $bi) (local.get $h)) (local.get $iy)) (local.get $imgRow))
+                                                          (i32.mul (i32.add (local.get $ix0) (local.get $lo)) (local.get $pixel)))))
+      (local.set $ty (local.get $kh))
+      (block $patchDone
+      ;; The whole patch inside the image (most pixels): each tap row is one
+      ;; run of tapRow bytes, no zeros and no checks per tap row.
+      ;; (kh > 0: its loops test at the bottom)
+      (if (i32.and (i32.and (i32.eq (local.get $run) (local.get $tapRow)) (i32.gt_s (local.get $kh) (i32.const 0)))
+                   (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.le_s (i32.add (local.get $iy) (local.get $kh)) (local.get $h))))
+        (then
+          (if (local.get $adjoint)
+            (then
+              ;; three tap rows of 3 floats (one channel, a 3 × 3 kernel) added
+              ;; straight-line (four lanes each, the fourth not stored)
+              (if (i32.and (i32.eq (local.get $tapRow) (i32.const 12)) (i32.eq (local.get $kh) (i32.const 3)))
+                (then
+                  (local.set $s (f32x4.add (v128.load (local.get $src)) (v128.load (local.get $col))))
+                  (v128.store64_lane 0 (local.get $src) (local.get $s))
+                  (v128.store32_lane offset=8 2 (local.get $src) (local.get $s))
+                  (local.set $src (i32.add (local.get $src) (local.get $imgRow)))
+                  (local.set $s (f32x4.add (v128.load (local.get $src)) (v128.load offset=12 (local.get $col))))
+                  (v128.store64_lane 0 (local.get $src) (local.get $s))
+                  (v128.store32_lane offset=8 2 (local.get $src) (local.get $s))
+                  (local.set $src (i32.add (local.get $src) (local.get $imgRow)))
+                  (local.set $s (f32x4.add (v128.load (local.get $src)) (v128.load offset=24 (local.get $col))))
+                  (v128.store64_lane 0 (local.get $src) (local.get $s))
+                  (v128.store32_lane offset=8 2 (local.get $src) (local.get $s))
+                  (local.set $col (i32.add (local.get $col) (i32.const 36)))
+                  (br $patchDone)))
+              (loop $addRow
+                (local.set $at (local.get $src))
+                (local.set $dst (local.get $col))
+                (local.set $n (local.get $tapRow))
+                ;; four vectors a pass while there are, then one
+                (block $added4 (loop $add4
+                  (br_if $added4 (i32.lt_u (local.get $n) (i32.const 64)))
+                  (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (v128.load (local.get $dst))))
+                  (v128.store offset=16 (local.get $at) (f32x4.add (v128.load offset=16 (local.get $at)) (v128.load offset=16 (local.get $dst))))
+                  (v128.store offset=32 (local.get $at) (f32x4.add (v128.load offset=32 (local.get $at)) (v128.load offset=32 (local.get $dst))))
+                  (v128.store offset=48 (local.get $at) (f32x4.add (v128.load offset=48 (local.get $at)) (v128.load offset=48 (local.get $dst))))
+                  (local.set $at (i32.add (local.get $at) (i32.const 64)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 64)))
+                  (br $add4)))
+                (block $added (loop $add
+                  (br_if $added (i32.lt_u (local.get $n) (i32.const 16)))
+                  (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (v128.load (local.get $dst))))
+                  (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 16)))
+                  (br $add)))
+                (if (i32.and (local.get $n) (i32.const 8))
+                  (then
+                    (v128.store64_lane 0 (local.get $at) (f32x4.add (v128.load64_zero (local.get $at)) (v128.load64_zero (local.get $dst))))
+                    (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+                (if (i32.and (local.get $n) (i32.const 4))
+                  (then (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.load (local.get $dst))))))
+                (local.set $col (i32.add (local.get $col) (local.get $tapRow)))
+                (local.set $src (i32.add (local.get $src) (local.get $imgRow)))
+                (local.set $ty (i32.sub (local.get $ty) (i32.const 1)))
+                (br_if $addRow (i32.gt_s (local.get $ty) (i32.const 0)))))
+            (else
+              ;; three tap rows of 3 floats (one channel and a 3 × 3 kernel, as an
+              ;; MNIST image's first convolution) straight-line: the loops' checks
+              ;; cost more than these moves (each read takes a fourth float, past
+              ;; the tap row, as the other kernels do)
+              (if (i32.and (i32.eq (local.get $tapRow) (i32.const 12)) (i32.eq (local.get $kh) (i32.const 3)))
+                (then
+                  (local.set $s (v128.load (local.get $src)))
+                  (v128.store64_lane 0 (local.get $col) (local.get $s))
+                  (v128.store32_lane offset=8 2 (local.get $col) (local.get $s))
+                  (local.set $s (v128.load (i32.add (local.get $src) (local.get $imgRow))))
+                  (v128.store64_lane offset=12 0 (local.get $col) (local.get $s))
+                  (v128.store32_lane offset=20 2 (local.get $col) (local.get $s))
+                  (local.set $s (v128.load (i32.add (local.get $src) (i32.shl (local.get $imgRow) (i32.const 1)))))
+                  (v128.store64_lane offset=24 0 (local.get $col) (local.get $s))
+                  (v128.store32_lane offset=32 2 (local.get $col) (local.get $s))
+                  (local.set $col (i32.add (local.get $col) (i32.const 36)))
+                  (br $patchDone)))
+              (loop $copyRow
+                (local.set $at (local.get $src))
+                (local.set $dst (local.get $col))
+                (local.set $n (local.get $tapRow))
+                ;; four vectors a pass while there are (16 channels: 3 passes a tap row), then one
+                (block $copied4 (loop $copy4
+                  (br_if $copied4 (i32.lt_u (local.get $n) (i32.const 64)))
+                  (v128.store (local.get $dst) (v128.load (local.get $at)))
+                  (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $at)))
+                  (v128.store offset=32 (local.get $dst) (v128.load offset=32 (local.get $at)))
+                  (v128.store offset=48 (local.get $dst) (v128.load offset=48 (local.get $at)))
+                  (local.set $at (i32.add (local.get $at) (i32.const 64)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 64)))
+                  (br $copy4)))
+                (block $copied (loop $copy
+                  (br_if $copied (i32.lt_u (local.get $n) (i32.const 16)))
+                  (v128.store (local.get $dst) (v128.load (local.get $at)))
+                  (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 16)))
+                  (br $copy)))
+                (if (i32.and (local.get $n) (i32.const 8))
+                  (then
+                    (i64.store (local.get $dst) (i64.load (local.get $at)))
+                    (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+                (if (i32.and (local.get $n) (i32.const 4))
+                  (then (i32.store (local.get $dst) (i32.load (local.get $at)))))
+                (local.set $col (i32.add (local.get $col) (local.get $tapRow)))
+                (local.set $src (i32.add (local.get $src) (local.get $imgRow)))
+                (local.set $ty (i32.sub (local.get $ty) (i32.const 1)))
+                (br_if $copyRow (i32.gt_s (local.get $ty) (i32.const 0))))))
+          (br $patchDone)))
       (block $tapsDone (loop $eachTapRow
-        (br_if $tapsDone (i32.ge_s (local.get $ty) (local.get $kh)))
-        (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $stride)) (local.get $ty)) (local.get $padTop)))
-        (if (i32.or (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $h)))
-                    (i32.le_s (local.get $hi) (local.get $lo)))
-          (then (if (i32.eqz (local.get $adjoint)) (then (call $zero (local.get $col) (local.get $tapRow)))))
+        (br_if $tapsDone (i32.le_s (local.get $ty) (i32.const 0)))
+        (local.set $inside (i32.and (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h)))
+                                    (i32.gt_s (local.get $run) (i32.const 0))))
+        (local.set $at (local.get $src))
+        (if (local.get $adjoint)
+          (then
+            ;; img[at …] += col[dst …] for the run; a tap row on the padding is dropped
+            (if (local.get $inside)
+              (then
+                (local.set $dst (i32.add (local.get $col) (local.get $pre)))
+                (local.set $n (local.get $run))
+                (block $added (loop $add
+                  (br_if $added (i32.lt_u (local.get $n) (i32.const 16)))
+                  (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (v128.load (local.get $dst))))
+                  (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 16)))
+                  (br $add)))
+                (if (i32.and (local.get $n) (i32.const 8))
+                  (then
+                    (v128.store64_lane 0 (local.get $at) (f32x4.add (v128.load64_zero (local.get $at)) (v128.load64_zero (local.get $dst))))
+                    (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+                (if (i32.and (local.get $n) (i32.const 4))
+                  (then (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.load (local.get $dst)))))))))
           (else
-            (local.set $src (i32.add (local.get $img) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $bi) (local.get $h)) (local.get $iy)) (local.get $w))
-                                                                        (i32.add (local.get $ix0) (local.get $lo)))
-                                                               (local.get $pixel))))
-            (local.set $dst (i32.add (local.get $col) (i32.mul (local.get $lo) (local.get $pixel))))
-            (local.set $run (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $pixel)))
-            (if (local.get $adjoint)
-              (then (call $addInto (local.get $src) (local.get $dst) (local.get $run)))
-              (else
-                (call $zero (local.get $col) (i32.sub (local.get $dst) (local.get $col)))
-                (call $copy (local.get $dst) (local.get $src) (local.get $run))
-                (call $zero (i32.add (local.get $dst) (local.get $run))
-                            (i32.sub (i32.add (local.get $col) (local.get $tapRow)) (i32.add (local.get $dst) (local.get $run))))))))
+            ;; [pre zeros | the run copied | post zeros]; a tap row on the padding is all zeros
+            (local.set $dst (local.get $col))
+            (local.set $zeros (select (local.get $pre) (local.get $tapRow) (local.get $inside)))
+            (local.set $n (select (local.get $run) (i32.const 0) (local.get $inside)))
+            (block $preZeroDone (loop $preZero
+              (br_if $preZeroDone (i32.lt_u (local.get $zeros) (i32.const 16)))
+              (v128.store (local.get $dst) (i32x4.splat (i32.const 0)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (local.set $zeros (i32.sub (local.get $zeros) (i32.const 16)))
+              (br $preZero)))
+            (if (i32.and (local.get $zeros) (i32.const 8))
+              (then (i64.store (local.get $dst) (i64.const 0)) (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+            (if (i32.and (local.get $zeros) (i32.const 4))
+              (then (i32.store (local.get $dst) (i32.const 0)) (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
+            (block $copied (loop $copy
+              (br_if $copied (i32.lt_u (local.get $n) (i32.const 16)))
+              (v128.store (local.get $dst) (v128.load (local.get $at)))
+              (local.set $at (i32.add (local.get $at) (i32.const 16)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (local.set $n (i32.sub (local.get $n) (i32.const 16)))
+              (br $copy)))
+            (if (i32.and (local.get $n) (i32.const 8))
+              (then
+                (i64.store (local.get $dst) (i64.load (local.get $at)))
+                (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+            (if (i32.and (local.get $n) (i32.const 4))
+              (then
+                (i32.store (local.get $dst) (i32.load (local.get $at)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
+            (local.set $zeros (select (local.get $post) (i32.const 0) (local.get $inside)))
+            (block $postZeroDone (loop $postZero
+              (br_if $postZeroDone (i32.lt_u (local.get $zeros) (i32.const 16)))
+              (v128.store (local.get $dst) (i32x4.splat (i32.const 0)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (local.set $zeros (i32.sub (local.get $zeros) (i32.const 16)))
+              (br $postZero)))
+            (if (i32.and (local.get $zeros) (i32.const 8))
+              (then (i64.store (local.get $dst) (i64.const 0)) (local.set $dst (i32.add (local.get $dst) (i32.const 8)))))
+            (if (i32.and (local.get $zeros) (i32.const 4))
+              (then (i32.store (local.get $dst) (i32.const 0)) (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))))
         (local.set $col (i32.add (local.get $col) (local.get $tapRow)))
-        (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
-        (br $eachTapRow)))
+        (local.set $src (i32.add (local.get $src) (local.get $imgRow)))
+        (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+        (local.set $ty (i32.sub (local.get $ty) (i32.const 1)))
+        (br $eachTapRow))))
       (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
       (if (i32.eq (local.get $ox) (local.get $ow))
         (then
@@ -630,4 +779,115 @@
             (then (local.set $oy (i32.const 0)) (local.set $bi (i32.add (local.get $bi) (i32.const 1)))))))
       (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
       (br $eachRow))))
+
+  ;; avgpool2d and avgpool2dGrad of runtime/norm.ts over ph × pw windows of
+  ;; an NHWC image [b, h, w, c], the same float64 operations in the same
+  ;; order (so the same bits): forward, each window's channels summed in
+  ;; float64 in window order (rows, then pixels), times scale, rounded once;
+  ;; the adjoint writes g·scale (float64, rounded once) to each pixel of the
+  ;; window (pixels outside whole windows are the caller's). Four channels a
+  ;; pass (two f64x2 sums), then two, then one; a pass reads four floats
+  ;; (up to 3 past the last channel, as the other kernels) and writes only
+  ;; the channels there are. In JavaScript the gradient took about 2 ns a
+  ;; float (each pixel's g·scale recomputed, a Float32Array store each).
+  ;;   pool(x, out, b, h, w, c, ph, pw, scale, adjoint)
+  ;;     adjoint 0: x the image, out [b, h/ph, w/pw, c]; adjoint 1: x the gradient [b, h/ph, w/pw, c], out the image's
+  (func (export "pool") (param $x i32) (param $out i32) (param $b i32) (param $h i32) (param $w i32) (param $c i32)
+                        (param $ph i32) (param $pw i32) (param $scale f64) (param $adjoint i32)
+    (local $oh i32) (local $ow i32) (local $oy i32) (local $ox i32) (local $pixel i32) (local $imgRow i32)
+    (local $corner i32) (local $win i32) (local $j i32) (local $dy i32) (local $dx i32) (local $at i32) (local $row i32)
+    (local $s0 v128) (local $s1 v128) (local $v v128) (local $k v128)
+    (local.set $oh (i32.div_u (local.get $h) (local.get $ph)))
+    (local.set $ow (i32.div_u (local.get $w) (local.get $pw)))
+    (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $imgRow (i32.mul (local.get $w) (local.get $pixel)))
+    (local.set $k (f64x2.splat (local.get $scale)))
+    ;; window (bi, oy, ox): the image corner, and the window's own c floats at $win
+    (local.set $b (i32.mul (local.get $b) (local.get $oh)))
+    (local.set $oy (i32.const 0))
+    (block $done (loop $eachWindowRow
+      (br_if $done (i32.ge_u (local.get $oy) (local.get $b)))
+      ;; image row of the window row: (bi·h + oy·ph), bi·oh + oy counted as one
+      (local.set $corner (i32.add (select (local.get $out) (local.get $x) (local.get $adjoint))
+        (i32.mul (i32.add (i32.mul (i32.div_u (local.get $oy) (local.get $oh)) (local.get $h))
+                          (i32.mul (i32.rem_u (local.get $oy) (local.get $oh)) (local.get $ph)))
+                 (local.get $imgRow))))
+      (local.set $ox (i32.const 0))
+      (block $rowDone (loop $eachWindow
+        (br_if $rowDone (i32.ge_u (local.get $ox) (local.get $ow)))
+        (local.set $win (select (local.get $out) (local.get $x) (i32.eqz (local.get $adjoint))))
+        (local.set $j (i32.const 0))
+        (block $channelsDone (loop $eachChannels
+          (br_if $channelsDone (i32.ge_u (local.get $j) (local.get $pixel)))
+          (if (i32.eqz (local.get $adjoint))
+            (then
+              ;; Σ over the window, rows then pixels, from 0, as the JavaScript loop
+              (local.set $s0 (f64x2.splat (f64.const 0)))
+              (local.set $s1 (local.get $s0))
+              (local.set $row (i32.add (local.get $corner) (local.get $j)))
+              (local.set $dy (local.get $ph))
+              (loop $eachDy
+                (local.set $at (local.get $row))
+                (local.set $dx (local.get $pw))
+                (loop $eachDx
+                  (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $at)))))
+                  (local.set $s1 (f64x2.add (local.get $s1) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $at)))))
+                  (local.set $at (i32.add (local.get $at) (local.get $pixel)))
+                  (local.set $dx (i32.sub (local.get $dx) (i32.const 1)))
+                  (br_if $eachDx (local.get $dx)))
+                (local.set $row (i32.add (local.get $row) (local.get $imgRow)))
+                (local.set $dy (i32.sub (local.get $dy) (i32.const 1)))
+                (br_if $eachDy (local.get $dy)))
+              (local.set $s0 (f64x2.mul (local.get $s0) (local.get $k)))
+              (local.set $s1 (f64x2.mul (local.get $s1) (local.get $k)))
+              ;; four, two or one channels left
+              (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 16))
+                (then
+                  (v128.store (i32.add (local.get $win) (local.get $j))
+                    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                      (f32x4.demote_f64x2_zero (local.get $s0)) (f32x4.demote_f64x2_zero (local.get $s1)))))
+                (else
+                  (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 8))
+                    (then
+                      (v128.store64_lane 0 (i32.add (local.get $win) (local.get $j)) (f32x4.demote_f64x2_zero (local.get $s0)))
+                      (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 12))
+                        (then (v128.store32_lane 0 (i32.add (local.get $win) (i32.add (local.get $j) (i32.const 8))) (f32x4.demote_f64x2_zero (local.get $s1))))))
+                    (else (v128.store32_lane 0 (i32.add (local.get $win) (local.get $j)) (f32x4.demote_f64x2_zero (local.get $s0))))))))
+            (else
+              ;; g·scale, then the same four floats to every pixel of the window
+              (local.set $v (v128.load (i32.add (local.get $win) (local.get $j))))
+              (local.set $v (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $k)))
+                (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $k)))))
+              (local.set $row (i32.add (local.get $corner) (local.get $j)))
+              (local.set $dy (local.get $ph))
+              (loop $eachDy
+                (local.set $at (local.get $row))
+                (local.set $dx (local.get $pw))
+                (loop $eachDx
+                  (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 16))
+                    (then (v128.store (local.get $at) (local.get $v)))
+                    (else
+                      (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 8))
+                        (then
+                          (v128.store64_lane 0 (local.get $at) (local.get $v))
+                          (if (i32.ge_u (i32.sub (local.get $pixel) (local.get $j)) (i32.const 12))
+                            (then (v128.store32_lane offset=8 2 (local.get $at) (local.get $v)))))
+                        (else (v128.store32_lane 0 (local.get $at) (local.get $v))))))
+                  (local.set $at (i32.add (local.get $at) (local.get $pixel)))
+                  (local.set $dx (i32.sub (local.get $dx) (i32.const 1)))
+                  (br_if $eachDx (local.get $dx)))
+                (local.set $row (i32.add (local.get $row) (local.get $imgRow)))
+                (local.set $dy (i32.sub (local.get $dy) (i32.const 1)))
+                (br_if $eachDy (local.get $dy)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $eachChannels)))
+        (local.set $corner (i32.add (local.get $corner) (i32.mul (local.get $pw) (local.get $pixel))))
+        (if (local.get $adjoint)
+          (then (local.set $x (i32.add (local.get $x) (local.get $pixel))))
+          (else (local.set $out (i32.add (local.get $out) (local.get $pixel)))))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br $eachWindow)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $eachWindowRow))))
 )

@@ -323,9 +323,9 @@ describe("gemm.wat, assembled", () => {
     expect(readFileSync(GEMM_WASM_TS_PATH, "utf8")).toBe(await generateGemmWasmSource());
   });
 
-  it("stays small (browsers refuse to compile modules over 4 KB synchronously on the main thread)", () => {
-    expect(Buffer.from(GEMM_WASM_BASE64, "base64").length).toBeLessThan(4096);
-    expect(Buffer.from(GEMM_WASM_RELAXED_BASE64, "base64").length).toBeLessThan(4096);
+  it("stays small: compiled synchronously where createModel runs (Chromium allows up to 8 MB on a page's main thread since version 114, 4 KB before)", () => {
+    expect(Buffer.from(GEMM_WASM_BASE64, "base64").length).toBeLessThan(16 * 1024);
+    expect(Buffer.from(GEMM_WASM_RELAXED_BASE64, "base64").length).toBeLessThan(16 * 1024);
   });
 
   it("has a relaxed SIMD variant with every multiply-add of its text fused and nothing else changed", () => {

@@ -36,7 +36,8 @@
 ;;    in the fused module one fused multiply-add) for p in order; then
 ;;    acc = alpha·acc and C = acc (first block, not accumulating) or
 ;;    C = C + acc. Vector lanes, edge tiles and full tiles all do exactly
-;;    that; the tile's height (MR, MC) changes no element's operations.
+;;    that; the tile's height (MR, MC) changes no element's operations, nor
+;;    does the way its accumulators lie (the 8 × 4 tile holds columns).
 ;;  - gemv: acc = 0, acc = acc + A(i, p)·B(p, j) over all p in order; then
 ;;    acc = alpha·acc, C = acc or C = C + acc; a scalar tail column does what
 ;;    a vector lane does.
@@ -52,7 +53,12 @@
 ;; family 26), plain against fused in one process, interleaved, median of 60
 ;; calls, GFLOP/s: 512³ 58.0 / 60.0 (the fused 4 × 8 kernel this 6 × 8
 ;; replaced: 55.7), 256³ 56–58 / 57.5–59.7 (54–56), Aᵀ·B 784 × 100 × 100
-;; 54.5 / 57 (53), 100 × 100 × 784 52 / 54 (51).
+;; 54.5 / 57 (53), 100 × 100 × 784 52 / 54 (51). The edge kernels for a
+;; last B sliver of at most 4 columns (8 × 4 plain, 12 × 4 fused: $kernelHalf)
+;; and the fused module's stores from the registers then took n = 100 from
+;; half the full kernel's speed on its last 4 columns to about all of it
+;; (100 × 100 × 784 +2 %, 100 × 10 × 100 +11 % plain; 100 × 100 × 10 +25 %
+;; fused; docs/benchmarks.md, "Edge tiles and tile stores").
 ;;
 ;; The packing workspace of gemm, in floats: the packed A block (MC × KC ≤
 ;; 128 × 256), the packed B panel (KC × NC = 256 × 512) and the tile

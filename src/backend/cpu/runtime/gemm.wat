@@ -386,7 +386,8 @@
         (local.set $pa1 (i32.add (local.get $pa1) (i32.const 16)))
         (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 16))) (local.get $end)))))
     ;; One call with every accumulator an argument: none may live across a call, or
-    ;; TurboFan spills it where it is defined, in the loop (a third slower).
+    ;; TurboFan spills it where it is defined, in the loop (a store each depth:
+    ;; with a call for x and one for y, 1 % slower on 100 × 100 × 784).
     (call $putColumns8 (local.get $ct) (local.get $ldcb) (local.get $store) (local.get $nr)
                        (f32x4.mul (local.get $alpha) (local.get $x0)) (f32x4.mul (local.get $alpha) (local.get $x1))
                        (f32x4.mul (local.get $alpha) (local.get $x2)) (f32x4.mul (local.get $alpha) (local.get $x3))

@@ -12,7 +12,8 @@
 //     old=/tmp/old.wat new=src/backend/cpu/runtime/gemm.wat \
 //     old-fused=/tmp/old.wat:relaxed new-fused=src/backend/cpu/runtime/gemm.wat:relaxed
 //
-// ROUNDS=n sets the rounds (default 60). The fused versions need relaxed
+// ROUNDS=n sets the rounds (default 60); SHAPES=100x4x784,T784x4x100 the
+// shapes (m × n × k, T: A transposed) instead of the MLP's and two squares. The fused versions need relaxed
 // SIMD (Node.js 20: --experimental-wasm-relaxed-simd).
 import { readFileSync } from "node:fs";
 import { assembleGemm, gemmPackFloats } from "../scripts/build-wasm.ts";
@@ -27,12 +28,21 @@ const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 type GemmFn = (transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number, pack: number, alpha: number) => void;
 
 /** The shapes of issue 16: the MLP's forward product, its weight gradient (Aᵀ·B), and two squares. */
-const SHAPES: readonly { name: string; transA: number; m: number; n: number; k: number }[] = [
+const DEFAULT_SHAPES: readonly { name: string; transA: number; m: number; n: number; k: number }[] = [
   { name: "100 × 100 × 784", transA: 0, m: 100, n: 100, k: 784 },
   { name: "Aᵀ 784 × 100 × 100", transA: 1, m: 784, n: 100, k: 100 },
   { name: "512³", transA: 0, m: 512, n: 512, k: 512 },
   { name: "256³", transA: 0, m: 256, n: 256, k: 256 },
 ];
+/** SHAPES=100x4x784,T784x4x100 (a leading T: A transposed) times those shapes instead, e.g. an edge sliver alone. */
+const SHAPES = process.env["SHAPES"]
+  ? process.env["SHAPES"].split(",").map((spec) => {
+      const match = /^(T?)(\d+)x(\d+)x(\d+)$/.exec(spec);
+      if (match === null) throw new Error(`SHAPES: expected [T]MxNxK, got ${spec}`);
+      const [m, n, k] = [Number(match[2]), Number(match[3]), Number(match[4])];
+      return { name: `${match[1] ? "Aᵀ " : ""}${m} × ${n} × ${k}`, transA: match[1] ? 1 : 0, m, n, k };
+    })
+  : DEFAULT_SHAPES;
 const ROUNDS = Number(process.env["ROUNDS"] ?? 60);
 
 // Byte layout: A, B, C (up to 1.1M floats each), then the largest packing workspace of the versions.

@@ -181,11 +181,13 @@ function describeCase(t: GemmCase): string {
   return `${t.transA ? "Aᵀ" : "A"}·${t.transB ? "Bᵀ" : "B"} ${t.m}×${t.n}×${t.k} pads ${t.padA},${t.padB},${t.padC}${t.accumulate ? " accumulate" : ""}`;
 }
 
-/** Fixed shapes: 1s, odd sizes, depths around and across the depth block (1, 7, 255–257, 600), rows across the row block, columns across the column panel. */
+/** Fixed shapes: 1s, odd sizes, depths around and across the depth block (1, 7, 255–257, 600), rows across the row block, columns across the column panel, edge slivers of 1–4 columns. */
 const FIXED_SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 1, 7], [1, 9, 3], [9, 1, 3], [2, 2, 2], [3, 5, 1], [4, 8, 1], [4, 8, 256], [5, 9, 257],
   [7, 13, 600], [8, 16, 255], [12, 24, 33], [17, 33, 255], [31, 7, 258], [33, 65, 64], [100, 3, 100],
   [127, 129, 19], [131, 37, 513], [61, 530, 45], [257, 263, 300], [300, 300, 300],
+  // Last B slivers of 4, 1, 2 and 3 columns against many rows: the 8 × 4 and 12 × 4 edge kernels and the rows they leave.
+  [100, 100, 40], [27, 9, 70], [37, 18, 11], [50, 27, 260],
 ];
 
 function allCases(): GemmCase[] {
@@ -323,9 +325,9 @@ describe("gemm.wat, assembled", () => {
     expect(readFileSync(GEMM_WASM_TS_PATH, "utf8")).toBe(await generateGemmWasmSource());
   });
 
-  it("stays small (browsers refuse to compile modules over 4 KB synchronously on the main thread)", () => {
-    expect(Buffer.from(GEMM_WASM_BASE64, "base64").length).toBeLessThan(4096);
-    expect(Buffer.from(GEMM_WASM_RELAXED_BASE64, "base64").length).toBeLessThan(4096);
+  it("stays small: compiled synchronously where createModel runs (Chromium allows up to 8 MB on a page's main thread since version 114, 4 KB before)", () => {
+    expect(Buffer.from(GEMM_WASM_BASE64, "base64").length).toBeLessThan(16 * 1024);
+    expect(Buffer.from(GEMM_WASM_RELAXED_BASE64, "base64").length).toBeLessThan(16 * 1024);
   });
 
   it("has a relaxed SIMD variant with every multiply-add of its text fused and nothing else changed", () => {

@@ -36,7 +36,8 @@
 ;;    in the fused module one fused multiply-add) for p in order; then
 ;;    acc = alpha·acc and C = acc (first block, not accumulating) or
 ;;    C = C + acc. Vector lanes, edge tiles and full tiles all do exactly
-;;    that; the tile's height (MR, MC) changes no element's operations.
+;;    that; the tile's height (MR, MC) changes no element's operations, nor
+;;    does the way its accumulators lie (the 8 × 4 tile holds columns).
 ;;  - gemv: acc = 0, acc = acc + A(i, p)·B(p, j) over all p in order; then
 ;;    acc = alpha·acc, C = acc or C = C + acc; a scalar tail column does what
 ;;    a vector lane does.
@@ -52,11 +53,18 @@
 ;; family 26), plain against fused in one process, interleaved, median of 60
 ;; calls, GFLOP/s: 512³ 58.0 / 60.0 (the fused 4 × 8 kernel this 6 × 8
 ;; replaced: 55.7), 256³ 56–58 / 57.5–59.7 (54–56), Aᵀ·B 784 × 100 × 100
-;; 54.5 / 57 (53), 100 × 100 × 784 52 / 54 (51).
+;; 54.5 / 57 (53), 100 × 100 × 784 52 / 54 (51). The edge kernels for a
+;; last B sliver of at most 4 columns (8 × 4 plain, 12 × 4 fused: $kernelHalf)
+;; and the fused module's stores from the registers then took n = 100 from
+;; half the full kernel's speed on its last 4 columns to about all of it
+;; (100 × 100 × 784 +2 %, 100 × 10 × 100 +11 % plain; 100 × 100 × 10 +25 %
+;; fused; docs/benchmarks.md, "Edge tiles and tile stores").
 ;;
 ;; The packing workspace of gemm, in floats: the packed A block (MC × KC ≤
 ;; 128 × 256), the packed B panel (KC × NC = 256 × 512) and the tile
-;; scratch (MR × NR ≤ 6 × 8). scripts/build-wasm.ts reads the next line.
+;; scratch (48 floats; only the plain 4 × 8 kernel's edge tiles use it, the
+;; others go to C from the registers). scripts/build-wasm.ts reads the next
+;; line.
 ;; @pack-floats 163888
 (module
   (import "env" "memory" (memory 1 65536))
@@ -194,7 +202,7 @@
   (global $MR i32 (i32.const 4))
   (global $MC i32 (i32.const 128))
   ;;
-;; A 4 × 8 tile of C from a packed A sliver (4 floats a depth, at pa) and a
+  ;; A 4 × 8 tile of C from a packed A sliver (4 floats a depth, at pa) and a
   ;; packed B sliver (8 floats a depth, at pb) over kb ≥ 1 depths: eight f32x4
   ;; accumulators; per depth two vector loads of B, the four A values
   ;; broadcast (v128.load32_splat: one vbroadcastss load on x86-64), eight
@@ -218,6 +226,8 @@
   ;; Then the tile goes to C at ct (rows ldcb bytes apart): stored (store ≠ 0)
   ;; or added, or, for an edge tile of mr × nr < 4 × 8, written to the scratch
   ;; and its valid part copied float by float, so nothing outside C is touched.
+  ;; (Through memory, not $putTile: with that call in it, this function ran
+  ;; 15–20 % slower on full tiles, its loop's code unchanged.)
   (func $kernel (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
                 (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32) (param $alpha v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
@@ -304,14 +314,22 @@
       (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
       (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $mr)))))
 
-;; A tile of at most 4 columns (the last sliver of a product whose n is 4
-  ;; more than a multiple of 8, as n = 100 is): $kernel's sums on the first
-  ;; four columns of the B sliver only, half its work. The same operations per
-  ;; element, so the same bits; stored as $kernel stores its tiles.
+  ;; The last sliver of B when it has at most 4 columns (a product whose n is
+  ;; 1 … 4 more than a multiple of 8, as n = 100 and n = 10 are), against the
+  ;; rows left ≥ 1 of the A block from the sliver at pa: 8 rows (two A
+  ;; slivers) where at least 8 are left, else one sliver's 4 × 4 tile ($kernel's
+  ;; sums on the B sliver's first four columns). Returns the rows it took (8
+  ;; or 4). The same operations per element as $kernel, so the same bits.
   (func $kernelHalf (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
-                    (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32) (param $alpha v128)
+                    (param $store i32) (param $left i32) (param $nr i32) (param $alpha v128) (result i32)
     (local $c00 v128) (local $c10 v128) (local $c20 v128) (local $c30 v128) (local $b0 v128)
-    (local $end i32) (local $r i32) (local $j i32) (local $from i32) (local $to i32) (local $v f32)
+    (local $end i32)
+    (if (i32.ge_u (local.get $left) (i32.const 8))
+      (then
+        (call $kernel8x4 (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct) (local.get $ldcb)
+                         (local.get $store) (local.get $nr) (local.get $alpha))
+        (return (i32.const 8))))
+    ;; The 4 × 4 tile: four chains, each a multiply and an add a depth, so bound by the add's latency.
     (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $kb) (i32.const 4))))
     (loop $depths
       (local.set $b0 (v128.load (local.get $pb)))
@@ -321,42 +339,110 @@
       (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (v128.load32_splat offset=12 (local.get $pa)) (local.get $b0))))
       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
       (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 16))) (local.get $end))))
-    (local.set $c00 (f32x4.mul (local.get $alpha) (local.get $c00)))
-    (local.set $c10 (f32x4.mul (local.get $alpha) (local.get $c10)))
-    (local.set $c20 (f32x4.mul (local.get $alpha) (local.get $c20)))
-    (local.set $c30 (f32x4.mul (local.get $alpha) (local.get $c30)))
-    (if (i32.and (i32.eq (local.get $mr) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 4)))
+    (call $putRows (local.get $ct) (local.get $ldcb) (local.get $store)
+                   (select (i32.const 4) (local.get $left) (i32.gt_u (local.get $left) (i32.const 4))) (local.get $nr)
+                   (f32x4.mul (local.get $alpha) (local.get $c00)) (f32x4.mul (local.get $alpha) (local.get $c10))
+                   (f32x4.mul (local.get $alpha) (local.get $c20)) (f32x4.mul (local.get $alpha) (local.get $c30))
+                   (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0))
+    (i32.const 4))
+
+  ;; An 8 × 4 tile from two A slivers (at pa and pa + 16·kb) and the first four
+  ;; columns of a B sliver, the 4 × 8 kernel turned around: per depth the two
+  ;; slivers' four values each are loaded as vectors and B's four values
+  ;; broadcast, so that its eight accumulators hold columns of the tile
+  ;; (x_j: rows 0 … 3 of column j, y_j: rows 4 … 7). Eight chains, the loads
+  ;; (6) and registers of the 4 × 8 kernel: about its speed, where the 4 × 4
+  ;; tile's four chains wait on the add's latency (half its speed).
+  (func $kernel8x4 (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
+                   (param $store i32) (param $nr i32) (param $alpha v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
+    (local $a0 v128) (local $a1 v128) (local $b v128) (local $pa1 i32) (local $end i32)
+    (local.set $pa1 (i32.add (local.get $pa) (i32.shl (local.get $kb) (i32.const 4))))
+    (local.set $end (local.get $pa1))
+    (block $exit
+      (loop $depths
+        ;; One block per column j (exit tests that are never true: pb, in the
+        ;; packed B panel, is at least 131072); in one block TurboFan computed
+        ;; all eight products before the adds and spilled accumulators.
+        (local.set $a0 (v128.load (local.get $pa)))
+        (local.set $a1 (v128.load (local.get $pa1)))
+        (local.set $b (v128.load32_splat (local.get $pb)))
+        (local.set $x0 (f32x4.add (local.get $x0) (f32x4.mul (local.get $a0) (local.get $b))))
+        (local.set $y0 (f32x4.add (local.get $y0) (f32x4.mul (local.get $a1) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 1)))
+        (local.set $b (v128.load32_splat offset=4 (local.get $pb)))
+        (local.set $x1 (f32x4.add (local.get $x1) (f32x4.mul (local.get $a0) (local.get $b))))
+        (local.set $y1 (f32x4.add (local.get $y1) (f32x4.mul (local.get $a1) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 2)))
+        (local.set $b (v128.load32_splat offset=8 (local.get $pb)))
+        (local.set $x2 (f32x4.add (local.get $x2) (f32x4.mul (local.get $a0) (local.get $b))))
+        (local.set $y2 (f32x4.add (local.get $y2) (f32x4.mul (local.get $a1) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 3)))
+        (local.set $b (v128.load32_splat offset=12 (local.get $pb)))
+        (local.set $x3 (f32x4.add (local.get $x3) (f32x4.mul (local.get $a0) (local.get $b))))
+        (local.set $y3 (f32x4.add (local.get $y3) (f32x4.mul (local.get $a1) (local.get $b))))
+        (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+        (local.set $pa1 (i32.add (local.get $pa1) (i32.const 16)))
+        (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 16))) (local.get $end)))))
+    ;; One call with every accumulator an argument: none may live across a call, or
+    ;; TurboFan spills it where it is defined, in the loop (a store each depth:
+    ;; with a call for x and one for y, 1 % slower on 100 × 100 × 784).
+    (call $putColumns8 (local.get $ct) (local.get $ldcb) (local.get $store) (local.get $nr)
+                       (f32x4.mul (local.get $alpha) (local.get $x0)) (f32x4.mul (local.get $alpha) (local.get $x1))
+                       (f32x4.mul (local.get $alpha) (local.get $x2)) (f32x4.mul (local.get $alpha) (local.get $x3))
+                       (f32x4.mul (local.get $alpha) (local.get $y0)) (f32x4.mul (local.get $alpha) (local.get $y1))
+                       (f32x4.mul (local.get $alpha) (local.get $y2)) (f32x4.mul (local.get $alpha) (local.get $y3))))
+
+  ;; The 8 × 4 tile held by columns to C at ct: rows 0 … 3 (x), then 4 … 7 (y).
+  (func $putColumns8 (param $ct i32) (param $ldcb i32) (param $store i32) (param $nr i32)
+                     (param $x0 v128) (param $x1 v128) (param $x2 v128) (param $x3 v128)
+                     (param $y0 v128) (param $y1 v128) (param $y2 v128) (param $y3 v128)
+    (call $putColumns (local.get $ct) (local.get $ldcb) (local.get $store) (local.get $nr)
+                      (local.get $x0) (local.get $x1) (local.get $x2) (local.get $x3))
+    (call $putColumns (i32.add (local.get $ct) (i32.shl (local.get $ldcb) (i32.const 2))) (local.get $ldcb) (local.get $store)
+                      (local.get $nr) (local.get $y0) (local.get $y1) (local.get $y2) (local.get $y3)))
+
+  ;; A 4 × 4 block of C held by columns (x_j: rows 0 … 3 of column j) to C at
+  ;; ct: transposed with shuffles (as $pack transposes), and its four rows
+  ;; stored or added, nr floats of each.
+  (func $putColumns (param $ct i32) (param $ldcb i32) (param $store i32) (param $nr i32)
+                    (param $x0 v128) (param $x1 v128) (param $x2 v128) (param $x3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $r1 i32) (local $r2 i32) (local $r3 i32)
+    ;; t0 = x0[0] x1[0] x0[1] x1[1], t1 = x0[2] x1[2] x0[3] x1[3]; t2, t3 likewise of x2, x3.
+    (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
+    (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
+    (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
+    (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
+    ;; Row i: the low or high halves of t0/t2 (rows 0, 1) or t1/t3 (rows 2, 3).
+    (local.set $x0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+    (local.set $x1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+    (local.set $x2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+    (local.set $x3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+    (if (i32.eq (local.get $nr) (i32.const 4))
       (then
+        ;; Whole rows, without a call each (they count where k is small: k = 10 in the MLP's backward pass).
+        (local.set $r1 (i32.add (local.get $ct) (local.get $ldcb)))
+        (local.set $r2 (i32.add (local.get $r1) (local.get $ldcb)))
+        (local.set $r3 (i32.add (local.get $r2) (local.get $ldcb)))
         (if (i32.eqz (local.get $store))
           (then
-            (local.set $c00 (f32x4.add (v128.load (local.get $ct)) (local.get $c00)))
-            (local.set $c10 (f32x4.add (v128.load (i32.add (local.get $ct) (local.get $ldcb))) (local.get $c10)))
-            (local.set $c20 (f32x4.add (v128.load (i32.add (local.get $ct) (i32.shl (local.get $ldcb) (i32.const 1)))) (local.get $c20)))
-            (local.set $c30 (f32x4.add (v128.load (i32.add (local.get $ct) (i32.mul (local.get $ldcb) (i32.const 3)))) (local.get $c30)))))
-        (v128.store (local.get $ct) (local.get $c00))
-        (v128.store (i32.add (local.get $ct) (local.get $ldcb)) (local.get $c10))
-        (v128.store (i32.add (local.get $ct) (i32.shl (local.get $ldcb) (i32.const 1))) (local.get $c20))
-        (v128.store (i32.add (local.get $ct) (i32.mul (local.get $ldcb) (i32.const 3))) (local.get $c30))
+            (local.set $x0 (f32x4.add (v128.load (local.get $ct)) (local.get $x0)))
+            (local.set $x1 (f32x4.add (v128.load (local.get $r1)) (local.get $x1)))
+            (local.set $x2 (f32x4.add (v128.load (local.get $r2)) (local.get $x2)))
+            (local.set $x3 (f32x4.add (v128.load (local.get $r3)) (local.get $x3)))))
+        (v128.store (local.get $ct) (local.get $x0))
+        (v128.store (local.get $r1) (local.get $x1))
+        (v128.store (local.get $r2) (local.get $x2))
+        (v128.store (local.get $r3) (local.get $x3))
         (return)))
-    ;; An edge tile: through the scratch (row r at scratch + 32·r), mr rows of nr floats.
-    (v128.store (local.get $scratch) (local.get $c00))
-    (v128.store offset=32 (local.get $scratch) (local.get $c10))
-    (v128.store offset=64 (local.get $scratch) (local.get $c20))
-    (v128.store offset=96 (local.get $scratch) (local.get $c30))
-    (loop $rows
-      (local.set $from (i32.add (local.get $scratch) (i32.shl (local.get $r) (i32.const 5))))
-      (local.set $to (local.get $ct))
-      (local.set $j (i32.const 0))
-      (loop $cols
-        (local.set $v (f32.load (local.get $from)))
-        (if (i32.eqz (local.get $store))
-          (then (local.set $v (f32.add (f32.load (local.get $to)) (local.get $v)))))
-        (f32.store (local.get $to) (local.get $v))
-        (local.set $from (i32.add (local.get $from) (i32.const 4)))
-        (local.set $to (i32.add (local.get $to) (i32.const 4)))
-        (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $nr))))
-      (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
-      (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $mr)))))
+    (call $putQuad (local.get $ct) (local.get $x0) (local.get $store) (local.get $nr))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putQuad (local.get $ct) (local.get $x1) (local.get $store) (local.get $nr))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putQuad (local.get $ct) (local.get $x2) (local.get $store) (local.get $nr))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putQuad (local.get $ct) (local.get $x3) (local.get $store) (local.get $nr)))
 
   ;; @variant end
   ;; @variant relaxed
@@ -373,11 +459,14 @@
   ;; 131072) and cost a compare and a branch each. Two depths a loop
   ;; iteration, with the loop's real exit test between them (an odd kb
   ;; leaves there), save the loop's own overhead every other depth: 2–4 %.
+  ;; A full tile goes to C straight from the registers; an edge tile through
+  ;; $putTile (rows and columns cut to C's).
   (global $MR i32 (i32.const 6))
   (global $MC i32 (i32.const 126))
 
   (func $kernel (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
                 (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32) (param $alpha v128)
+    ;; (scratch: the plain kernel's; unused here)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128) (local $c20 v128) (local $c21 v128)
     (local $c30 v128) (local $c31 v128) (local $c40 v128) (local $c41 v128) (local $c50 v128) (local $c51 v128)
     (local $b0 v128) (local $b1 v128) (local $a v128) (local $end i32)
@@ -439,25 +528,82 @@
         (local.set $c51 (f32x4.add (local.get $c51) (f32x4.mul (local.get $a) (local.get $b1))))
         (local.set $pb (i32.add (local.get $pb) (i32.const 64)))
         (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 48))) (local.get $end)))))
-    (v128.store (local.get $scratch) (local.get $c00))
-    (v128.store offset=16 (local.get $scratch) (local.get $c01))
-    (v128.store offset=32 (local.get $scratch) (local.get $c10))
-    (v128.store offset=48 (local.get $scratch) (local.get $c11))
-    (v128.store offset=64 (local.get $scratch) (local.get $c20))
-    (v128.store offset=80 (local.get $scratch) (local.get $c21))
-    (v128.store offset=96 (local.get $scratch) (local.get $c30))
-    (v128.store offset=112 (local.get $scratch) (local.get $c31))
-    (v128.store offset=128 (local.get $scratch) (local.get $c40))
-    (v128.store offset=144 (local.get $scratch) (local.get $c41))
-    (v128.store offset=160 (local.get $scratch) (local.get $c50))
-    (v128.store offset=176 (local.get $scratch) (local.get $c51))
-    (call $putTile (local.get $ct) (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha)))
+    ;; The tile times alpha (1 but where a plain SGD step is folded into the product: exact then).
+    (local.set $c00 (f32x4.mul (local.get $alpha) (local.get $c00)))
+    (local.set $c01 (f32x4.mul (local.get $alpha) (local.get $c01)))
+    (local.set $c10 (f32x4.mul (local.get $alpha) (local.get $c10)))
+    (local.set $c11 (f32x4.mul (local.get $alpha) (local.get $c11)))
+    (local.set $c20 (f32x4.mul (local.get $alpha) (local.get $c20)))
+    (local.set $c21 (f32x4.mul (local.get $alpha) (local.get $c21)))
+    (local.set $c30 (f32x4.mul (local.get $alpha) (local.get $c30)))
+    (local.set $c31 (f32x4.mul (local.get $alpha) (local.get $c31)))
+    (local.set $c40 (f32x4.mul (local.get $alpha) (local.get $c40)))
+    (local.set $c41 (f32x4.mul (local.get $alpha) (local.get $c41)))
+    (local.set $c50 (f32x4.mul (local.get $alpha) (local.get $c50)))
+    (local.set $c51 (f32x4.mul (local.get $alpha) (local.get $c51)))
+    (if (i32.and (i32.eq (local.get $mr) (i32.const 6)) (i32.eq (local.get $nr) (i32.const 8)))
+      (then
+        ;; A full tile, straight from the registers: the add's loads of C
+        ;; wait for nothing, so they need not come first.
+        (if (i32.eqz (local.get $store))
+          (then
+            (local.set $c00 (f32x4.add (v128.load (local.get $ct)) (local.get $c00)))
+            (local.set $c01 (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c01)))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (local.set $c10 (f32x4.add (v128.load (local.get $ct)) (local.get $c10)))
+            (local.set $c11 (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c11)))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (local.set $c20 (f32x4.add (v128.load (local.get $ct)) (local.get $c20)))
+            (local.set $c21 (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c21)))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (local.set $c30 (f32x4.add (v128.load (local.get $ct)) (local.get $c30)))
+            (local.set $c31 (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c31)))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (local.set $c40 (f32x4.add (v128.load (local.get $ct)) (local.get $c40)))
+            (local.set $c41 (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c41)))
+            (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+            (local.set $c50 (f32x4.add (v128.load (local.get $ct)) (local.get $c50)))
+            (local.set $c51 (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $c51)))
+            ;; Back to row 0 for the stores.
+            (local.set $ct (i32.sub (local.get $ct) (i32.mul (local.get $ldcb) (i32.const 5))))))
+        (v128.store (local.get $ct) (local.get $c00))
+        (v128.store offset=16 (local.get $ct) (local.get $c01))
+        (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+        (v128.store (local.get $ct) (local.get $c10))
+        (v128.store offset=16 (local.get $ct) (local.get $c11))
+        (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+        (v128.store (local.get $ct) (local.get $c20))
+        (v128.store offset=16 (local.get $ct) (local.get $c21))
+        (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+        (v128.store (local.get $ct) (local.get $c30))
+        (v128.store offset=16 (local.get $ct) (local.get $c31))
+        (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+        (v128.store (local.get $ct) (local.get $c40))
+        (v128.store offset=16 (local.get $ct) (local.get $c41))
+        (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+        (v128.store (local.get $ct) (local.get $c50))
+        (v128.store offset=16 (local.get $ct) (local.get $c51))
+        (return)))
+    ;; An edge tile (mr × nr < 6 × 8): only its mr rows of nr floats.
+    (call $putTile (local.get $ct) (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr)
+                   (local.get $c00) (local.get $c01) (local.get $c10) (local.get $c11) (local.get $c20) (local.get $c21)
+                   (local.get $c30) (local.get $c31) (local.get $c40) (local.get $c41) (local.get $c50) (local.get $c51)))
 
-  ;; The 6 × 4 tile of a last sliver of at most 4 columns (see the plain $kernelHalf).
+  ;; The last sliver of B when it has at most 4 columns (see the plain
+  ;; $kernelHalf), against the rows left ≥ 1 of the A block from the sliver
+  ;; at pa: 12 rows (two A slivers) where at least 12 are left, else one
+  ;; sliver's 6 × 4 tile. Returns the rows it took (12 or 6).
   (func $kernelHalf (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
-                    (param $store i32) (param $mr i32) (param $nr i32) (param $scratch i32) (param $alpha v128)
+                    (param $store i32) (param $left i32) (param $nr i32) (param $alpha v128) (result i32)
     (local $c00 v128) (local $c10 v128) (local $c20 v128) (local $c30 v128) (local $c40 v128) (local $c50 v128)
     (local $b0 v128) (local $end i32)
+    (if (i32.ge_u (local.get $left) (i32.const 12))
+      (then
+        (call $kernel12x4 (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct) (local.get $ldcb)
+                          (local.get $store) (local.get $nr) (local.get $alpha))
+        (return (i32.const 12))))
+    ;; The 6 × 4 tile: six chains of fused multiply-adds (latency 4, two a
+    ;; cycle), so bound by the latency.
     (local.set $end (i32.add (local.get $pa) (i32.mul (local.get $kb) (i32.const 24))))
     (loop $depths
       (local.set $b0 (v128.load (local.get $pb)))
@@ -469,47 +615,179 @@
       (local.set $c50 (f32x4.add (local.get $c50) (f32x4.mul (v128.load32_splat offset=20 (local.get $pa)) (local.get $b0))))
       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
       (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 24))) (local.get $end))))
-    (v128.store (local.get $scratch) (local.get $c00))
-    (v128.store offset=32 (local.get $scratch) (local.get $c10))
-    (v128.store offset=64 (local.get $scratch) (local.get $c20))
-    (v128.store offset=96 (local.get $scratch) (local.get $c30))
-    (v128.store offset=128 (local.get $scratch) (local.get $c40))
-    (v128.store offset=160 (local.get $scratch) (local.get $c50))
-    (call $putTile (local.get $ct) (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha)))
+    (call $putRows (local.get $ct) (local.get $ldcb) (local.get $store) (local.get $left) (local.get $nr)
+                   (f32x4.mul (local.get $alpha) (local.get $c00)) (f32x4.mul (local.get $alpha) (local.get $c10))
+                   (f32x4.mul (local.get $alpha) (local.get $c20)) (f32x4.mul (local.get $alpha) (local.get $c30))
+                   (f32x4.mul (local.get $alpha) (local.get $c40)) (f32x4.mul (local.get $alpha) (local.get $c50)))
+    (i32.const 6))
 
-  ;; The tile in the scratch (row r at from + 32·r) to C at ct: each of its mr
-  ;; rows times alpha (1 but where a plain SGD step is folded into the
-  ;; product: exact then), stored (store ≠ 0) or added, as two vectors where
-  ;; the row has 8 columns, else its nr floats one by one (nothing outside C
-  ;; is touched). Through memory to keep the module under 4 KB: a few loads
-  ;; and stores a tile, under 1 % of a 256-depth tile's time.
-  (func $putTile (param $ct i32) (param $ldcb i32) (param $store i32) (param $mr i32) (param $nr i32) (param $from i32) (param $alpha v128)
-    (local $lo v128) (local $hi v128) (local $j i32) (local $v f32)
-    (loop $rows
-      (local.set $lo (f32x4.mul (local.get $alpha) (v128.load (local.get $from))))
-      (local.set $hi (f32x4.mul (local.get $alpha) (v128.load offset=16 (local.get $from))))
-      (if (i32.eq (local.get $nr) (i32.const 8))
-        (then
-          (if (i32.eqz (local.get $store))
-            (then
-              (local.set $lo (f32x4.add (v128.load (local.get $ct)) (local.get $lo)))
-              (local.set $hi (f32x4.add (v128.load offset=16 (local.get $ct)) (local.get $hi)))))
-          (v128.store (local.get $ct) (local.get $lo))
-          (v128.store offset=16 (local.get $ct) (local.get $hi)))
-        (else
-          (v128.store (local.get $from) (local.get $lo))
-          (v128.store offset=16 (local.get $from) (local.get $hi))
-          (local.set $j (i32.const 0))
-          (loop $cols
-            (local.set $v (f32.load (i32.add (local.get $from) (local.get $j))))
-            (if (i32.eqz (local.get $store))
-              (then (local.set $v (f32.add (f32.load (i32.add (local.get $ct) (local.get $j))) (local.get $v)))))
-            (f32.store (i32.add (local.get $ct) (local.get $j)) (local.get $v))
-            (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 4))) (i32.shl (local.get $nr) (i32.const 2)))))))
-      (local.set $from (i32.add (local.get $from) (i32.const 32)))
-      (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
-      (br_if $rows (local.tee $mr (i32.sub (local.get $mr) (i32.const 1))))))
+  ;; A 12 × 4 tile from two A slivers (at pa and pa + 24·kb) and the first
+  ;; four columns of a B sliver: twelve chains, as the 6 × 8 kernel has, and
+  ;; like it one block per row (exit tests that are never true: pb is at
+  ;; least 131072), so that TurboFan cannot load all twelve A values first:
+  ;; 12 accumulators + B + one A value = 14 vectors.
+  (func $kernel12x4 (param $kb i32) (param $pa i32) (param $pb i32) (param $ct i32) (param $ldcb i32)
+                    (param $store i32) (param $nr i32) (param $alpha v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128)
+    (local $c6 v128) (local $c7 v128) (local $c8 v128) (local $c9 v128) (local $c10 v128) (local $c11 v128)
+    (local $b v128) (local $pa1 i32) (local $end i32)
+    (local.set $pa1 (i32.add (local.get $pa) (i32.mul (local.get $kb) (i32.const 24))))
+    (local.set $end (local.get $pa1))
+    (block $exit
+      (loop $depths
+        (local.set $b (v128.load (local.get $pb)))
+        (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (v128.load32_splat offset=0 (local.get $pa)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 1)))
+        (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (v128.load32_splat offset=4 (local.get $pa)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 2)))
+        (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (v128.load32_splat offset=8 (local.get $pa)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 3)))
+        (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (v128.load32_splat offset=12 (local.get $pa)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 4)))
+        (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (v128.load32_splat offset=16 (local.get $pa)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 5)))
+        (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (v128.load32_splat offset=20 (local.get $pa)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 6)))
+        (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (v128.load32_splat offset=0 (local.get $pa1)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 7)))
+        (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (v128.load32_splat offset=4 (local.get $pa1)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 8)))
+        (local.set $c8 (f32x4.add (local.get $c8) (f32x4.mul (v128.load32_splat offset=8 (local.get $pa1)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 9)))
+        (local.set $c9 (f32x4.add (local.get $c9) (f32x4.mul (v128.load32_splat offset=12 (local.get $pa1)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 10)))
+        (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (v128.load32_splat offset=16 (local.get $pa1)) (local.get $b))))
+        (br_if $exit (i32.eq (local.get $pb) (i32.const 11)))
+        (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (v128.load32_splat offset=20 (local.get $pa1)) (local.get $b))))
+        (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+        (local.set $pa1 (i32.add (local.get $pa1) (i32.const 24)))
+        (br_if $depths (i32.ne (local.tee $pa (i32.add (local.get $pa) (i32.const 24))) (local.get $end)))))
+    ;; One call with every accumulator an argument (see the plain $kernel8x4).
+    (call $putRows12 (local.get $ct) (local.get $ldcb) (local.get $store) (local.get $nr)
+                     (f32x4.mul (local.get $alpha) (local.get $c0)) (f32x4.mul (local.get $alpha) (local.get $c1))
+                     (f32x4.mul (local.get $alpha) (local.get $c2)) (f32x4.mul (local.get $alpha) (local.get $c3))
+                     (f32x4.mul (local.get $alpha) (local.get $c4)) (f32x4.mul (local.get $alpha) (local.get $c5))
+                     (f32x4.mul (local.get $alpha) (local.get $c6)) (f32x4.mul (local.get $alpha) (local.get $c7))
+                     (f32x4.mul (local.get $alpha) (local.get $c8)) (f32x4.mul (local.get $alpha) (local.get $c9))
+                     (f32x4.mul (local.get $alpha) (local.get $c10)) (f32x4.mul (local.get $alpha) (local.get $c11))))
+
+  ;; The 12 × 4 tile to C at ct: rows 0 … 5, then 6 … 11.
+  (func $putRows12 (param $ct i32) (param $ldcb i32) (param $store i32) (param $nr i32)
+                   (param $c0 v128) (param $c1 v128) (param $c2 v128) (param $c3 v128) (param $c4 v128) (param $c5 v128)
+                   (param $c6 v128) (param $c7 v128) (param $c8 v128) (param $c9 v128) (param $c10 v128) (param $c11 v128)
+    (call $putRows (local.get $ct) (local.get $ldcb) (local.get $store) (i32.const 6) (local.get $nr)
+                   (local.get $c0) (local.get $c1) (local.get $c2) (local.get $c3) (local.get $c4) (local.get $c5))
+    (call $putRows (i32.add (local.get $ct) (i32.mul (local.get $ldcb) (i32.const 6))) (local.get $ldcb) (local.get $store)
+                   (i32.const 6) (local.get $nr)
+                   (local.get $c6) (local.get $c7) (local.get $c8) (local.get $c9) (local.get $c10) (local.get $c11)))
   ;; @variant end
+
+  ;; ------------------------------------------------------------- tile stores
+  ;;
+  ;; Edge tiles go to C row by row from the registers, reading and writing
+  ;; only C's own floats: the lanes past nr (sums on B's zero padding) are
+  ;; left out with partial loads and stores (load32/64_zero, store32/64_lane).
+
+  ;; The first nr (1 … 4; 4 for more) lanes of v to C at to: stored (store ≠ 0)
+  ;; or added to C's values there (C + v, lane by lane, as a whole vector adds).
+  (func $putQuad (param $to i32) (param $v v128) (param $store i32) (param $nr i32)
+    (if (i32.ge_u (local.get $nr) (i32.const 4))
+      (then
+        (if (i32.eqz (local.get $store))
+          (then (local.set $v (f32x4.add (v128.load (local.get $to)) (local.get $v)))))
+        (v128.store (local.get $to) (local.get $v))
+        (return)))
+    (if (i32.eqz (local.get $store))
+      (then
+        (local.set $v (f32x4.add
+          (if (result v128) (i32.eq (local.get $nr) (i32.const 1))
+            (then (v128.load32_zero (local.get $to)))
+            (else
+              (if (result v128) (i32.eq (local.get $nr) (i32.const 2))
+                (then (v128.load64_zero (local.get $to)))
+                (else (v128.load32_lane offset=8 2 (local.get $to) (v128.load64_zero (local.get $to)))))))
+          (local.get $v)))))
+    (if (i32.eq (local.get $nr) (i32.const 1))
+      (then (v128.store32_lane 0 (local.get $to) (local.get $v)) (return)))
+    (v128.store64_lane 0 (local.get $to) (local.get $v))
+    (if (i32.eq (local.get $nr) (i32.const 3))
+      (then (v128.store32_lane offset=8 2 (local.get $to) (local.get $v)))))
+
+  ;; The first nr (1 … 8) floats of a tile's row, lo (columns 0 … 3) and hi (4 … 7), to C at to.
+  (func $putRow8 (param $to i32) (param $lo v128) (param $hi v128) (param $store i32) (param $nr i32)
+    (call $putQuad (local.get $to) (local.get $lo) (local.get $store) (local.get $nr))
+    (if (i32.gt_u (local.get $nr) (i32.const 4))
+      (then (call $putQuad (i32.add (local.get $to) (i32.const 16)) (local.get $hi) (local.get $store)
+                           (i32.sub (local.get $nr) (i32.const 4))))))
+
+  ;; The first mr (1 … 6) rows of a tile of at most 4 columns (row r: v_r) to C at ct, rows ldcb bytes apart.
+  ;; The kernels pass all their accumulators in one call: a vector that lives
+  ;; across a call is spilled by TurboFan where it is defined, in the kernel's loop.
+  (func $putRows (param $ct i32) (param $ldcb i32) (param $store i32) (param $mr i32) (param $nr i32)
+                 (param $v0 v128) (param $v1 v128) (param $v2 v128) (param $v3 v128) (param $v4 v128) (param $v5 v128)
+    (if (i32.eq (local.get $nr) (i32.const 4))
+      (then
+        ;; Whole rows, without a call each (they count where k is small: k = 10 in the MLP's backward pass).
+        (block $done
+          (if (i32.eqz (local.get $store)) (then (local.set $v0 (f32x4.add (v128.load (local.get $ct)) (local.get $v0)))))
+          (v128.store (local.get $ct) (local.get $v0))
+          (br_if $done (i32.le_u (local.get $mr) (i32.const 1)))
+          (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+          (if (i32.eqz (local.get $store)) (then (local.set $v1 (f32x4.add (v128.load (local.get $ct)) (local.get $v1)))))
+          (v128.store (local.get $ct) (local.get $v1))
+          (br_if $done (i32.le_u (local.get $mr) (i32.const 2)))
+          (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+          (if (i32.eqz (local.get $store)) (then (local.set $v2 (f32x4.add (v128.load (local.get $ct)) (local.get $v2)))))
+          (v128.store (local.get $ct) (local.get $v2))
+          (br_if $done (i32.le_u (local.get $mr) (i32.const 3)))
+          (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+          (if (i32.eqz (local.get $store)) (then (local.set $v3 (f32x4.add (v128.load (local.get $ct)) (local.get $v3)))))
+          (v128.store (local.get $ct) (local.get $v3))
+          (br_if $done (i32.le_u (local.get $mr) (i32.const 4)))
+          (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+          (if (i32.eqz (local.get $store)) (then (local.set $v4 (f32x4.add (v128.load (local.get $ct)) (local.get $v4)))))
+          (v128.store (local.get $ct) (local.get $v4))
+          (br_if $done (i32.le_u (local.get $mr) (i32.const 5)))
+          (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+          (if (i32.eqz (local.get $store)) (then (local.set $v5 (f32x4.add (v128.load (local.get $ct)) (local.get $v5)))))
+          (v128.store (local.get $ct) (local.get $v5)))
+        (return)))
+    (call $putQuad (local.get $ct) (local.get $v0) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 1)) (then (return)))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putQuad (local.get $ct) (local.get $v1) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 2)) (then (return)))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putQuad (local.get $ct) (local.get $v2) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 3)) (then (return)))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putQuad (local.get $ct) (local.get $v3) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 4)) (then (return)))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putQuad (local.get $ct) (local.get $v4) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 5)) (then (return)))
+    (call $putQuad (i32.add (local.get $ct) (local.get $ldcb)) (local.get $v5) (local.get $store) (local.get $nr)))
+
+  ;; The first mr (1 … 6) rows of an edge tile of up to 8 columns (row r: lo_r = c_r0, hi_r = c_r1) to C at ct.
+  (func $putTile (param $ct i32) (param $ldcb i32) (param $store i32) (param $mr i32) (param $nr i32)
+                 (param $c00 v128) (param $c01 v128) (param $c10 v128) (param $c11 v128) (param $c20 v128) (param $c21 v128)
+                 (param $c30 v128) (param $c31 v128) (param $c40 v128) (param $c41 v128) (param $c50 v128) (param $c51 v128)
+    (call $putRow8 (local.get $ct) (local.get $c00) (local.get $c01) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 1)) (then (return)))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putRow8 (local.get $ct) (local.get $c10) (local.get $c11) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 2)) (then (return)))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putRow8 (local.get $ct) (local.get $c20) (local.get $c21) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 3)) (then (return)))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putRow8 (local.get $ct) (local.get $c30) (local.get $c31) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 4)) (then (return)))
+    (local.set $ct (i32.add (local.get $ct) (local.get $ldcb)))
+    (call $putRow8 (local.get $ct) (local.get $c40) (local.get $c41) (local.get $store) (local.get $nr))
+    (if (i32.le_u (local.get $mr) (i32.const 5)) (then (return)))
+    (call $putRow8 (i32.add (local.get $ct) (local.get $ldcb)) (local.get $c50) (local.get $c51) (local.get $store) (local.get $nr)))
+
 
   ;; ------------------------------------------------------------------- driver
   ;;
@@ -542,7 +820,7 @@
                 (i32.lt_s (local.get $k) (i32.const 1)))
       (then (return)))
     (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
-    ;; The workspace: packed A (MC·KC·4 ≤ 131072 bytes), packed B (KC·NC·4 = 524288), the scratch (MR·NR·4 ≤ 192).
+    ;; The workspace: packed A (MC·KC·4 ≤ 131072 bytes), packed B (KC·NC·4 = 524288), the scratch (48·4 = 192).
     (local.set $packB (i32.add (local.get $pack) (i32.const 131072)))
     (local.set $scratch (i32.add (local.get $packB) (i32.const 524288)))
     (loop $panels
@@ -579,12 +857,15 @@
                   (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))
                            (i32.add (local.get $jc) (local.get $jr))) (i32.const 2))))
               (local.set $pa (i32.add (local.get $pack) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2)))))
-              (if (i32.le_s (local.get $nr) (i32.const 4))
-                (then (call $kernelHalf (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct)
-                  (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha)))
-                (else (call $kernel (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct)
-                  (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha))))
-              (br_if $aSlivers (i32.lt_s (local.tee $ir (i32.add (local.get $ir) (global.get $MR))) (local.get $mb))))
+              ;; A last sliver of B with at most 4 columns takes one or more A slivers at once (it says how many rows).
+              (local.set $ir (i32.add (local.get $ir)
+                (if (result i32) (i32.le_s (local.get $nr) (i32.const 4))
+                  (then (call $kernelHalf (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct)
+                    (local.get $ldcb) (local.get $store) (i32.sub (local.get $mb) (local.get $ir)) (local.get $nr) (local.get $alpha)))
+                  (else (call $kernel (local.get $kb) (local.get $pa) (local.get $pb) (local.get $ct)
+                    (local.get $ldcb) (local.get $store) (local.get $mr) (local.get $nr) (local.get $scratch) (local.get $alpha))
+                    (global.get $MR)))))
+              (br_if $aSlivers (i32.lt_s (local.get $ir) (local.get $mb))))
             (br_if $bSlivers (i32.lt_s (local.tee $jr (i32.add (local.get $jr) (i32.const 8))) (local.get $nb))))
           (br_if $rowBlocks (i32.lt_s (local.tee $ic (i32.add (local.get $ic) (global.get $MC))) (local.get $m))))
         (br_if $depthBlocks (i32.lt_s (local.tee $pc (i32.add (local.get $pc) (i32.const 256))) (local.get $k))))

@@ -41,6 +41,7 @@ export type FusedStep = {
 
 export type GemmStep = {
   readonly kind: "gemm";
+  /** The value the product computes: the matmul node, or the sum_to a weight's gradient through a batch is summed by (summedProduct in schedule.ts). */
   readonly matmul: NodeId;
   readonly a: NodeId;
   readonly b: NodeId;

@@ -103,42 +103,31 @@ export function sparseCrossEntropy(z: Float32Array, zOff: number, labels: Int32A
 
 /**
  * The mean of each column of x [rows, width] (each channel over every other
- * axis), into out [width]. Four columns share a pass down the rows (the
- * array read in order, not once per column); each is summed in float64 in
- * row order. With vec (the model's WebAssembly kernels), whole groups of 8
- * columns run there, the same sums.
+ * axis), into out [width], as columnStats computes it.
  */
 export function batchMean(vec: VectorKernels | null, x: Float32Array, xOff: number, rows: number, width: number, out: Float32Array, outOff: number): void {
-  let j = columnsOnWasm(vec, x, xOff, out, outOff, rows, width, rows, 1, false);
-  for (; j + 4 <= width; j += 4) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
-      s0 += x[at];
-      s1 += x[at + 1];
-      s2 += x[at + 2];
-      s3 += x[at + 3];
-    }
-    out[outOff + j] = s0 / rows;
-    out[outOff + j + 1] = s1 / rows;
-    out[outOff + j + 2] = s2 / rows;
-    out[outOff + j + 3] = s3 / rows;
-  }
-  for (; j < width; j++) {
-    let s = 0;
-    for (let r = 0, at = xOff + j; r < rows; r++, at += width) s += x[at];
-    out[outOff + j] = s / rows;
-  }
+  columnStats(vec, x, xOff, rows, width, false, 1, out, outOff);
 }
 
 /**
  * The variance of each column of x [rows, width], two-pass (about the
- * column's mean): divided by rows, or by rows − 1 when `unbiased` (the
- * running estimate; one row divides by 1). Four columns a pass, as batchMean,
- * or groups of 8 on vec.
+ * column's mean), as columnStats computes it: divided by rows, or by
+ * rows − 1 when `unbiased` (the running estimate; one row divides by 1).
  */
 export function batchVar(vec: VectorKernels | null, x: Float32Array, xOff: number, rows: number, width: number, unbiased: boolean, out: Float32Array, outOff: number): void {
-  const den = unbiased ? Math.max(rows, 2) - 1 : rows;
-  let j = columnsOnWasm(vec, x, xOff, out, outOff, rows, width, rows, den, true);
+  columnStats(vec, x, xOff, rows, width, true, unbiased ? Math.max(rows, 2) - 1 : rows, out, outOff);
+}
+
+/**
+ * batchMean's and batchVar's statistics, what vector.wat's `columns`
+ * computes: each column of x [rows, width] summed in float64 in row order,
+ * its mean s / rows; with `variance`, the squared deviations from that mean
+ * summed the same way and divided by den. Four columns share a pass down the
+ * rows (the array read in order, not once per column); with vec (the
+ * model's WebAssembly kernels), whole groups of 8 columns run there.
+ */
+function columnStats(vec: VectorKernels | null, x: Float32Array, xOff: number, rows: number, width: number, variance: boolean, den: number, out: Float32Array, outOff: number): void {
+  let j = columnsOnWasm(vec, x, xOff, out, outOff, rows, width, rows, den, variance);
   for (; j + 4 <= width; j += 4) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
@@ -151,6 +140,13 @@ export function batchVar(vec: VectorKernels | null, x: Float32Array, xOff: numbe
     const m1 = s1 / rows;
     const m2 = s2 / rows;
     const m3 = s3 / rows;
+    if (!variance) {
+      out[outOff + j] = m0;
+      out[outOff + j + 1] = m1;
+      out[outOff + j + 2] = m2;
+      out[outOff + j + 3] = m3;
+      continue;
+    }
     let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
     for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
       const d0 = x[at] - m0;
@@ -171,6 +167,10 @@ export function batchVar(vec: VectorKernels | null, x: Float32Array, xOff: numbe
     let s = 0;
     for (let r = 0, at = xOff + j; r < rows; r++, at += width) s += x[at];
     const m = s / rows;
+    if (!variance) {
+      out[outOff + j] = m;
+      continue;
+    }
     let q = 0;
     for (let r = 0, at = xOff + j; r < rows; r++, at += width) {
       const d = x[at] - m;

@@ -4,7 +4,7 @@
 // defines its meaning. Sums are taken in float64 (JS numbers); only stores
 // round to float32. Nothing allocates.
 import { poolOutSize } from "./nn.ts";
-import { columnsOnWasm, type VectorKernels } from "./vector.ts";
+import { columnsOnWasm, inKernelMemory, type VectorKernels } from "./vector.ts";
 
 /**
  * Average pooling on NHWC x [b, h, w, c] over non-overlapping ph × pw
@@ -17,7 +17,7 @@ export function avgpool2d(vec: VectorKernels | null, x: Float32Array, xOff: numb
   const ow = poolOutSize(w, pw);
   const scale = 1 / (ph * pw);
   // vector.wat's pool: the same float64 sums, in the same order (for windows of at least one pixel: it divides by their sides).
-  if (vec !== null && ph > 0 && pw > 0 && x.buffer === vec.buffer && out.buffer === vec.buffer) {
+  if (ph > 0 && pw > 0 && inKernelMemory(vec, x, out)) {
     vec.pool(x.byteOffset + 4 * xOff, out.byteOffset + 4 * outOff, b, h, w, c, ph, pw, scale, 0);
     return;
   }
@@ -61,7 +61,7 @@ export function avgpool2dGrad(vec: VectorKernels | null, g: Float32Array, gOff: 
   // Zeros only where pixels fall outside whole windows: the windows write every other one.
   if (oh * ph !== h || ow * pw !== w) dx.fill(0, dxOff, dxOff + b * h * w * c);
   // vector.wat's pool: each window's g times scale in float64, rounded once, as below.
-  if (vec !== null && ph > 0 && pw > 0 && g.buffer === vec.buffer && dx.buffer === vec.buffer) {
+  if (ph > 0 && pw > 0 && inKernelMemory(vec, g, dx)) {
     vec.pool(g.byteOffset + 4 * gOff, dx.byteOffset + 4 * dxOff, b, h, w, c, ph, pw, scale, 1);
     return;
   }

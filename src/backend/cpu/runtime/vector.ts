@@ -117,6 +117,11 @@ export function createVectorKernels(memory: KernelMemory, constants: readonly nu
   };
 }
 
+/** Whether vec is there and both arrays live in its memory, where its kernels address them by byte offset. */
+export function inKernelMemory(vec: VectorKernels | null, a: Float32Array, b: Float32Array): vec is VectorKernels {
+  return vec !== null && a.buffer === vec.buffer && b.buffer === vec.buffer;
+}
+
 /**
  * The columns of x [rows, width] (from xOff) that `columns` sums into out
  * (from outOff): whole groups of 8, where vec is there and both arrays are in
@@ -124,7 +129,7 @@ export function createVectorKernels(memory: KernelMemory, constants: readonly nu
  */
 export function columnsOnWasm(vec: VectorKernels | null, x: Float32Array, xOff: number, out: Float32Array, outOff: number, rows: number, width: number, div: number, den: number, variance: boolean): number {
   const groups = width >> 3;
-  if (vec === null || groups === 0 || x.buffer !== vec.buffer || out.buffer !== vec.buffer) return 0;
+  if (groups === 0 || !inKernelMemory(vec, x, out)) return 0;
   vec.columns(out.byteOffset + 4 * outOff, x.byteOffset + 4 * xOff, rows, 4 * width, groups, div, den, variance ? 1 : 0);
   return 8 * groups;
 }
